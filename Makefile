@@ -1,0 +1,47 @@
+# Quick start: `make run` (serve everything on http://127.0.0.1:8000) and `make test`.
+# Both create .venv and install what they need first; nothing else is required.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format check-deploy clean help
+
+help:
+	@echo "make run    - install, migrate, create roles and admin, serve web + worker + beat"
+	@echo "make test   - install and run the whole test suite"
+	@echo "make lint   - ruff check, ruff format --check, makemigrations --check"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+# DEBUG defaults to true here: a local, plain-HTTP server with a development secret key.
+# Set DEBUG=false, SECRET_KEY and the rest (see README) for anything else.
+run: $(VENV)/.runtime-installed
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py bootstrap
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py serve
+
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

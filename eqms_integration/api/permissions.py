@@ -1,0 +1,55 @@
+"""Authorization: every view names the permission each action needs; anything else is denied."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+# DRF's names for the actions of a viewset, grouped by the Django permission they usually need.
+READ_ACTIONS = ("list", "retrieve")
+WRITE_ACTIONS = ("update", "partial_update")
+
+
+def model_permissions(
+    app_label: str, model_name: str, *, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The usual map for a model viewset without delete: view for reads, add, change; plus extras
+    such as {"close": "quality.close_ncr"}."""
+    perms = {action: f"{app_label}.view_{model_name}" for action in READ_ACTIONS}
+    perms["create"] = f"{app_label}.add_{model_name}"
+    perms.update({action: f"{app_label}.change_{model_name}" for action in WRITE_ACTIONS})
+    perms.update(extra or {})
+    return perms
+
+
+def required_permission(view: Any, request: Request) -> str | None:
+    """The permission the view declares for this request, or None (undeclared: denied)."""
+    declared: dict[str, str] = getattr(view, "required_permissions", {})
+    action = getattr(view, "action", None) or request.method.lower()
+    if action == "metadata":  # OPTIONS describes the endpoint: the read permission suffices
+        action = "list" if "list" in declared else "retrieve"
+    return declared.get(action)
+
+
+class ActionPermission(BasePermission):
+    """Default permission class of the API.
+
+    Views declare `required_permissions = {"list": "quality.view_ncr", …}` keyed by viewset
+    action (or lower-case HTTP method for plain views). Superusers pass; everyone else needs the
+    declared Django permission, normally through a role group (Admin, Manager, Auditor).
+    """
+
+    message = "You do not have permission to perform this action."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if not hasattr(view, request.method.lower()):
+            return True  # the view does not offer this method: let DRF answer 405
+        perm = required_permission(view, request)
+        if perm is None:
+            return False
+        return user.is_superuser or user.has_perm(perm)

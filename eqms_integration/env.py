@@ -1,0 +1,107 @@
+"""Typed readers of the process environment, used only by the settings module.
+
+Every setting comes from the environment; these helpers turn strings into the
+right types and fail loudly, naming the variable, when a value cannot be read.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+_env = environ.Env()
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name} must be one of true/false/1/0/yes/no/on/off, not {raw!r}.")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def env_list(name: str, default: list[str] | None = None) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default or [])
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def database_config(url: str, *, sqlite_dir: Path) -> dict:
+    """Translate DATABASE_URL into a Django DATABASES entry.
+
+    postgres://, mysql:// and mssql:// map to Django's PostgreSQL and MySQL backends and to
+    mssql-django (ENGINE "mssql"); sqlite:/// to SQLite, tuned for several processes.
+    """
+    scheme = urlsplit(url).scheme
+    if scheme not in {"sqlite", "postgres", "postgresql", "pgsql", "mysql", "mssql"}:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL has an unsupported scheme {scheme!r}; "
+            "use sqlite:///path, postgres://, mysql:// or mssql://."
+        )
+    config = _env.db_url_config(url)
+    engine = config["ENGINE"]
+    options = config.setdefault("OPTIONS", {})
+    if engine == "django.db.backends.sqlite3":
+        name = config.get("NAME") or str(sqlite_dir / "db.sqlite3")
+        config["NAME"] = name
+        # The web server, the worker and beat share one file: take the write lock when a
+        # transaction starts (no upgrade deadlocks), wait for it, let readers run beside writers.
+        options.setdefault("transaction_mode", "IMMEDIATE")
+        options.setdefault("timeout", 30)
+        options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        if name != ":memory:":
+            Path(name).parent.mkdir(parents=True, exist_ok=True)
+            # Tests use a file, not shared memory, so threads and live servers see each other.
+            config["TEST"] = {"NAME": str(Path(name).with_name("test_db.sqlite3"))}
+    elif engine == "mssql":
+        options.setdefault("driver", "ODBC Driver 18 for SQL Server")
+    elif engine == "django.db.backends.mysql":
+        options.setdefault("charset", "utf8mb4")
+    config.setdefault("CONN_MAX_AGE", 0)
+    config.setdefault("CONN_HEALTH_CHECKS", True)
+    return config
+
+
+def cache_config(*, cache_url: str, redis_url: str, file_cache_dir: Path) -> dict:
+    """CACHE_URL wins; otherwise Redis when configured; otherwise a file cache that
+    every local process (web, worker, beat) shares."""
+    if cache_url:
+        return _env.cache_url_config(cache_url)
+    if redis_url:
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+        }
+    return {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(file_cache_dir),
+    }

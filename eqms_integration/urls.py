@@ -1,0 +1,33 @@
+"""Top-level routes: admin, the REST API under /api/, its schema and docs, health probes."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from eqms_integration import health
+from eqms_integration.api.errors import api_aware_404, api_aware_500
+
+admin.site.site_header = "E-QMS Integration Layer"
+admin.site.site_title = "E-QMS Integration"
+admin.site.index_title = "Administration"
+
+# The schema and its viewer are public on purpose: integrators read them before they have a key.
+schema_view = SpectacularAPIView.as_view(permission_classes=[AllowAny])
+docs_view = SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[AllowAny])
+
+urlpatterns = [
+    path("", TemplateView.as_view(template_name="index.html"), name="index"),
+    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    re_path(r"^api/schema/?$", schema_view, name="schema"),
+    re_path(r"^api/docs/?$", docs_view, name="swagger-ui"),
+    path("api/", include("quality.api.urls")),
+]
+
+handler404 = api_aware_404
+handler500 = api_aware_500

@@ -1,0 +1,92 @@
+"""REST endpoints for NCR, CAPA, equipment and suppliers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from eqms_integration.api.permissions import model_permissions
+from eqms_integration.api.viewsets import ServiceModelViewSet
+from quality import services
+from quality.api import filters, serializers
+from quality.models import CAPA, NCR, Equipment, Supplier
+
+
+class NCRViewSet(ServiceModelViewSet):
+    queryset = NCR.objects.all()
+    serializer_class = serializers.NCRSerializer
+    filterset_class = filters.NCRFilter
+    search_fields = ("number", "title", "description", "source")
+    ordering_fields = (
+        "created_at",
+        "updated_at",
+        "number",
+        "severity",
+        "status",
+        "detected_at",
+    )
+    required_permissions = model_permissions("quality", "ncr", extra={"close": "quality.close_ncr"})
+    create_service = staticmethod(services.ncr_create)
+    update_service = staticmethod(lambda ncr, data: services.ncr_update(ncr=ncr, data=data))
+
+    @extend_schema(request=None, responses=serializers.NCRSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ncr = services.ncr_close(ncr=self.get_object())
+        return Response(self.get_serializer(ncr).data)
+
+
+class CAPAViewSet(ServiceModelViewSet):
+    queryset = CAPA.objects.select_related("ncr")
+    serializer_class = serializers.CAPASerializer
+    filterset_class = filters.CAPAFilter
+    search_fields = ("number", "title", "description", "owner")
+    ordering_fields = ("created_at", "updated_at", "number", "status", "due_date")
+    required_permissions = model_permissions(
+        "quality", "capa", extra={"close": "quality.close_capa"}
+    )
+    create_service = staticmethod(services.capa_create)
+    update_service = staticmethod(lambda capa, data: services.capa_update(capa=capa, data=data))
+
+    @extend_schema(request=None, responses=serializers.CAPASerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        capa = services.capa_close(capa=self.get_object())
+        return Response(self.get_serializer(capa).data)
+
+
+class EquipmentViewSet(ServiceModelViewSet):
+    queryset = Equipment.objects.all()
+    serializer_class = serializers.EquipmentSerializer
+    filterset_class = filters.EquipmentFilter
+    search_fields = (
+        "number",
+        "name",
+        "serial_number",
+        "manufacturer",
+        "model",
+        "location",
+    )
+    ordering_fields = ("number", "name", "updated_at", "calibration_due_date")
+    required_permissions = model_permissions("quality", "equipment")
+    create_service = staticmethod(services.equipment_create)
+    update_service = staticmethod(
+        lambda equipment, data: services.equipment_update(equipment=equipment, data=data)
+    )
+
+
+class SupplierViewSet(ServiceModelViewSet):
+    queryset = Supplier.objects.all()
+    serializer_class = serializers.SupplierSerializer
+    filterset_class = filters.SupplierFilter
+    search_fields = ("number", "name", "contact_name", "email")
+    ordering_fields = ("number", "name", "updated_at")
+    required_permissions = model_permissions("quality", "supplier")
+    create_service = staticmethod(services.supplier_create)
+    update_service = staticmethod(
+        lambda supplier, data: services.supplier_update(supplier=supplier, data=data)
+    )

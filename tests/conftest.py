@@ -1,0 +1,98 @@
+"""Shared fixtures: API clients per role, and the rule that CI never skips a needed service."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def need_service(available: bool, what: str) -> None:
+    """Skip a test whose service is missing, except in CI, where that is a failure."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI (CI=true) but is not available.")
+    pytest.skip(f"{what} is not available.")
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings) -> None:
+    # Production serves hashed files from collectstatic; tests read the app folders directly.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., object]:
+    def make(username: str = "user", *, role: str | None = None, superuser: bool = False):
+        user_model = get_user_model()
+        if superuser:
+            return user_model.objects.create_superuser(username=username, password="pw-12345678")
+        user = user_model.objects.create_user(username=username, password="pw-12345678")
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def client_for(make_user) -> Callable[[str | None], APIClient]:
+    """An API client logged in with the given role ("Admin", "Manager", "Auditor"), a user with
+    no role (""), a superuser ("superuser"), or nobody (None)."""
+
+    def make(role: str | None) -> APIClient:
+        client = APIClient()
+        if role is None:
+            return client
+        if role == "superuser":
+            user = make_user("root", superuser=True)
+        else:
+            user = make_user(f"user-{role or 'norole'}", role=role or None)
+        client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def admin_api(client_for) -> APIClient:
+    return client_for("Admin")
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or ""
+    need_service(bool(path) and os.path.exists(path), "Chromium (Debian package `chromium`)")
+    return path
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        available = True
+    except redis.RedisError:
+        available = False
+    need_service(available, f"Redis at {url}")
+    return url

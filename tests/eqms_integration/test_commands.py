@@ -1,0 +1,120 @@
+"""Operator commands: bootstrap (migrate, roles, admin user) and serve (web + worker + beat)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from tests.testenv import TEST_DEFAULTS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_ensure_admin_generates_a_password_prints_it_once_and_it_works(monkeypatch):
+    monkeypatch.delenv("DJANGO_SUPERUSER_PASSWORD", raising=False)
+
+    first = run("ensure_admin")
+    second = run("ensure_admin")
+
+    password = first.split("password: ")[1].split()[0]
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_superuser and admin.is_staff
+    assert admin.check_password(password)
+    assert "shown once" in first
+    assert "exists; nothing to do" in second and password not in second
+
+
+@pytest.mark.django_db
+def test_ensure_admin_takes_the_password_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "from-the-env-123")
+
+    output = run("ensure_admin")
+
+    assert "from-the-env-123" not in output
+    assert get_user_model().objects.get(username="admin").check_password("from-the-env-123")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - local URL
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_serve_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path):
+    """What `make run` does, on a fresh var/ folder with no services."""
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items()
+        if k not in {*TEST_DEFAULTS, "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL"}
+    }  # fmt: skip
+    env.update({"EQMS_VAR_DIR": str(tmp_path), "DEBUG": "true", "PYTHONPATH": str(ROOT)})
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    boot = subprocess.run(
+        [*manage, "bootstrap"], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert boot.returncode == 0, boot.stderr
+    assert "Created superuser 'admin' with password:" in boot.stdout
+
+    server = subprocess.Popen(
+        [*manage, "serve", "--bind", f"127.0.0.1:{port}", "--web-workers", "1",
+         "--concurrency", "1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )  # fmt: skip
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(server.stdout), daemon=True)
+    reader.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not (
+            any(" ready." in line for line in lines)
+            and any("beat: Starting" in line for line in lines)
+        ):
+            time.sleep(0.5)
+        assert get(f"{base}/healthz")[0] == 200
+        assert get(f"{base}/readyz")[0] == 200
+        assert get(f"{base}/admin/login/")[0] == 200
+        assert get(f"{base}/api/docs/")[0] == 200
+        css = get(f"{base}/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css")
+        assert css[0] == 200 and len(css[1]) > 1000
+        assert get(f"{base}/api/ncrs/")[0] == 403
+    finally:
+        os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C sends to the whole group
+        server.wait(timeout=60)
+        reader.join(timeout=10)
+    output = "".join(lines)
+
+    assert server.returncode == 0, output
+    assert "celery@" in output and "beat: Starting" in output
+    assert "Stopped." in output
+    with pytest.raises(ProcessLookupError):
+        os.killpg(server.pid, 0)  # nothing of the group is left running

@@ -1,0 +1,89 @@
+"""Every API error has the same body: {"code", "message", "errors"}."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from rest_framework.test import APIRequestFactory
+
+from eqms_integration.api.exceptions import exception_handler
+
+pytestmark = pytest.mark.django_db
+
+
+def handle(exc):
+    request = APIRequestFactory().get("/api/x/")
+    return exception_handler(exc, {"view": None, "request": request})
+
+
+def test_unknown_api_paths_answer_404_in_json(client):
+    response = client.get("/api/no-such-thing/")
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "code": "not_found",
+        "message": "No API endpoint at this path.",
+        "errors": {},
+    }
+
+
+def test_unknown_non_api_paths_keep_the_html_404(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_service_validation_errors_become_400_with_field_errors():
+    response = handle(ValidationError({"status": ["Already closed."], "__all__": ["Bad."]}))
+
+    assert response.status_code == 400
+    assert response.data == {
+        "code": "validation_error",
+        "message": "The request has invalid fields.",
+        "errors": {"status": ["Already closed."], "non_field_errors": ["Bad."]},
+    }
+
+
+def test_a_lost_uniqueness_race_is_a_409_not_a_500():
+    response = handle(IntegrityError("duplicate key value violates unique constraint"))
+
+    assert response.status_code == 409
+    assert response.data["code"] == "conflict"
+    assert "duplicate key" not in response.data["message"]
+
+
+def test_an_unexpected_error_is_a_500_in_the_standard_body_without_details():
+    response = handle(RuntimeError("database password is hunter2"))
+
+    assert response.status_code == 500
+    assert response.data["code"] == "server_error"
+    assert "hunter2" not in str(response.data)
+
+
+def test_anonymous_requests_are_refused_with_not_authenticated(client):
+    response = client.get("/api/ncrs/")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_the_openapi_schema_and_swagger_ui_are_served_without_internet(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    docs = client.get("/api/docs/")
+
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert {"/api/ncrs/{id}/close/", "/api/capas/{id}/close/", "/api/equipment/"} <= set(paths)
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+    assert "cdn.jsdelivr" not in html and "unpkg.com" not in html
+
+
+def test_the_home_page_links_to_the_admin_the_docs_and_the_probes(client):
+    html = client.get("/").content.decode()
+
+    for link in ('href="/admin/"', 'href="/api/docs', 'href="/healthz"', 'href="/readyz"'):
+        assert link in html
