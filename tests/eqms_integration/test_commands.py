@@ -118,3 +118,4 @@ def test_serve_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path):
     assert "Stopped." in output
     with pytest.raises(ProcessLookupError):
         os.killpg(server.pid, 0)  # nothing of the group is left running
+    assert not (Path.cwd() / "control").exists(), "the file broker wrote outside EQMS_VAR_DIR"
