@@ -24,6 +24,15 @@ def model_permissions(
     return perms
 
 
+def resource_scopes(resource: str, *, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """API-key scopes for a resource: `<resource>:read` for reads, `<resource>:write` for
+    create/update, plus extras such as {"close": "ncr:write"}. Checked for API-key requests."""
+    scopes = {action: f"{resource}:read" for action in READ_ACTIONS}
+    scopes.update({action: f"{resource}:write" for action in ("create", *WRITE_ACTIONS)})
+    scopes.update(extra or {})
+    return scopes
+
+
 def required_permission(view: Any, request: Request) -> str | None:
     """The permission the view declares for this request, or None (undeclared: denied)."""
     declared: dict[str, str] = getattr(view, "required_permissions", {})

@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from eqms_integration.api.permissions import model_permissions
+from eqms_integration.api.permissions import model_permissions, resource_scopes
 from eqms_integration.api.viewsets import ServiceModelViewSet
 from quality import services
 from quality.api import filters, serializers
@@ -30,6 +30,7 @@ class NCRViewSet(ServiceModelViewSet):
         "detected_at",
     )
     required_permissions = model_permissions("quality", "ncr", extra={"close": "quality.close_ncr"})
+    required_scopes = resource_scopes("ncr", extra={"close": "ncr:write"})
     create_service = staticmethod(services.ncr_create)
     update_service = staticmethod(lambda ncr, data: services.ncr_update(ncr=ncr, data=data))
 
@@ -49,6 +50,7 @@ class CAPAViewSet(ServiceModelViewSet):
     required_permissions = model_permissions(
         "quality", "capa", extra={"close": "quality.close_capa"}
     )
+    required_scopes = resource_scopes("capa", extra={"close": "capa:write"})
     create_service = staticmethod(services.capa_create)
     update_service = staticmethod(lambda capa, data: services.capa_update(capa=capa, data=data))
 
@@ -73,6 +75,7 @@ class EquipmentViewSet(ServiceModelViewSet):
     )
     ordering_fields = ("number", "name", "updated_at", "calibration_due_date")
     required_permissions = model_permissions("quality", "equipment")
+    required_scopes = resource_scopes("equipment")
     create_service = staticmethod(services.equipment_create)
     update_service = staticmethod(
         lambda equipment, data: services.equipment_update(equipment=equipment, data=data)
@@ -86,6 +89,7 @@ class SupplierViewSet(ServiceModelViewSet):
     search_fields = ("number", "name", "contact_name", "email")
     ordering_fields = ("number", "name", "updated_at")
     required_permissions = model_permissions("quality", "supplier")
+    required_scopes = resource_scopes("suppliers")
     create_service = staticmethod(services.supplier_create)
     update_service = staticmethod(
         lambda supplier, data: services.supplier_update(supplier=supplier, data=data)
