@@ -82,12 +82,15 @@ class Command(BaseCommand):
         exited: tuple[str, int] | None = None
         while not stopping and exited is None:
             time.sleep(0.5)
+            if stopping:
+                # Ctrl-C reaches the children too; their exits are the stop, not a failure.
+                break
             for name, process in processes.items():
                 if process.poll() is not None:
                     exited = (name, process.returncode)
                     break
         self.stop_all(processes)
-        if exited is not None:
+        if exited is not None and not stopping:
             raise CommandError(f"The {exited[0]} process exited with status {exited[1]}.")
         self.stdout.write("Stopped.")
 
