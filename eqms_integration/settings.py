@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apikeys.middleware.APIKeyExpiryHeaderMiddleware",
 ]
 
 ROOT_URLCONF = "eqms_integration.urls"
@@ -163,9 +164,12 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # API keys first: a request that presents a key is judged by the key alone.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apikeys.authentication.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttling.APIKeyRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["eqms_integration.api.permissions.ActionPermission"],
     "DEFAULT_PAGINATION_CLASS": "eqms_integration.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
@@ -194,6 +198,16 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# --- API keys ---------------------------------------------------------------------------------
+APIKEY_BCRYPT_ROUNDS = env_int("APIKEY_BCRYPT_ROUNDS", 10, minimum=4)
+APIKEY_CACHE_TTL_SECONDS = env_int("APIKEY_CACHE_TTL_SECONDS", 60, minimum=0)
+APIKEY_MAX_FAILURES_PER_KEY = env_int("APIKEY_MAX_FAILURES_PER_KEY", 10, minimum=1)
+APIKEY_MAX_FAILURES_PER_IP = env_int("APIKEY_MAX_FAILURES_PER_IP", 50, minimum=1)
+APIKEY_FAILURE_WINDOW_SECONDS = env_int("APIKEY_FAILURE_WINDOW_SECONDS", 300, minimum=1)
+APIKEY_USAGE_FLUSH_SECONDS = env_int("APIKEY_USAGE_FLUSH_SECONDS", 60, minimum=5)
+# Trusted reverse proxies in front of the service (X-Forwarded-For), for allowlists and logs.
+API_NUM_PROXIES = env_int("API_NUM_PROXIES", 0, minimum=0)
+
 # --- Celery -----------------------------------------------------------------------------------
 _celery_dir = VAR_DIR / "celery"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or REDIS_URL or "filesystem://"
@@ -219,6 +233,13 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Periodic tasks; django-celery-beat's DatabaseScheduler copies them into its tables.
+CELERY_BEAT_SCHEDULE = {
+    "apikeys-flush-usage": {
+        "task": "apikeys.flush_usage",
+        "schedule": float(APIKEY_USAGE_FLUSH_SECONDS),
+    },
+}
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -13,6 +13,8 @@ TEST_DEFAULTS = {
     "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
     # Tests speak plain HTTP to the test client and the live server.
     "SECURE_SSL_REDIRECT": "false",
+    # Cheap hashes keep key creation fast in tests; production cost is the default (10).
+    "APIKEY_BCRYPT_ROUNDS": "4",
 }
 for name, value in TEST_DEFAULTS.items():
     os.environ.setdefault(name, value)

@@ -33,31 +33,51 @@ def resource_scopes(resource: str, *, extra: dict[str, str] | None = None) -> di
     return scopes
 
 
-def required_permission(view: Any, request: Request) -> str | None:
-    """The permission the view declares for this request, or None (undeclared: denied)."""
-    declared: dict[str, str] = getattr(view, "required_permissions", {})
+def _declared(view: Any, request: Request, attribute: str) -> str | None:
+    """What the view declares in `attribute` for this request, or None (undeclared: denied)."""
+    declared: dict[str, str] = getattr(view, attribute, {})
     action = getattr(view, "action", None) or request.method.lower()
     if action == "metadata":  # OPTIONS describes the endpoint: the read permission suffices
         action = "list" if "list" in declared else "retrieve"
     return declared.get(action)
 
 
+def required_permission(view: Any, request: Request) -> str | None:
+    return _declared(view, request, "required_permissions")
+
+
+def required_scope(view: Any, request: Request) -> str | None:
+    return _declared(view, request, "required_scopes")
+
+
 class ActionPermission(BasePermission):
     """Default permission class of the API.
 
-    Views declare `required_permissions = {"list": "quality.view_ncr", …}` keyed by viewset
-    action (or lower-case HTTP method for plain views). Superusers pass; everyone else needs the
-    declared Django permission, normally through a role group (Admin, Manager, Auditor).
+    Views declare, keyed by viewset action (or lower-case HTTP method for plain views),
+    `required_permissions = {"list": "quality.view_ncr", …}` for users and
+    `required_scopes = {"list": "ncr:read", …}` for API keys. Superusers pass; users need the
+    Django permission (normally through a role group), keys the scope. Undeclared: denied.
     """
 
-    message = "You do not have permission to perform this action."
+    default_message = "You do not have permission to perform this action."
 
     def has_permission(self, request: Request, view: Any) -> bool:
+        self.message = self.default_message
         user = request.user
         if not (user and user.is_authenticated):
             return False
         if not hasattr(view, request.method.lower()):
             return True  # the view does not offer this method: let DRF answer 405
+        has_scope = getattr(request.auth, "has_scope", None)
+        if has_scope is not None:  # an API key
+            scope = required_scope(view, request)
+            if scope is None:
+                self.message = "API keys cannot use this endpoint."
+                return False
+            if not has_scope(scope):
+                self.message = f"This API key lacks the scope {scope!r}."
+                return False
+            return True
         perm = required_permission(view, request)
         if perm is None:
             return False

@@ -106,7 +106,7 @@ def test_serve_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path):
         assert get(f"{base}/api/docs/")[0] == 200
         css = get(f"{base}/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css")
         assert css[0] == 200 and len(css[1]) > 1000
-        assert get(f"{base}/api/ncrs/")[0] == 403
+        assert get(f"{base}/api/ncrs/")[0] == 401
     finally:
         os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C sends to the whole group
         server.wait(timeout=60)

@@ -62,10 +62,11 @@ def test_an_unexpected_error_is_a_500_in_the_standard_body_without_details():
     assert "hunter2" not in str(response.data)
 
 
-def test_anonymous_requests_are_refused_with_not_authenticated(client):
+def test_anonymous_requests_are_refused_with_401_and_a_challenge(client):
     response = client.get("/api/ncrs/")
 
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
     assert response.json()["code"] == "not_authenticated"
 
 

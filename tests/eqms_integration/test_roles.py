@@ -1,7 +1,7 @@
 """The role matrix: who may do what on every API endpoint.
 
 Admin does everything; Manager writes NCR/CAPA and reads master data; Auditor reads;
-a user without a role and an anonymous client get nothing.
+a user without a role gets 403 and an anonymous client 401.
 """
 
 from __future__ import annotations
@@ -83,9 +83,12 @@ def test_each_role_gets_exactly_the_access_of_the_matrix(client_for, role, endpo
     if kind in ALLOWED[role]:
         assert response.status_code in (200, 201), (response.status_code, response.json())
     else:
-        assert response.status_code == 403, response.status_code
-        expected = "not_authenticated" if role is None else "permission_denied"
-        assert response.json()["code"] == expected
+        if role is None:
+            assert response.status_code == 401, response.status_code
+            assert response.json()["code"] == "not_authenticated"
+        else:
+            assert response.status_code == 403, response.status_code
+            assert response.json()["code"] == "permission_denied"
 
 
 def test_the_roles_exist_after_migrate_with_the_permissions_of_the_matrix():

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from apikeys.management.commands.create_api_key import format_errors
+from apikeys.management.commands.revoke_api_key import find_key
+from apikeys.services import apikey_rotate
+
+
+class Command(BaseCommand):
+    help = "Issue a successor key (printed once); the old key works until the grace period ends."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("key", help="id or key_id")
+        parser.add_argument(
+            "--grace-seconds",
+            type=int,
+            default=24 * 3600,
+            help="how long the old key keeps working (default 86400, 0 = now)",
+        )
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["grace_seconds"] < 0:
+            raise CommandError("--grace-seconds must be 0 or more.")
+        old = find_key(options["key"])
+        try:
+            issued = apikey_rotate(
+                key=old, grace=timedelta(seconds=options["grace_seconds"]),
+                actor="manage.py rotate_api_key",
+            )  # fmt: skip
+        except ValidationError as exc:
+            raise CommandError(format_errors(exc)) from None
+        new = issued.api_key
+        if options["json"]:
+            self.stdout.write(json.dumps({"id": new.pk, "key_id": new.key_id, "key": issued.key}))
+            return
+        self.stdout.write(f"Rotated {old.key_id} -> {new.key_id} (id {new.pk}).")
+        self.stdout.write(f"The old key works for {options['grace_seconds']} more second(s).")
+        self.stdout.write("New key (shown once, copy it now):")
+        self.stdout.write(issued.key)

@@ -1,0 +1,28 @@
+"""Every write and side effect of API keys goes through these functions."""
+
+from __future__ import annotations
+
+from apikeys.services.lifecycle import (
+    IssuedKey,
+    apikey_create,
+    apikey_delete,
+    apikey_revoke,
+    apikey_rotate,
+    apikey_update,
+)
+from apikeys.services.usage import usage_flush, usage_record
+from apikeys.services.verification import KeyRejected, TooManyFailures, verify_key
+
+__all__ = [
+    "IssuedKey",
+    "KeyRejected",
+    "TooManyFailures",
+    "apikey_create",
+    "apikey_delete",
+    "apikey_revoke",
+    "apikey_rotate",
+    "apikey_update",
+    "usage_flush",
+    "usage_record",
+    "verify_key",
+]

@@ -1,0 +1,62 @@
+"""Cache entries of API-key verification (Django cache: Redis in production).
+
+- verified:<hmac of the full key>  -> KeyPrincipal snapshot (short TTL)
+- generation:<key_id>              -> current generation; a snapshot of another generation is dead
+- failures:key:<key_id>, failures:ip:<ip>  -> failed bcrypt checks in the current window
+- usage:<id>, last:<id>            -> requests not yet flushed to the key row
+The full key never appears in a cache key: only an HMAC digest under SECRET_KEY does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.core.cache import cache
+
+PREFIX = "apikeys"
+
+
+def verified_key(raw: str) -> str:
+    digest = hmac.new(settings.SECRET_KEY.encode(), raw.encode(), hashlib.sha256).hexdigest()
+    return f"{PREFIX}:verified:{digest}"
+
+
+def generation_key(key_id: str) -> str:
+    return f"{PREFIX}:generation:{key_id}"
+
+
+def failures_by_key(key_id: str) -> str:
+    return f"{PREFIX}:failures:key:{key_id}"
+
+
+def failures_by_ip(ip: str) -> str:
+    return f"{PREFIX}:failures:ip:{ip}"
+
+
+def usage_key(pk: int) -> str:
+    return f"{PREFIX}:usage:{pk}"
+
+
+def last_used_key(pk: int) -> str:
+    return f"{PREFIX}:last:{pk}"
+
+
+def rate_key(pk: int, minute: int) -> str:
+    return f"{PREFIX}:rate:{pk}:{minute}"
+
+
+def publish_generation(key_id: str, generation: int) -> None:
+    """Tell every process which generation of the key is current."""
+    cache.set(generation_key(key_id), generation, timeout=None)
+
+
+def incr(key: str, *, timeout: int | None) -> int:
+    """Increment a counter, creating it with a lifetime if absent (atomic on Redis)."""
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=timeout)
+        return 1

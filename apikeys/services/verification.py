@@ -1,0 +1,112 @@
+"""Verifying a presented key at a cost independent of how many keys exist.
+
+Garbage fails the format/checksum test with no I/O. A cached verification (keyed by an HMAC of
+the key, checked against the key's current generation) costs one cache round trip and no
+database query. Otherwise: one indexed lookup by key_id, revoked/expired keys refused before
+bcrypt, at most one bcrypt check — and only while the failure caps for this key_id and this
+client address are not reached.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+
+import bcrypt
+from django.conf import settings
+from django.core.cache import cache
+
+from apikeys.models import APIKey, APIKeyEvent
+from apikeys.principal import KeyPrincipal
+from apikeys.services import cache as keys
+from apikeys.services.audit import event_record
+from apikeys.services.keyformat import parse_key
+
+logger = logging.getLogger(__name__)
+
+
+class KeyRejected(Exception):
+    """The key is missing, malformed, unknown, wrong, revoked or expired (never says which)."""
+
+
+class TooManyFailures(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many failed API-key attempts.")
+        self.retry_after = retry_after
+
+
+def principal_of(key: APIKey) -> KeyPrincipal:
+    return KeyPrincipal(
+        id=key.pk,
+        key_id=key.key_id,
+        name=key.name,
+        scopes=frozenset(key.scopes),
+        allowed_networks=tuple(key.allowed_networks),
+        expires_at=key.expires_at,
+        rate_limit_per_minute=key.rate_limit_per_minute,
+        generation=key.generation,
+    )
+
+
+def _from_cache(raw: str, key_id: str) -> KeyPrincipal | None:
+    verified, generation = keys.verified_key(raw), keys.generation_key(key_id)
+    found = cache.get_many([verified, generation])
+    snapshot = found.get(verified)
+    if snapshot is None or found.get(generation) != snapshot["generation"]:
+        return None
+    return KeyPrincipal(**snapshot)
+
+
+def _check_failure_caps(key_id: str, ip: str) -> None:
+    counters = cache.get_many([keys.failures_by_key(key_id), keys.failures_by_ip(ip)])
+    if counters.get(keys.failures_by_key(key_id), 0) >= settings.APIKEY_MAX_FAILURES_PER_KEY or (
+        counters.get(keys.failures_by_ip(ip), 0) >= settings.APIKEY_MAX_FAILURES_PER_IP
+    ):
+        raise TooManyFailures(settings.APIKEY_FAILURE_WINDOW_SECONDS)
+
+
+def _record_failure(key: APIKey | None, key_id: str, ip: str) -> None:
+    window = settings.APIKEY_FAILURE_WINDOW_SECONDS
+    by_key = keys.incr(keys.failures_by_key(key_id), timeout=window)
+    by_ip = keys.incr(keys.failures_by_ip(ip), timeout=window)
+    capped = []
+    if by_key == settings.APIKEY_MAX_FAILURES_PER_KEY:
+        capped.append("key_id")
+    if by_ip == settings.APIKEY_MAX_FAILURES_PER_IP:
+        capped.append("ip")
+    if capped:
+        logger.warning("API-key failure cap reached for %s (key_id=%s ip=%s)", capped, key_id, ip)
+        event_record(
+            key=key, key_id=key_id, event_type=APIKeyEvent.Type.REPEATED_FAILURES, ip=ip,
+            details={"capped": capped, "failures_by_key": by_key, "failures_by_ip": by_ip,
+                     "window_seconds": window},
+        )  # fmt: skip
+
+
+def verify_key(raw: str, ip: str) -> KeyPrincipal:
+    """The principal of a valid key. Expiry and network are the caller's checks: they hold
+    on every request, cached or not."""
+    parsed = parse_key(raw)
+    if parsed is None:
+        raise KeyRejected
+    principal = _from_cache(raw, parsed.key_id)
+    if principal is not None:
+        return principal
+
+    key = APIKey.objects.filter(key_id=parsed.key_id).first()
+    if key is None:
+        # Count unknown ids per address too: probing costs the prober, not the server.
+        keys.incr(keys.failures_by_ip(ip), timeout=settings.APIKEY_FAILURE_WINDOW_SECONDS)
+        raise KeyRejected
+    if key.state != "active":
+        raise KeyRejected
+    _check_failure_caps(parsed.key_id, ip)
+    if not bcrypt.checkpw(parsed.secret.encode(), key.secret_hash.encode()):
+        _record_failure(key, parsed.key_id, ip)
+        raise KeyRejected
+
+    principal = principal_of(key)
+    # add, not set: a concurrent change may already have published a newer generation.
+    cache.add(keys.generation_key(key.key_id), key.generation, timeout=None)
+    cache.set(keys.verified_key(raw), asdict(principal), timeout=settings.APIKEY_CACHE_TTL_SECONDS)
+    return principal

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from apikeys.services import usage_flush
+
+
+@shared_task(name="apikeys.flush_usage", ignore_result=True)
+def flush_api_key_usage() -> int:
+    """Periodic (celery-beat): write counted key usage to the database."""
+    return usage_flush()

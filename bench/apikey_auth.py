@@ -1,0 +1,149 @@
+"""Benchmark: cost of API-key authentication with 1 key vs 10,000 keys, against session auth.
+
+Run:  .venv/bin/python bench/apikey_auth.py [--requests 400] [--keys 10000]
+Uses DATABASE_URL / REDIS_URL / CACHE_URL like the service (default: SQLite + file cache under
+var/), in a throwaway test database. Prints latency (median, p95) of the same API request
+authenticated in each way, the ratios, and the bcrypt calls and API-key queries per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eqms_integration.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "b" * 40)
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+
+import django
+
+django.setup()
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, setup_test_environment
+from rest_framework.test import APIClient
+
+from apikeys import services
+from apikeys.models import APIKey
+from apikeys.services import cache as keycache
+from apikeys.services import verification
+from apikeys.services.keyformat import build_key, generate_key_id, preview
+
+PATH = "/api/ncrs/"
+
+
+def measure(send: Callable[[], int], requests: int, before: Callable[[], None] = lambda: None):
+    for _ in range(20):  # warm up code paths and connections
+        before()
+        send()
+    times = []
+    for _ in range(requests):
+        before()
+        start = time.perf_counter()
+        status = send()
+        times.append((time.perf_counter() - start) * 1000)
+        if status != 200:
+            raise SystemExit(f"the benchmarked request answered {status}, not 200")
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1]
+
+
+def per_request_costs(send: Callable[[], int], before: Callable[[], None]) -> tuple[int, int]:
+    calls = []
+    real = verification.bcrypt.checkpw
+    verification.bcrypt.checkpw = lambda *a: calls.append(1) or real(*a)
+    try:
+        before()
+        with CaptureQueriesContext(connection) as queries:
+            send()
+    finally:
+        verification.bcrypt.checkpw = real
+    key_queries = sum("apikeys_apikey" in q["sql"] for q in queries.captured_queries)
+    return len(calls), key_queries
+
+
+def add_filler_keys(count: int, template_hash: str) -> None:
+    """Other clients' keys: distinct ids, one shared hash (hashing 10,000 secrets at cost 10
+    would take ten minutes and changes nothing that is measured)."""
+    batch = []
+    for _ in range(count):
+        key_id = generate_key_id()
+        raw, _ = build_key(key_id)
+        batch.append(APIKey(name="filler", key_id=key_id, secret_hash=template_hash,
+                            key_preview=preview(raw), scopes=["ncr:read"]))  # fmt: skip
+    APIKey.objects.bulk_create(batch, batch_size=1000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--keys", type=int, default=10_000)
+    args = parser.parse_args()
+
+    setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        cache.clear()
+        issued = services.apikey_create(name="bench", scopes=["ncr:read"])
+        key_client = APIClient()
+        key_client.credentials(HTTP_X_API_KEY=issued.key)
+        send_key = lambda: key_client.get(PATH).status_code  # noqa: E731
+        forget = lambda: cache.delete(keycache.verified_key(issued.key))  # noqa: E731
+
+        user = get_user_model().objects.create_superuser("bench", password="bench-pw-123")  # noqa: S106
+        session_client = APIClient()
+        session_client.force_login(user)
+        send_session = lambda: session_client.get(PATH).status_code  # noqa: E731
+
+        rows = {}
+        rows["1 key, warm cache"] = measure(send_key, args.requests)
+        rows["1 key, cold (bcrypt)"] = measure(send_key, max(args.requests // 8, 20), forget)
+        costs_cold_1 = per_request_costs(send_key, forget)
+        costs_warm_1 = per_request_costs(send_key, lambda: None)
+
+        add_filler_keys(args.keys - 1, issued.api_key.secret_hash)
+        total = APIKey.objects.count()
+        rows[f"{total:,} keys, warm cache"] = measure(send_key, args.requests)
+        rows[f"{total:,} keys, cold (bcrypt)"] = measure(
+            send_key, max(args.requests // 8, 20), forget
+        )
+        costs_cold_n = per_request_costs(send_key, forget)
+        costs_warm_n = per_request_costs(send_key, lambda: None)
+        rows["session (same request)"] = measure(send_session, args.requests)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+    cache_backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    rounds = settings.APIKEY_BCRYPT_ROUNDS
+    print(f"GET {PATH}  database={connection.vendor}  cache={cache_backend}  "
+          f"bcrypt rounds={rounds}  requests/scenario={args.requests}")  # fmt: skip
+    print(f"{'scenario':<28}{'median ms':>11}{'p95 ms':>9}")
+    for name, (median, p95) in rows.items():
+        print(f"{name:<28}{median:>11.2f}{p95:>9.2f}")
+    names = list(rows)
+    warm_1, cold_1, warm_n, cold_n, session = (rows[n][0] for n in names)
+    print()
+    print(f"ratio {total:,} keys / 1 key, warm (median): {warm_n / warm_1:.3f}   (target <= 1.1)")
+    print(f"ratio {total:,} keys / 1 key, cold (median): {cold_n / cold_1:.3f}")
+    print(f"ratio API key (warm) / session (median):   {warm_n / session:.3f}   (target <= 1.3)")
+    print()
+    print(f"{'per request':<28}{'bcrypt calls':>13}{'api-key queries':>17}")
+    for name, (bcrypts, queries) in (
+        ("cold, 1 key", costs_cold_1), ("warm, 1 key", costs_warm_1),
+        (f"cold, {total:,} keys", costs_cold_n), (f"warm, {total:,} keys", costs_warm_n),
+    ):  # fmt: skip
+        print(f"{name:<28}{bcrypts:>13}{queries:>17}")
+
+
+if __name__ == "__main__":
+    main()

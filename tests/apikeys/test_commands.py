@@ -1,0 +1,66 @@
+"""Operator commands for API keys."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from apikeys.models import APIKey, APIKeyEvent
+from apikeys.services.keyformat import parse_key
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_create_api_key_prints_json_with_the_key_once(settings):
+    output = run(
+        "create_api_key", "--name", "MES", "--scope", "ncr:read", "--scope", "capa:read",
+        "--allow-ip", "10.0.0.0/8", "--expires-in-days", "30", "--json",
+    )  # fmt: skip
+
+    data = json.loads(output)
+    key = APIKey.objects.get(pk=data["id"])
+    assert parse_key(data["key"]).key_id == data["key_id"] == key.key_id
+    assert (key.scopes, key.allowed_networks) == (["ncr:read", "capa:read"], ["10.0.0.0/8"])
+    assert key.expires_at is not None
+    assert APIKeyEvent.objects.get().actor_repr == "manage.py create_api_key"
+
+
+def test_create_api_key_refuses_unknown_scopes_and_past_expiry():
+    with pytest.raises(CommandError, match="Unknown scope"):
+        run("create_api_key", "--name", "X", "--scope", "everything")
+    with pytest.raises(CommandError, match="in the future"):
+        run("create_api_key", "--name", "X", "--scope", "*", "--expires-at", "2001-01-01T00:00")
+    with pytest.raises(CommandError, match="not an ISO 8601"):
+        run("create_api_key", "--name", "X", "--scope", "*", "--expires-at", "tomorrow")
+    assert not APIKey.objects.exists()
+
+
+def test_list_revoke_and_rotate_by_key_id():
+    first = json.loads(run("create_api_key", "--name", "ERP", "--scope", "*", "--json"))
+    second = json.loads(run("create_api_key", "--name", "MES", "--scope", "*", "--json"))
+
+    revoked = run("revoke_api_key", first["key_id"], "--reason", "decommissioned")
+    rotated = json.loads(run("rotate_api_key", str(second["id"]), "--grace-seconds", "0", "--json"))
+    listing = run("list_api_keys")
+    active = run("list_api_keys", "--active")
+
+    assert "Revoked API key 'ERP'" in revoked
+    assert APIKey.objects.get(pk=first["id"]).revocation_reason == "decommissioned"
+    assert APIKey.objects.get(pk=second["id"]).state == "revoked"
+    assert rotated["key"] not in listing and first["key"] not in listing
+    assert "3 key(s)" in listing and "1 key(s)" in active
+    assert rotated["key_id"] in active
+
+
+def test_revoking_an_unknown_key_is_a_clear_error():
+    with pytest.raises(CommandError, match="No API key with id or key_id 'nope'"):
+        run("revoke_api_key", "nope")
