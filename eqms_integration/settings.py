@@ -205,6 +205,7 @@ APIKEY_MAX_FAILURES_PER_KEY = env_int("APIKEY_MAX_FAILURES_PER_KEY", 10, minimum
 APIKEY_MAX_FAILURES_PER_IP = env_int("APIKEY_MAX_FAILURES_PER_IP", 50, minimum=1)
 APIKEY_FAILURE_WINDOW_SECONDS = env_int("APIKEY_FAILURE_WINDOW_SECONDS", 300, minimum=1)
 APIKEY_USAGE_FLUSH_SECONDS = env_int("APIKEY_USAGE_FLUSH_SECONDS", 60, minimum=5)
+APIKEY_USAGE_PUSH_SECONDS = env_int("APIKEY_USAGE_PUSH_SECONDS", 5, minimum=1)
 # Trusted reverse proxies in front of the service (X-Forwarded-For), for allowlists and logs.
 API_NUM_PROXIES = env_int("API_NUM_PROXIES", 0, minimum=0)
 

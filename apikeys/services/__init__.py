@@ -10,7 +10,7 @@ from apikeys.services.lifecycle import (
     apikey_rotate,
     apikey_update,
 )
-from apikeys.services.usage import usage_flush, usage_record
+from apikeys.services.usage import usage_flush, usage_push, usage_record
 from apikeys.services.verification import KeyRejected, TooManyFailures, verify_key
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "apikey_rotate",
     "apikey_update",
     "usage_flush",
+    "usage_push",
     "usage_record",
     "verify_key",
 ]

@@ -52,11 +52,15 @@ def publish_generation(key_id: str, generation: int) -> None:
     cache.set(generation_key(key_id), generation, timeout=None)
 
 
-def incr(key: str, *, timeout: int | None) -> int:
-    """Increment a counter, creating it with a lifetime if absent (atomic on Redis)."""
-    cache.add(key, 0, timeout=timeout)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=timeout)
-        return 1
+def incr(key: str, *, delta: int = 1, timeout: int | None) -> int:
+    """Increment a counter, creating it with a lifetime if absent (atomic on Redis).
+
+    One round trip when the counter exists, which is the common case.
+    """
+    for _ in range(3):
+        try:
+            return cache.incr(key, delta)
+        except ValueError:  # absent: create it, unless another process just did
+            if cache.add(key, delta, timeout=timeout):
+                return delta
+    return cache.incr(key, delta)

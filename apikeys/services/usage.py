@@ -1,12 +1,21 @@
-"""Usage counted in the cache per request and flushed to the key rows periodically, so a
-request never writes to the database."""
+"""Key usage, counted without a database write per request.
+
+Each process adds requests up in memory and pushes the sums to the shared cache from a
+background thread every USAGE_PUSH_SECONDS (and at exit); a celery-beat task moves the cache
+sums into the key rows. A process killed outright loses at most its last few seconds of counts:
+usage is a statistic, and this keeps per-request cost at no I/O at all.
+"""
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
 import time
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import F
 
@@ -16,13 +25,60 @@ from apikeys.services import cache as keys
 logger = logging.getLogger(__name__)
 
 
+class _UsageBuffer:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending: dict[int, list] = {}  # pk -> [count, last time, last ip]
+        self.owner_pid = 0
+
+    def add(self, pk: int, ip: str) -> None:
+        with self.lock:
+            if self.owner_pid != os.getpid():  # first use in this (possibly forked) process
+                self.pending = {}
+                self.owner_pid = os.getpid()
+                threading.Thread(target=self._run, name="apikey-usage", daemon=True).start()
+            entry = self.pending.setdefault(pk, [0, 0.0, ""])
+            entry[0] += 1
+            entry[1] = time.time()
+            entry[2] = ip
+
+    def push(self) -> None:
+        with self.lock:
+            pending, self.pending = self.pending, {}
+        for pk, (count, last_time, last_ip) in pending.items():
+            try:
+                keys.incr(keys.usage_key(pk), delta=count, timeout=None)
+                cache.set(keys.last_used_key(pk), (last_time, last_ip), timeout=None)
+            except Exception:  # the cache is down: keep the counts for the next push
+                logger.warning("could not push API-key usage to the cache", exc_info=True)
+                with self.lock:
+                    entry = self.pending.setdefault(pk, [0, 0.0, ""])
+                    entry[0] += count
+                    entry[1], entry[2] = max(entry[1], last_time), entry[2] or last_ip
+                return
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(settings.APIKEY_USAGE_PUSH_SECONDS)
+            self.push()
+
+
+_buffer = _UsageBuffer()
+atexit.register(_buffer.push)
+
+
 def usage_record(key_pk: int, ip: str) -> None:
-    keys.incr(keys.usage_key(key_pk), timeout=None)
-    cache.set(keys.last_used_key(key_pk), (time.time(), ip), timeout=None)
+    _buffer.add(key_pk, ip)
+
+
+def usage_push() -> None:
+    """Push this process's counted usage to the cache now (tests, shutdown)."""
+    _buffer.push()
 
 
 def usage_flush(batch_size: int = 1000) -> int:
-    """Move counted usage into usage_count/last_used_at/last_used_ip; returns keys updated.
+    """Move counted usage from the cache into usage_count/last_used_at/last_used_ip; returns
+    the number of keys updated.
 
     The counter is decremented by what was written, so requests counted during the flush are
     kept for the next one.

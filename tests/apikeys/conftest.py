@@ -45,3 +45,13 @@ def bcrypt_calls(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(verification.bcrypt, "checkpw", counting)
     return calls
+
+
+@pytest.fixture(autouse=True)
+def _fresh_usage_buffer() -> None:
+    """Usage counted in memory by earlier tests must not land on this test's keys (ids repeat
+    after rollbacks)."""
+    from apikeys.services import usage
+
+    with usage._buffer.lock:
+        usage._buffer.pending.clear()
