@@ -188,3 +188,20 @@ def test_redis_url_becomes_broker_and_cache(tmp_path):
         "redis://cache.example:6379/2",
         "django.core.cache.backends.redis.RedisCache",
     ]
+
+
+def test_an_mssql_database_url_loads_mssql_djangos_backend(tmp_path):
+    """The SQL Server stack installs and imports (pyodbc needs unixODBC from the OS)."""
+    from django.db.utils import load_backend
+
+    from tests.conftest import need_service
+
+    try:
+        import pyodbc  # noqa: F401
+    except ImportError as exc:
+        need_service(False, f"pyodbc with unixODBC ({exc})")
+    config = database_config("mssql://sa:Secret1@sql.example:1433/QMS", sqlite_dir=tmp_path)
+
+    backend = load_backend(config["ENGINE"])
+
+    assert backend.DatabaseWrapper.vendor == "microsoft"
