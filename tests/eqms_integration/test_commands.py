@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -75,13 +77,20 @@ def test_serve_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path):
         k: v for k, v in os.environ.items()
         if k not in {*TEST_DEFAULTS, "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL"}
     }  # fmt: skip
-    env.update({"EQMS_VAR_DIR": str(tmp_path), "DEBUG": "true", "PYTHONPATH": str(ROOT)})
+    env.update({"EQMS_VAR_DIR": str(tmp_path), "DEBUG": "true", "PYTHONPATH": str(ROOT),
+                "APIKEY_USAGE_FLUSH_SECONDS": "5", "APIKEY_USAGE_PUSH_SECONDS": "1"})  # fmt: skip
     manage = [sys.executable, str(ROOT / "manage.py")]
     boot = subprocess.run(
         [*manage, "bootstrap"], env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert boot.returncode == 0, boot.stderr
     assert "Created superuser 'admin' with password:" in boot.stdout
+    created = subprocess.run(
+        [*manage, "create_api_key", "--name", "probe", "--scope", "ncr:read", "--json"],
+        env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    api_key = json.loads(created.stdout)
+    database = sqlite3.connect(tmp_path / "db.sqlite3")
 
     server = subprocess.Popen(
         [*manage, "serve", "--bind", f"127.0.0.1:{port}", "--web-workers", "1",
@@ -107,6 +116,20 @@ def test_serve_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path):
         css = get(f"{base}/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css")
         assert css[0] == 200 and len(css[1]) > 1000
         assert get(f"{base}/api/ncrs/")[0] == 401
+        keyed = urllib.request.Request(  # noqa: S310 - local URL
+            f"{base}/api/ncrs/", headers={"X-API-Key": api_key["key"]}
+        )
+        for _ in range(3):
+            with urllib.request.urlopen(keyed, timeout=5) as response:  # noqa: S310 - local URL
+                assert response.status == 200
+        # The web process pushes usage to the cache; beat schedules the flush; the worker runs it.
+        usage = 0
+        while time.monotonic() < deadline + 30 and usage != 3:
+            time.sleep(1)
+            usage = database.execute(
+                "SELECT usage_count FROM apikeys_apikey WHERE id = ?", (api_key["id"],)
+            ).fetchone()[0]
+        assert usage == 3
     finally:
         os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C sends to the whole group
         server.wait(timeout=60)
