@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -36,6 +37,9 @@ def page(chromium_path, monkeypatch) -> Iterator[object]:
         finally:
             context.close()
             browser.close()
+            # The test body's ORM calls ran beside Playwright's event loop with their own
+            # connection; close it so the test database can be dropped.
+            connections.close_all()
 
 
 @pytest.fixture
