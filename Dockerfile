@@ -8,16 +8,21 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     EQMS_VAR_DIR=/app/var
 
-# unixODBC for pyodbc, libltdl7 for mssql-python's bundled ODBC Driver 18 (SQL Server).
+# unixODBC for pyodbc, libltdl7 for mssql-python's bundled ODBC Driver 18 (SQL Server),
+# the MariaDB client library for mysqlclient (MySQL/MariaDB sync connections).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends unixodbc libltdl7 \
+    && apt-get install -y --no-install-recommends unixodbc libltdl7 libmariadb3 \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 10001 eqms
 WORKDIR /app
 
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+COPY requirements.txt requirements-mysql.txt ./
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential pkg-config libmariadb-dev \
+    && pip install -r requirements.txt -r requirements-mysql.txt \
+    && apt-get purge -y build-essential pkg-config libmariadb-dev && apt-get autoremove -y \
+    && rm -rf /var/lib/apt/lists/*
 
 COPY . .
 # A throwaway key: collectstatic needs settings to load, the image must not carry a secret.

@@ -17,12 +17,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+# MySQL/MariaDB support needs the MariaDB client library to build; without it those sync
+# connections are unavailable (and their tests skip outside CI).
+HAVE_MARIADB := $(shell pkg-config --exists libmariadb 2>/dev/null && echo yes)
+MYSQL_REQUIREMENTS := $(if $(HAVE_MARIADB),-r requirements-mysql.txt,)
+
+$(VENV)/.runtime-installed: requirements.txt requirements-mysql.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt $(MYSQL_REQUIREMENTS)
 	touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt requirements-mysql.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(MYSQL_REQUIREMENTS)
 	touch $@ $(VENV)/.runtime-installed
 
 # DEBUG defaults to true here: a local, plain-HTTP server with a development secret key.

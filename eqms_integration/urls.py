@@ -28,6 +28,7 @@ urlpatterns = [
     re_path(r"^api/docs/?$", docs_view, name="swagger-ui"),
     path("api/", include("quality.api.urls")),
     path("api/", include("apikeys.api.urls")),
+    path("api/", include("sync.api.urls")),
 ]
 
 handler404 = api_aware_404

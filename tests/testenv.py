@@ -15,6 +15,8 @@ TEST_DEFAULTS = {
     "SECURE_SSL_REDIRECT": "false",
     # Cheap hashes keep key creation fast in tests; production cost is the default (10).
     "APIKEY_BCRYPT_ROUNDS": "4",
+    # A fixed test key for secrets at rest (webhook secrets, sync credentials).
+    "FIELD_ENCRYPTION_KEYS": "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTA=",
 }
 for name, value in TEST_DEFAULTS.items():
     os.environ.setdefault(name, value)

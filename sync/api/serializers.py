@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from sync.models import Connection
+
+
+class ConnectionSerializer(serializers.ModelSerializer):
+    """Secrets are write-only: `has_password` / `has_credentials` say whether one is stored."""
+
+    password = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=1000,
+        style={"input_type": "password"},
+    )  # fmt: skip
+    credentials = serializers.DictField(write_only=True, required=False)
+    has_password = serializers.SerializerMethodField()
+    has_credentials = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Connection
+        fields = (
+            "id", "name", "kind", "host", "port", "database", "username", "password",
+            "has_password", "options", "base_url", "auth_type", "credentials", "has_credentials",
+            "timeout_seconds", "last_tested_at", "last_test_ok", "last_test_message",
+            "created_at", "updated_at",
+        )  # fmt: skip
+        read_only_fields = (
+            "id", "last_tested_at", "last_test_ok", "last_test_message", "created_at",
+            "updated_at",
+        )  # fmt: skip
+
+    def get_has_password(self, obj: Connection) -> bool:
+        return bool(obj.password_encrypted)
+
+    def get_has_credentials(self, obj: Connection) -> bool:
+        return bool(obj.credentials_encrypted)
+
+
+class ConnectionTestSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+    duration_ms = serializers.FloatField()
+
+
+class ColumnSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    data_type = serializers.CharField()
+    nullable = serializers.BooleanField()

@@ -1,0 +1,86 @@
+"""REST endpoints of sync connections."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from eqms_integration.api.permissions import model_permissions
+from sync import services
+from sync.api import serializers
+from sync.models import Connection
+
+SECRETS = ("password", "credentials")
+
+
+def _split_secrets(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    secrets = {name: data.pop(name) for name in SECRETS if name in data}
+    return data, secrets
+
+
+class ConnectionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
+    queryset = Connection.objects.all()
+    serializer_class = serializers.ConnectionSerializer
+    filterset_fields = ("kind",)
+    search_fields = ("name", "host", "database", "base_url")
+    ordering_fields = ("name", "created_at", "last_tested_at")
+    required_permissions = model_permissions(
+        "sync", "connection",
+        extra={"destroy": "sync.delete_connection", "test": "sync.test_connection",
+               "describe": "sync.view_connection"},
+    )  # fmt: skip
+    required_scopes = {
+        "list": "sync:read", "retrieve": "sync:read", "describe": "sync:read",
+        "create": "sync:manage", "update": "sync:manage", "partial_update": "sync:manage",
+        "destroy": "sync:manage", "test": "sync:manage",
+    }  # fmt: skip
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data, secrets = _split_secrets(dict(serializer.validated_data))
+        connection = services.connection_create(**data, **secrets)
+        return Response(self.get_serializer(connection).data, status=status.HTTP_201_CREATED)
+
+    def update(
+        self, request: Request, *args: Any, partial: bool = False, **kwargs: Any
+    ) -> Response:
+        connection = self.get_object()
+        serializer = self.get_serializer(connection, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data, secrets = _split_secrets(dict(serializer.validated_data))
+        connection = services.connection_update(connection=connection, data=data, **secrets)
+        return Response(self.get_serializer(connection).data)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, partial=True, **kwargs)
+
+    @extend_schema(request=None, responses=serializers.ConnectionTestSerializer)
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        result = services.connection_test(connection=self.get_object())
+        return Response(asdict(result))
+
+    @extend_schema(
+        parameters=[OpenApiParameter("object", str, description="[schema.]table or view")],
+        responses=serializers.ColumnSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def describe(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        object_name = request.query_params.get("object", "")
+        if not object_name:
+            raise ValidationError({"object": "Give ?object=[schema.]table."})
+        columns = services.connection_describe(
+            connection=self.get_object(), object_name=object_name
+        )
+        return Response([asdict(column) for column in columns])

@@ -1,0 +1,162 @@
+"""SQL connections through Django's own database backends, created at run time: PostgreSQL,
+MySQL/MariaDB, SQLite, and SQL Server through mssql-django. The backend quotes identifiers and
+introspects; every value is a query parameter."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.db import ConnectionHandler
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.utils import load_backend
+
+from sync.connectors.errors import ConnectorError, redact
+
+ENGINES = {
+    "postgresql": "django.db.backends.postgresql",
+    "mysql": "django.db.backends.mysql",
+    "sqlite": "django.db.backends.sqlite3",
+    "mssql": "mssql",
+}
+# A table, view or column name as configurations may give it: letters, digits, _, $, # and
+# spaces inside; never quotes, semicolons or comment markers. Existence is checked separately.
+IDENTIFIER = re.compile(r"^[A-Za-z_#@][A-Za-z0-9_$#@ ]{0,127}$")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    data_type: str
+    nullable: bool
+
+
+def split_object_name(name: str) -> tuple[str | None, str]:
+    """'schema.table' or 'table'; each part must look like an identifier."""
+    parts = name.split(".")
+    if len(parts) > 2 or not all(IDENTIFIER.match(part) for part in parts):
+        raise ConnectorError(f"{name!r} is not a table or view name of the form [schema.]name.")
+    return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
+
+
+class SQLConnector:
+    def __init__(
+        self, *, kind: str, host: str, port: int | None, database: str, username: str,
+        password: str, options: dict, timeout: int, alias: str,
+    ) -> None:  # fmt: skip
+        if kind not in ENGINES:
+            raise ConnectorError(f"{kind!r} is not an SQL connection kind.")
+        self.kind = kind
+        self.password = password
+        self.username = username
+        options = dict(options)
+        self.schema = options.pop("schema", None)
+        options.update(self._timeout_option(kind, timeout))
+        settings_dict = {
+            "ENGINE": ENGINES[kind],
+            "NAME": database,
+            "USER": username,
+            "PASSWORD": password,
+            "HOST": host,
+            "PORT": str(port or ""),
+            "OPTIONS": options,
+        }
+        # Django's own defaults for every key a DATABASES entry may have.
+        self.settings = ConnectionHandler().configure_settings({"default": settings_dict})[
+            "default"
+        ]
+        self.alias = alias
+
+    @staticmethod
+    def _timeout_option(kind: str, timeout: int) -> dict:
+        return {
+            "postgresql": {"connect_timeout": timeout},
+            "mysql": {"connect_timeout": timeout},
+            "sqlite": {"timeout": timeout},
+            "mssql": {"connection_timeout": timeout},
+        }[kind]
+
+    def _fail(self, exc: BaseException) -> ConnectorError:
+        text = f"{type(exc).__name__}: {exc}"
+        return ConnectorError(redact(text, [self.password]))
+
+    @contextmanager
+    def open(self) -> Iterator[BaseDatabaseWrapper]:
+        try:
+            backend = load_backend(self.settings["ENGINE"])
+            wrapper = backend.DatabaseWrapper(self.settings, self.alias)
+            wrapper.ensure_connection()
+        except Exception as exc:
+            raise self._fail(exc) from None
+        try:
+            yield wrapper
+        finally:
+            wrapper.close()
+
+    def test(self) -> str:
+        """Connect and run a trivial query; returns the server's version text."""
+        with self.open() as db:
+            try:
+                with db.cursor() as cursor:
+                    cursor.execute(self._version_query())
+                    row = cursor.fetchone()
+            except Exception as exc:
+                raise self._fail(exc) from None
+        return str(row[0]).splitlines()[0][:200]
+
+    def _version_query(self) -> str:
+        return {
+            "postgresql": "SELECT version()",
+            "mysql": "SELECT CONCAT('MySQL ', VERSION())",
+            "sqlite": "SELECT 'SQLite ' || sqlite_version()",
+            "mssql": "SELECT @@VERSION",
+        }[self.kind]
+
+    def describe(self, object_name: str) -> list[Column]:
+        """The columns of a table or view, read from the database's catalogue. Raises
+        ConnectorError naming the object when it does not exist."""
+        schema, table = split_object_name(object_name)
+        schema = schema or self.schema
+        with self.open() as db:
+            try:
+                with db.cursor() as cursor:
+                    columns = self._columns(db, cursor, schema, table)
+            except ConnectorError:
+                raise
+            except Exception as exc:
+                raise self._fail(exc) from None
+        if not columns:
+            raise ConnectorError(f"No table or view {object_name!r} in this database.")
+        return columns
+
+    def _columns(
+        self, db: BaseDatabaseWrapper, cursor, schema: str | None, table: str
+    ) -> list[Column]:
+        if self.kind == "sqlite":
+            if schema not in (None, "main"):
+                raise ConnectorError("SQLite connections have no schemas; name the table only.")
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name = %s",
+                [table],
+            )
+            if cursor.fetchone() is None:
+                return []
+            # PRAGMA takes no parameters: the name was just found in the catalogue and is quoted.
+            cursor.execute(f"PRAGMA table_info({db.ops.quote_name(table)})")
+            return [Column(row[1], row[2] or "", not row[3]) for row in cursor.fetchall()]
+        current = {
+            "postgresql": "current_schema()",
+            "mysql": "DATABASE()",
+            "mssql": "SCHEMA_NAME()",
+        }[self.kind]
+        schema_test = "table_schema = %s" if schema else f"table_schema = {current}"
+        params = [table, schema] if schema else [table]
+        # Only fixed fragments are formatted in; the names are parameters.
+        query = (
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns "  # noqa: S608
+            f"WHERE table_name = %s AND {schema_test} ORDER BY ordinal_position"
+        )
+        cursor.execute(query, params)
+        return [Column(row[0], row[1], row[2] == "YES") for row in cursor.fetchall()]

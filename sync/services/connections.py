@@ -1,0 +1,161 @@
+"""Connections: stored with encrypted secrets, tested on demand, described for mappings."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from eqms_integration import encryption
+from sync.connectors.errors import ConnectorError
+from sync.connectors.rest import REQUIRED_CREDENTIALS, RESTConnector, missing_credentials
+from sync.connectors.sql import Column, SQLConnector
+from sync.models import Connection
+
+FIELDS = (
+    "name", "kind", "host", "port", "database", "username", "options", "base_url",
+    "auth_type", "timeout_seconds",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TestResult:
+    ok: bool
+    message: str
+    duration_ms: float
+
+
+def password_of(connection: Connection) -> str:
+    return (
+        encryption.decrypt(connection.password_encrypted) if connection.password_encrypted else ""
+    )
+
+
+def credentials_of(connection: Connection) -> dict[str, Any]:
+    if not connection.credentials_encrypted:
+        return {}
+    return json.loads(encryption.decrypt(connection.credentials_encrypted))
+
+
+def validate_connection(connection: Connection, credentials: dict[str, Any]) -> None:
+    """Rules across fields (what each kind and auth type needs), raised by field."""
+    errors: dict[str, str] = {}
+    if connection.kind == Connection.Kind.REST:
+        if not connection.base_url:
+            errors["base_url"] = "A REST connection needs a base_url."
+        missing = missing_credentials(connection.auth_type, credentials)
+        if missing:
+            errors["credentials"] = (
+                f"auth_type {connection.auth_type!r} needs: {', '.join(missing)} "
+                f"(all: {', '.join(REQUIRED_CREDENTIALS[connection.auth_type]) or 'nothing'})."
+            )
+    else:
+        if not connection.database:
+            errors["database"] = (
+                "Give the file path." if connection.kind == "sqlite" else "Give the database name."
+            )
+        if connection.kind != Connection.Kind.SQLITE and not connection.host:
+            errors["host"] = "Give the database server's host name or address."
+    if not isinstance(connection.options, dict):
+        errors["options"] = "Must be a JSON object."
+    if not 1 <= connection.timeout_seconds <= 300:
+        errors["timeout_seconds"] = "Between 1 and 300 seconds."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _apply_secrets(connection: Connection, password: str | None, credentials: dict | None) -> None:
+    if password is not None:
+        connection.password_encrypted = encryption.encrypt(password) if password else ""
+    if credentials is not None:
+        connection.credentials_encrypted = (
+            encryption.encrypt(json.dumps(credentials)) if credentials else ""
+        )
+
+
+@transaction.atomic
+def connection_create(
+    *, password: str = "", credentials: dict | None = None, **fields: Any
+) -> Connection:
+    unknown = set(fields) - set(FIELDS)
+    if unknown:
+        raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
+    connection = Connection(**fields)
+    validate_connection(connection, credentials or {})
+    connection.full_clean()
+    _apply_secrets(connection, password, credentials or {})
+    connection.save()
+    return connection
+
+
+@transaction.atomic
+def connection_update(
+    *,
+    connection: Connection,
+    data: dict[str, Any],
+    password: str | None = None,
+    credentials: dict | None = None,
+) -> Connection:
+    """Secrets left out (None) keep their stored values; "" / {} clears them."""
+    for name, value in data.items():
+        if name not in FIELDS:
+            raise ValidationError({name: "Unknown field."})
+        setattr(connection, name, value)
+    validate_connection(
+        connection, credentials if credentials is not None else credentials_of(connection)
+    )
+    connection.full_clean()
+    _apply_secrets(connection, password, credentials)
+    connection.save()
+    return connection
+
+
+def connector_for(connection: Connection) -> SQLConnector | RESTConnector:
+    if connection.kind == Connection.Kind.REST:
+        return RESTConnector(
+            base_url=connection.base_url,
+            auth_type=connection.auth_type,
+            credentials=credentials_of(connection),
+            timeout=connection.timeout_seconds,
+        )
+    return SQLConnector(
+        kind=connection.kind,
+        host=connection.host,
+        port=connection.port,
+        database=connection.database,
+        username=connection.username,
+        password=password_of(connection),
+        options=connection.options,
+        timeout=connection.timeout_seconds,
+        alias=f"sync-connection-{connection.pk}",
+    )
+
+
+def connection_test(*, connection: Connection) -> TestResult:
+    """Connect for real and record the outcome on the connection."""
+    started = timezone.now()
+    try:
+        message, ok = connector_for(connection).test(), True
+    except ConnectorError as exc:
+        message, ok = str(exc), False
+    duration = (timezone.now() - started).total_seconds() * 1000
+    Connection.objects.filter(pk=connection.pk).update(
+        last_tested_at=timezone.now(), last_test_ok=ok, last_test_message=message[:500]
+    )
+    return TestResult(ok=ok, message=message, duration_ms=round(duration, 1))
+
+
+def connection_describe(*, connection: Connection, object_name: str) -> list[Column]:
+    if connection.kind == Connection.Kind.REST:
+        raise ValidationError({"object": "REST connections have no catalogue to describe."})
+    connector = connector_for(connection)
+    if not isinstance(connector, SQLConnector):  # pragma: no cover - excluded above
+        raise TypeError("not an SQL connection")
+    try:
+        return connector.describe(object_name)
+    except ConnectorError as exc:
+        raise ValidationError({"object": str(exc)}) from None
