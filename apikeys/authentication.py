@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -58,10 +56,3 @@ class APIKeyAuthentication(BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         # Makes DRF answer 401 (not 403) to a missing or bad key, with this challenge.
         return 'Bearer realm="api"'
-
-    def __repr__(self) -> str:  # pragma: no cover - debugging aid
-        return "APIKeyAuthentication()"
-
-
-def is_key_request(request: Any) -> bool:
-    return isinstance(getattr(request, "auth", None), KeyPrincipal)
