@@ -11,7 +11,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from sync import services
-from sync.models import Connection
+from sync.models import Connection, SyncConfiguration
+from sync.services.configurations import FIELDS as CONFIGURATION_FIELDS
 from sync.services.connections import FIELDS, credentials_of, validate_connection
 
 
@@ -91,3 +92,45 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     def has_test_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("sync.test_connection")
+
+
+class SyncConfigurationForm(forms.ModelForm):
+    class Meta:
+        model = SyncConfiguration
+        fields = CONFIGURATION_FIELDS
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        candidate = SyncConfiguration(
+            **{f: cleaned[f] for f in CONFIGURATION_FIELDS if f in cleaned}
+        )
+        try:
+            services.configuration_validate(candidate)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        return cleaned
+
+
+@admin.register(SyncConfiguration)
+class SyncConfigurationAdmin(admin.ModelAdmin):
+    form = SyncConfigurationForm
+    list_display = ("name", "system_type", "entity_type", "sync_direction", "sync_type",
+                    "connection", "schedule_type", "enabled")  # fmt: skip
+    list_filter = ("system_type", "entity_type", "sync_direction", "schedule_type", "enabled")
+    search_fields = ("name", "system_name", "remote_object")
+    list_select_related = ("connection",)
+
+    def save_model(
+        self, request: HttpRequest, obj: SyncConfiguration, form: Any, change: bool
+    ) -> None:
+        data = {name: form.cleaned_data[name] for name in CONFIGURATION_FIELDS}
+        if change:
+            saved = services.configuration_update(
+                config=SyncConfiguration.objects.get(pk=obj.pk), data=data
+            )
+        else:
+            saved = services.configuration_create(**data)
+        obj.pk = saved.pk

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from sync.models import Connection
+from sync.models import Connection, SyncConfiguration
 
 
 class ConnectionSerializer(serializers.ModelSerializer):
@@ -46,3 +46,18 @@ class ColumnSerializer(serializers.Serializer):
     name = serializers.CharField()
     data_type = serializers.CharField()
     nullable = serializers.BooleanField()
+
+
+class SyncConfigurationSerializer(serializers.ModelSerializer):
+    connection_name = serializers.CharField(source="connection.name", read_only=True)
+
+    class Meta:
+        model = SyncConfiguration
+        fields = (
+            "id", "name", "description", "system_type", "system_name", "connection",
+            "connection_name", "entity_type", "sync_direction", "sync_type", "remote_object",
+            "remote_key", "delta_field", "field_mappings", "conflict_strategy", "batch_size",
+            "timeout_seconds", "max_retries", "schedule_type", "interval_minutes",
+            "cron_expression", "enabled", "created_at", "updated_at",
+        )  # fmt: skip
+        read_only_fields = ("id", "created_at", "updated_at")

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from eqms_integration.api.routers import OptionalSlashRouter
-from sync.api.views import ConnectionViewSet
+from sync.api.views import ConnectionViewSet, SyncConfigurationViewSet
 
 router = OptionalSlashRouter()
 router.register("sync/connections", ConnectionViewSet, basename="sync-connection")
+router.register("sync/configurations", SyncConfigurationViewSet, basename="sync-configuration")
 
 urlpatterns = router.urls

@@ -13,9 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from eqms_integration.api.permissions import model_permissions
+from eqms_integration.api.viewsets import ServiceModelViewSet
 from sync import services
 from sync.api import serializers
-from sync.models import Connection
+from sync.models import Connection, SyncConfiguration
 
 SECRETS = ("password", "credentials")
 
@@ -84,3 +85,22 @@ class ConnectionViewSet(
             connection=self.get_object(), object_name=object_name
         )
         return Response([asdict(column) for column in columns])
+
+
+class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
+    queryset = SyncConfiguration.objects.select_related("connection")
+    serializer_class = serializers.SyncConfigurationSerializer
+    filterset_fields = ("entity_type", "system_type", "sync_direction", "enabled", "connection")
+    search_fields = ("name", "description", "system_name", "remote_object")
+    ordering_fields = ("name", "created_at", "updated_at")
+    required_permissions = model_permissions(
+        "sync", "syncconfiguration", extra={"destroy": "sync.delete_syncconfiguration"}
+    )
+    required_scopes = {
+        "list": "sync:read", "retrieve": "sync:read", "create": "sync:manage",
+        "update": "sync:manage", "partial_update": "sync:manage", "destroy": "sync:manage",
+    }  # fmt: skip
+    create_service = staticmethod(services.configuration_create)
+    update_service = staticmethod(
+        lambda config, data: services.configuration_update(config=config, data=data)
+    )

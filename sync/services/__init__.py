@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from sync.services.configurations import (
+    configuration_create,
+    configuration_update,
+    configuration_validate,
+)
 from sync.services.connections import (
     connection_create,
     connection_describe,
@@ -11,6 +16,9 @@ from sync.services.connections import (
 )
 
 __all__ = [
+    "configuration_create",
+    "configuration_update",
+    "configuration_validate",
     "connection_create",
     "connection_describe",
     "connection_test",

@@ -67,3 +67,26 @@ def test_the_test_action_reports_each_connection(admin_client, erp_sqlite):
 
     page = response.content.decode()
     assert "File: OK" in page and "Down: FAILED" in page  # the admin capitalises messages
+
+
+def test_a_configuration_with_an_unknown_column_is_refused_in_the_admin(admin_client, erp_sqlite):
+    connection = Connection.objects.create(name="file", kind="sqlite", database=str(erp_sqlite))
+    data = {
+        "name": "ERP equipment", "description": "", "system_type": "ERP", "system_name": "",
+        "connection": connection.pk, "entity_type": "equipment", "sync_direction": "inbound",
+        "sync_type": "full", "remote_object": "equipment", "remote_key": "equipment_id",
+        "delta_field": "", "conflict_strategy": "log", "batch_size": "100",
+        "timeout_seconds": "3600", "max_retries": "3", "schedule_type": "manual",
+        "interval_minutes": "", "cron_expression": "", "enabled": "on",
+        "field_mappings": '[{"local": "number", "remote": "equipment_no"}]',
+    }  # fmt: skip
+
+    refused = admin_client.post("/admin/sync/syncconfiguration/add/", data)
+    saved = admin_client.post(
+        "/admin/sync/syncconfiguration/add/", {**data, "remote_key": "equipment_no"}
+    )
+
+    assert refused.status_code == 200
+    assert "has no column &#x27;equipment_id&#x27;" in refused.content.decode()
+    assert saved.status_code == 302
+    assert connection.configurations.get().remote_key == "equipment_no"

@@ -1,0 +1,168 @@
+"""Sync configurations, checked against the real remote schema before they are saved."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django_celery_beat.validators import crontab_validator
+
+from quality.services.capa import CAPA_EDITABLE_FIELDS
+from quality.services.master_data import EQUIPMENT_FIELDS, SUPPLIER_FIELDS
+from quality.services.ncr import NCR_EDITABLE_FIELDS
+from sync import transforms
+from sync.connectors.errors import ConnectorError
+from sync.connectors.sql import SQLConnector, split_object_name
+from sync.models import Connection, SyncConfiguration
+from sync.services.connections import connector_for
+
+E = SyncConfiguration.EntityType
+# Entity types with a QMS model of their own; the others land in the generic record store.
+LOCAL_FIELDS: dict[str, tuple[str, ...]] = {
+    E.EQUIPMENT: EQUIPMENT_FIELDS,
+    E.SUPPLIERS: SUPPLIER_FIELDS,
+    E.NCR: NCR_EDITABLE_FIELDS,
+    E.CAPA: CAPA_EDITABLE_FIELDS,
+}
+RECORD_FIELD = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+REST_PATH = re.compile(r"^[A-Za-z0-9_\-./{}]+$")
+FIELDS = tuple(
+    f.name
+    for f in SyncConfiguration._meta.concrete_fields
+    if f.name not in ("id", "created_at", "updated_at")
+)
+
+
+def _check_ranges(config: SyncConfiguration, errors: dict[str, str]) -> None:
+    if not 1 <= config.batch_size <= 10_000:
+        errors["batch_size"] = "Between 1 and 10,000 rows."
+    if not 1 <= config.timeout_seconds <= 86_400:
+        errors["timeout_seconds"] = "Between 1 and 86,400 seconds."
+    if config.max_retries > 10:
+        errors["max_retries"] = "At most 10."
+    if config.sync_type == SyncConfiguration.SyncType.DELTA and not config.delta_field:
+        errors["delta_field"] = "A delta sync needs a cursor column (timestamp, rowversion or id)."
+
+
+def _check_schedule(config: SyncConfiguration, errors: dict[str, str]) -> None:
+    kind = config.schedule_type
+    if kind == SyncConfiguration.ScheduleType.INTERVAL:
+        if not config.interval_minutes or not 1 <= config.interval_minutes <= 10_080:
+            errors["interval_minutes"] = "An interval schedule needs 1 to 10,080 minutes."
+    elif kind == SyncConfiguration.ScheduleType.CRON:
+        expression = " ".join(config.cron_expression.split())
+        try:
+            if len(expression.split()) != 5:
+                raise ValidationError("five fields")
+            crontab_validator(expression)
+        except (ValidationError, ValueError):
+            errors["cron_expression"] = (
+                f"{config.cron_expression!r} is not a cron expression of five fields "
+                "(minute hour day-of-month month day-of-week), e.g. '*/15 6-18 * * 1-5'."
+            )
+        config.cron_expression = expression
+
+
+def _check_mappings(config: SyncConfiguration, errors: dict[str, str]) -> list[str]:
+    """Validate the mapping list; returns the remote names it uses."""
+    mappings = config.field_mappings
+    if not isinstance(mappings, list) or not mappings:
+        errors["field_mappings"] = 'Give a list of {"local", "remote", "transform"?} objects.'
+        return []
+    allowed = LOCAL_FIELDS.get(config.entity_type)
+    problems, remote_names, seen = [], [], set()
+    for index, mapping in enumerate(mappings, start=1):
+        if not isinstance(mapping, dict) or not {"local", "remote"} <= set(mapping):
+            problems.append(f"#{index}: needs 'local' and 'remote'")
+            continue
+        if set(mapping) - {"local", "remote", "transform"}:
+            problems.append(f"#{index}: only 'local', 'remote' and 'transform' are allowed")
+        local, remote = mapping["local"], mapping["remote"]
+        if allowed is not None and local not in allowed:
+            fields = ", ".join(allowed)
+            problems.append(f"#{index}: {config.entity_type} has no field {local!r} ({fields})")
+        elif allowed is None and not (isinstance(local, str) and RECORD_FIELD.match(local)):
+            problems.append(f"#{index}: {local!r} is not a valid record field name")
+        if local in seen:
+            problems.append(f"#{index}: {local!r} is mapped twice")
+        seen.add(local)
+        if not isinstance(remote, str) or not remote:
+            problems.append(f"#{index}: 'remote' must be a column or JSON field name")
+        else:
+            remote_names.append(remote)
+        if mapping.get("transform") is not None:
+            try:
+                transforms.normalise(mapping["transform"])
+            except ValueError as exc:
+                problems.append(f"#{index}: {exc}")
+    if problems:
+        errors["field_mappings"] = "; ".join(problems)
+    return remote_names
+
+
+def _check_remote(
+    config: SyncConfiguration, remote_names: list[str], errors: dict[str, str]
+) -> None:
+    """Every remote name must exist in the real schema (SQL) or be a plain path (REST)."""
+    if config.connection.kind == Connection.Kind.REST:
+        if not REST_PATH.match(config.remote_object) or ".." in config.remote_object:
+            errors["remote_object"] = "A REST resource is a relative path such as 'api/v1/items'."
+        return
+    try:
+        split_object_name(config.remote_object)
+        connector = connector_for(config.connection)
+        if not isinstance(connector, SQLConnector):  # pragma: no cover - kinds are exclusive
+            raise TypeError("not an SQL connection")
+        columns = {column.name for column in connector.describe(config.remote_object)}
+    except ConnectorError as exc:
+        errors["remote_object"] = str(exc)
+        return
+    listing = ", ".join(sorted(columns))
+    for field, name in (("remote_key", config.remote_key), ("delta_field", config.delta_field)):
+        if name and name not in columns:
+            errors[field] = f"{config.remote_object} has no column {name!r} (columns: {listing})."
+    unknown = [name for name in remote_names if name not in columns]
+    if unknown and "field_mappings" not in errors:
+        errors["field_mappings"] = (
+            f"{config.remote_object} has no column(s) {', '.join(map(repr, unknown))} "
+            f"(columns: {listing})."
+        )
+
+
+def configuration_validate(config: SyncConfiguration) -> None:
+    """Raise ValidationError by field; the remote schema is consulted last, once the rest is
+    sound, because it costs a connection."""
+    errors: dict[str, str] = {}
+    _check_ranges(config, errors)
+    _check_schedule(config, errors)
+    remote_names = _check_mappings(config, errors)
+    if not errors:
+        _check_remote(config, remote_names, errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def configuration_create(**data: Any) -> SyncConfiguration:
+    unknown = set(data) - set(FIELDS)
+    if unknown:
+        raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
+    config = SyncConfiguration(**data)
+    config.full_clean()
+    configuration_validate(config)
+    config.save()
+    return config
+
+
+@transaction.atomic
+def configuration_update(*, config: SyncConfiguration, data: dict[str, Any]) -> SyncConfiguration:
+    for name, value in data.items():
+        if name not in FIELDS:
+            raise ValidationError({name: "Unknown field."})
+        setattr(config, name, value)
+    config.full_clean()
+    configuration_validate(config)
+    config.save()
+    return config

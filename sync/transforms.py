@@ -1,0 +1,124 @@
+"""Value transforms of field mappings: declared as data, validated on save, applied per row.
+
+A mapping's "transform" is a name ("trim"), an object ({"type": "map", "values": {...}}), or a
+list of those applied in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.dateparse import parse_date, parse_datetime
+
+
+class TransformError(ValueError):
+    """A value that a transform cannot convert (the row fails, the run goes on)."""
+
+
+def _text(value: Any, fn: Callable[[str], str]) -> Any:
+    return fn(value) if isinstance(value, str) else value
+
+
+def _map(value: Any, spec: dict) -> Any:
+    values = spec["values"]
+    key = "" if value is None else str(value)
+    if key in values:
+        return values[key]
+    if "default" in spec:
+        return spec["default"]
+    raise TransformError(f"{value!r} is not in the value map")
+
+
+def _date(value: Any, spec: dict) -> Any:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if hasattr(value, "isoformat"):
+        return value
+    text = str(value).strip()
+    try:
+        parsed = (
+            datetime.strptime(text, spec["format"]).date() if "format" in spec else parse_date(text)
+        )
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise TransformError(f"{value!r} is not a date")
+    return parsed
+
+
+def _datetime(value: Any, spec: dict) -> Any:
+    if value is None or value == "" or isinstance(value, datetime):
+        return value or None
+    text = str(value).strip()
+    try:
+        parsed = (
+            datetime.strptime(text, spec["format"]) if "format" in spec else parse_datetime(text)
+        )
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise TransformError(f"{value!r} is not a date-time")
+    return parsed
+
+
+def _number(value: Any, spec: dict) -> Any:
+    if value is None or value == "":
+        return None
+    text = str(value).strip().replace(spec.get("thousands_separator", ""), "")
+    text = text.replace(spec.get("decimal_separator", "."), ".")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise TransformError(f"{value!r} is not a number") from None
+
+
+def _default(value: Any, spec: dict) -> Any:
+    return spec["value"] if value is None or value == "" else value
+
+
+# name -> (required parameters, optional parameters, function(value, spec))
+TRANSFORMS: dict[str, tuple[tuple[str, ...], tuple[str, ...], Callable[[Any, dict], Any]]] = {
+    "trim": ((), (), lambda v, s: _text(v, str.strip)),
+    "upper": ((), (), lambda v, s: _text(v, str.upper)),
+    "lower": ((), (), lambda v, s: _text(v, str.lower)),
+    "map": (("values",), ("default",), _map),
+    "date": ((), ("format",), _date),
+    "datetime": ((), ("format",), _datetime),
+    "number": ((), ("decimal_separator", "thousands_separator"), _number),
+    "default": (("value",), (), _default),
+}
+
+
+def normalise(transform: Any) -> list[dict]:
+    """The transform as a list of {"type": name, ...} objects; raises ValueError with a
+    message naming what is wrong."""
+    steps = transform if isinstance(transform, list) else [transform]
+    result = []
+    for step in steps:
+        spec = {"type": step} if isinstance(step, str) else step
+        if not isinstance(spec, dict) or spec.get("type") not in TRANSFORMS:
+            known = ", ".join(TRANSFORMS)
+            raise ValueError(f"unknown transform {step!r}; known: {known}")
+        required, optional, _ = TRANSFORMS[spec["type"]]
+        missing = [name for name in required if name not in spec]
+        extra = set(spec) - {"type", *required, *optional}
+        if missing or extra:
+            raise ValueError(
+                f"transform {spec['type']!r} needs {list(required) or 'no parameters'}"
+                f" and accepts {list(optional) or 'nothing else'}"
+            )
+        if spec["type"] == "map" and not isinstance(spec["values"], dict):
+            raise ValueError("transform 'map' needs 'values' as an object")
+        result.append(spec)
+    return result
+
+
+def apply(transform: Any, value: Any) -> Any:
+    for spec in normalise(transform) if transform else []:
+        value = TRANSFORMS[spec["type"]][2](value, spec)
+    return value

@@ -1,0 +1,62 @@
+"""Field-mapping transforms: validated as data, applied per value."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+
+from sync import transforms
+
+
+@pytest.mark.parametrize(
+    ("transform", "value", "expected"),
+    [
+        ("trim", "  Caliper ", "Caliper"),
+        (["trim", "upper"], " eq-1 ", "EQ-1"),
+        ("lower", "ACTIVE", "active"),
+        ({"type": "map", "values": {"A": "active", "X": "retired"}}, "X", "retired"),
+        ({"type": "map", "values": {"A": "active"}, "default": "inactive"}, "Z", "inactive"),
+        ({"type": "date", "format": "%d.%m.%Y"}, "31.01.2027", date(2027, 1, 31)),
+        ("date", "2027-01-31", date(2027, 1, 31)),
+        ("date", datetime(2027, 1, 31, 8, 0), date(2027, 1, 31)),
+        ("datetime", "2027-01-31T08:15:00", datetime(2027, 1, 31, 8, 15)),
+        ({"type": "number", "decimal_separator": ",", "thousands_separator": "."}, "1.234,5",
+         Decimal("1234.5")),
+        ({"type": "default", "value": "unknown"}, None, "unknown"),
+        ({"type": "default", "value": "unknown"}, "kept", "kept"),
+        (None, 42, 42),
+    ],
+)  # fmt: skip
+def test_transforms_convert_values(transform, value, expected):
+    assert transforms.apply(transform, value) == expected
+
+
+@pytest.mark.parametrize(
+    ("transform", "value"),
+    [
+        ({"type": "map", "values": {"A": "active"}}, "Z"),
+        ("date", "31/31/2027"),
+        ("number", "twelve"),
+        ({"type": "datetime", "format": "%Y"}, "not a year"),
+    ],
+)
+def test_a_value_a_transform_cannot_convert_is_a_transform_error(transform, value):
+    with pytest.raises(transforms.TransformError):
+        transforms.apply(transform, value)
+
+
+@pytest.mark.parametrize(
+    ("transform", "message"),
+    [
+        ("titlecase", "unknown transform"),
+        ({"type": "map"}, r"needs \['values'\]"),
+        ({"type": "trim", "chars": "x"}, "accepts nothing else"),
+        ({"type": "map", "values": ["a"]}, "'values' as an object"),
+        (7, "unknown transform"),
+    ],
+)
+def test_malformed_transforms_are_refused_with_a_reason(transform, message):
+    with pytest.raises(ValueError, match=message):
+        transforms.normalise(transform)
