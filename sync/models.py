@@ -147,3 +147,115 @@ class SyncConfiguration(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SyncState(models.Model):
+    """Where the next delta run of a configuration starts: the (cursor, key) of the last row
+    applied, saved in the same transaction as the batch it covers."""
+
+    configuration = models.OneToOneField(
+        SyncConfiguration, on_delete=models.CASCADE, related_name="state"
+    )
+    cursor_value = models.JSONField(null=True, blank=True)
+    cursor_key = models.JSONField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.configuration}: {self.cursor_value} / {self.cursor_key}"
+
+
+class SyncRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        IN_PROGRESS = "in_progress", "In progress"
+        SUCCESS = "success", "Success"
+        PARTIAL = "partial", "Partial"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        TIMEOUT = "timeout", "Timeout"
+
+    ACTIVE = (Status.QUEUED, Status.IN_PROGRESS)
+
+    configuration = models.ForeignKey(
+        SyncConfiguration, on_delete=models.CASCADE, related_name="runs"
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    trigger = models.CharField(max_length=16, default="manual")
+    full = models.BooleanField(default=False)
+    dry_run = models.BooleanField(default=False)
+    processed = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    conflicted = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.configuration} run {self.pk}: {self.status}"
+
+
+class SyncRowError(models.Model):
+    """A source row that could not be applied; the run goes on without it."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="row_errors")
+    external_id = models.CharField(max_length=255)
+    message = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.external_id}: {self.message[:60]}"
+
+
+class SyncRecord(models.Model):
+    """The generic record store: synced entities the QMS has no model of its own for."""
+
+    entity_type = models.CharField(max_length=32, db_index=True)
+    external_id = models.CharField(max_length=255)
+    data = models.JSONField(default=dict)
+    data_hash = models.CharField(max_length=64)
+    configuration = models.ForeignKey(
+        SyncConfiguration, null=True, on_delete=models.SET_NULL, related_name="records"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["entity_type", "external_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["entity_type", "external_id"], name="uniq_sync_record")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity_type} {self.external_id}"
+
+
+class SyncLink(models.Model):
+    """Which QMS NCR/CAPA an external id of a configuration became."""
+
+    configuration = models.ForeignKey(
+        SyncConfiguration, on_delete=models.CASCADE, related_name="links"
+    )
+    external_id = models.CharField(max_length=255)
+    local_id = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["configuration", "external_id"], name="uniq_sync_link")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} -> {self.local_id}"

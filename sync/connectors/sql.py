@@ -5,7 +5,7 @@ introspects; every value is a query parameter."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -160,3 +160,69 @@ class SQLConnector:
         )
         cursor.execute(query, params)
         return [Column(row[0], row[1], row[2] == "YES") for row in cursor.fetchall()]
+
+
+def _qualified(db: BaseDatabaseWrapper, object_name: str) -> str:
+    schema, table = split_object_name(object_name)
+    quoted = db.ops.quote_name(table)
+    return f"{db.ops.quote_name(schema)}.{quoted}" if schema else quoted
+
+
+def _keyset_where(
+    q: Callable[[str], str], key: str, cursor_field: str | None, after: tuple | None,
+    upper: object | None,
+) -> tuple[str, list, str]:  # fmt: skip
+    """WHERE clause, its parameters and the ORDER BY of a keyset read."""
+    where, params = [], []
+    if cursor_field:
+        d, k = q(cursor_field), q(key)
+        where.append(f"{d} IS NOT NULL AND {d} <= %s")
+        params.append(upper)
+        if after is not None:
+            where.append(f"({d} > %s OR ({d} = %s AND {k} > %s))")
+            params += [after[0], after[0], after[1]]
+        order = f"{d}, {k}"
+    else:
+        if after is not None:
+            where.append(f"{q(key)} > %s")
+            params.append(after[1])
+        order = q(key)
+    return (f" WHERE {' AND '.join(where)}" if where else ""), params, order
+
+
+def select_batch(
+    db: BaseDatabaseWrapper, *, kind: str, object_name: str, columns: list[str], key: str,
+    cursor_field: str | None, after: tuple | None, upper: object | None, limit: int,
+) -> list[dict]:  # fmt: skip
+    """One page in keyset order: by (cursor_field, key) for delta reads, bounded above by
+    `upper` (fixed at run start); by key alone for full reads. Identifiers come validated
+    and are quoted by the backend; every value is a parameter."""
+    q = db.ops.quote_name
+    wanted = list(dict.fromkeys([key, *([cursor_field] if cursor_field else []), *columns]))
+    condition, params, order = _keyset_where(q, key, cursor_field, after, upper)
+    select = ", ".join(q(c) for c in wanted)
+    top = f"TOP ({int(limit)}) " if kind == "mssql" else ""
+    tail = "" if kind == "mssql" else f" LIMIT {int(limit)}"
+    table = _qualified(db, object_name)
+    sql = f"SELECT {top}{select} FROM {table}{condition} ORDER BY {order}{tail}"  # noqa: S608
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [dict(zip(wanted, row, strict=True)) for row in cursor.fetchall()]
+
+
+def count_rows(
+    db: BaseDatabaseWrapper, *, object_name: str, key: str, cursor_field: str | None,
+    after: tuple | None, upper: object | None,
+) -> int:  # fmt: skip
+    """How many rows the same keyset read would return in all."""
+    condition, params, _ = _keyset_where(db.ops.quote_name, key, cursor_field, after, upper)
+    with db.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {_qualified(db, object_name)}{condition}", params)  # noqa: S608
+        return int(cursor.fetchone()[0])
+
+
+def max_value(db: BaseDatabaseWrapper, object_name: str, column: str) -> object | None:
+    q = db.ops.quote_name
+    with db.cursor() as cursor:
+        cursor.execute(f"SELECT MAX({q(column)}) FROM {_qualified(db, object_name)}")  # noqa: S608
+        return cursor.fetchone()[0]

@@ -1,0 +1,1 @@
+"""The sync engine: read a source in keyset-ordered batches, map, apply idempotently."""

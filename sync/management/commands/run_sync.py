@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from sync.engine.runner import execute
+from sync.models import SyncConfiguration, SyncRun
+from sync.services.runs import run_start
+
+BAR_WIDTH = 30
+
+
+class Command(BaseCommand):
+    help = (
+        "Run a sync configuration in the foreground with progress and a summary. Exit status: "
+        "0 success, 2 partial (some rows failed), 1 anything else."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("configuration", help="id or name")
+        parser.add_argument("--full", action="store_true", help="read everything, not the delta")
+        parser.add_argument("--dry-run", action="store_true", help="read and map, write nothing")
+
+    def handle(self, *args: Any, configuration: str, full: bool, dry_run: bool, **_: Any) -> None:
+        config = SyncConfiguration.objects.filter(name=configuration).first()
+        if config is None and configuration.isdigit():
+            config = SyncConfiguration.objects.filter(pk=int(configuration)).first()
+        if config is None:
+            raise CommandError(f"No sync configuration with id or name {configuration!r}.")
+        try:
+            run = run_start(config=config, trigger="command", full=full, dry_run=dry_run)
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from None
+        mode = ("full" if full or config.sync_type == "full" else "delta") + (
+            ", dry run" if dry_run else ""
+        )
+        self.stdout.write(
+            f"Run {run.pk} of {config.name!r} ({mode}), batches of {config.batch_size}"
+        )
+        run = execute(run, progress=self.progress)
+        if self.stdout.isatty():
+            self.stdout.write("")
+        self.stdout.write(
+            f"{run.status.upper()}: {run.processed} processed, {run.created} created, "
+            f"{run.updated} updated, {run.skipped} unchanged, {run.failed} failed "
+            f"in {run.duration_ms} ms" + (" (dry run: nothing written)" if dry_run else "")
+        )
+        for error in run.row_errors.all()[:20]:
+            self.stdout.write(f"  row {error.external_id}: {error.message}")
+        if run.error and run.status != SyncRun.Status.PARTIAL:
+            self.stderr.write(run.error)
+        if run.status == SyncRun.Status.PARTIAL:
+            sys.exit(2)
+        if run.status != SyncRun.Status.SUCCESS:
+            raise CommandError(f"Run {run.pk} ended {run.status}.")
+
+    def progress(self, run: SyncRun, total: int) -> None:
+        filled = BAR_WIDTH * min(run.processed, total) // total if total else BAR_WIDTH
+        line = (
+            f"[{'#' * filled:<{BAR_WIDTH}}] {run.processed}/{total} rows: {run.created} created, "
+            f"{run.updated} updated, {run.skipped} unchanged, {run.failed} failed"
+        )
+        if self.stdout.isatty():
+            self.stdout.write("\r" + line, ending="")
+        else:
+            self.stdout.write(line)
