@@ -196,6 +196,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`; name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "NCRStatusEnum": "quality.models.NCR.Status",
+        "CAPAStatusEnum": "quality.models.CAPA.Status",
+        "EquipmentStatusEnum": "quality.models.Equipment.Status",
+        "SupplierStatusEnum": "quality.models.Supplier.Status",
+        "SyncRunStatusEnum": "sync.models.SyncRun.Status",
+    },
 }
 
 # --- API keys ---------------------------------------------------------------------------------
@@ -240,6 +248,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apikeys.flush_usage",
         "schedule": float(APIKEY_USAGE_FLUSH_SECONDS),
     },
+    "sync-sweep-runs": {"task": "sync.sweep_runs", "schedule": 60.0},
 }
 
 # --- Logging ----------------------------------------------------------------------------------

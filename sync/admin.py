@@ -11,9 +11,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from sync import services
-from sync.models import Connection, SyncConfiguration
+from sync.models import Connection, SyncConfiguration, SyncRecord, SyncRowError, SyncRun
 from sync.services.configurations import FIELDS as CONFIGURATION_FIELDS
 from sync.services.connections import FIELDS, credentials_of, validate_connection
+from sync.services.runs import run_request
 
 
 class ConnectionForm(forms.ModelForm):
@@ -122,6 +123,29 @@ class SyncConfigurationAdmin(admin.ModelAdmin):
     list_filter = ("system_type", "entity_type", "sync_direction", "schedule_type", "enabled")
     search_fields = ("name", "system_name", "remote_object")
     list_select_related = ("connection",)
+    actions = ("run_now", "enable", "disable")
+
+    @admin.action(description="Run now (queued for a worker)", permissions=["execute"])
+    def run_now(self, request: HttpRequest, queryset: QuerySet[SyncConfiguration]) -> None:
+        for config in queryset:
+            try:
+                run = run_request(config=config, trigger="admin")
+                self.message_user(request, f"{config.name}: run {run.pk} queued.", messages.SUCCESS)
+            except ValidationError as exc:
+                self.message_user(
+                    request, f"{config.name}: {'; '.join(exc.messages)}", messages.WARNING
+                )
+
+    @admin.action(description="Enable selected configurations", permissions=["change"])
+    def enable(self, request: HttpRequest, queryset: QuerySet[SyncConfiguration]) -> None:
+        self.message_user(request, f"Enabled {queryset.update(enabled=True)} configuration(s).")
+
+    @admin.action(description="Disable selected configurations", permissions=["change"])
+    def disable(self, request: HttpRequest, queryset: QuerySet[SyncConfiguration]) -> None:
+        self.message_user(request, f"Disabled {queryset.update(enabled=False)} configuration(s).")
+
+    def has_execute_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("sync.execute_syncconfiguration")
 
     def save_model(
         self, request: HttpRequest, obj: SyncConfiguration, form: Any, change: bool
@@ -134,3 +158,41 @@ class SyncConfigurationAdmin(admin.ModelAdmin):
         else:
             saved = services.configuration_create(**data)
         obj.pk = saved.pk
+
+
+class SyncRowErrorInline(admin.TabularInline):
+    model = SyncRowError
+    fields = ("external_id", "message", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "configuration", "status", "trigger", "processed", "created", "updated",
+                    "skipped", "failed", "duration_ms", "queued_at")  # fmt: skip
+    list_filter = ("status", "trigger", "configuration")
+    list_select_related = ("configuration",)
+    inlines = (SyncRowErrorInline,)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in SyncRun._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(SyncRecord)
+class SyncRecordAdmin(admin.ModelAdmin):
+    list_display = ("entity_type", "external_id", "configuration", "updated_at")
+    list_filter = ("entity_type", "configuration")
+    search_fields = ("external_id",)
+    readonly_fields = ("entity_type", "external_id", "data", "data_hash", "configuration",
+                       "created_at", "updated_at")  # fmt: skip
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -185,6 +185,10 @@ class SyncRun(models.Model):
     trigger = models.CharField(max_length=16, default="manual")
     full = models.BooleanField(default=False)
     dry_run = models.BooleanField(default=False)
+    attempt = models.PositiveIntegerField(default=1)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
     processed = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from sync.models import Connection, SyncConfiguration
+from sync.models import Connection, SyncConfiguration, SyncRowError, SyncRun
 
 
 class ConnectionSerializer(serializers.ModelSerializer):
@@ -61,3 +61,35 @@ class SyncConfigurationSerializer(serializers.ModelSerializer):
             "cron_expression", "enabled", "created_at", "updated_at",
         )  # fmt: skip
         read_only_fields = ("id", "created_at", "updated_at")
+
+
+class SyncRowErrorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SyncRowError
+        fields = ("external_id", "message", "created_at")
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    configuration_name = serializers.CharField(source="configuration.name", read_only=True)
+
+    class Meta:
+        model = SyncRun
+        fields = (
+            "id", "configuration", "configuration_name", "status", "trigger", "full", "dry_run",
+            "attempt", "retry_of", "processed", "created", "updated", "skipped", "failed",
+            "conflicted", "error", "queued_at", "started_at", "finished_at", "duration_ms",
+        )  # fmt: skip
+        read_only_fields = fields
+
+
+class SyncRunDetailSerializer(SyncRunSerializer):
+    row_errors = SyncRowErrorSerializer(many=True, read_only=True)
+
+    class Meta(SyncRunSerializer.Meta):
+        fields = (*SyncRunSerializer.Meta.fields, "row_errors")
+        read_only_fields = fields
+
+
+class ExecuteSerializer(serializers.Serializer):
+    full = serializers.BooleanField(default=False)
+    dry_run = serializers.BooleanField(default=False)

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from eqms_integration.api.routers import OptionalSlashRouter
-from sync.api.views import ConnectionViewSet, SyncConfigurationViewSet
+from sync.api.views import ConnectionViewSet, SyncConfigurationViewSet, SyncRunViewSet
 
 router = OptionalSlashRouter()
 router.register("sync/connections", ConnectionViewSet, basename="sync-connection")
 router.register("sync/configurations", SyncConfigurationViewSet, basename="sync-configuration")
+router.register("sync/logs", SyncRunViewSet, basename="sync-run")
 
 urlpatterns = router.urls

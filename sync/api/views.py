@@ -16,7 +16,9 @@ from eqms_integration.api.permissions import model_permissions
 from eqms_integration.api.viewsets import ServiceModelViewSet
 from sync import services
 from sync.api import serializers
-from sync.models import Connection, SyncConfiguration
+from sync.models import Connection, SyncConfiguration, SyncRun
+from sync.services.preview import delta_preview
+from sync.services.runs import run_cancel, run_request, run_retry
 
 SECRETS = ("password", "credentials")
 
@@ -94,13 +96,95 @@ class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
     search_fields = ("name", "description", "system_name", "remote_object")
     ordering_fields = ("name", "created_at", "updated_at")
     required_permissions = model_permissions(
-        "sync", "syncconfiguration", extra={"destroy": "sync.delete_syncconfiguration"}
-    )
+        "sync", "syncconfiguration",
+        extra={"destroy": "sync.delete_syncconfiguration",
+               "execute": "sync.execute_syncconfiguration", "logs": "sync.view_syncrun",
+               "run_status": "sync.view_syncconfiguration",
+               "delta": "sync.view_syncconfiguration"},
+    )  # fmt: skip
     required_scopes = {
         "list": "sync:read", "retrieve": "sync:read", "create": "sync:manage",
         "update": "sync:manage", "partial_update": "sync:manage", "destroy": "sync:manage",
+        "execute": "sync:execute", "logs": "sync:read", "run_status": "sync:read",
+        "delta": "sync:read",
     }  # fmt: skip
     create_service = staticmethod(services.configuration_create)
     update_service = staticmethod(
         lambda config, data: services.configuration_update(config=config, data=data)
     )
+
+    @extend_schema(
+        request=serializers.ExecuteSerializer, responses={202: serializers.SyncRunSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def execute(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = serializers.ExecuteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        run = run_request(config=self.get_object(), trigger="api", **body.validated_data)
+        data = {"run_id": run.pk, **serializers.SyncRunSerializer(run).data}
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=serializers.SyncRunSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def logs(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        runs = self.get_object().runs.select_related("configuration")
+        status_filter = request.query_params.get("status")
+        if status_filter:
+            runs = runs.filter(status=status_filter)
+        page = self.paginate_queryset(runs)
+        return self.get_paginated_response(serializers.SyncRunSerializer(page, many=True).data)
+
+    @action(detail=True, methods=["get"], url_path="status")
+    def run_status(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        config = self.get_object()
+        runs = config.runs.select_related("configuration")
+        active = runs.filter(status__in=SyncRun.ACTIVE).first()
+        last = runs.exclude(status__in=SyncRun.ACTIVE).first()
+        state = getattr(config, "state", None)
+        return Response({
+            "configuration": config.pk,
+            "enabled": config.enabled,
+            "active_run": serializers.SyncRunSerializer(active).data if active else None,
+            "last_run": serializers.SyncRunSerializer(last).data if last else None,
+            "cursor": {"value": state.cursor_value, "key": state.cursor_key} if state else None,
+        })  # fmt: skip
+
+    @extend_schema(parameters=[OpenApiParameter("limit", int)])
+    @action(detail=True, methods=["get"])
+    def delta(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            limit = min(max(int(request.query_params.get("limit", 20)), 1), 500)
+        except ValueError:
+            raise ValidationError({"limit": "A whole number from 1 to 500."}) from None
+        return Response(delta_preview(config=self.get_object(), limit=limit))
+
+
+class SyncRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = SyncRun.objects.select_related("configuration")
+    filterset_fields = ("status", "configuration", "trigger")
+    ordering_fields = ("queued_at", "finished_at", "duration_ms")
+    required_permissions = {
+        "list": "sync.view_syncrun", "retrieve": "sync.view_syncrun",
+        "retry": "sync.execute_syncconfiguration", "cancel": "sync.execute_syncconfiguration",
+    }  # fmt: skip
+    required_scopes = {
+        "list": "sync:read", "retrieve": "sync:read", "retry": "sync:execute",
+        "cancel": "sync:execute",
+    }  # fmt: skip
+
+    def get_serializer_class(self) -> type:
+        if self.action == "retrieve":
+            return serializers.SyncRunDetailSerializer
+        return serializers.SyncRunSerializer
+
+    @extend_schema(request=None, responses={202: serializers.SyncRunSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        run = run_retry(run=self.get_object())
+        return Response(serializers.SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses=serializers.SyncRunSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        run = run_cancel(run=self.get_object())
+        return Response(serializers.SyncRunSerializer(run).data)

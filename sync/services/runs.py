@@ -1,8 +1,13 @@
-"""Starting runs: one active run per configuration; a run stuck past its timeout (its worker
-died) is marked `timeout` so the next one can proceed."""
+"""Starting, queueing, cancelling and retrying runs.
+
+One active run per configuration. Runs are rows: a queued run is handed to a worker on commit,
+and the periodic sweeper re-sends queued runs whose message was lost, times out runs whose
+worker died, and retries failed runs with exponential backoff up to max_retries.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -11,23 +16,130 @@ from django.utils import timezone
 
 from sync.models import SyncConfiguration, SyncRun
 
+logger = logging.getLogger(__name__)
 
-@transaction.atomic
-def run_start(
-    *, config: SyncConfiguration, trigger: str = "manual", full: bool = False, dry_run: bool = False
-) -> SyncRun:
-    SyncConfiguration.objects.select_for_update().get(pk=config.pk)  # serialises starts
+RETRY_BASE_SECONDS = 60
+RETRY_CAP_SECONDS = 3600
+REQUEUE_AFTER = timedelta(minutes=2)
+FINAL = (SyncRun.Status.FAILED, SyncRun.Status.TIMEOUT)
+
+
+def _enqueue(run_id: int) -> None:
+    from sync.tasks import execute_sync_run
+
+    transaction.on_commit(lambda: execute_sync_run.delay(run_id))
+
+
+def _expire_stale(config: SyncConfiguration) -> None:
     now = timezone.now()
     stale_before = now - timedelta(seconds=config.timeout_seconds)
     config.runs.filter(status__in=SyncRun.ACTIVE, queued_at__lt=stale_before).update(
         status=SyncRun.Status.TIMEOUT, finished_at=now,
         error="Marked as timed out: it outlived its timeout (its worker may have died).",
     )  # fmt: skip
+
+
+@transaction.atomic
+def run_start(
+    *,
+    config: SyncConfiguration,
+    trigger: str = "manual",
+    full: bool = False,
+    dry_run: bool = False,
+    queued: bool = False,
+    retry_of: SyncRun | None = None,
+) -> SyncRun:
+    """Create the run (in progress, or queued for a worker). Refused while another is active."""
+    SyncConfiguration.objects.select_for_update().get(pk=config.pk)  # serialises starts
+    _expire_stale(config)
     active = config.runs.filter(status__in=SyncRun.ACTIVE).first()
     if active is not None:
         message = f"{config.name} is already running (run {active.pk}, {active.status})."
         raise ValidationError({"non_field_errors": message})
-    return SyncRun.objects.create(
+    run = SyncRun.objects.create(
         configuration=config, trigger=trigger, full=full, dry_run=dry_run,
-        status=SyncRun.Status.IN_PROGRESS, started_at=now,
+        status=SyncRun.Status.QUEUED if queued else SyncRun.Status.IN_PROGRESS,
+        started_at=None if queued else timezone.now(),
+        attempt=retry_of.attempt + 1 if retry_of else 1, retry_of=retry_of,
     )  # fmt: skip
+    if queued:
+        _enqueue(run.pk)
+    return run
+
+
+def run_request(
+    *, config: SyncConfiguration, trigger: str = "api", full: bool = False, dry_run: bool = False
+) -> SyncRun:
+    """Queue a run for a worker (the REST API, the admin, schedules)."""
+    if not config.enabled:
+        raise ValidationError({"non_field_errors": f"{config.name} is disabled."})
+    return run_start(config=config, trigger=trigger, full=full, dry_run=dry_run, queued=True)
+
+
+def run_claim(run_id: int) -> SyncRun | None:
+    """Move a queued run to in_progress for this worker; None if another took it or it is gone."""
+    claimed = SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED).update(
+        status=SyncRun.Status.IN_PROGRESS, started_at=timezone.now()
+    )
+    return (
+        SyncRun.objects.select_related("configuration__connection").get(pk=run_id)
+        if claimed
+        else None
+    )
+
+
+def run_cancel(*, run: SyncRun) -> SyncRun:
+    """A queued run never starts; a running one stops after its current batch."""
+    now = timezone.now()
+    cancelled = SyncRun.objects.filter(pk=run.pk, status__in=SyncRun.ACTIVE).update(
+        status=SyncRun.Status.CANCELLED, finished_at=now, error="Cancelled on request."
+    )
+    if not cancelled:
+        raise ValidationError(
+            {"non_field_errors": f"Run {run.pk} has already ended ({run.status})."}
+        )
+    run.refresh_from_db()
+    return run
+
+
+def run_retry(*, run: SyncRun, trigger: str = "retry") -> SyncRun:
+    if run.status in SyncRun.ACTIVE:
+        raise ValidationError({"non_field_errors": f"Run {run.pk} is still {run.status}."})
+    return run_start(
+        config=run.configuration, trigger=trigger, full=run.full, dry_run=run.dry_run,
+        queued=True, retry_of=run,
+    )  # fmt: skip
+
+
+def retry_delay(attempt: int) -> timedelta:
+    return timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** (attempt - 1), RETRY_CAP_SECONDS))
+
+
+def runs_sweep() -> dict[str, int]:
+    """Periodic (celery-beat): re-send lost queued runs, expire dead ones, retry failures."""
+    now = timezone.now()
+    counts = {"requeued": 0, "timed_out": 0, "retried": 0}
+    for run in SyncRun.objects.filter(
+        status=SyncRun.Status.QUEUED, queued_at__lt=now - REQUEUE_AFTER
+    ):
+        with transaction.atomic():
+            _enqueue(run.pk)
+        counts["requeued"] += 1
+    for config in SyncConfiguration.objects.filter(
+        runs__status=SyncRun.Status.IN_PROGRESS
+    ).distinct():
+        before = config.runs.filter(status=SyncRun.Status.TIMEOUT).count()
+        _expire_stale(config)
+        counts["timed_out"] += config.runs.filter(status=SyncRun.Status.TIMEOUT).count() - before
+    failed = SyncRun.objects.filter(status__in=FINAL, dry_run=False, retries__isnull=True)
+    for run in failed.select_related("configuration"):
+        config = run.configuration
+        due = run.finished_at and run.finished_at + retry_delay(run.attempt) <= now
+        if not (config.enabled and due and run.attempt <= config.max_retries):
+            continue
+        try:
+            run_retry(run=run, trigger="auto-retry")
+            counts["retried"] += 1
+        except ValidationError:
+            logger.info("retry of run %s deferred: another run is active", run.pk)
+    return counts

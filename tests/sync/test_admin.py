@@ -90,3 +90,30 @@ def test_a_configuration_with_an_unknown_column_is_refused_in_the_admin(admin_cl
     assert "has no column &#x27;equipment_id&#x27;" in refused.content.decode()
     assert saved.status_code == 302
     assert connection.configurations.get().remote_key == "equipment_no"
+
+
+def test_run_now_in_the_admin_queues_a_run_and_the_run_log_shows_it(
+    admin_client, erp_sqlite, django_capture_on_commit_callbacks
+):
+    from sync.models import SyncConfiguration, SyncRun
+    from sync.tasks import execute_sync_run
+
+    connection = Connection.objects.create(name="file", kind="sqlite", database=str(erp_sqlite))
+    config = SyncConfiguration.objects.create(
+        name="ERP equipment", system_type="ERP", connection=connection, entity_type="equipment",
+        sync_type="full", remote_object="equipment", remote_key="equipment_no",
+        field_mappings=[{"local": "name", "remote": "description"}],
+    )  # fmt: skip
+
+    with django_capture_on_commit_callbacks(execute=False):
+        response = admin_client.post(
+            "/admin/sync/syncconfiguration/",
+            {"action": "run_now", "_selected_action": [config.pk]},
+            follow=True,
+        )
+    run = SyncRun.objects.get()
+    execute_sync_run(run.pk)
+    log = admin_client.get(f"/admin/sync/syncrun/{run.pk}/change/")
+
+    assert f"run {run.pk} queued" in response.content.decode()
+    assert log.status_code == 200 and "success" in log.content.decode().lower()

@@ -1,0 +1,182 @@
+"""Runs through the REST API and the worker task: execute, follow, preview, cancel, retry, and
+the sweeper that keeps runs from being lost."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from quality.models import Equipment
+from sync.models import SyncRun
+from sync.services.runs import runs_sweep
+from sync.tasks import execute_sync_run
+from tests.sync.sources import SQLiteSource
+from tests.sync.test_engine import configure, rows
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def config(tmp_path):
+    source = SQLiteSource(tmp_path)
+    source.create()
+    source.insert(rows(5))
+    return configure(source)
+
+
+def execute(api, config, capture, **body):
+    with capture(execute=False) as callbacks:
+        response = api.post(f"/api/sync/configurations/{config.pk}/execute/", body, format="json")
+    return response, callbacks
+
+
+def test_execute_queues_a_run_that_a_worker_carries_out(
+    admin_api, config, django_capture_on_commit_callbacks
+):
+    response, callbacks = execute(admin_api, config, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 202
+    run_id = response.json()["run_id"]
+    assert response.json()["status"] == "queued" and len(callbacks) == 1
+    assert execute_sync_run(run_id) == "success"  # what the worker does with the message
+    assert execute_sync_run(run_id) == "not claimed"  # a duplicate message changes nothing
+    detail = admin_api.get(f"/api/sync/logs/{run_id}/").json()
+    assert (detail["status"], detail["processed"], detail["created"]) == ("success", 5, 5)
+    assert detail["duration_ms"] is not None and detail["row_errors"] == []
+    assert Equipment.objects.count() == 5
+
+
+def test_a_second_execute_while_one_is_queued_is_refused(
+    admin_api, config, django_capture_on_commit_callbacks
+):
+    execute(admin_api, config, django_capture_on_commit_callbacks)
+
+    second, _ = execute(admin_api, config, django_capture_on_commit_callbacks)
+
+    assert second.status_code == 400
+    assert "already running" in second.json()["errors"]["non_field_errors"][0]
+
+
+def test_logs_status_and_delta_preview_describe_the_configuration(admin_api, config):
+    preview = admin_api.get(f"/api/sync/configurations/{config.pk}/delta/?limit=2").json()
+    run_id = SyncRun.objects.create(configuration=config, status="queued").pk
+    execute_sync_run(run_id)
+    after = admin_api.get(f"/api/sync/configurations/{config.pk}/delta/").json()
+    status = admin_api.get(f"/api/sync/configurations/{config.pk}/status/").json()
+    logs = admin_api.get(f"/api/sync/configurations/{config.pk}/logs/?status=success").json()
+
+    assert preview["count"] == 5 and [r["external_id"] for r in preview["rows"]] == [
+        "EQ-00001",
+        "EQ-00002",
+    ]
+    assert preview["rows"][0]["values"]["status"] == "active"
+    assert after["count"] == 0
+    assert status["last_run"]["id"] == run_id and status["active_run"] is None
+    assert status["cursor"]["key"] == "EQ-00005"
+    assert [r["id"] for r in logs["results"]] == [run_id]
+
+
+def test_a_queued_run_can_be_cancelled_and_then_never_starts(
+    admin_api, config, django_capture_on_commit_callbacks
+):
+    response, _ = execute(admin_api, config, django_capture_on_commit_callbacks)
+    run_id = response.json()["run_id"]
+
+    cancelled = admin_api.post(f"/api/sync/logs/{run_id}/cancel/")
+    again = admin_api.post(f"/api/sync/logs/{run_id}/cancel/")
+
+    assert cancelled.json()["status"] == "cancelled"
+    assert again.status_code == 400
+    assert execute_sync_run(run_id) == "not claimed"
+    assert not Equipment.objects.exists()
+
+
+def test_a_failed_run_is_retried_on_request_and_by_the_sweeper_with_backoff(
+    admin_api, config, django_capture_on_commit_callbacks
+):
+    failed = SyncRun.objects.create(
+        configuration=config, status="failed", finished_at=timezone.now(), error="boom"
+    )
+
+    with django_capture_on_commit_callbacks(execute=False):
+        manual = admin_api.post(f"/api/sync/logs/{failed.pk}/retry/")
+    assert manual.status_code == 202 and manual.json()["attempt"] == 2
+    SyncRun.objects.filter(pk=manual.json()["id"]).update(
+        status="failed", finished_at=timezone.now()
+    )
+
+    with django_capture_on_commit_callbacks(execute=False):
+        too_early = runs_sweep()
+    SyncRun.objects.filter(pk=manual.json()["id"]).update(
+        finished_at=timezone.now() - timedelta(minutes=5)
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        due = runs_sweep()
+
+    assert too_early["retried"] == 0
+    assert due["retried"] == 1 and len(callbacks) == 1
+    assert SyncRun.objects.get(retry_of_id=manual.json()["id"]).attempt == 3
+
+
+def test_retries_stop_at_max_retries(config, django_capture_on_commit_callbacks):
+    config.max_retries = 1
+    config.save()
+    SyncRun.objects.create(configuration=config, status="failed", attempt=2,
+                           finished_at=timezone.now() - timedelta(days=1))  # fmt: skip
+
+    with django_capture_on_commit_callbacks(execute=False):
+        assert runs_sweep()["retried"] == 0
+
+
+def test_the_sweeper_resends_lost_queued_runs_and_times_out_dead_ones(
+    config, django_capture_on_commit_callbacks
+):
+    lost = SyncRun.objects.create(configuration=config, status="queued")
+    SyncRun.objects.filter(pk=lost.pk).update(queued_at=timezone.now() - timedelta(minutes=5))
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        first = runs_sweep()
+    assert first["requeued"] == 1 and len(callbacks) == 1
+    SyncRun.objects.filter(pk=lost.pk).update(
+        status="in_progress", queued_at=timezone.now() - timedelta(hours=2)
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        second = runs_sweep()
+
+    assert second["timed_out"] == 1
+    assert SyncRun.objects.get(pk=lost.pk).status == "timeout"
+
+
+def test_who_may_execute(client_for, config, django_capture_on_commit_callbacks):
+    from rest_framework.test import APIClient
+
+    from apikeys.services import apikey_create
+
+    executor, reader = APIClient(), APIClient()
+    executor.credentials(HTTP_X_API_KEY=apikey_create(name="x", scopes=["sync:execute"]).key)
+    reader.credentials(HTTP_X_API_KEY=apikey_create(name="r", scopes=["sync:read"]).key)
+
+    assert (
+        execute(client_for("Auditor"), config, django_capture_on_commit_callbacks)[0].status_code
+        == 403
+    )
+    assert execute(reader, config, django_capture_on_commit_callbacks)[0].status_code == 403
+    assert (
+        execute(client_for("Manager"), config, django_capture_on_commit_callbacks)[0].status_code
+        == 202
+    )
+    SyncRun.objects.update(status="cancelled")
+    assert execute(executor, config, django_capture_on_commit_callbacks)[0].status_code == 202
+
+
+def test_a_disabled_configuration_does_not_run(
+    admin_api, config, django_capture_on_commit_callbacks
+):
+    config.enabled = False
+    config.save()
+
+    response, _ = execute(admin_api, config, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 400 and "disabled" in str(response.json())
