@@ -138,14 +138,25 @@ class SyncConfigurationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Enable selected configurations", permissions=["change"])
     def enable(self, request: HttpRequest, queryset: QuerySet[SyncConfiguration]) -> None:
-        self.message_user(request, f"Enabled {queryset.update(enabled=True)} configuration(s).")
+        for config in queryset:
+            services.configuration_set_enabled(config=config, enabled=True)
+        self.message_user(request, f"Enabled {queryset.count()} configuration(s).")
 
     @admin.action(description="Disable selected configurations", permissions=["change"])
     def disable(self, request: HttpRequest, queryset: QuerySet[SyncConfiguration]) -> None:
-        self.message_user(request, f"Disabled {queryset.update(enabled=False)} configuration(s).")
+        for config in queryset:
+            services.configuration_set_enabled(config=config, enabled=False)
+        self.message_user(request, f"Disabled {queryset.count()} configuration(s).")
 
     def has_execute_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("sync.execute_syncconfiguration")
+
+    def delete_model(self, request: HttpRequest, obj: SyncConfiguration) -> None:
+        services.configuration_delete(config=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SyncConfiguration]) -> None:
+        for config in queryset:
+            services.configuration_delete(config=config)
 
     def save_model(
         self, request: HttpRequest, obj: SyncConfiguration, form: Any, change: bool

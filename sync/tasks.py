@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.core.exceptions import ValidationError
 
 from sync.engine.runner import execute
-from sync.services.runs import run_claim, runs_sweep
+from sync.models import SyncConfiguration
+from sync.services.runs import run_claim, run_request, runs_sweep
 
 
 @shared_task(name="sync.execute_run", ignore_result=True)
@@ -18,3 +20,15 @@ def execute_sync_run(run_id: int) -> str:
 @shared_task(name="sync.sweep_runs", ignore_result=True)
 def sweep_sync_runs() -> dict[str, int]:
     return runs_sweep()
+
+
+@shared_task(name="sync.scheduled_run", ignore_result=True)
+def scheduled_sync_run(config_id: int) -> str:
+    """Beat's entry point for interval and cron schedules: queue a run unless one is active."""
+    config = SyncConfiguration.objects.filter(pk=config_id).first()
+    if config is None:
+        return "configuration gone"
+    try:
+        return f"queued run {run_request(config=config, trigger='schedule').pk}"
+    except ValidationError as exc:
+        return "skipped: " + "; ".join(exc.messages)

@@ -19,6 +19,7 @@ from sync.api import serializers
 from sync.models import Connection, SyncConfiguration, SyncRun
 from sync.services.preview import delta_preview
 from sync.services.runs import run_cancel, run_request, run_retry
+from sync.services.schedules import next_run_at
 
 SECRETS = ("password", "credentials")
 
@@ -113,6 +114,10 @@ class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
         lambda config, data: services.configuration_update(config=config, data=data)
     )
 
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.configuration_delete(config=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     @extend_schema(
         request=serializers.ExecuteSerializer, responses={202: serializers.SyncRunSerializer}
     )
@@ -147,6 +152,7 @@ class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
             "active_run": serializers.SyncRunSerializer(active).data if active else None,
             "last_run": serializers.SyncRunSerializer(last).data if last else None,
             "cursor": {"value": state.cursor_value, "key": state.cursor_key} if state else None,
+            "next_run_at": next_run_at(config),
         })  # fmt: skip
 
     @extend_schema(parameters=[OpenApiParameter("limit", int)])

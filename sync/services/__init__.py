@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sync.services.configurations import (
     configuration_create,
+    configuration_delete,
+    configuration_set_enabled,
     configuration_update,
     configuration_validate,
 )
@@ -17,6 +19,8 @@ from sync.services.connections import (
 
 __all__ = [
     "configuration_create",
+    "configuration_delete",
+    "configuration_set_enabled",
     "configuration_update",
     "configuration_validate",
     "connection_create",

@@ -17,6 +17,7 @@ from sync.connectors.errors import ConnectorError
 from sync.connectors.sql import SQLConnector, split_object_name
 from sync.models import Connection, SyncConfiguration
 from sync.services.connections import connector_for
+from sync.services.schedules import schedule_sync, unschedule_sync
 
 E = SyncConfiguration.EntityType
 # Entity types with a QMS model of their own; the others land in the generic record store.
@@ -153,6 +154,7 @@ def configuration_create(**data: Any) -> SyncConfiguration:
     config.full_clean()
     configuration_validate(config)
     config.save()
+    schedule_sync(config)
     return config
 
 
@@ -165,4 +167,19 @@ def configuration_update(*, config: SyncConfiguration, data: dict[str, Any]) -> 
     config.full_clean()
     configuration_validate(config)
     config.save()
+    schedule_sync(config)
     return config
+
+
+@transaction.atomic
+def configuration_set_enabled(*, config: SyncConfiguration, enabled: bool) -> SyncConfiguration:
+    config.enabled = enabled
+    config.save(update_fields=["enabled", "updated_at"])
+    schedule_sync(config)
+    return config
+
+
+@transaction.atomic
+def configuration_delete(*, config: SyncConfiguration) -> None:
+    unschedule_sync(config.pk)
+    config.delete()

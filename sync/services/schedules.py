@@ -1,0 +1,66 @@
+"""Interval and cron schedules of configurations, kept as django-celery-beat entries (visible
+and pausable in the admin under Periodic tasks)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from celery.schedules import crontab
+from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+from sync.models import SyncConfiguration
+
+TASK = "sync.scheduled_run"
+
+
+def task_name(config_pk: int) -> str:
+    return f"sync configuration {config_pk}"
+
+
+def schedule_sync(config: SyncConfiguration) -> PeriodicTask | None:
+    """Create, update or remove the beat entry so that it matches the configuration."""
+    name = task_name(config.pk)
+    kind = config.schedule_type
+    if kind == SyncConfiguration.ScheduleType.MANUAL:
+        PeriodicTask.objects.filter(name=name).delete()
+        return None
+    fields: dict = {"interval": None, "crontab": None}
+    if kind == SyncConfiguration.ScheduleType.INTERVAL:
+        fields["interval"], _ = IntervalSchedule.objects.get_or_create(
+            every=config.interval_minutes, period=IntervalSchedule.MINUTES
+        )
+    else:
+        minute, hour, day_of_month, month_of_year, day_of_week = config.cron_expression.split()
+        fields["crontab"], _ = CrontabSchedule.objects.get_or_create(
+            minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year,
+            day_of_week=day_of_week, timezone=timezone.get_current_timezone_name(),
+        )  # fmt: skip
+    task, _ = PeriodicTask.objects.update_or_create(
+        name=name,
+        defaults={**fields, "task": TASK, "args": json.dumps([config.pk]),
+                  "enabled": config.enabled, "description": f"Runs {config.name}"},
+    )  # fmt: skip
+    return task
+
+
+def unschedule_sync(config_pk: int) -> None:
+    PeriodicTask.objects.filter(name=task_name(config_pk)).delete()
+
+
+def next_run_at(config: SyncConfiguration) -> datetime | None:
+    """When beat will next start this configuration (None: manual or disabled)."""
+    if not config.enabled or config.schedule_type == SyncConfiguration.ScheduleType.MANUAL:
+        return None
+    task = PeriodicTask.objects.filter(name=task_name(config.pk)).first()
+    if task is None or not task.enabled:
+        return None
+    now = timezone.now()
+    if config.schedule_type == SyncConfiguration.ScheduleType.INTERVAL:
+        last = task.last_run_at or task.date_changed or now
+        return max(last + timedelta(minutes=config.interval_minutes), now)
+    minute, hour, day_of_month, month_of_year, day_of_week = config.cron_expression.split()
+    schedule = crontab(minute=minute, hour=hour, day_of_month=day_of_month,
+                       month_of_year=month_of_year, day_of_week=day_of_week)  # fmt: skip
+    return now + schedule.remaining_estimate(task.last_run_at or now)
