@@ -13,6 +13,8 @@ TEST_DEFAULTS = {
     "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
     # Tests speak plain HTTP to the test client and the live server.
     "SECURE_SSL_REDIRECT": "false",
+    # Webhook secrets are stored encrypted; a fixed test-only Fernet key.
+    "FIELD_ENCRYPTION_KEYS": "dGVzdC1vbmx5LWZlcm5ldC1rZXktMzItYnl0ZXMhISE=",
 }
 for name, value in TEST_DEFAULTS.items():
     os.environ.setdefault(name, value)
