@@ -263,6 +263,11 @@ WEBHOOK_SWEEP_INTERVAL_SECONDS = env_int("WEBHOOK_SWEEP_INTERVAL_SECONDS", 10, m
 WEBHOOK_SWEEP_BATCH_SIZE = env_int("WEBHOOK_SWEEP_BATCH_SIZE", 1000, minimum=1)
 WEBHOOK_TEST_RATE = env_str("WEBHOOK_TEST_RATE", "10/minute")
 
+# The delivery status enum shares its field name with NCR/CAPA status in the OpenAPI schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["WebhookDeliveryStatusEnum"] = (
+    "webhooks.models.WebhookDelivery.Status"
+)
+
 # django-celery-beat's DatabaseScheduler copies these entries into its tables at start.
 CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep-deliveries": {

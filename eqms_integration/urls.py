@@ -27,6 +27,7 @@ urlpatterns = [
     re_path(r"^api/schema/?$", schema_view, name="schema"),
     re_path(r"^api/docs/?$", docs_view, name="swagger-ui"),
     path("api/", include("quality.api.urls")),
+    path("api/", include("webhooks.api.urls")),
 ]
 
 handler404 = api_aware_404

@@ -53,24 +53,32 @@ def deliveries_requeue(
         rows = rows.filter(created_at__gte=since)
     if until is not None:
         rows = rows.filter(created_at__lt=until)
-    ids: list[int] = []
-    if include_failed:
-        failed = rows.filter(status=Status.FAILED, subscription__is_active=True)
-        failed_ids = list(failed.values_list("id", flat=True))
-        WebhookDelivery.objects.filter(id__in=failed_ids, status=Status.FAILED).update(
-            status=Status.PENDING,
-            next_attempt_at=now,
-            completed_at=None,
-            enqueued_at=now,
-            attempts_before_recovery=F("attempt_count"),
+    # Both sets are read before either is changed: recovered ones are pending afterwards.
+    pending_ids = (
+        list(rows.filter(status=Status.PENDING).values_list("id", flat=True))
+        if include_pending
+        else []
+    )
+    failed_ids = (
+        list(
+            rows.filter(status=Status.FAILED, subscription__is_active=True).values_list(
+                "id", flat=True
+            )
         )
-        ids += failed_ids
-    if include_pending:
-        pending_ids = list(rows.filter(status=Status.PENDING).values_list("id", flat=True))
-        WebhookDelivery.objects.filter(id__in=pending_ids, status=Status.PENDING).update(
-            next_attempt_at=now, enqueued_at=now
-        )
-        ids += pending_ids
+        if include_failed
+        else []
+    )
+    WebhookDelivery.objects.filter(id__in=failed_ids, status=Status.FAILED).update(
+        status=Status.PENDING,
+        next_attempt_at=now,
+        completed_at=None,
+        enqueued_at=now,
+        attempts_before_recovery=F("attempt_count"),
+    )
+    WebhookDelivery.objects.filter(id__in=pending_ids, status=Status.PENDING).update(
+        next_attempt_at=now, enqueued_at=now
+    )
+    ids = pending_ids + failed_ids
     deliveries_enqueue_on_commit(ids)
     return len(ids)
 
