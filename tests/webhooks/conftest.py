@@ -137,13 +137,24 @@ def _reset_pools(app) -> None:
 def celery_worker(memory_broker) -> Iterator[object]:
     """A real Celery worker (in a thread of this process) consuming the memory broker."""
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connections
 
     from eqms_integration.celery import app
 
-    with start_worker(
-        app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=20
-    ) as worker:
-        yield worker
+    def close_connections(**kwargs: object) -> None:
+        # What `celery worker` does through its Django fix-up: no connection outlives a task
+        # (a leftover one would keep the test database from being dropped).
+        connections.close_all()
+
+    task_postrun.connect(close_connections, weak=False)
+    try:
+        with start_worker(
+            app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=20
+        ) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(close_connections)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
