@@ -119,7 +119,8 @@ def memory_broker() -> Iterator[None]:
 
     saved = (app.conf.broker_url, app.conf.broker_transport_options)
     app.conf.broker_url = "memory://"
-    app.conf.broker_transport_options = {}
+    # The memory transport sleeps this long whenever the worker cannot take a message yet.
+    app.conf.broker_transport_options = {"polling_interval": 0.01}
     _reset_pools(app)
     yield
     app.conf.broker_url, app.conf.broker_transport_options = saved
