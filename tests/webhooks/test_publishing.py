@@ -115,3 +115,13 @@ def test_a_broker_that_is_down_at_commit_loses_nothing(
     assert services.deliveries_sweep() == 1
     assert sent == [delivery.pk]
     assert services.deliveries_sweep() == 0  # just enqueued: not again until REQUEUE_AFTER
+
+
+def test_celery_beat_runs_the_sweeper_on_the_configured_interval(settings):
+    from eqms_integration.celery import app
+
+    entry = app.conf.beat_schedule["webhooks-sweep-deliveries"]
+
+    assert entry["task"] == "webhooks.tasks.sweep_webhook_deliveries"
+    assert entry["task"] in app.tasks
+    assert entry["schedule"] == settings.WEBHOOK_SWEEP_INTERVAL_SECONDS
