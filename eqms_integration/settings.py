@@ -203,6 +203,7 @@ SPECTACULAR_SETTINGS = {
         "EquipmentStatusEnum": "quality.models.Equipment.Status",
         "SupplierStatusEnum": "quality.models.Supplier.Status",
         "SyncRunStatusEnum": "sync.models.SyncRun.Status",
+        "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
     },
 }
 
@@ -274,3 +275,27 @@ LOGGING = {
 
 # --- Probes -----------------------------------------------------------------------------------
 READINESS_TIMEOUT_SECONDS = env_int("READINESS_TIMEOUT_SECONDS", 3, minimum=1)
+
+# --- Webhooks ---------------------------------------------------------------------------------
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_int("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5, minimum=1)
+WEBHOOK_READ_TIMEOUT_SECONDS = env_int("WEBHOOK_READ_TIMEOUT_SECONDS", 15, minimum=1)
+# Bytes of a receiver's answer read at most (the log keeps the first 5,000 characters).
+WEBHOOK_MAX_RESPONSE_BYTES = env_int("WEBHOOK_MAX_RESPONSE_BYTES", 65536, minimum=1024)
+WEBHOOK_MAX_CONSECUTIVE_FAILURES = env_int("WEBHOOK_MAX_CONSECUTIVE_FAILURES", 50, minimum=1)
+WEBHOOK_DISABLE_AFTER_FAILING_DAYS = env_int("WEBHOOK_DISABLE_AFTER_FAILING_DAYS", 5, minimum=1)
+# On-premise receivers: CIDRs and host names (".example.com" includes subdomains) the SSRF
+# guard lets through. The cloud metadata address stays blocked whatever is listed.
+WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS", [])
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
+# A claimed delivery whose worker has not finished by then is claimed again by the sweeper.
+WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 120, minimum=30)
+# A due delivery already enqueued is enqueued again only after this long (its task was lost).
+WEBHOOK_REQUEUE_AFTER_SECONDS = env_int("WEBHOOK_REQUEUE_AFTER_SECONDS", 60, minimum=1)
+WEBHOOK_SWEEP_INTERVAL_SECONDS = env_int("WEBHOOK_SWEEP_INTERVAL_SECONDS", 10, minimum=1)
+WEBHOOK_SWEEP_BATCH_SIZE = env_int("WEBHOOK_SWEEP_BATCH_SIZE", 1000, minimum=1)
+WEBHOOK_TEST_RATE = env_str("WEBHOOK_TEST_RATE", "10/minute")
+
+CELERY_BEAT_SCHEDULE["webhooks-sweep-deliveries"] = {
+    "task": "webhooks.tasks.sweep_webhook_deliveries",
+    "schedule": float(WEBHOOK_SWEEP_INTERVAL_SECONDS),
+}

@@ -29,6 +29,7 @@ urlpatterns = [
     path("api/", include("quality.api.urls")),
     path("api/", include("apikeys.api.urls")),
     path("api/", include("sync.api.urls")),
+    path("api/", include("webhooks.api.urls")),
 ]
 
 handler404 = api_aware_404

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from quality.models import CAPA, NCR
 from quality.services.changes import apply_changes, check_status_change, validated_save
+from quality.services.events import capa_event_publish
 from quality.services.numbering import next_number
 
 CAPA_EDITABLE_FIELDS = (
@@ -49,6 +50,7 @@ def capa_create(
     capa.full_clean(exclude=["number"])
     capa.number = next_number("CAPA")
     capa.save()
+    capa_event_publish(capa=capa, action="created")
     return capa
 
 
@@ -59,6 +61,7 @@ def capa_update(*, capa: CAPA, data: dict[str, Any]) -> CAPA:
     changed = apply_changes(capa, data, CAPA_EDITABLE_FIELDS)
     if changed:
         validated_save(capa, changed)
+        capa_event_publish(capa=capa, action="updated")
     return capa
 
 
@@ -73,4 +76,5 @@ def capa_close(*, capa: CAPA) -> CAPA:
     if not closed:
         raise ValidationError({"status": f"{capa.number} is already closed."})
     capa.refresh_from_db()
+    capa_event_publish(capa=capa, action="closed")
     return capa

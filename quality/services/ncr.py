@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from quality.models import NCR
 from quality.services.changes import apply_changes, check_status_change, validated_save
+from quality.services.events import ncr_event_publish
 from quality.services.numbering import next_number
 
 NCR_EDITABLE_FIELDS = (
@@ -46,6 +47,7 @@ def ncr_create(
     ncr.full_clean(exclude=["number"])
     ncr.number = next_number("NCR")
     ncr.save()
+    ncr_event_publish(ncr=ncr, action="created")
     return ncr
 
 
@@ -56,6 +58,7 @@ def ncr_update(*, ncr: NCR, data: dict[str, Any]) -> NCR:
     changed = apply_changes(ncr, data, NCR_EDITABLE_FIELDS)
     if changed:
         validated_save(ncr, changed)
+        ncr_event_publish(ncr=ncr, action="updated")
     return ncr
 
 
@@ -71,4 +74,5 @@ def ncr_close(*, ncr: NCR) -> NCR:
     if not closed:
         raise ValidationError({"status": f"{ncr.number} is already closed."})
     ncr.refresh_from_db()
+    ncr_event_publish(ncr=ncr, action="closed")
     return ncr

@@ -1,0 +1,154 @@
+"""Admin screens for subscriptions and the delivery log go through the services."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from standardwebhooks import Webhook
+
+from quality import services as quality
+from webhooks import services
+from webhooks.models import WebhookDelivery, WebhookSubscription
+
+pytestmark = pytest.mark.django_db
+
+SECRET = re.compile(r'<code class="webhook-secret">(whsec_[^<]+)</code>')
+
+
+@pytest.fixture
+def admin_client_logged_in(client):
+    get_user_model().objects.create_superuser("boss", password="pw-12345678")
+    client.login(username="boss", password="pw-12345678")
+    return client
+
+
+def add_form(url, **overrides):
+    return {
+        "name": "ERP", "url": url, "events": ["ncr.created", "ncr.closed"], "is_active": "on",
+        "retry_enabled": "on", "max_retries": "5", "retry_delay_seconds": "60",
+        "custom_headers": '{"X-Api-Key": "k-123"}', **overrides,
+    }  # fmt: skip
+
+
+def test_adding_a_subscription_shows_its_secret_once(admin_client_logged_in, receiver):
+    response = admin_client_logged_in.post(
+        "/admin/webhooks/webhooksubscription/add/", add_form(receiver.url)
+    )
+
+    assert response.status_code == 200
+    [secret] = SECRET.findall(response.content.decode())
+    subscription = WebhookSubscription.objects.get()
+    assert subscription.events == ["ncr.created", "ncr.closed"]
+    change = admin_client_logged_in.get(
+        f"/admin/webhooks/webhooksubscription/{subscription.pk}/change/"
+    ).content.decode()
+    assert secret not in change and "k-123" not in change and "********" in change
+    assert 'id="delivery-chart"' in change
+
+
+def test_the_add_form_refuses_private_urls_and_reserved_headers(admin_client_logged_in, settings):
+    response = admin_client_logged_in.post(
+        "/admin/webhooks/webhooksubscription/add/",
+        add_form("http://10.0.0.1/hook", custom_headers='{"webhook-id": "x"}'),
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200 and "WEBHOOK_ALLOWED_NETWORKS" in page
+    assert "cannot be overridden" in page
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_the_test_action_sends_and_reports(admin_client_logged_in, make_subscription, receiver):
+    subscription, secret = make_subscription()
+
+    response = admin_client_logged_in.post(
+        "/admin/webhooks/webhooksubscription/",
+        {"action": "send_test", "_selected_action": [subscription.pk]},
+        follow=True,
+    )
+
+    assert "answered 200" in response.content.decode()
+    assert Webhook(secret).verify(receiver.requests[0].body, receiver.requests[0].headers)
+
+
+def test_the_regenerate_action_shows_the_new_secret_once(
+    admin_client_logged_in, make_subscription, receiver
+):
+    subscription, old = make_subscription()
+
+    response = admin_client_logged_in.post(
+        "/admin/webhooks/webhooksubscription/",
+        {"action": "regenerate_secret", "_selected_action": [subscription.pk]},
+    )
+
+    [new] = SECRET.findall(response.content.decode())
+    assert new != old
+    services.subscription_send_test(subscription=subscription)
+    request = receiver.requests[0]
+    Webhook(new).verify(request.body, request.headers)
+    Webhook(old).verify(request.body, request.headers)  # grace period
+
+
+def test_disable_and_enable_actions_record_and_clear_the_reason(
+    admin_client_logged_in, make_subscription
+):
+    subscription, _ = make_subscription()
+    changelist = "/admin/webhooks/webhooksubscription/"
+
+    admin_client_logged_in.post(
+        changelist, {"action": "disable", "_selected_action": [subscription.pk]}
+    )
+    subscription.refresh_from_db()
+    assert not subscription.is_active and subscription.disabled_reason == "Disabled by boss."
+    assert "Disabled by boss." in admin_client_logged_in.get(changelist).content.decode()
+
+    admin_client_logged_in.post(
+        changelist, {"action": "enable", "_selected_action": [subscription.pk]}
+    )
+    subscription.refresh_from_db()
+    assert subscription.is_active and subscription.disabled_reason == ""
+
+
+def test_the_delivery_log_filters_shows_attempts_and_retries(
+    admin_client_logged_in, make_subscription, receiver
+):
+    make_subscription(max_retries=0)
+    receiver.respond((500, {}, "receiver exploded"))
+    quality.ncr_create(title="A")
+    delivery = WebhookDelivery.objects.get()
+    services.delivery_attempt(delivery_id=delivery.pk)
+
+    failed = admin_client_logged_in.get("/admin/webhooks/webhookdelivery/?status__exact=failed")
+    detail = admin_client_logged_in.get(f"/admin/webhooks/webhookdelivery/{delivery.pk}/change/")
+    response = admin_client_logged_in.post(
+        "/admin/webhooks/webhookdelivery/",
+        {"action": "retry_now", "_selected_action": [delivery.pk]},
+        follow=True,
+    )
+
+    assert "ncr.created" in failed.content.decode()
+    assert "receiver exploded" in detail.content.decode()
+    assert f"Delivery {delivery.pk}: delivered." in response.content.decode()
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded" and delivery.attempts.count() == 2
+
+
+def test_the_subscription_page_charts_fourteen_days_by_outcome(
+    admin_client_logged_in, make_subscription, receiver
+):
+    subscription, _ = make_subscription(retry_enabled=False)
+    receiver.respond(500)
+    quality.ncr_create(title="A")
+    quality.ncr_create(title="B")
+    for delivery in WebhookDelivery.objects.order_by("id"):
+        services.delivery_attempt(delivery_id=delivery.pk)
+
+    page = admin_client_logged_in.get(
+        f"/admin/webhooks/webhooksubscription/{subscription.pk}/change/"
+    ).content.decode()
+
+    assert page.count('class="bar-failed"') == 1 and page.count('class="bar-succeeded"') == 1
+    assert "1 succeeded, 1 failed" in page
+    assert "success rate 50 %" in page

@@ -1,0 +1,34 @@
+"""Retry delays: exponential, jittered, capped; Retry-After parsing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+from webhooks.services.backoff import parse_retry_after, retry_delay_seconds
+
+
+def test_delays_double_per_attempt_within_20_percent_jitter():
+    for attempt, nominal in [(1, 60), (2, 120), (3, 240), (6, 1920)]:
+        delays = [retry_delay_seconds(base_seconds=60, attempt=attempt) for _ in range(200)]
+        assert all(0.8 * nominal <= d <= 1.2 * nominal for d in delays)
+        assert max(delays) - min(delays) > 0.1 * nominal  # there is jitter
+
+
+def test_delays_never_exceed_24_hours():
+    assert retry_delay_seconds(base_seconds=3600, attempt=11) == 86400
+
+
+def test_retry_after_lengthens_but_never_shortens_the_delay():
+    assert retry_delay_seconds(base_seconds=10, attempt=1, retry_after_seconds=300) == 300
+    assert retry_delay_seconds(base_seconds=600, attempt=1, retry_after_seconds=1) >= 480
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date():
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    assert parse_retry_after("120", now=now) == 120
+    in_five_minutes = format_datetime(now + timedelta(minutes=5), usegmt=True)
+    assert parse_retry_after(in_five_minutes, now=now) == 300
+    assert parse_retry_after("soon", now=now) is None
+    assert parse_retry_after(None, now=now) is None

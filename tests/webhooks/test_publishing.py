@@ -1,0 +1,127 @@
+"""The quality services publish NCR/CAPA events into the outbox in their own transaction."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import transaction
+
+from quality import services as quality
+from webhooks import services
+from webhooks.models import WebhookDelivery, WebhookEvent
+
+pytestmark = pytest.mark.django_db
+
+ALL = ["ncr.created", "ncr.updated", "ncr.closed", "capa.created", "capa.updated", "capa.closed"]
+
+
+def events() -> list[str]:
+    return list(WebhookEvent.objects.order_by("id").values_list("event_type", flat=True))
+
+
+def test_creating_an_ncr_writes_one_event_and_one_delivery_per_matching_subscription(
+    make_subscription,
+):
+    erp, _ = make_subscription(name="ERP")
+    mes, _ = make_subscription(name="MES", events=["ncr.created", "capa.created"])
+    make_subscription(name="CRM", events=["capa.closed"])
+    make_subscription(name="Off", is_active=False)
+
+    ncr = quality.ncr_create(title="Burr", severity="major")
+
+    event = WebhookEvent.objects.get()
+    body = json.loads(event.payload)
+    assert body["id"] == event.message_id and body["event"] == "ncr.created"
+    assert body["data"]["number"] == ncr.number and body["data"]["severity"] == "major"
+    assert set(body) == {"id", "event", "timestamp", "data"}
+    deliveries = WebhookDelivery.objects.filter(event=event)
+    assert {d.subscription_id for d in deliveries} == {erp.pk, mes.pk}
+    assert {d.status for d in deliveries} == {"pending"}
+
+
+def test_without_subscribers_nothing_is_stored(db):
+    quality.ncr_create(title="Nobody listens")
+
+    assert WebhookEvent.objects.count() == 0
+
+
+def test_an_update_that_changes_nothing_publishes_nothing(make_subscription):
+    make_subscription(events=ALL)
+    ncr = quality.ncr_create(title="Same")
+
+    quality.ncr_update(ncr=ncr, data={"title": "Same"})
+    quality.ncr_update(ncr=ncr, data={"title": "Different"})
+
+    assert events() == ["ncr.created", "ncr.updated"]
+
+
+def test_closing_publishes_only_closed(make_subscription):
+    make_subscription(events=ALL)
+    ncr = quality.ncr_create(title="A")
+    capa = quality.capa_create(title="Fix", ncr=ncr)
+
+    quality.ncr_close(ncr=ncr)
+    quality.capa_update(capa=capa, data={"owner": "Kim"})
+    quality.capa_close(capa=capa)
+
+    assert events() == ["ncr.created", "capa.created", "ncr.closed", "capa.updated", "capa.closed"]
+    closed = json.loads(WebhookEvent.objects.get(event_type="ncr.closed").payload)
+    assert closed["data"]["status"] == "closed" and closed["data"]["closed_at"]
+
+
+def test_a_rolled_back_change_leaves_no_event_and_no_delivery(make_subscription):
+    make_subscription(events=ALL)
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        quality.ncr_create(title="Rolled back")
+        raise RuntimeError("the caller fails after the NCR was written")
+
+    assert WebhookEvent.objects.count() == 0 and WebhookDelivery.objects.count() == 0
+
+
+def test_delivery_is_enqueued_only_when_the_transaction_commits(
+    make_subscription, django_capture_on_commit_callbacks, monkeypatch
+):
+    make_subscription()
+    enqueued = []
+    monkeypatch.setattr("webhooks.tasks.deliver_webhook.delay", enqueued.append)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        quality.ncr_create(title="A")
+        assert enqueued == []
+
+    assert len(callbacks) == 1
+    assert enqueued == [WebhookDelivery.objects.get().pk]
+
+
+def test_a_broker_that_is_down_at_commit_loses_nothing(
+    make_subscription, django_capture_on_commit_callbacks, monkeypatch, settings
+):
+    make_subscription()
+
+    def broker_down(delivery_id):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr("webhooks.tasks.deliver_webhook.delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        quality.ncr_create(title="A")  # the commit stands even though enqueueing failed
+
+    delivery = WebhookDelivery.objects.get()
+    sent = []
+    monkeypatch.setattr("webhooks.tasks.deliver_webhook.delay", sent.append)
+    settings.WEBHOOK_REQUEUE_AFTER_SECONDS = 1
+    WebhookDelivery.objects.update(enqueued_at=delivery.created_at.replace(year=2000))
+    assert services.deliveries_sweep() == 1
+    assert sent == [delivery.pk]
+    assert services.deliveries_sweep() == 0  # just enqueued: not again until REQUEUE_AFTER
+
+
+def test_celery_beat_runs_the_sweeper_on_the_configured_interval(settings):
+    from eqms_integration.celery import app
+
+    entry = app.conf.beat_schedule["webhooks-sweep-deliveries"]
+
+    assert entry["task"] == "webhooks.tasks.sweep_webhook_deliveries"
+    assert entry["task"] in app.tasks
+    assert entry["schedule"] == settings.WEBHOOK_SWEEP_INTERVAL_SECONDS

@@ -1,0 +1,289 @@
+"""Admin screens: subscriptions (test, regenerate secret shown once, enable/disable, a 14-day
+chart) and the delivery log (attempts inline, filters, retry). Actions call the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from webhooks import services
+from webhooks.models import (
+    SUBSCRIBABLE_EVENTS,
+    EventType,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from webhooks.services import subscriptions as subs
+
+FORM_FIELDS = (
+    "name",
+    "url",
+    "events",
+    "is_active",
+    "retry_enabled",
+    "max_retries",
+    "retry_delay_seconds",
+    "custom_headers",
+)
+
+
+class SubscriptionForm(forms.ModelForm):
+    url = forms.CharField(max_length=2000, help_text="http(s) URL of the receiver.")
+    events = forms.MultipleChoiceField(
+        choices=[(e, EventType(e).label) for e in SUBSCRIBABLE_EVENTS],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    custom_headers = forms.JSONField(
+        required=False,
+        initial=dict,
+        help_text='A JSON object, e.g. {"Authorization": "Bearer …"}. Values are stored '
+        "encrypted and shown as ********; leave ******** to keep a value.",
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = FORM_FIELDS[:-1]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["custom_headers"] = subs.redacted_headers(self.instance)
+
+    def _check(self, field: str, check: Any, value: Any) -> Any:
+        try:
+            return check(value)
+        except ValidationError as exc:
+            for message in exc.message_dict.get(field, exc.messages):
+                self.add_error(field, message)
+            return value
+
+    def clean_url(self) -> str:
+        return self._check("url", subs.validate_url, self.cleaned_data["url"])
+
+    def clean_custom_headers(self) -> dict[str, str]:
+        value = self.cleaned_data.get("custom_headers") or {}
+        if isinstance(value, dict):
+            current = subs.custom_headers_of(self.instance) if self.instance.pk else {}
+            value = {k: current.get(k, v) if v == subs.REDACTED else v for k, v in value.items()}
+        return self._check("custom_headers", subs.validate_custom_headers, value)
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = SubscriptionForm
+    change_form_template = "admin/webhooks/webhooksubscription/change_form.html"
+    list_display = (
+        "name",
+        "url",
+        "is_active",
+        "event_list",
+        "consecutive_failures",
+        "disabled_reason",
+    )
+    list_filter = ("is_active",)
+    search_fields = ("name", "url")
+    readonly_fields = (
+        "secret",
+        "previous_secret_expires_at",
+        "consecutive_failures",
+        "failing_since",
+        "disabled_reason",
+        "disabled_at",
+        "created_at",
+        "updated_at",
+    )
+    actions = ("send_test", "regenerate_secret", "enable", "disable")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return FORM_FIELDS if obj is None else (*FORM_FIELDS, *self.readonly_fields)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return () if obj is None else self.readonly_fields
+
+    @admin.display(description="events")
+    def event_list(self, obj: WebhookSubscription) -> str:
+        return ", ".join(obj.events)
+
+    @admin.display(description="secret")
+    def secret(self, obj: WebhookSubscription) -> str:
+        return "whsec_•••••••• (shown only when created or regenerated)"
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        data = {name: form.cleaned_data[name] for name in FORM_FIELDS if name in form.cleaned_data}
+        if change:
+            saved = services.subscription_update(
+                subscription=WebhookSubscription.objects.get(pk=obj.pk), data=data
+            )
+        else:
+            saved, request._webhook_secret = services.subscription_create(**data)
+        obj.pk = saved.pk
+        obj.__dict__.update({f.attname: getattr(saved, f.attname) for f in saved._meta.fields})
+
+    def response_add(self, request: HttpRequest, obj: Any, post_url_continue: Any = None) -> Any:
+        # The secret is rendered into this response only: never a message, session or cookie.
+        return self._secrets_page(request, [(obj, request._webhook_secret)], created=True)
+
+    def _secrets_page(
+        self, request: HttpRequest, pairs: list[tuple[Any, str]], *, created: bool
+    ) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Webhook secret" if len(pairs) == 1 else "Webhook secrets",
+            "opts": self.model._meta,
+            "created": created,
+            "secrets": [
+                {
+                    "subscription": sub,
+                    "secret": secret,
+                    "url": reverse("admin:webhooks_webhooksubscription_change", args=[sub.pk]),
+                }
+                for sub, secret in pairs
+            ],
+        }
+        return TemplateResponse(request, "admin/webhooks/secret_once.html", context)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        subscription = WebhookSubscription.objects.filter(pk=object_id).first()
+        extra = dict(extra_context or {})
+        if subscription is not None:
+            days = services.subscription_daily_outcomes(subscription=subscription, days=14)
+            peak = max([d["total"] for d in days] + [1])
+            for day in days:
+                day["bars"] = [
+                    (status, day[status], round(day[status] * 120 / peak))
+                    for status in ("succeeded", "failed", "pending", "delivering")
+                    if day[status]
+                ]
+            extra["chart_days"] = days
+            extra["statistics"] = services.subscription_statistics(
+                subscription=subscription, days=14
+            )
+        return super().change_view(request, object_id, form_url, extra)
+
+    @admin.action(description="Send a test webhook", permissions=["change"])
+    def send_test(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
+        for subscription in queryset:
+            attempt = services.subscription_send_test(subscription=subscription)
+            outcome = (
+                f"answered {attempt.status_code}" if attempt.status_code else attempt.error[:200]
+            )
+            self.message_user(
+                request,
+                f"Test to {subscription.name}: {outcome} in {attempt.duration_ms} ms.",
+                messages.SUCCESS if attempt.succeeded else messages.WARNING,
+            )
+
+    @admin.action(description="Regenerate secret (old one valid 24 h)", permissions=["change"])
+    def regenerate_secret(
+        self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]
+    ) -> HttpResponse:
+        pairs = [
+            (sub, services.subscription_regenerate_secret(subscription=sub)) for sub in queryset
+        ]
+        return self._secrets_page(request, pairs, created=False)
+
+    @admin.action(description="Enable selected subscriptions", permissions=["change"])
+    def enable(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
+        for subscription in queryset:
+            services.subscription_enable(subscription=subscription)
+        self.message_user(request, f"Enabled {queryset.count()} subscription(s).")
+
+    @admin.action(description="Disable selected subscriptions", permissions=["change"])
+    def disable(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
+        who = request.user.get_username()
+        done = sum(
+            services.subscription_disable(subscription_id=s.pk, reason=f"Disabled by {who}.")
+            for s in queryset
+        )
+        self.message_user(request, f"Disabled {done} subscription(s).")
+
+
+class AttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    fields = ("number", "started_at", "status_code", "duration_ms", "error", "response_body")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "event_type",
+        "subscription",
+        "status",
+        "attempt_count",
+        "last_status_code",
+        "created_at",
+        "next_attempt_at",
+    )
+    list_filter = ("status", "event__event_type", "subscription")
+    search_fields = ("event__message_id", "subscription__name", "last_error")
+    list_select_related = ("event", "subscription")
+    date_hierarchy = "created_at"
+    inlines = (AttemptInline,)
+    actions = ("retry_now",)
+    fields = (
+        "event",
+        "message_id",
+        "subscription",
+        "status",
+        "attempt_count",
+        "next_attempt_at",
+        "lease_expires_at",
+        "last_status_code",
+        "last_error",
+        "created_at",
+        "completed_at",
+        "payload",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="event", ordering="event__event_type")
+    def event_type(self, obj: WebhookDelivery) -> str:
+        return obj.event.event_type
+
+    @admin.display(description="webhook-id")
+    def message_id(self, obj: WebhookDelivery) -> str:
+        return obj.event.message_id
+
+    @admin.display(description="payload")
+    def payload(self, obj: WebhookDelivery) -> str:
+        return obj.event.payload
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # history is removed by `prune_webhook_deliveries`
+
+    @admin.action(description="Retry now (one attempt each)", permissions=["change"])
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        for delivery in queryset.select_related("subscription"):
+            try:
+                attempt = services.delivery_retry_now(delivery=delivery)
+            except ValidationError as exc:
+                self.message_user(
+                    request, f"Delivery {delivery.pk}: {'; '.join(exc.messages)}", messages.WARNING
+                )
+                continue
+            self.message_user(
+                request,
+                f"Delivery {delivery.pk}: "
+                f"{'delivered' if attempt.succeeded else attempt.error[:200]}.",
+                messages.SUCCESS if attempt.succeeded else messages.WARNING,
+            )

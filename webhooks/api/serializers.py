@@ -1,0 +1,158 @@
+"""Shapes of the webhooks API. Validation of types and ranges here; rules in the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from webhooks.models import (
+    SUBSCRIBABLE_EVENTS,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from webhooks.services.subscriptions import (
+    DEFAULT_GRACE_SECONDS,
+    MAX_GRACE_SECONDS,
+    redacted_headers,
+)
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(max_length=2000)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=SUBSCRIBABLE_EVENTS), allow_empty=False
+    )
+    max_retries = serializers.IntegerField(min_value=0, max_value=10, default=5)
+    retry_delay_seconds = serializers.IntegerField(min_value=10, max_value=3600, default=60)
+    custom_headers = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=4096), required=False
+    )
+    secret_rotation_ends_at = serializers.DateTimeField(
+        source="previous_secret_expires_at", read_only=True
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = (
+            "id",
+            "name",
+            "url",
+            "events",
+            "is_active",
+            "retry_enabled",
+            "max_retries",
+            "retry_delay_seconds",
+            "custom_headers",
+            "consecutive_failures",
+            "failing_since",
+            "disabled_reason",
+            "disabled_at",
+            "secret_rotation_ends_at",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = (
+            "id",
+            "consecutive_failures",
+            "failing_since",
+            "disabled_reason",
+            "disabled_at",
+            "created_at",
+            "updated_at",
+        )
+
+    def to_representation(self, instance: WebhookSubscription) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["custom_headers"] = redacted_headers(instance)  # values never leave in clear
+        return data
+
+
+class SubscriptionCreatedSerializer(SubscriptionSerializer):
+    secret = serializers.CharField(read_only=True, help_text="Shown only in this response.")
+
+    class Meta(SubscriptionSerializer.Meta):
+        fields = (*SubscriptionSerializer.Meta.fields, "secret")
+
+
+class RegenerateSecretSerializer(serializers.Serializer):
+    grace_period_seconds = serializers.IntegerField(
+        min_value=0, max_value=MAX_GRACE_SECONDS, default=DEFAULT_GRACE_SECONDS
+    )
+
+
+class NewSecretSerializer(serializers.Serializer):
+    secret = serializers.CharField()
+    previous_secret_valid_until = serializers.DateTimeField(allow_null=True)
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookAttempt
+        fields = (
+            "number",
+            "started_at",
+            "duration_ms",
+            "status_code",
+            "succeeded",
+            "error",
+            "response_body",
+        )
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    message_id = serializers.CharField(source="event.message_id", read_only=True)
+    event_type = serializers.CharField(source="event.event_type", read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = (
+            "id",
+            "subscription",
+            "message_id",
+            "event_type",
+            "status",
+            "attempt_count",
+            "next_attempt_at",
+            "last_status_code",
+            "last_error",
+            "created_at",
+            "completed_at",
+        )
+        read_only_fields = fields
+
+
+class DeliveryDetailSerializer(DeliverySerializer):
+    payload = serializers.CharField(source="event.payload", read_only=True)
+    attempts = AttemptSerializer(many=True, read_only=True)
+
+    class Meta(DeliverySerializer.Meta):
+        fields = (*DeliverySerializer.Meta.fields, "payload", "attempts")
+        read_only_fields = fields
+
+
+class AttemptResultSerializer(serializers.Serializer):
+    delivery_id = serializers.IntegerField(source="delivery.id")
+    succeeded = serializers.BooleanField()
+    status_code = serializers.IntegerField(allow_null=True)
+    duration_ms = serializers.IntegerField()
+    error = serializers.CharField()
+
+
+class DeliveryFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=WebhookDelivery.Status.choices, required=False)
+
+
+class StatisticsQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=90, default=7)
+
+
+class RecoverSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["since"] >= attrs["until"]:
+            raise serializers.ValidationError({"until": "Must be after since."})
+        return attrs

@@ -1,0 +1,197 @@
+"""REST endpoints for webhook subscriptions and their deliveries. Thin: validate, call a
+service, serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+
+from webhooks import selectors, services
+from webhooks.api import serializers
+from webhooks.models import WebhookDelivery, WebhookSubscription
+
+SUB = "webhooks.{}_webhooksubscription"
+DELIVERY = "webhooks.{}_webhookdelivery"
+READ, MANAGE = "webhooks:read", "webhooks:manage"
+
+
+class WebhookTestThrottle(UserRateThrottle):
+    """Test sends make outbound requests on demand: limited per user (WEBHOOK_TEST_RATE)."""
+
+    scope = "webhook_test"
+
+    def get_rate(self) -> str:
+        return settings.WEBHOOK_TEST_RATE
+
+
+class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
+    queryset = WebhookSubscription.objects.all()
+    serializer_class = serializers.SubscriptionSerializer
+    lookup_value_regex = r"\d+"
+    filterset_fields = ("is_active",)
+    search_fields = ("name", "url")
+    ordering_fields = ("name", "created_at", "updated_at", "consecutive_failures")
+    required_permissions = {
+        "list": SUB.format("view"),
+        "retrieve": SUB.format("view"),
+        "statistics": SUB.format("view"),
+        "deliveries": DELIVERY.format("view"),
+        "create": SUB.format("add"),
+        "update": SUB.format("change"),
+        "partial_update": SUB.format("change"),
+        "regenerate_secret": SUB.format("change"),
+        "test": SUB.format("change"),
+        "destroy": SUB.format("delete"),
+        "recover": DELIVERY.format("change"),
+    }
+    required_scopes = {
+        **dict.fromkeys(("list", "retrieve", "statistics", "deliveries"), READ),
+        **dict.fromkeys(
+            (
+                "create",
+                "update",
+                "partial_update",
+                "destroy",
+                "regenerate_secret",
+                "test",
+                "recover",
+            ),
+            MANAGE,
+        ),
+    }
+
+    @extend_schema(responses={201: serializers.SubscriptionCreatedSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        subscription, secret = services.subscription_create(**serializer.validated_data)
+        data = serializers.SubscriptionSerializer(subscription).data
+        return Response({**data, "secret": secret}, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        partial = kwargs.pop("partial", False)
+        subscription = self.get_object()
+        serializer = self.get_serializer(subscription, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        subscription = services.subscription_update(
+            subscription=subscription, data=dict(serializer.validated_data)
+        )
+        return Response(self.get_serializer(subscription).data)
+
+    @extend_schema(
+        request=serializers.RegenerateSecretSerializer, responses=serializers.NewSecretSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="regenerate-secret")
+    def regenerate_secret(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        subscription = self.get_object()
+        body = serializers.RegenerateSecretSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        secret = services.subscription_regenerate_secret(
+            subscription=subscription, **body.validated_data
+        )
+        return Response(
+            {
+                "secret": secret,
+                "previous_secret_valid_until": subscription.previous_secret_expires_at,
+            }
+        )
+
+    @extend_schema(request=None, responses=serializers.AttemptResultSerializer)
+    @action(detail=True, methods=["post"], throttle_classes=[WebhookTestThrottle])
+    def test(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        attempt = services.subscription_send_test(subscription=self.get_object())
+        return Response(serializers.AttemptResultSerializer(attempt).data)
+
+    @extend_schema(
+        operation_id="webhooks_subscription_deliveries",
+        parameters=[OpenApiParameter("status", enum=WebhookDelivery.Status.values)],
+        responses=serializers.DeliverySerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        query = serializers.DeliveryFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = selectors.deliveries_list(
+            subscription=self.get_object(), status=query.validated_data.get("status")
+        )
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(serializers.DeliverySerializer(page, many=True).data)
+
+    @extend_schema(parameters=[OpenApiParameter("days", int)])
+    @action(detail=True, methods=["get"])
+    def statistics(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        query = serializers.StatisticsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        stats = services.subscription_statistics(
+            subscription=self.get_object(), days=query.validated_data["days"]
+        )
+        return Response(stats)
+
+    @extend_schema(request=serializers.RecoverSerializer)
+    @action(detail=True, methods=["post"])
+    def recover(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        subscription = self.get_object()
+        body = serializers.RecoverSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if not subscription.is_active:
+            return _disabled_response()
+        count = services.deliveries_requeue(subscription=subscription, **body.validated_data)
+        return Response({"requeued": count}, status=status.HTTP_202_ACCEPTED)
+
+
+def _disabled_response() -> Response:
+    from eqms_integration.api.exceptions import error_body
+
+    return Response(
+        error_body(
+            "validation_error",
+            "The subscription is disabled; enable it first.",
+            {"is_active": ["The subscription is disabled; enable it first."]},
+        ),
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+class WebhookDeliveryViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = serializers.DeliverySerializer
+    lookup_value_regex = r"\d+"
+    filterset_fields = ("status", "subscription", "event__event_type")
+    ordering_fields = ("created_at", "next_attempt_at", "attempt_count")
+    required_permissions = {
+        "list": DELIVERY.format("view"),
+        "retrieve": DELIVERY.format("view"),
+        "retry": DELIVERY.format("change"),
+    }
+    required_scopes = {"list": READ, "retrieve": READ, "retry": MANAGE}
+
+    def get_queryset(self) -> QuerySet[WebhookDelivery]:
+        rows = selectors.deliveries_list()
+        return rows.prefetch_related("attempts") if self.action == "retrieve" else rows
+
+    def get_serializer_class(self) -> type[serializers.DeliverySerializer]:
+        if self.action == "retrieve":
+            return serializers.DeliveryDetailSerializer
+        return serializers.DeliverySerializer
+
+    @extend_schema(request=None, responses=serializers.AttemptResultSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        attempt = services.delivery_retry_now(delivery=self.get_object())
+        return Response(
+            {
+                **serializers.AttemptResultSerializer(attempt).data,
+                "delivery_status": attempt.delivery.status,
+                "at": timezone.now(),
+            }
+        )

@@ -1,0 +1,128 @@
+"""Webhook subscriptions, the outbox of events, and one delivery (plus its attempts) per
+(event, subscription). The database is the source of truth; Celery only executes."""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class EventType(models.TextChoices):
+    NCR_CREATED = "ncr.created", "NCR created"
+    NCR_UPDATED = "ncr.updated", "NCR updated"
+    NCR_CLOSED = "ncr.closed", "NCR closed"
+    CAPA_CREATED = "capa.created", "CAPA created"
+    CAPA_UPDATED = "capa.updated", "CAPA updated"
+    CAPA_CLOSED = "capa.closed", "CAPA closed"
+    TEST = "webhook.test", "Test"
+
+
+# What a subscription can ask for; webhook.test is sent on request to one subscription only.
+SUBSCRIBABLE_EVENTS = tuple(value for value in EventType.values if value != EventType.TEST)
+
+
+class WebhookSubscription(models.Model):
+    name = models.CharField(max_length=200)
+    url = models.URLField(max_length=2000)
+    events = models.JSONField(default=list, help_text="Event types this subscription receives.")
+    is_active = models.BooleanField(default=True, db_index=True)
+    retry_enabled = models.BooleanField(default=True)
+    max_retries = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(0), MaxValueValidator(10)]
+    )
+    retry_delay_seconds = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(10), MaxValueValidator(3600)]
+    )
+    # Encrypted JSON object {name: value}: header values often carry credentials.
+    custom_headers_encrypted = models.TextField(blank=True, default="", editable=False)
+    secret_encrypted = models.TextField(editable=False)
+    # During a rotation's grace period deliveries are signed with both secrets.
+    previous_secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.TextField(blank=True, default="", editable=False)
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = "webhook subscription"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookEvent(models.Model):
+    """An outbox entry: the exact body every subscription receives for this event."""
+
+    message_id = models.CharField(max_length=64, unique=True)
+    event_type = models.CharField(max_length=32, choices=EventType.choices, db_index=True)
+    payload = models.TextField(help_text="The exact JSON body sent.")
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.message_id}"
+
+
+class WebhookDelivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"  # waiting for its first attempt or a retry
+        DELIVERING = "delivering", "Delivering"  # claimed by a worker until lease_expires_at
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"  # gave up: retries exhausted, 410, or subscription disabled
+
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    # Attempts made before the last manual recovery: a recovery grants a fresh retry budget.
+    attempts_before_recovery = models.PositiveIntegerField(default=0, editable=False)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True, default="")
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "subscription"], name="uniq_delivery_per_event_subscription"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
+            models.Index(fields=["status", "lease_expires_at"], name="delivery_lease_idx"),
+            models.Index(fields=["subscription", "created_at"], name="delivery_sub_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(db_index=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    succeeded = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["delivery_id", "number", "id"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}"

@@ -1,0 +1,128 @@
+"""Recording an attempt's outcome: the attempt row, the delivery's next state, and the
+subscription's health (consecutive failures, automatic disabling)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from webhooks.models import EventType, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from webhooks.services.backoff import parse_retry_after, retry_delay_seconds
+from webhooks.services.http_client import HttpResult
+from webhooks.services.subscriptions import subscription_disable
+
+Status = WebhookDelivery.Status
+MAX_STORED_BODY = 5000
+
+
+def _error_of(result: HttpResult) -> str:
+    if result.error:
+        return result.error
+    code = result.status_code
+    if code is not None and 300 <= code < 400:
+        where = result.headers.get("location", "(no Location)")
+        return f"Redirect {code} to {where} not followed: receivers must answer directly."
+    if code is not None and not result.ok:
+        return f"The receiver answered {code}."
+    return ""
+
+
+def _next_state(
+    delivery: WebhookDelivery, result: HttpResult, now: datetime, allow_retry: bool
+) -> dict:
+    subscription = delivery.subscription
+    if result.ok:
+        return {"status": Status.SUCCEEDED, "completed_at": now, "next_attempt_at": None}
+    attempts_this_round = delivery.attempt_count - delivery.attempts_before_recovery
+    if (
+        allow_retry
+        and result.status_code != 410
+        and subscription.retry_enabled
+        and attempts_this_round <= subscription.max_retries
+    ):
+        delay = retry_delay_seconds(
+            base_seconds=subscription.retry_delay_seconds,
+            attempt=attempts_this_round,
+            retry_after_seconds=parse_retry_after(result.headers.get("retry-after"), now=now),
+        )
+        return {"status": Status.PENDING, "next_attempt_at": now + timedelta(seconds=delay)}
+    return {"status": Status.FAILED, "completed_at": now, "next_attempt_at": None}
+
+
+@transaction.atomic
+def attempt_record(
+    *,
+    delivery: WebhookDelivery,
+    token: str,
+    started_at: datetime,
+    result: HttpResult,
+    allow_retry: bool,
+) -> WebhookAttempt:
+    now = timezone.now()
+    error = _error_of(result)
+    attempt = WebhookAttempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempt_count,
+        started_at=started_at,
+        duration_ms=result.duration_ms,
+        status_code=result.status_code,
+        response_body=result.body[:MAX_STORED_BODY],
+        error=error,
+        succeeded=result.ok,
+    )
+    state = _next_state(delivery, result, now, allow_retry)
+    owned = WebhookDelivery.objects.filter(
+        pk=delivery.pk, lease_token=token, status=Status.DELIVERING
+    ).update(
+        **state,
+        lease_expires_at=None,
+        last_status_code=result.status_code,
+        last_error=error,
+    )
+    # Without the lease (it expired and another worker took over) the attempt stays on record
+    # but the delivery's state belongs to the new owner.
+    if owned and delivery.event.event_type != EventType.TEST:
+        _update_health(delivery.subscription, result, state["status"], now)
+    for name, value in state.items():
+        setattr(delivery, name, value)
+    return attempt
+
+
+def _update_health(
+    subscription: WebhookSubscription, result: HttpResult, status: str, now: datetime
+) -> None:
+    rows = WebhookSubscription.objects.filter(pk=subscription.pk)
+    if result.ok:
+        rows.filter(Q(consecutive_failures__gt=0) | Q(failing_since__isnull=False)).update(
+            consecutive_failures=0, failing_since=None
+        )
+        return
+    if result.status_code == 410:
+        subscription_disable(
+            subscription_id=subscription.pk,
+            reason=f"The receiver answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC.",
+        )
+        return
+    rows.filter(failing_since__isnull=True).update(failing_since=now)
+    if status == Status.FAILED:
+        rows.update(consecutive_failures=F("consecutive_failures") + 1)
+    current = rows.values("consecutive_failures", "failing_since").get()
+    limit = settings.WEBHOOK_MAX_CONSECUTIVE_FAILURES
+    days = settings.WEBHOOK_DISABLE_AFTER_FAILING_DAYS
+    if current["consecutive_failures"] >= limit:
+        subscription_disable(
+            subscription_id=subscription.pk,
+            reason=f"Disabled automatically after {current['consecutive_failures']} "
+            f"consecutive failed deliveries (limit {limit}); last error: {_error_of(result)}",
+        )
+    elif current["failing_since"] <= now - timedelta(days=days):
+        subscription_disable(
+            subscription_id=subscription.pk,
+            reason=f"Disabled automatically: every attempt since "
+            f"{current['failing_since']:%Y-%m-%d %H:%M} UTC ({days}+ days) failed; "
+            f"last error: {_error_of(result)}",
+        )

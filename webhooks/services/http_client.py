@@ -1,0 +1,113 @@
+"""The only way webhooks leave the process: an HTTP POST through the SSRF guard.
+
+The connection goes to the address the guard checked (urllib3 pool on that IP), while the Host
+header and TLS (SNI and certificate check) use the URL's host name. Redirects are never
+followed, every request has connect/read timeouts, and at most WEBHOOK_MAX_RESPONSE_BYTES of
+the answer are read.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import certifi
+import urllib3
+from django.conf import settings
+from urllib3.exceptions import HTTPError
+
+from webhooks.services.ssrf import UnsafeURLError, url_check
+
+CHUNK = 8192
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    status_code: int | None
+    body: str
+    error: str
+    duration_ms: int
+    headers: dict[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def _pool(target_scheme: str, address: str, port: int, host: str) -> urllib3.HTTPConnectionPool:
+    timeout = urllib3.Timeout(
+        connect=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS,
+        read=settings.WEBHOOK_READ_TIMEOUT_SECONDS,
+    )
+    if target_scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            address,
+            port,
+            timeout=timeout,
+            maxsize=1,
+            retries=False,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+            server_hostname=host,
+            assert_hostname=host,
+        )
+    return urllib3.HTTPConnectionPool(address, port, timeout=timeout, maxsize=1, retries=False)
+
+
+def _read_capped(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
+    # A receiver that drips an endless answer cannot hold the worker: stop at the size cap or
+    # at the read deadline; the status code is already known.
+    limit = settings.WEBHOOK_MAX_RESPONSE_BYTES
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit and time.monotonic() < deadline:
+        chunk = response.read(min(CHUNK, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def post_guarded(*, url: str, body: bytes, headers: dict[str, str]) -> HttpResult:
+    """POST `body` to `url`. Never raises for network trouble: the result carries the error."""
+    started = time.monotonic()
+
+    def elapsed() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        target = url_check(url)
+    except UnsafeURLError as exc:
+        return HttpResult(None, "", f"Blocked by the SSRF guard: {exc}", elapsed(), {})
+    pool = _pool(target.scheme, target.address, target.port, target.host)
+    try:
+        response = pool.urlopen(
+            "POST",
+            target.path,
+            body=body,
+            headers={**headers, "Host": target.host_header},
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            assert_same_host=False,
+        )
+        try:
+            deadline = time.monotonic() + settings.WEBHOOK_READ_TIMEOUT_SECONDS
+            raw = _read_capped(response, deadline)
+        finally:
+            response.release_conn()
+            response.close()
+        return HttpResult(
+            response.status,
+            raw.decode("utf-8", errors="replace"),
+            "",
+            elapsed(),
+            {name.lower(): value for name, value in response.headers.items()},
+        )
+    except HTTPError as exc:
+        return HttpResult(None, "", f"{type(exc).__name__}: {exc}", elapsed(), {})
+    except OSError as exc:
+        return HttpResult(None, "", f"Connection error: {exc}", elapsed(), {})
+    finally:
+        pool.close()
