@@ -248,3 +248,35 @@ def test_inbound_ncrs_are_created_once_linked_by_external_id_and_closed_through_
     assert NCR.objects.count() == 2
     assert set(NCR.objects.values_list("status", flat=True)) == {"closed"}
     assert all(ncr.closed_at for ncr in NCR.objects.all())
+
+
+def test_ncrs_brought_in_by_sync_publish_the_same_webhook_events(tmp_path, settings):
+    import sqlite3
+
+    from webhooks import services as webhooks
+    from webhooks.models import WebhookEvent
+
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    webhooks.subscription_create(
+        name="ERP", url="http://127.0.0.1:9/hook", events=["ncr.created", "ncr.closed"]
+    )
+    path = tmp_path / "mes.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE mes_ncr (ncr_id INTEGER PRIMARY KEY, title TEXT, state TEXT)")
+        db.execute("INSERT INTO mes_ncr VALUES (1, 'Burr', 'C')")
+    connection = Connection.objects.create(name="MES", kind="sqlite", database=str(path))
+    config = configuration_create(
+        name="MES NCRs", system_type="MES", connection=connection, entity_type="ncr",
+        sync_type="full", remote_object="mes_ncr", remote_key="ncr_id", field_mappings=[
+            {"local": "title", "remote": "title"},
+            {"local": "status", "remote": "state",
+             "transform": {"type": "map", "values": {"O": "open", "C": "closed"}}},
+        ],
+    )  # fmt: skip
+
+    run(config)
+
+    assert list(WebhookEvent.objects.order_by("id").values_list("event_type", flat=True)) == [
+        "ncr.created",
+        "ncr.closed",
+    ]
