@@ -96,3 +96,18 @@ def redis_url() -> str:
         available = False
     need_service(available, f"Redis at {url}")
     return url
+
+
+def database_url_for_subprocess() -> str:
+    """A DATABASE_URL that points another process at this test run's database."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    if connection.vendor == "postgresql":
+        auth = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
+        return f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    pytest.skip(f"no URL form for {connection.vendor} in this test")
