@@ -12,7 +12,12 @@ from django.utils import timezone
 
 from eqms_integration import encryption
 from sync.connectors.errors import ConnectorError
-from sync.connectors.rest import REQUIRED_CREDENTIALS, RESTConnector, missing_credentials
+from sync.connectors.rest import (
+    REQUIRED_CREDENTIALS,
+    RESTConnector,
+    missing_credentials,
+    rest_options_errors,
+)
 from sync.connectors.sql import Column, SQLConnector
 from sync.models import Connection
 
@@ -53,6 +58,9 @@ def validate_connection(connection: Connection, credentials: dict[str, Any]) -> 
                 f"auth_type {connection.auth_type!r} needs: {', '.join(missing)} "
                 f"(all: {', '.join(REQUIRED_CREDENTIALS[connection.auth_type]) or 'nothing'})."
             )
+        problems = rest_options_errors(connection.options)
+        if problems and isinstance(connection.options, dict):  # not a dict: said below
+            errors["options"] = "; ".join(problems) + "."
     else:
         if not connection.database:
             errors["database"] = (
@@ -121,6 +129,7 @@ def connector_for(connection: Connection) -> SQLConnector | RESTConnector:
             auth_type=connection.auth_type,
             credentials=credentials_of(connection),
             timeout=connection.timeout_seconds,
+            options=connection.options,
         )
     return SQLConnector(
         kind=connection.kind,

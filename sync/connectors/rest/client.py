@@ -1,0 +1,199 @@
+"""HTTP for REST connections: every request has connect/read timeouts, redirects are never
+followed, answers are read up to a size cap and a deadline, 429/503 are retried a few times
+after the Retry-After the server asks for, and no message carries a credential."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from sync.connectors.errors import ConnectorError, redact
+
+USER_AGENT = "E-QMS-Sync/1.0"
+CHUNK = 64 * 1024
+MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+EXCERPT_BYTES = 64 * 1024  # of a write's answer only the start is kept, for the message
+RETRIES = 3
+MAX_RETRY_WAIT = 60.0  # seconds; a server asking for longer fails the request instead
+RETRYABLE = (429, 503)
+BODY_DEADLINE_FACTOR = 4  # an answer must arrive within 4 x timeout, however slowly it drips
+
+
+@dataclass(frozen=True)
+class Answer:
+    method: str
+    url: str  # as requested, with the query; display() it in messages
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    retries: int = 0
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+def display(url: str) -> str:
+    """A URL fit for a message: no user:password@, at most 200 characters."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))[:200]
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def retry_wait(header: str | None, attempt: int) -> float:
+    """Seconds to wait before retry number attempt+1: Retry-After (delta-seconds or an HTTP
+    date) when the server sent one, else 1, 2, 4 s."""
+    if header:
+        text = header.strip()
+        if text.isdigit():
+            return float(text)
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return float(2**attempt)
+
+
+def excerpt(body: bytes, limit: int = 200) -> str:
+    return " ".join(body[: limit * 4].decode("utf-8", errors="replace").split())[:limit]
+
+
+class HttpClient:
+    def __init__(
+        self, *, timeout: float, secrets: list[str], sleep: Callable[[float], None],
+        headers: Mapping[str, str] | None = None, auth: tuple[str, str] | None = None,
+        max_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> None:  # fmt: skip
+        self.timeout = timeout
+        self.secrets = secrets
+        self.sleep = sleep
+        self.max_bytes = max_bytes
+        self.http = requests.Session()
+        self.http.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        self.http.headers.update(headers or {})
+        self.http.auth = auth
+
+    def close(self) -> None:
+        self.http.close()
+
+    def fail(self, text: str) -> ConnectorError:
+        return ConnectorError(redact(text, self.secrets))
+
+    def send(
+        self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
+        body: bytes | None = None, form: Mapping[str, str] | None = None,
+        excerpt_only: bool = False,
+    ) -> Answer:  # fmt: skip
+        """One request, retried on 429/503 as the server asks. Network trouble, an oversized
+        or too slow answer raise ConnectorError; any HTTP status is returned."""
+        for attempt in range(RETRIES + 1):
+            answer = self._once(method, url, params, body, form, excerpt_only)
+            if answer.status not in RETRYABLE or attempt == RETRIES:
+                return replace(answer, retries=attempt)
+            wait = retry_wait(answer.headers.get("Retry-After"), attempt)
+            if wait > MAX_RETRY_WAIT:
+                note = f"asked to retry after {wait:.0f} s (we wait at most {MAX_RETRY_WAIT:.0f} s)"
+                return replace(answer, retries=attempt, note=note)
+            self.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _once(
+        self, method: str, url: str, params: Mapping[str, Any] | None, body: bytes | None,
+        form: Mapping[str, str] | None, excerpt_only: bool,
+    ) -> Answer:  # fmt: skip
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        try:
+            response = self.http.request(
+                method, url, params=params, data=body if body is not None else form,
+                headers=headers, timeout=(self.timeout, self.timeout), allow_redirects=False,
+                stream=True,
+            )  # fmt: skip
+        except requests.RequestException as exc:
+            text = f"{method} {display(url)} failed: {type(exc).__name__}: {exc}"
+            raise self.fail(text) from None
+        with response:
+            body = self._read(response, f"{method} {display(response.url or url)}", excerpt_only)
+            return Answer(method, response.url or url, response.status_code, response.headers, body)
+
+    def _read(self, response: requests.Response, request: str, excerpt_only: bool) -> bytes:
+        limit = EXCERPT_BYTES if excerpt_only else self.max_bytes
+        too_large = self.fail(
+            f"The answer to {request} is larger than {limit / 1048576:g} MB; "
+            "ask for smaller pages (page_size)."
+        )
+        declared = response.headers.get("Content-Length", "")
+        if not excerpt_only and declared.isdigit() and int(declared) > limit:
+            raise too_large
+        deadline = time.monotonic() + BODY_DEADLINE_FACTOR * self.timeout
+        body = bytearray()
+        try:
+            for chunk in response.iter_content(CHUNK):
+                body += chunk
+                if len(body) > limit:
+                    if excerpt_only:
+                        return bytes(body[:limit])
+                    raise too_large
+                if time.monotonic() > deadline:
+                    raise self.fail(
+                        f"{request} took more than {BODY_DEADLINE_FACTOR * self.timeout:.0f} s "
+                        "to send its answer."
+                    )
+        except requests.RequestException as exc:
+            text = f"Reading the answer to {request} failed: {type(exc).__name__}: {exc}"
+            raise self.fail(text) from None
+        return bytes(body)
+
+    def problem(self, answer: Answer) -> str:
+        """Why a non-2xx answer is not a success, in one sentence without secrets."""
+        head = f"{answer.method} {display(answer.url)} answered HTTP {answer.status}"
+        if 300 <= answer.status < 400:
+            text = f"{head} (a redirect); redirects are not followed: use the final address"
+        elif answer.status in (401, 403):
+            text = f"{head}: the credentials were refused"
+        elif answer.status in RETRYABLE:
+            text = f"{head}: {answer.note or f'still after {answer.retries} retries'}"
+        else:
+            text = f"{head}: {excerpt(answer.body)}".rstrip(": ")
+        return redact(text, self.secrets)
+
+    def json_of(self, answer: Answer) -> Any:
+        try:
+            return json.loads(answer.body)
+        except ValueError:
+            kind = answer.headers.get("Content-Type") or "no Content-Type"
+            raise self.fail(
+                f"Expected JSON from {answer.method} {display(answer.url)}, got {kind}: "
+                f"{excerpt(answer.body, 100)!r}"
+            ) from None
+
+    def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> tuple[Any, str]:
+        """The decoded JSON of a 2xx answer, and the URL it came from (with the query)."""
+        answer = self.send("GET", url, params=params)
+        if not answer.ok:
+            raise self.fail(self.problem(answer))
+        return self.json_of(answer), answer.url

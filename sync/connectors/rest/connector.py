@@ -1,0 +1,115 @@
+"""A JSON REST API as a connection: authentication per auth type, a reachability test, and
+sessions that read and write one resource for the sync engine."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sync.connectors.base import RemoteSpec
+from sync.connectors.errors import ConnectorError
+from sync.connectors.rest.client import MAX_RESPONSE_BYTES, HttpClient
+from sync.connectors.rest.options import RestOptions
+from sync.connectors.rest.session import RESTSession
+
+REQUIRED_CREDENTIALS = {
+    "none": (),
+    "basic": ("username", "password"),
+    "bearer": ("token",),
+    "api_key_header": ("header", "value"),
+    "oauth2_client_credentials": ("token_url", "client_id", "client_secret"),
+}
+
+
+def missing_credentials(auth_type: str, credentials: dict) -> list[str]:
+    return [name for name in REQUIRED_CREDENTIALS[auth_type] if not credentials.get(name)]
+
+
+class RESTConnector:
+    def __init__(
+        self, *, base_url: str, auth_type: str, credentials: dict, timeout: int,
+        options: dict | None = None, sleep: Callable[[float], None] = time.sleep,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> None:  # fmt: skip
+        if not base_url:
+            raise ConnectorError("A REST connection needs a base_url.")
+        self.base_url = base_url.rstrip("/") + "/"
+        self.auth_type = auth_type
+        self.credentials = credentials
+        self.timeout = timeout
+        self.options = options or {}
+        self.sleep = sleep  # injectable so that tests of Retry-After need not wait
+        self.max_response_bytes = max_response_bytes
+
+    def _secrets(self) -> list[str]:
+        return [str(v) for v in self.credentials.values() if isinstance(v, str)]
+
+    def _client(self, headers: dict[str, str] | None = None, auth=None) -> HttpClient:
+        return HttpClient(
+            timeout=self.timeout, secrets=self._secrets(), sleep=self.sleep, headers=headers,
+            auth=auth, max_bytes=self.max_response_bytes,
+        )  # fmt: skip
+
+    def _token(self) -> str:
+        creds = self.credentials
+        form = {"grant_type": "client_credentials", "client_id": creds["client_id"],
+                "client_secret": creds["client_secret"]}  # fmt: skip
+        if creds.get("scope"):
+            form["scope"] = creds["scope"]
+        client = self._client()
+        try:
+            answer = client.send("POST", creds["token_url"], form=form)
+        finally:
+            client.close()
+        if answer.status != 200:
+            raise client.fail(f"The token endpoint answered HTTP {answer.status}.")
+        try:
+            token = client.json_of(answer)["access_token"]
+        except (ConnectorError, KeyError, TypeError):
+            raise client.fail("The token endpoint gave no access_token.") from None
+        if not isinstance(token, str) or not token:
+            raise client.fail("The token endpoint gave no access_token.")
+        return token
+
+    def authenticated_client(self) -> HttpClient:
+        """An HTTP client sending this connection's credentials (an OAuth2 token is fetched
+        here, once per client)."""
+        creds, headers, auth, secrets = self.credentials, {}, None, []
+        if self.auth_type == "basic":
+            auth = (creds["username"], creds["password"])
+            # An API echoing the Authorization header must not leak the pair either.
+            secrets.append(base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
+        elif self.auth_type == "bearer":
+            headers["Authorization"] = f"Bearer {creds['token']}"
+        elif self.auth_type == "api_key_header":
+            headers[creds["header"]] = creds["value"]
+        elif self.auth_type == "oauth2_client_credentials":
+            token = self._token()
+            headers["Authorization"] = f"Bearer {token}"
+            secrets.append(token)
+        client = self._client(headers, auth)
+        client.secrets.extend(secrets)
+        return client
+
+    def test(self) -> str:
+        """GET the base URL with the configured authentication."""
+        client = self.authenticated_client()
+        try:
+            answer = client.send("GET", self.base_url, excerpt_only=True)
+        finally:
+            client.close()
+        if not answer.ok:
+            raise client.fail(client.problem(answer))
+        return f"HTTP {answer.status} from {answer.url}"
+
+    @contextmanager
+    def session(self, spec: RemoteSpec) -> Iterator[RESTSession]:
+        """An open session on the resource spec.object_name (a path relative to base_url)."""
+        options = RestOptions.parse(self.options)
+        client = self.authenticated_client()
+        try:
+            yield RESTSession(client, options, self.base_url, spec)
+        finally:
+            client.close()
