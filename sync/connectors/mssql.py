@@ -53,8 +53,10 @@ def merge_statement(
     """An idempotent upsert of `rows` (all with the same columns, `key` among them) into the
     already quoted `table`. MERGE refuses to touch one target row twice, so duplicate keys are
     dropped first, the last row winning. HOLDLOCK (serializable on the key range) keeps two
-    concurrent MERGEs from both inserting the same new key. The caller keeps the statement
-    within `rows_per_statement(len(columns))` rows."""
+    concurrent MERGEs from both inserting the same new key. Keys equal only under the
+    server's (usually case-insensitive) collation, 'abc' and 'ABC', still make the MERGE fail;
+    `upsert_rows` then writes the rows one by one. The caller keeps the statement within
+    `rows_per_statement(len(columns))` rows."""
     unique = list({row[key]: row for row in rows}.values())
     columns = list(unique[0])
     others = [c for c in columns if c != key]
