@@ -5,7 +5,7 @@ introspects; every value is a query parameter."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -13,6 +13,7 @@ from django.db import ConnectionHandler
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import load_backend
 
+from sync.connectors import mssql
 from sync.connectors.errors import ConnectorError, redact
 
 ENGINES = {
@@ -190,21 +191,34 @@ def _keyset_where(
     return (f" WHERE {' AND '.join(where)}" if where else ""), params, order
 
 
+def batch_query(
+    db: BaseDatabaseWrapper, *, kind: str, object_name: str, columns: Sequence[str], key: str,
+    cursor_field: str | None, after: tuple | None, upper: object | None, limit: int,
+) -> tuple[str, list, list[str]]:  # fmt: skip
+    """The SQL, parameters and selected columns of one select_batch page."""
+    q = db.ops.quote_name
+    wanted = list(dict.fromkeys([key, *([cursor_field] if cursor_field else []), *columns]))
+    condition, params, order = _keyset_where(q, key, cursor_field, after, upper)
+    select = ", ".join(q(c) for c in wanted)
+    table = _qualified(db, object_name)
+    if kind == "mssql":
+        sql = mssql.top_page(select, table, condition, order, limit)
+        return sql, [mssql.cursor_parameter(p) for p in params], wanted
+    sql = f"SELECT {select} FROM {table}{condition} ORDER BY {order} LIMIT {int(limit)}"  # noqa: S608
+    return sql, params, wanted
+
+
 def select_batch(
-    db: BaseDatabaseWrapper, *, kind: str, object_name: str, columns: list[str], key: str,
+    db: BaseDatabaseWrapper, *, kind: str, object_name: str, columns: Sequence[str], key: str,
     cursor_field: str | None, after: tuple | None, upper: object | None, limit: int,
 ) -> list[dict]:  # fmt: skip
     """One page in keyset order: by (cursor_field, key) for delta reads, bounded above by
     `upper` (fixed at run start); by key alone for full reads. Identifiers come validated
     and are quoted by the backend; every value is a parameter."""
-    q = db.ops.quote_name
-    wanted = list(dict.fromkeys([key, *([cursor_field] if cursor_field else []), *columns]))
-    condition, params, order = _keyset_where(q, key, cursor_field, after, upper)
-    select = ", ".join(q(c) for c in wanted)
-    top = f"TOP ({int(limit)}) " if kind == "mssql" else ""
-    tail = "" if kind == "mssql" else f" LIMIT {int(limit)}"
-    table = _qualified(db, object_name)
-    sql = f"SELECT {top}{select} FROM {table}{condition} ORDER BY {order}{tail}"  # noqa: S608
+    sql, params, wanted = batch_query(
+        db, kind=kind, object_name=object_name, columns=columns, key=key,
+        cursor_field=cursor_field, after=after, upper=upper, limit=limit,
+    )  # fmt: skip
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         return [dict(zip(wanted, row, strict=True)) for row in cursor.fetchall()]
