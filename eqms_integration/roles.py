@@ -25,7 +25,7 @@ ROLE_MATRIX: dict[str, dict[str, list[str]]] = {
         "django_celery_beat": ["*"],
         "auth": ["*"],
     },
-    # Writes NCR/CAPA and webhooks, executes syncs, reads the rest.
+    # Writes NCR/CAPA and webhooks, executes syncs and resolves their conflicts, reads the rest.
     MANAGER: {
         "quality": [
             "view_*",
@@ -33,7 +33,7 @@ ROLE_MATRIX: dict[str, dict[str, list[str]]] = {
             *("add_capa", "change_capa", "close_capa"),
         ],
         "webhooks": ["*"],
-        "sync": ["view_*", "execute_*"],
+        "sync": ["view_*", "execute_*", "resolve_*"],
         "django_celery_beat": ["view_*"],
     },
     # Reads.

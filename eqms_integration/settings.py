@@ -203,6 +203,8 @@ SPECTACULAR_SETTINGS = {
         "EquipmentStatusEnum": "quality.models.Equipment.Status",
         "SupplierStatusEnum": "quality.models.Supplier.Status",
         "SyncRunStatusEnum": "sync.models.SyncRun.Status",
+        "SyncConflictStatusEnum": "sync.models.SyncConflict.Status",
+        "ConflictStrategyEnum": "sync.models.SyncConfiguration.ConflictStrategy",
         "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
     },
 }
@@ -299,3 +301,11 @@ CELERY_BEAT_SCHEDULE["webhooks-sweep-deliveries"] = {
     "task": "webhooks.tasks.sweep_webhook_deliveries",
     "schedule": float(WEBHOOK_SWEEP_INTERVAL_SECONDS),
 }
+
+# --- Sync -------------------------------------------------------------------------------------
+# Outbound reads of QMS rows stop this many seconds before the run started: a row saved just
+# before may belong to a transaction not yet committed, and is read by the next run instead.
+SYNC_LOCAL_SETTLE_SECONDS = env_int("SYNC_LOCAL_SETTLE_SECONDS", 2, minimum=0)
+# A run in progress that has not finished a batch for this long lost its worker: the sweeper
+# marks it failed (and retries it), and the next run resumes after its last committed batch.
+SYNC_RUN_LEASE_SECONDS = env_int("SYNC_RUN_LEASE_SECONDS", 600, minimum=30)

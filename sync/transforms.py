@@ -122,3 +122,42 @@ def apply(transform: Any, value: Any) -> Any:
     for spec in normalise(transform) if transform else []:
         value = TRANSFORMS[spec["type"]][2](value, spec)
     return value
+
+
+def _unmap(value: Any, spec: dict) -> Any:
+    for remote, local in spec["values"].items():
+        if local == value:
+            return remote
+    if "default" in spec and spec["default"] == value:
+        return value
+    raise TransformError(f"no source value maps to {value!r}")
+
+
+def _unformat_date(value: Any, spec: dict) -> Any:
+    if "format" in spec and hasattr(value, "strftime"):
+        return value.strftime(spec["format"])
+    return value
+
+
+def _unformat_number(value: Any, spec: dict) -> Any:
+    if value is None or "decimal_separator" not in spec:
+        return value
+    return str(value).replace(".", spec["decimal_separator"])
+
+
+# The way back, QMS value -> external value, for outbound writes: a value map is inverted,
+# formats are applied in reverse; trim, upper, lower and defaults have no inverse and pass.
+REVERSE: dict[str, Callable[[Any, dict], Any]] = {
+    "map": _unmap,
+    "date": _unformat_date,
+    "datetime": _unformat_date,
+    "number": _unformat_number,
+}
+
+
+def reverse(transform: Any, value: Any) -> Any:
+    for spec in reversed(normalise(transform)) if transform else []:
+        undo = REVERSE.get(spec["type"])
+        if undo is not None:
+            value = undo(value, spec)
+    return value

@@ -1,8 +1,18 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
-from sync.models import Connection, SyncConfiguration, SyncRowError, SyncRun
+from sync.models import (
+    Connection,
+    SyncConfiguration,
+    SyncConflict,
+    SyncRecord,
+    SyncRowError,
+    SyncRun,
+)
+from sync.selectors import configuration_statistics
 
 
 class ConnectionSerializer(serializers.ModelSerializer):
@@ -49,7 +59,17 @@ class ColumnSerializer(serializers.Serializer):
 
 
 class SyncConfigurationSerializer(serializers.ModelSerializer):
+    """`statistics` (read-only): the last finished run, totals over all runs, and the number
+    of conflicts waiting for a person."""
+
     connection_name = serializers.CharField(source="connection.name", read_only=True)
+    statistics = serializers.SerializerMethodField()
+
+    def get_statistics(self, obj: SyncConfiguration) -> dict[str, Any]:
+        known = self.context.get("statistics")
+        if known is None or obj.pk not in known:
+            known = configuration_statistics([obj.pk])
+        return known[obj.pk]
 
     class Meta:
         model = SyncConfiguration
@@ -58,9 +78,10 @@ class SyncConfigurationSerializer(serializers.ModelSerializer):
             "connection_name", "entity_type", "sync_direction", "sync_type", "remote_object",
             "remote_key", "delta_field", "field_mappings", "conflict_strategy", "batch_size",
             "timeout_seconds", "max_retries", "schedule_type", "interval_minutes",
-            "cron_expression", "enabled", "created_at", "updated_at",
+            "cron_expression", "apply_deletions", "enabled", "statistics", "created_at",
+            "updated_at",
         )  # fmt: skip
-        read_only_fields = ("id", "created_at", "updated_at")
+        read_only_fields = ("id", "statistics", "created_at", "updated_at")
 
 
 class SyncRowErrorSerializer(serializers.ModelSerializer):
@@ -77,7 +98,8 @@ class SyncRunSerializer(serializers.ModelSerializer):
         fields = (
             "id", "configuration", "configuration_name", "status", "trigger", "full", "dry_run",
             "attempt", "retry_of", "processed", "created", "updated", "skipped", "failed",
-            "conflicted", "error", "queued_at", "started_at", "finished_at", "duration_ms",
+            "conflicted", "missing_at_source", "retired", "error", "queued_at", "started_at",
+            "finished_at", "duration_ms",
         )  # fmt: skip
         read_only_fields = fields
 
@@ -93,3 +115,45 @@ class SyncRunDetailSerializer(SyncRunSerializer):
 class ExecuteSerializer(serializers.Serializer):
     full = serializers.BooleanField(default=False)
     dry_run = serializers.BooleanField(default=False)
+
+
+class SyncConflictSerializer(serializers.ModelSerializer):
+    configuration_name = serializers.CharField(source="configuration.name", read_only=True)
+    resolved_by = serializers.CharField(source="resolved_by.username", read_only=True,
+                                        default=None)  # fmt: skip
+
+    class Meta:
+        model = SyncConflict
+        fields = (
+            "id", "configuration", "configuration_name", "run", "external_id", "local_id",
+            "status", "strategy", "fields", "source_values", "target_values", "base_values",
+            "target_changed_at", "resolution", "resolved_value", "resolved_automatically",
+            "resolved_by", "resolved_at", "notes", "detected_at", "updated_at",
+        )  # fmt: skip
+        read_only_fields = fields
+
+
+class ResolveSerializer(serializers.Serializer):
+    resolution = serializers.ChoiceField(choices=SyncConflict.Resolution.choices)
+    resolved_value = serializers.DictField(required=False, allow_null=True)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        custom = attrs["resolution"] == SyncConflict.Resolution.CUSTOM_VALUE
+        if custom and not attrs.get("resolved_value"):
+            raise serializers.ValidationError(
+                {"resolved_value": "custom_value needs the values to apply."}
+            )
+        if not custom and attrs.get("resolved_value") is not None:
+            raise serializers.ValidationError(
+                {"resolved_value": "Only custom_value takes resolved_value."}
+            )
+        return attrs
+
+
+class SyncRecordSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SyncRecord
+        fields = ("id", "entity_type", "external_id", "data", "configuration", "created_at",
+                  "updated_at")  # fmt: skip
+        read_only_fields = fields

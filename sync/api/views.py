@@ -16,7 +16,8 @@ from eqms_integration.api.permissions import model_permissions
 from eqms_integration.api.viewsets import ServiceModelViewSet
 from sync import services
 from sync.api import serializers
-from sync.models import Connection, SyncConfiguration, SyncRun
+from sync.models import Connection, SyncConfiguration, SyncConflict, SyncRun
+from sync.selectors import configuration_statistics
 from sync.services.preview import delta_preview
 from sync.services.runs import run_cancel, run_request, run_retry
 from sync.services.schedules import next_run_at
@@ -101,18 +102,25 @@ class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
         extra={"destroy": "sync.delete_syncconfiguration",
                "execute": "sync.execute_syncconfiguration", "logs": "sync.view_syncrun",
                "run_status": "sync.view_syncconfiguration",
-               "delta": "sync.view_syncconfiguration"},
+               "delta": "sync.view_syncconfiguration", "conflicts": "sync.view_syncconflict"},
     )  # fmt: skip
     required_scopes = {
         "list": "sync:read", "retrieve": "sync:read", "create": "sync:manage",
         "update": "sync:manage", "partial_update": "sync:manage", "destroy": "sync:manage",
         "execute": "sync:execute", "logs": "sync:read", "run_status": "sync:read",
-        "delta": "sync:read",
+        "delta": "sync:read", "conflicts": "sync:read",
     }  # fmt: skip
     create_service = staticmethod(services.configuration_create)
     update_service = staticmethod(
         lambda config, data: services.configuration_update(config=config, data=data)
     )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        context = {**self.get_serializer_context(),
+                   "statistics": configuration_statistics(obj.pk for obj in page)}  # fmt: skip
+        data = self.get_serializer_class()(page, many=True, context=context).data
+        return self.get_paginated_response(data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.configuration_delete(config=self.get_object())
@@ -139,6 +147,23 @@ class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
         page = self.paginate_queryset(runs)
         return self.get_paginated_response(serializers.SyncRunSerializer(page, many=True).data)
 
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=SyncConflict.Status.values)],
+        responses=serializers.SyncConflictSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def conflicts(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        rows = self.get_object().conflicts.select_related("configuration", "resolved_by")
+        wanted = request.query_params.get("status")
+        if wanted:
+            if wanted not in SyncConflict.Status.values:
+                choices = ", ".join(SyncConflict.Status.values)
+                raise ValidationError({"status": f"One of {choices}."})
+            rows = rows.filter(status=wanted)
+        page = self.paginate_queryset(rows)
+        data = serializers.SyncConflictSerializer(page, many=True).data
+        return self.get_paginated_response(data)
+
     @action(detail=True, methods=["get"], url_path="status")
     def run_status(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         config = self.get_object()
@@ -152,6 +177,11 @@ class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
             "active_run": serializers.SyncRunSerializer(active).data if active else None,
             "last_run": serializers.SyncRunSerializer(last).data if last else None,
             "cursor": {"value": state.cursor_value, "key": state.cursor_key} if state else None,
+            "local_cursor": (
+                {"updated_at": state.local_cursor_value, "id": state.local_cursor_key}
+                if state and state.local_cursor_value else None
+            ),
+            "pending_conflicts": config.conflicts.filter(status="pending").count(),
             "next_run_at": next_run_at(config),
         })  # fmt: skip
 

@@ -115,6 +115,12 @@ class SQLConnector:
             "mssql": "SELECT @@VERSION",
         }[self.kind]
 
+    def qualify(self, object_name: str) -> str:
+        """The name with the connection's default schema (option `schema`) when it has none,
+        so reads and writes find the table that describe() found."""
+        schema, table = split_object_name(object_name)
+        return object_name if schema or not self.schema else f"{self.schema}.{table}"
+
     def describe(self, object_name: str) -> list[Column]:
         """The columns of a table or view, read from the database's catalogue. Raises
         ConnectorError naming the object when it does not exist."""

@@ -1,12 +1,16 @@
-"""Cursor values (timestamps, rowversions, ids) stored as JSON and read back unchanged."""
+"""Cursor values (timestamps, rowversions, ids): stored as JSON and read back unchanged, and
+compared across the types different sources give them."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
+
+NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
 def encode(value: Any) -> Any:
@@ -31,3 +35,56 @@ def decode(value: Any) -> Any:
         "decimal": Decimal,
         "bytes": bytes.fromhex,
     }[kind](text)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> Decimal | None:
+    if _is_number(value):
+        return Decimal(str(value))
+    if isinstance(value, str) and NUMBER.match(value.strip()):
+        return Decimal(value.strip())
+    return None
+
+
+def _moment(value: Any) -> datetime | None:
+    """An aware datetime from a datetime, a date or an ISO 8601 string (no offset = UTC)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = parse_datetime(value.strip())
+        day = None if parsed else parse_date(value.strip())
+    except ValueError:  # well formed but impossible, such as 2024-02-30
+        return None
+    if parsed:
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return _moment(day) if day else None
+
+
+def comparable(a: Any, b: Any) -> tuple[Any, Any]:
+    """a and b as values of one type: numbers as numbers (a numeric string next to a number
+    too), ISO timestamps as instants, rowversions as bytes, other strings as strings.
+    ValueError otherwise."""
+    binary = bytes | bytearray | memoryview
+    if isinstance(a, binary) and isinstance(b, binary):
+        return bytes(a), bytes(b)
+    if _is_number(a) or _is_number(b):
+        pair = (_number(a), _number(b))
+    else:
+        pair = (_moment(a), _moment(b))
+        if None in pair and isinstance(a, str) and isinstance(b, str):
+            pair = (a, b)
+    if pair[0] is None or pair[1] is None:
+        raise ValueError(f"{a!r} and {b!r} are not values of one kind")
+    return pair
+
+
+def compare(a: Any, b: Any) -> int:
+    x, y = comparable(a, b)
+    return (x > y) - (x < y)

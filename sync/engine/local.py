@@ -1,105 +1,274 @@
-"""Applying a mapped source row to the QMS, idempotently, through the quality services (so
-NCR/CAPA changes publish the same events as any other change)."""
+"""The QMS side of a configuration: read, create and update its rows through the quality
+services (so NCR/CAPA changes publish the same webhook events as any other change), find the
+rows changed since a cursor, and retire rows the source no longer has."""
 
 from __future__ import annotations
 
-import hashlib
-import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from quality import services as quality
 from quality.models import CAPA, NCR, Equipment, Supplier
-from sync.models import SyncConfiguration, SyncLink, SyncRecord
+from quality.services import bulk
+from quality.services.master_data import EQUIPMENT_FIELDS, SUPPLIER_FIELDS
+from sync.engine import values as V
+from sync.engine.mapping import local_fields
+from sync.models import SyncConfiguration, SyncRecord
 
-E = SyncConfiguration.EntityType
-CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
-
-
-def values_hash(values: dict[str, Any]) -> str:
-    text = json.dumps(values, sort_keys=True, cls=DjangoJSONEncoder)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _master_data(model: type, create: Any, update: Any, external_id: str, values: dict) -> str:
-    number = values.setdefault("number", external_id)
-    existing = model.objects.filter(number=number).first()
-    if existing is None:
-        create(**values)
-        return CREATED
-    before = existing.updated_at
-    after = update(existing, values).updated_at
-    return UPDATED if after != before else UNCHANGED
+LocalCursor = tuple[datetime, int]
+Change = tuple[str, Any, dict[str, Any]]  # external id, QMS row (None: create), typed values
 
 
-def _linked(config: SyncConfiguration, model: type, create: Any, update: Any, close: Any,
-            external_id: str, values: dict) -> str:  # fmt: skip
-    closing = values.get("status") == "closed"
-    if closing:
-        values.pop("status")
-    link = SyncLink.objects.filter(configuration=config, external_id=external_id).first()
-    record = model.objects.filter(pk=link.local_id).first() if link else None
-    if record is None:
-        record = create(**values)
-        SyncLink.objects.update_or_create(
-            configuration=config, external_id=external_id, defaults={"local_id": record.pk}
-        )
-        outcome = CREATED
-    else:
-        before = record.updated_at
-        record = update(record, values)
-        outcome = UPDATED if record.updated_at != before else UNCHANGED
-    if closing and record.status != "closed":
-        close(record)
-        outcome = outcome if outcome == CREATED else UPDATED
-    return outcome
+class LocalStore(ABC):
+    """Rows of one QMS model; subclasses say how to create, update and retire them."""
+
+    model: type[models.Model]
+    retire_deletes = False  # retiring removes the row (and so its link)
+
+    def __init__(self, config: SyncConfiguration) -> None:
+        self.config = config
+        self.fields = local_fields(config)
+
+    def queryset(self) -> models.QuerySet:
+        return self.model.objects.all()
+
+    def values_of(self, obj: Any) -> dict[str, Any]:
+        return {name: getattr(obj, name) for name in self.fields}
+
+    def changed_at(self, obj: Any) -> datetime:
+        return obj.updated_at
+
+    def get_many(self, pks: Iterable[int]) -> dict[int, Any]:
+        return self.queryset().in_bulk(list(pks))
+
+    def adopt(self, candidates: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """Unlinked QMS rows that already are these external ids (given with their typed
+        values): matched by number, which is the external id unless `number` is mapped."""
+        numbers = {values.get("number", ext): ext for ext, values in candidates.items()}
+        found = self.queryset().filter(number__in=list(numbers))
+        return {numbers[obj.number]: obj for obj in found}
+
+    def external_id_of(self, obj: Any) -> str:
+        return obj.number
+
+    @abstractmethod
+    def create(self, external_id: str, values: dict[str, Any]) -> Any: ...
+
+    @abstractmethod
+    def update(self, obj: Any, values: dict[str, Any]) -> Any: ...
+
+    def retire(self, obj: Any) -> bool:
+        """Apply a deletion at the source; False when this entity is never retired."""
+        return False
+
+    def apply_many(self, work: list[Change]) -> list[Any]:
+        """Create (obj None) or update each; returns per change the saved object or the
+        ValidationError that refused it. One savepoint per row: a refused row leaves no
+        trace and the others go on."""
+        results: list[Any] = []
+        for external_id, obj, values in work:
+            try:
+                with transaction.atomic():
+                    saved = (self.create(external_id, values) if obj is None
+                             else self.update(obj, values))  # fmt: skip
+            except ValidationError as exc:
+                saved = exc
+            results.append(saved)
+        return results
+
+    def _window(self, after: LocalCursor | None, upper: datetime) -> models.QuerySet:
+        rows = self.queryset().filter(updated_at__lte=upper)
+        if after is not None:
+            at, pk = after
+            rows = rows.filter(Q(updated_at__gt=at) | Q(updated_at=at, pk__gt=pk))
+        return rows.order_by("updated_at", "pk")
+
+    def count_changed(self, after: LocalCursor | None, upper: datetime) -> int:
+        return self._window(after, upper).count()
+
+    def changed(self, after: LocalCursor | None, upper: datetime, size: int) -> Iterator[list[Any]]:
+        """Rows with (updated_at, id) > after and updated_at <= upper, in that order, in pages
+        (keyset: rows changing meanwhile are neither skipped nor read twice)."""
+        while True:
+            page = list(self._window(after, upper)[:size])
+            if not page:
+                return
+            yield page
+            after = (page[-1].updated_at, page[-1].pk)
+            if len(page) < size:
+                return
 
 
-def _record(config: SyncConfiguration, external_id: str, values: dict) -> str:
-    data = json.loads(json.dumps(values, cls=DjangoJSONEncoder))
-    digest = values_hash(data)
-    record = SyncRecord.objects.filter(
-        entity_type=config.entity_type, external_id=external_id
-    ).first()
-    if record is None:
-        SyncRecord.objects.create(
-            entity_type=config.entity_type, external_id=external_id, data=data,
-            data_hash=digest, configuration=config,
+class MasterDataStore(LocalStore):
+    """Equipment and suppliers: the external id is the number unless `number` is mapped."""
+
+    def __init__(
+        self, config: SyncConfiguration, model: type[models.Model], create: Callable,
+        update: Callable, retired: dict[str, str],
+    ) -> None:  # fmt: skip
+        super().__init__(config)
+        self.model, self._create, self._update, self.retired = model, create, update, retired
+        self.allowed = EQUIPMENT_FIELDS if model is Equipment else SUPPLIER_FIELDS
+
+    def create(self, external_id: str, values: dict[str, Any]) -> Any:
+        return self._create(**{"number": external_id, **values})
+
+    def update(self, obj: Any, values: dict[str, Any]) -> Any:
+        return self._update(obj, values)
+
+    def apply_many(self, work: list[Change]) -> list[Any]:
+        """A batch at a time: one uniqueness query and one INSERT for the new rows, one
+        UPDATE per set of changed fields (rules as for one row). Should the database still
+        refuse the batch (a concurrent writer), row by row instead."""
+        if not bulk.bulk_supported():
+            return super().apply_many(work)
+        creates = [{"number": ext, **values} for ext, obj, values in work if obj is None]
+        updates = [(obj, values) for _, obj, values in work if obj is not None]
+        try:
+            with transaction.atomic():
+                created = iter(bulk.create_many(self.model, self.allowed, creates))
+                updated = iter(bulk.update_many(self.model, self.allowed, updates))
+        except IntegrityError:
+            return super().apply_many(work)
+        return [next(created) if obj is None else next(updated) for _, obj, _ in work]
+
+    def retire(self, obj: Any) -> bool:
+        if all(getattr(obj, name) == value for name, value in self.retired.items()):
+            return False
+        self._update(obj, self.retired)
+        return True
+
+
+class LifecycleStore(LocalStore):
+    """NCR and CAPA: numbered by the QMS, closed only through `close`, never deleted."""
+
+    def __init__(
+        self, config: SyncConfiguration, model: type[models.Model], create: Callable,
+        update: Callable, close: Callable,
+    ) -> None:  # fmt: skip
+        super().__init__(config)
+        self.model, self._create, self._update, self._close = model, create, update, close
+
+    def create(self, external_id: str, values: dict[str, Any]) -> Any:
+        values = dict(values)
+        closing = values.get("status") == "closed"
+        if closing:
+            values.pop("status")
+        obj = self._create(**values)
+        return self._close(obj) if closing else obj
+
+    def update(self, obj: Any, values: dict[str, Any]) -> Any:
+        values = dict(values)
+        closing = values.get("status") == "closed"
+        if closing:
+            values.pop("status")
+        obj = self._update(obj, values)
+        if closing and obj.status != "closed":
+            obj = self._close(obj)
+        return obj
+
+
+class RecordStore(LocalStore):
+    """Entity types without a QMS model: JSON documents keyed by (entity type, external id)."""
+
+    model = SyncRecord
+    retire_deletes = True
+
+    def queryset(self) -> models.QuerySet:
+        return SyncRecord.objects.filter(entity_type=self.config.entity_type)
+
+    def values_of(self, obj: Any) -> dict[str, Any]:
+        return {name: obj.data.get(name) for name in self.fields}
+
+    def adopt(self, candidates: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        rows = self.queryset().filter(external_id__in=list(candidates))
+        return {obj.external_id: obj for obj in rows}
+
+    def external_id_of(self, obj: Any) -> str:
+        return obj.external_id
+
+    def _new(self, external_id: str, data: dict[str, Any]) -> SyncRecord:
+        return SyncRecord(
+            entity_type=self.config.entity_type, external_id=external_id, data=data,
+            data_hash=V.digest(data), configuration=self.config,
         )  # fmt: skip
-        return CREATED
-    if record.data_hash == digest:
-        return UNCHANGED
-    record.data, record.data_hash, record.configuration = data, digest, config
-    record.save(update_fields=["data", "data_hash", "configuration", "updated_at"])
-    return UPDATED
+
+    def create(self, external_id: str, values: dict[str, Any]) -> Any:
+        record = self._new(external_id, V.normalised(values))
+        record.save()
+        return record
+
+    def update(self, obj: Any, values: dict[str, Any]) -> Any:
+        # Other configurations may map other fields of the same record: merge, don't replace.
+        obj.data = {**obj.data, **V.normalised(values)}
+        obj.data_hash, obj.configuration = V.digest(obj.data), self.config
+        obj.save(update_fields=["data", "data_hash", "configuration", "updated_at"])
+        return obj
+
+    def retire(self, obj: Any) -> bool:
+        obj.delete()
+        return True
+
+    def apply_many(self, work: list[Change]) -> list[Any]:
+        """One INSERT and one UPDATE per batch; row by row should the database refuse it."""
+        if not bulk.bulk_supported():
+            return super().apply_many(work)
+        now, creates, updates, results = timezone.now(), [], [], []
+        for external_id, obj, values in work:
+            if obj is None:
+                obj = self._new(external_id, V.normalised(values))
+                creates.append(obj)
+            else:
+                obj.data = {**obj.data, **V.normalised(values)}
+                obj.data_hash, obj.configuration, obj.updated_at = (
+                    V.digest(obj.data),
+                    self.config,
+                    now,
+                )
+                updates.append(obj)
+            results.append(obj)
+        try:
+            with transaction.atomic():
+                SyncRecord.objects.bulk_create(creates)
+                SyncRecord.objects.bulk_update(
+                    updates, ["data", "data_hash", "configuration", "updated_at"]
+                )
+        except IntegrityError:
+            return super().apply_many(work)
+        return results
 
 
-def apply_row(config: SyncConfiguration, external_id: str, values: dict[str, Any]) -> str:
-    """Create or update the local side of one source row; returns what happened."""
+def store_for(config: SyncConfiguration) -> LocalStore:
     entity = config.entity_type
-    if entity == E.EQUIPMENT:
-        return _master_data(
-            Equipment, quality.equipment_create,
+    if entity == "equipment":
+        return MasterDataStore(
+            config, Equipment, quality.equipment_create,
             lambda obj, data: quality.equipment_update(equipment=obj, data=data),
-            external_id, values,
+            {"status": Equipment.Status.RETIRED},
         )  # fmt: skip
-    if entity == E.SUPPLIERS:
-        return _master_data(
-            Supplier, quality.supplier_create,
+    if entity == "suppliers":
+        return MasterDataStore(
+            config, Supplier, quality.supplier_create,
             lambda obj, data: quality.supplier_update(supplier=obj, data=data),
-            external_id, values,
+            {"status": Supplier.Status.INACTIVE},
         )  # fmt: skip
-    if entity == E.NCR:
-        return _linked(
+    if entity == "ncr":
+        return LifecycleStore(
             config, NCR, quality.ncr_create,
             lambda obj, data: quality.ncr_update(ncr=obj, data=data),
-            lambda obj: quality.ncr_close(ncr=obj), external_id, values,
+            lambda obj: quality.ncr_close(ncr=obj),
         )  # fmt: skip
-    if entity == E.CAPA:
-        return _linked(
+    if entity == "capa":
+        return LifecycleStore(
             config, CAPA, quality.capa_create,
             lambda obj, data: quality.capa_update(capa=obj, data=data),
-            lambda obj: quality.capa_close(capa=obj), external_id, values,
+            lambda obj: quality.capa_close(capa=obj),
         )  # fmt: skip
-    return _record(config, external_id, values)
+    return RecordStore(config)

@@ -13,13 +13,16 @@ from quality.services.capa import CAPA_EDITABLE_FIELDS
 from quality.services.master_data import EQUIPMENT_FIELDS, SUPPLIER_FIELDS
 from quality.services.ncr import NCR_EDITABLE_FIELDS
 from sync import transforms
+from sync.connectors import sql_write
 from sync.connectors.errors import ConnectorError
-from sync.connectors.sql import SQLConnector, split_object_name
+from sync.connectors.rest.session import resource_url
+from sync.connectors.sql import Column, SQLConnector, split_object_name
 from sync.models import Connection, SyncConfiguration
 from sync.services.connections import connector_for
 from sync.services.schedules import schedule_sync, unschedule_sync
 
 E = SyncConfiguration.EntityType
+Strategy = SyncConfiguration.ConflictStrategy
 # Entity types with a QMS model of their own; the others land in the generic record store.
 LOCAL_FIELDS: dict[str, tuple[str, ...]] = {
     E.EQUIPMENT: EQUIPMENT_FIELDS,
@@ -28,7 +31,6 @@ LOCAL_FIELDS: dict[str, tuple[str, ...]] = {
     E.CAPA: CAPA_EDITABLE_FIELDS,
 }
 RECORD_FIELD = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-REST_PATH = re.compile(r"^[A-Za-z0-9_\-./{}]+$")
 FIELDS = tuple(
     f.name
     for f in SyncConfiguration._meta.concrete_fields
@@ -45,6 +47,15 @@ def _check_ranges(config: SyncConfiguration, errors: dict[str, str]) -> None:
         errors["max_retries"] = "At most 10."
     if config.sync_type == SyncConfiguration.SyncType.DELTA and not config.delta_field:
         errors["delta_field"] = "A delta sync needs a cursor column (timestamp, rowversion or id)."
+    if config.apply_deletions and config.sync_direction != SyncConfiguration.Direction.INBOUND:
+        errors["apply_deletions"] = (
+            "Deletions at the source are applied by inbound configurations only; two-way and "
+            "outbound configurations report them."
+        )
+    if config.conflict_strategy == Strategy.NEWEST_WINS and not config.delta_field:
+        errors["conflict_strategy"] = (
+            "newest_wins compares change times: give a timestamp column as delta_field."
+        )
 
 
 def _check_schedule(config: SyncConfiguration, errors: dict[str, str]) -> None:
@@ -108,18 +119,39 @@ def _check_remote(
 ) -> None:
     """Every remote name must exist in the real schema (SQL) or be a plain path (REST)."""
     if config.connection.kind == Connection.Kind.REST:
-        if not REST_PATH.match(config.remote_object) or ".." in config.remote_object:
-            errors["remote_object"] = "A REST resource is a relative path such as 'api/v1/items'."
+        try:  # the same rule the REST session applies when it opens
+            resource_url(config.connection.base_url, config.remote_object)
+        except ConnectorError as exc:
+            errors["remote_object"] = str(exc)
         return
     try:
         split_object_name(config.remote_object)
         connector = connector_for(config.connection)
         if not isinstance(connector, SQLConnector):  # pragma: no cover - kinds are exclusive
             raise TypeError("not an SQL connection")
-        columns = {column.name for column in connector.describe(config.remote_object)}
+        described = {column.name: column for column in connector.describe(config.remote_object)}
+        writes = config.sync_direction != SyncConfiguration.Direction.INBOUND
+        unique = writes and config.remote_key in described and _key_is_unique(connector, config)
     except ConnectorError as exc:
         errors["remote_object"] = str(exc)
         return
+    columns = set(described)
+    if writes and config.remote_key in columns and not unique:
+        errors["remote_key"] = (
+            f"Writing to {config.remote_object} needs {config.remote_key!r} to be its primary "
+            "key or to have a unique constraint (and a table, not a view), so that rows are "
+            "updated rather than duplicated."
+        )
+    cursor = described.get(config.delta_field)
+    if (
+        config.conflict_strategy == Strategy.NEWEST_WINS
+        and cursor
+        and not _temporal(cursor, connector.kind)
+    ):
+        errors["conflict_strategy"] = (
+            f"newest_wins compares change times, but {config.delta_field!r} is "
+            f"{cursor.data_type}, not a date/time column."
+        )
     listing = ", ".join(sorted(columns))
     for field, name in (("remote_key", config.remote_key), ("delta_field", config.delta_field)):
         if name and name not in columns:
@@ -130,6 +162,19 @@ def _check_remote(
             f"{config.remote_object} has no column(s) {', '.join(map(repr, unknown))} "
             f"(columns: {listing})."
         )
+
+
+def _key_is_unique(connector: SQLConnector, config: SyncConfiguration) -> bool:
+    with connector.open() as db:
+        name = connector.qualify(config.remote_object)
+        return sql_write.key_is_unique(db, object_name=name, key=config.remote_key)
+
+
+def _temporal(column: Column, kind: str) -> bool:
+    data_type = column.data_type.lower()
+    if data_type in ("timestamp", "rowversion") and kind == "mssql":
+        return False  # SQL Server's timestamp is a rowversion, not a time
+    return "date" in data_type or "time" in data_type
 
 
 def configuration_validate(config: SyncConfiguration) -> None:

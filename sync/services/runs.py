@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from sync.models import SyncConfiguration, SyncRun
@@ -30,13 +32,26 @@ def _enqueue(run_id: int) -> None:
     transaction.on_commit(lambda: execute_sync_run.delay(run_id))
 
 
-def _expire_stale(config: SyncConfiguration) -> None:
+def _expire_stale(config: SyncConfiguration) -> int:
+    """End the runs of a configuration that can no longer finish: in progress past their
+    timeout, or silent for longer than the lease (their worker died); returns how many."""
     now = timezone.now()
-    stale_before = now - timedelta(seconds=config.timeout_seconds)
-    config.runs.filter(status__in=SyncRun.ACTIVE, queued_at__lt=stale_before).update(
+    timeout = now - timedelta(seconds=config.timeout_seconds)
+    silent = now - timedelta(seconds=settings.SYNC_RUN_LEASE_SECONDS)
+    running = config.runs.filter(status=SyncRun.Status.IN_PROGRESS)
+    timed_out = running.filter(started_at__lt=timeout).update(
         status=SyncRun.Status.TIMEOUT, finished_at=now,
-        error="Marked as timed out: it outlived its timeout (its worker may have died).",
+        error=f"Marked as timed out: still running after its timeout of "
+              f"{config.timeout_seconds} s.",
     )  # fmt: skip
+    died = running.filter(
+        Q(heartbeat_at__lt=silent) | Q(heartbeat_at__isnull=True, started_at__lt=silent)
+    ).update(
+        status=SyncRun.Status.FAILED, finished_at=now,
+        error=f"Marked as failed: no progress for {settings.SYNC_RUN_LEASE_SECONDS} s "
+              "(its worker stopped); the next run resumes after its last committed batch.",
+    )  # fmt: skip
+    return timed_out + died
 
 
 @transaction.atomic
@@ -118,7 +133,7 @@ def retry_delay(attempt: int) -> timedelta:
 def runs_sweep() -> dict[str, int]:
     """Periodic (celery-beat): re-send lost queued runs, expire dead ones, retry failures."""
     now = timezone.now()
-    counts = {"requeued": 0, "timed_out": 0, "retried": 0}
+    counts = {"requeued": 0, "expired": 0, "retried": 0}
     for run in SyncRun.objects.filter(
         status=SyncRun.Status.QUEUED, queued_at__lt=now - REQUEUE_AFTER
     ):
@@ -128,9 +143,7 @@ def runs_sweep() -> dict[str, int]:
     for config in SyncConfiguration.objects.filter(
         runs__status=SyncRun.Status.IN_PROGRESS
     ).distinct():
-        before = config.runs.filter(status=SyncRun.Status.TIMEOUT).count()
-        _expire_stale(config)
-        counts["timed_out"] += config.runs.filter(status=SyncRun.Status.TIMEOUT).count() - before
+        counts["expired"] += _expire_stale(config)
     failed = SyncRun.objects.filter(status__in=FINAL, dry_run=False, retries__isnull=True)
     for run in failed.select_related("configuration"):
         config = run.configuration

@@ -64,6 +64,7 @@ class FakeERP:
         self.default_page_size = 5
         self.max_page_size = 5  # the server's own cap, whatever the client asks
         self.delta_param = "updated_since"  # filters cursor >= value (inclusive)
+        self.stamp_writes = False  # True: a write sets the cursor field to now, as ERPs do
         self.endless = ""  # "same": the pager repeats itself; "new": it never ends
         self.link_base = ""  # next links: "" = relative, else this scheme://host:port
         self.auth: tuple[str, ...] = ("none",)
@@ -180,6 +181,8 @@ class FakeERP:
         if "name" in item and not item["name"]:
             return Reply(422, {"error": "name must not be empty", "echo": self.last_auth})
         ident = ident if ident is not None else str(item[self.key])
+        if self.stamp_writes:
+            item[self.cursor] = datetime.now(UTC).isoformat()
         if method == "PATCH":
             if ident not in self.items:
                 return Reply(404, {"error": "no such item"})

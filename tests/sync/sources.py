@@ -44,6 +44,17 @@ class Source:
         with self.cursor() as cur:
             cur.executemany(f"INSERT INTO {self.table} ({COLUMNS}) VALUES ({marks})", rows)
 
+    def all(self) -> dict[str, tuple]:
+        """Every row as {equipment_no: (description, status_code, calibration, changed_at)}."""
+        with self.cursor() as cur:
+            cur.execute(f"SELECT {COLUMNS} FROM {self.table}")
+            return {row[0]: tuple(row[1:]) for row in cur.fetchall()}
+
+    def delete(self, number: str) -> None:
+        with self.cursor() as cur:
+            cur.execute(f"DELETE FROM {self.table} WHERE equipment_no = {self.placeholder}",
+                        (number,))  # fmt: skip
+
     def update(self, number: str, description: str, changed_at: datetime) -> None:
         p = self.placeholder
         with self.cursor() as cur:

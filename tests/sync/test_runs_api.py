@@ -139,14 +139,38 @@ def test_the_sweeper_resends_lost_queued_runs_and_times_out_dead_ones(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         first = runs_sweep()
     assert first["requeued"] == 1 and len(callbacks) == 1
-    SyncRun.objects.filter(pk=lost.pk).update(
-        status="in_progress", queued_at=timezone.now() - timedelta(hours=2)
+    now = timezone.now()
+    SyncRun.objects.filter(pk=lost.pk).update(  # still beating, but past its hour
+        status="in_progress", started_at=now - timedelta(hours=2), heartbeat_at=now
     )
     with django_capture_on_commit_callbacks(execute=False):
         second = runs_sweep()
 
-    assert second["timed_out"] == 1
+    assert second["expired"] == 1
     assert SyncRun.objects.get(pk=lost.pk).status == "timeout"
+
+
+def test_a_run_whose_worker_stopped_beating_is_failed_by_the_sweeper_and_retried_later(
+    config, settings, django_capture_on_commit_callbacks
+):
+    settings.SYNC_RUN_LEASE_SECONDS = 60
+    now = timezone.now()
+    silent = SyncRun.objects.create(configuration=config, status="in_progress")
+    SyncRun.objects.filter(pk=silent.pk).update(
+        started_at=now - timedelta(minutes=5), heartbeat_at=now - timedelta(minutes=2)
+    )
+
+    with django_capture_on_commit_callbacks(execute=False):
+        swept = runs_sweep()
+    SyncRun.objects.filter(pk=silent.pk).update(finished_at=now - timedelta(minutes=2))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        later = runs_sweep()
+
+    failed = SyncRun.objects.get(pk=silent.pk)
+    assert swept["expired"] == 1 and failed.status == "failed"
+    assert "no progress for 60 s" in failed.error
+    assert later["retried"] == 1 and len(callbacks) == 1
+    assert SyncRun.objects.get(retry_of=failed).status == "queued"
 
 
 def test_who_may_execute(client_for, config, django_capture_on_commit_callbacks):

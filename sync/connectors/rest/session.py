@@ -14,15 +14,8 @@ from sync.connectors.errors import ConnectorError
 from sync.connectors.rest.client import HttpClient, display
 from sync.connectors.rest.options import RestOptions
 from sync.connectors.rest.paging import Pager, items_at
-from sync.connectors.rest.values import (
-    MISSING,
-    at_path,
-    compare,
-    nest,
-    query_value,
-    row_of,
-    to_json,
-)
+from sync.connectors.rest.values import MISSING, at_path, nest, query_value, row_of, to_json
+from sync.engine.cursor import compare
 
 RESOURCE = re.compile(r"^[A-Za-z0-9_\-.~/{}]+$")
 

@@ -1,20 +1,16 @@
-"""JSON items as rows and back: dotted field paths, cursor values compared across the types
-JSON gives them, and Python values written as JSON."""
+"""JSON items as rows and back: dotted field paths, and Python values written as JSON (cursor
+values are compared by sync.engine.cursor)."""
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.utils.dateparse import parse_date, parse_datetime
-
 MISSING: Any = object()
-NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
 def at_path(document: Any, path: str) -> Any:
@@ -87,52 +83,3 @@ def query_value(value: Any) -> str:
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).hex()
     return str(value)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
-
-
-def _number(value: Any) -> Decimal | None:
-    if _is_number(value):
-        return Decimal(str(value))
-    if isinstance(value, str) and NUMBER.match(value.strip()):
-        return Decimal(value.strip())
-    return None
-
-
-def _moment(value: Any) -> datetime | None:
-    """An aware datetime from a datetime, a date or an ISO 8601 string (no offset = UTC)."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = parse_datetime(value.strip())
-        day = None if parsed else parse_date(value.strip())
-    except ValueError:  # well formed but impossible, such as 2024-02-30
-        return None
-    if parsed:
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return _moment(day) if day else None
-
-
-def comparable(a: Any, b: Any) -> tuple[Any, Any]:
-    """a and b as values of one type: numbers as numbers (a numeric string next to a number
-    too), ISO timestamps as instants, other strings as strings. ValueError otherwise."""
-    if _is_number(a) or _is_number(b):
-        pair = (_number(a), _number(b))
-    else:
-        pair = (_moment(a), _moment(b))
-        if None in pair and isinstance(a, str) and isinstance(b, str):
-            pair = (a, b)
-    if pair[0] is None or pair[1] is None:
-        raise ValueError(f"{a!r} and {b!r} are not values of one kind")
-    return pair
-
-
-def compare(a: Any, b: Any) -> int:
-    x, y = comparable(a, b)
-    return (x > y) - (x < y)

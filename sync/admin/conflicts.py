@@ -1,0 +1,107 @@
+"""Admin screens of sync conflicts: the values of both sides and the base side by side, and a
+resolve form (source wins, target wins, custom values, ignore) that calls the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+
+from sync.engine.mapping import local_fields
+from sync.models import SyncConflict
+from sync.services.conflicts import RemoteWriteError, conflict_resolve
+
+CUSTOM_PREFIX = "custom__"
+
+
+def comparison(conflict: SyncConflict) -> list[dict[str, Any]]:
+    """One row per synced field: base, source and target values, and whether they differ."""
+    base = conflict.base_values or {}
+    names = local_fields(conflict.configuration) or sorted(
+        {*conflict.source_values, *conflict.target_values}
+    )
+    return [
+        {"field": name, "base": base.get(name), "source": conflict.source_values.get(name),
+         "target": conflict.target_values.get(name), "differs": name in conflict.fields}
+        for name in names
+    ]  # fmt: skip
+
+
+@admin.register(SyncConflict)
+class SyncConflictAdmin(admin.ModelAdmin):
+    list_display = ("id", "configuration", "external_id", "status", "strategy",
+                    "differing_fields", "resolution", "resolved_by", "detected_at")  # fmt: skip
+    list_filter = ("status", "resolved_automatically", "strategy", "configuration")
+    search_fields = ("external_id",)
+    list_select_related = ("configuration", "resolved_by")
+    change_form_template = "admin/sync/syncconflict/change_form.html"
+
+    @admin.display(description="fields")
+    def differing_fields(self, obj: SyncConflict) -> str:
+        return ", ".join(obj.fields)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in SyncConflict._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        resolve = path(
+            "<int:conflict_id>/resolve/", self.admin_site.admin_view(self.resolve_view),
+            name="sync_syncconflict_resolve",
+        )  # fmt: skip
+        return [resolve, *super().get_urls()]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        extra = dict(extra_context or {})
+        conflict = SyncConflict.objects.filter(pk=object_id).select_related(
+            "configuration"
+        ).first() if object_id.isdigit() else None  # fmt: skip
+        if conflict is not None:
+            automatic = conflict.status == "resolved" and conflict.resolved_automatically
+            extra["comparison"] = comparison(conflict)
+            extra["resolvable"] = conflict.status == "pending" or automatic
+            extra["may_resolve"] = request.user.has_perm("sync.resolve_syncconflict")
+            extra["custom_prefix"] = CUSTOM_PREFIX
+        return super().change_view(request, object_id, form_url, extra)
+
+    @staticmethod
+    def _custom_values(request: HttpRequest) -> dict[str, str]:
+        return {
+            name.removeprefix(CUSTOM_PREFIX): value
+            for name, value in request.POST.items()
+            if name.startswith(CUSTOM_PREFIX)
+        }
+
+    def resolve_view(self, request: HttpRequest, conflict_id: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("sync.resolve_syncconflict"):
+            raise PermissionDenied
+        conflict = get_object_or_404(SyncConflict, pk=conflict_id)
+        resolution = request.POST.get("resolution", "")
+        custom = self._custom_values(request) if resolution == "custom_value" else None
+        try:
+            conflict = conflict_resolve(
+                conflict=conflict, resolution=resolution, resolved_value=custom,
+                notes=request.POST.get("notes", "").strip(), user=request.user,
+            )  # fmt: skip
+        except (ValidationError, RemoteWriteError) as exc:
+            reason = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            self.message_user(request, f"Not resolved: {reason}", messages.ERROR)
+        else:
+            self.message_user(
+                request, f"Conflict {conflict.pk} ({conflict.external_id}): {conflict.status}, "
+                f"{conflict.get_resolution_display().lower()}.", messages.SUCCESS,
+            )  # fmt: skip
+        return HttpResponseRedirect(reverse("admin:sync_syncconflict_change", args=[conflict_id]))

@@ -1,0 +1,144 @@
+"""Settling one batch of records: decide each, apply QMS changes through the services, write
+the external changes in one upsert, store conflicts, and move every link's base to the values
+both sides now agree on. Runs inside the batch's local transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from sync import transforms
+from sync.connectors.base import RemoteSession
+from sync.engine import conflicts
+from sync.engine import values as V
+from sync.engine.local import LocalStore
+from sync.engine.mapping import unmap
+from sync.engine.reconcile import Action, Item, decide, settle
+from sync.models import SyncConfiguration, SyncLink, SyncRowError, SyncRun
+
+LINK_FIELDS = ["local_id", "base_hash", "base_values", "synced_at"]
+
+
+def error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        return "; ".join(exc.messages)
+    return str(exc)
+
+
+def _pk(obj: Any) -> int | None:
+    return obj.pk if obj is not None else None
+
+
+class Settler:
+    def __init__(self, run: SyncRun, store: LocalStore, session: RemoteSession | None) -> None:
+        self.run, self.store, self.session = run, store, session
+        self.config: SyncConfiguration = run.configuration
+        self.errors: list[SyncRowError] = []
+        self.failures: dict[str, tuple[int | None, str]] = {}  # external id -> (local id, why)
+        self.settled: set[str] = set()
+
+    def fail(self, external_id: str, message: str, local_id: int | None = None) -> None:
+        self.run.failed += 1
+        self.errors.append(SyncRowError(run=self.run, external_id=external_id, message=message))
+        self.failures[external_id] = (local_id, message)
+
+    def settle(self, items: list[Item]) -> None:
+        run, config = self.run, self.config
+        pending = conflicts.pending_for(config, [item.external_id for item in items])
+        agreed: list[tuple[Item, dict[str, Any]]] = []
+        local: list[Item] = []
+        pushes: list[tuple[Item, dict[str, Any]]] = []
+        for item in items:
+            action = decide(config.sync_direction, item)
+            waiting = pending.get(item.external_id)
+            if action is None:
+                run.conflicted += 1
+                settlement = settle(config.conflict_strategy, item, config.delta_field)
+                action = settlement.action
+                if settlement.record:
+                    conflicts.record(run, item, settlement, waiting)
+                elif waiting is not None:
+                    conflicts.supersede(waiting, run, f"Settled by {config.conflict_strategy}.")
+            elif waiting is not None:
+                conflicts.supersede(waiting, run, "Both sides are back in step.")
+            if action in (Action.NONE, Action.HOLD):
+                run.skipped += 1
+                if (
+                    action == Action.NONE
+                    and item.remote_norm is not None
+                    and (item.remote_norm == item.local_norm)
+                ):
+                    agreed.append((item, item.remote_norm))
+            elif action in (Action.CREATE_LOCAL, Action.UPDATE_LOCAL):
+                local.append(item)
+            else:
+                try:
+                    pushes.append((item, unmap(config, item.external_id, item.local or {})))
+                except transforms.TransformError as exc:
+                    self.fail(item.external_id, str(exc), _pk(item.local_obj))
+        agreed += self._apply_local(local)
+        agreed += self._push(pushes)
+        self._save_links(agreed)
+        self.settled |= {item.external_id for item in items} - set(self.failures)
+
+    def _apply_local(self, items: list[Item]) -> list[tuple[Item, dict[str, Any]]]:
+        work = [(item.external_id, item.local_obj, item.remote or {}) for item in items]
+        done = []
+        for item, outcome in zip(items, self.store.apply_many(work), strict=True):
+            if isinstance(outcome, ValidationError):
+                self.fail(item.external_id, error_text(outcome), _pk(item.local_obj))
+                continue
+            if item.local_obj is None:
+                self.run.created += 1
+            else:
+                self.run.updated += 1
+            item.local_obj = outcome
+            done.append((item, item.remote_norm or {}))
+        return done
+
+    def _push(self, pushes: list[tuple[Item, dict[str, Any]]]) -> list[tuple[Item, dict]]:
+        if not pushes:
+            return []
+        refused: dict[str, str] = {}
+        if not self.run.dry_run and self.session is not None:
+            failures = self.session.upsert([row for _, row in pushes])
+            refused = {failure.external_id: failure.message for failure in failures}
+        done = []
+        for item, _ in pushes:
+            if item.external_id in refused:
+                self.fail(item.external_id, refused[item.external_id], _pk(item.local_obj))
+                continue
+            new = item.remote is None if item.remote_known else item.link is None
+            if new:
+                self.run.created += 1
+            else:
+                self.run.updated += 1
+            done.append((item, item.local_norm or {}))
+        return done
+
+    def _save_links(self, agreed: list[tuple[Item, dict[str, Any]]]) -> None:
+        now = timezone.now()
+        new, changed = {}, []
+        for item, values in agreed:
+            if item.local_obj is None:
+                continue
+            base_hash = V.digest(values)
+            link = item.link
+            if link is None:
+                link = new.get(item.external_id) or SyncLink(
+                    configuration=self.config, external_id=item.external_id
+                )
+                new[item.external_id] = link
+            elif (link.base_hash, link.local_id) == (base_hash, item.local_obj.pk):
+                continue
+            else:
+                changed.append(link)
+            link.local_id, link.base_hash, link.base_values = item.local_obj.pk, base_hash, values
+            link.synced_at = now
+            item.link = link
+        SyncLink.objects.bulk_create(new.values())
+        SyncLink.objects.bulk_update(changed, LINK_FIELDS)

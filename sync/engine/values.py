@@ -1,0 +1,68 @@
+"""Values as the engine compares them.
+
+A row's mapped values are first *typed* by the QMS field they land in (the form the quality
+services take), then *normalised* to plain JSON so the same value hashes the same whichever
+side it came from: a date from a varchar column and a date from a DateField, a naive timestamp
+from a database without time zones and an aware one, all become one text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+
+from quality.models import CAPA, NCR, Equipment, Supplier
+
+MODELS: dict[str, type[models.Model]] = {
+    "equipment": Equipment,
+    "suppliers": Supplier,
+    "ncr": NCR,
+    "capa": CAPA,
+}
+_TEXT_FIELDS = (models.CharField, models.TextField)
+
+
+def typed(entity_type: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Values converted to the Python types of the entity's fields (raises ValidationError
+    naming the value when one cannot be converted). The record store keeps JSON."""
+    model = MODELS.get(entity_type)
+    if model is None:
+        return normalised(values)
+    result = {}
+    for name, value in values.items():
+        field = model._meta.get_field(name)
+        value = field.to_python(value)
+        if value is None and isinstance(field, _TEXT_FIELDS) and not field.null:
+            value = ""  # an external NULL is the QMS's empty text
+        if isinstance(value, datetime) and timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        result[name] = value
+    return result
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        return value.astimezone(UTC)
+    return value
+
+
+def normalised(values: dict[str, Any]) -> dict[str, Any]:
+    """JSON-safe values: dates and times as ISO 8601 (aware ones in UTC), decimals as text."""
+    plain = {name: _plain(value) for name, value in values.items()}
+    return json.loads(json.dumps(plain, cls=DjangoJSONEncoder))
+
+
+def digest(values: dict[str, Any]) -> str:
+    """The hash of normalised values; equal values, equal hash."""
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def differing_fields(left: dict[str, Any], right: dict[str, Any]) -> list[str]:
+    return sorted(name for name in {*left, *right} if left.get(name) != right.get(name))

@@ -1,0 +1,71 @@
+"""Runs of configurations, and the rows they could not apply."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from sync.models.configurations import SyncConfiguration
+
+
+class SyncRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        IN_PROGRESS = "in_progress", "In progress"
+        SUCCESS = "success", "Success"
+        PARTIAL = "partial", "Partial"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        TIMEOUT = "timeout", "Timeout"
+
+    ACTIVE = (Status.QUEUED, Status.IN_PROGRESS)
+
+    configuration = models.ForeignKey(
+        SyncConfiguration, on_delete=models.CASCADE, related_name="runs"
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    trigger = models.CharField(max_length=16, default="manual")
+    full = models.BooleanField(default=False)
+    dry_run = models.BooleanField(default=False)
+    attempt = models.PositiveIntegerField(default=1)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    processed = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    conflicted = models.PositiveIntegerField(default=0)
+    # Full runs only: linked rows no longer at the source (reported; retired when configured).
+    missing_at_source = models.PositiveIntegerField(null=True, blank=True)
+    retired = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Moved on after every batch: a run in progress that stops moving lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.configuration} run {self.pk}: {self.status}"
+
+
+class SyncRowError(models.Model):
+    """A source row that could not be applied; the run goes on without it."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="row_errors")
+    external_id = models.CharField(max_length=255)
+    message = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.external_id}: {self.message[:60]}"
