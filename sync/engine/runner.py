@@ -38,7 +38,8 @@ def _carry_out(run: SyncRun, progress: ProgressFn | None) -> None:
     config = run.configuration
     store = store_for(config)
     started = time.monotonic()
-    with remote_session(config) as session:
+    with remote_session(config) as session:  # an unreachable source fails here, saying so
+        configuration_validate(config)
         # Both halves fix their upper bounds now, before either writes anything.
         inbound = InboundPhase(run, store, session, progress, started)
         outbound = OutboundPhase(run, store, session, progress, started)
@@ -54,10 +55,8 @@ def _carry_out(run: SyncRun, progress: ProgressFn | None) -> None:
 
 def execute(run: SyncRun, *, progress: ProgressFn | None = None) -> SyncRun:
     """Carry out a run that has been started (status in_progress); always finishes it."""
-    config = run.configuration
     clock = time.monotonic()
     try:
-        configuration_validate(config)
         _carry_out(run, progress)
     except RunStopped as exc:
         return _finish(run, exc.status, str(exc), clock)

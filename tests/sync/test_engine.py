@@ -254,3 +254,20 @@ def test_ncrs_brought_in_by_sync_publish_the_same_webhook_events(tmp_path, setti
         "ncr.created",
         "ncr.closed",
     ]
+
+
+def test_a_source_whose_columns_changed_since_the_configuration_was_saved_fails_clearly(
+    tmp_path,
+):
+    source = SQLiteSource(tmp_path)
+    source.create()
+    source.insert(rows(2))
+    config = configure(source)
+    with source.cursor() as cur:
+        cur.execute(f"ALTER TABLE {source.table} RENAME COLUMN status_code TO state")
+
+    result = run(config)
+
+    assert result.status == "failed" and not Equipment.objects.exists()
+    assert result.error.startswith("Configuration no longer matches the source:")
+    assert "'status_code'" in result.error and "state" in result.error

@@ -204,3 +204,37 @@ def test_a_disabled_configuration_does_not_run(
     response, _ = execute(admin_api, config, django_capture_on_commit_callbacks)
 
     assert response.status_code == 400 and "disabled" in str(response.json())
+
+
+def test_a_source_down_fails_the_run_clearly_and_a_later_retry_brings_everything_in(
+    admin_api, django_capture_on_commit_callbacks
+):
+    from sync.models import Connection
+    from tests.sync.sources import PostgresSource
+    from tests.sync.test_engine import configure
+
+    source = PostgresSource()
+    source.create()
+    try:
+        source.insert(rows(4))
+        config = configure(source)
+        Connection.objects.filter(pk=config.connection_id).update(port=9, timeout_seconds=2)
+        down, _ = execute(admin_api, config, django_capture_on_commit_callbacks)
+        assert execute_sync_run(down.json()["run_id"]) == "failed"
+        failed = admin_api.get(f"/api/sync/logs/{down.json()['run_id']}/").json()
+
+        Connection.objects.filter(pk=config.connection_id).update(port=5432)  # back up
+        SyncRun.objects.filter(pk=failed["id"]).update(
+            finished_at=timezone.now() - timedelta(minutes=2)
+        )
+        with django_capture_on_commit_callbacks(execute=False):
+            assert runs_sweep()["retried"] == 1
+        retry = SyncRun.objects.get(retry_of_id=failed["id"])
+        assert execute_sync_run(retry.pk) == "success"
+    finally:
+        source.drop()
+
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith("OperationalError") and "port 9" in failed["error"]
+    assert (retry.attempt, SyncRun.objects.get(pk=retry.pk).created) == (2, 4)
+    assert Equipment.objects.count() == 4
