@@ -135,3 +135,18 @@ def test_a_resource_that_is_not_a_path_under_base_url_is_refused_on_save(erp, pa
         configure(erp, remote_object=path)
 
     assert "relative to base_url" in refused.value.message_dict["remote_object"][0]
+
+
+def test_run_sync_shows_rows_so_far_when_the_api_does_not_say_how_many(erp):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    configure(erp)
+    out = StringIO()
+
+    call_command("run_sync", "ERP equipment API", stdout=out)
+
+    text = out.getvalue()
+    assert "5 rows so far: 5 created" in text and "12 rows so far: 12 created" in text
+    assert "SUCCESS: 12 processed, 12 created, 0 updated, 0 unchanged, 0 failed" in text

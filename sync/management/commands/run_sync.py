@@ -45,8 +45,11 @@ class Command(BaseCommand):
             self.stdout.write("")
         self.stdout.write(
             f"{run.status.upper()}: {run.processed} processed, {run.created} created, "
-            f"{run.updated} updated, {run.skipped} unchanged, {run.failed} failed "
-            f"in {run.duration_ms} ms" + (" (dry run: nothing written)" if dry_run else "")
+            f"{run.updated} updated, {run.skipped} unchanged, {run.failed} failed, "
+            f"{run.conflicted} conflicts in {run.duration_ms} ms"
+            + (f"; {run.missing_at_source} gone at the source" if run.missing_at_source else "")
+            + (f", {run.retired} retired" if run.retired else "")
+            + (" (dry run: nothing written)" if dry_run else "")
         )
         for error in run.row_errors.all()[:20]:
             self.stdout.write(f"  row {error.external_id}: {error.message}")
@@ -57,12 +60,16 @@ class Command(BaseCommand):
         if run.status != SyncRun.Status.SUCCESS:
             raise CommandError(f"Run {run.pk} ended {run.status}.")
 
-    def progress(self, run: SyncRun, total: int) -> None:
-        filled = BAR_WIDTH * min(run.processed, total) // total if total else BAR_WIDTH
-        line = (
-            f"[{'#' * filled:<{BAR_WIDTH}}] {run.processed}/{total} rows: {run.created} created, "
-            f"{run.updated} updated, {run.skipped} unchanged, {run.failed} failed"
+    def progress(self, run: SyncRun, total: int | None) -> None:
+        counts = (
+            f"{run.created} created, {run.updated} updated, {run.skipped} unchanged, "
+            f"{run.failed} failed" + (f", {run.conflicted} conflicts" if run.conflicted else "")
         )
+        if total is None:  # a REST API that does not say how many
+            line = f"{run.processed} rows so far: {counts}"
+        else:
+            filled = BAR_WIDTH * min(run.processed, total) // total if total else BAR_WIDTH
+            line = f"[{'#' * filled:<{BAR_WIDTH}}] {run.processed}/{total} rows: {counts}"
         if self.stdout.isatty():
             self.stdout.write("\r" + line, ending="")
         else:
