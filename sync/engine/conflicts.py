@@ -52,6 +52,8 @@ def record(
         _fill(conflict, run, item, settlement)
         conflict.save()
         return conflict
+    if pending is not None:
+        supersede(pending, run, f"Settled by {run.configuration.conflict_strategy}.")
     conflict = SyncConflict(
         configuration=run.configuration, external_id=item.external_id,
         status=Status.RESOLVED, resolution=settlement.resolution, resolved_automatically=True,

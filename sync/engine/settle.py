@@ -15,7 +15,7 @@ from sync.engine import conflicts
 from sync.engine import values as V
 from sync.engine.local import LocalStore
 from sync.engine.mapping import unmap
-from sync.engine.reconcile import Action, Item, decide, settle
+from sync.engine.reconcile import Action, Item, Settlement, decide, settle
 from sync.models import SyncConfiguration, SyncLink, SyncRowError, SyncRun
 
 LINK_FIELDS = ["local_id", "base_hash", "base_values", "synced_at"]
@@ -52,6 +52,7 @@ class Settler:
         agreed: list[tuple[Item, dict[str, Any]]] = []
         local: list[Item] = []
         pushes: list[tuple[Item, dict[str, Any]]] = []
+        decided: list[tuple[Item, Settlement, Any]] = []
         for item in items:
             action = decide(config.sync_direction, item)
             waiting = pending.get(item.external_id)
@@ -59,7 +60,9 @@ class Settler:
                 run.conflicted += 1
                 settlement = settle(config.conflict_strategy, item, config.delta_field)
                 action = settlement.action
-                if settlement.record:
+                if settlement.record == "logged":
+                    decided.append((item, settlement, waiting))
+                elif settlement.record:
                     conflicts.record(run, item, settlement, waiting)
                 elif waiting is not None:
                     conflicts.supersede(waiting, run, f"Settled by {config.conflict_strategy}.")
@@ -82,8 +85,19 @@ class Settler:
                     self.fail(item.external_id, str(exc), _pk(item.local_obj))
         agreed += self._apply_local(local)
         agreed += self._push(pushes)
+        self._record_decisions(decided)
         self._save_links(agreed)
         self.settled |= {item.external_id for item in items} - set(self.failures)
+
+    def _record_decisions(self, decided: list[tuple[Item, Settlement, Any]]) -> None:
+        """A `log` decision is stored once its write is done; a write that failed leaves the
+        conflict pending for a person, with the reason, instead of a decision never applied."""
+        for item, settlement, waiting in decided:
+            failure = self.failures.get(item.external_id)
+            if failure is not None:
+                note = f"Strategy '{self.config.conflict_strategy}' could not apply the source: "
+                settlement = Settlement(Action.HOLD, "pending", note=note + failure[1])
+            conflicts.record(self.run, item, settlement, waiting)
 
     def _apply_local(self, items: list[Item]) -> list[tuple[Item, dict[str, Any]]]:
         work = [(item.external_id, item.local_obj, item.remote or {}) for item in items]

@@ -339,3 +339,22 @@ def test_a_row_that_fails_is_still_at_the_source_and_is_not_retired(tmp_path):
         "partial", 1, 0, 0,
     )  # fmt: skip
     assert Equipment.objects.get(number="EQ-00002").status == "active"
+
+
+def test_a_logged_decision_that_cannot_be_applied_is_left_pending_with_the_reason(tmp_path):
+    source = SQLiteSource(tmp_path)  # SQLite keeps a name longer than the QMS allows
+    source.create()
+    source.insert(rows(1))
+    config = configure(source, sync_direction="bidirectional", conflict_strategy="log")
+    run(config)
+    source.update("EQ-00001", "N" * 300, T0 + timedelta(days=1))
+    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-00001"),
+                             data={"name": "QMS name"})  # fmt: skip
+
+    result = run(config)
+
+    conflict = SyncConflict.objects.get()
+    assert (result.status, result.conflicted, result.failed) == ("partial", 1, 1)
+    assert (conflict.status, conflict.resolved_automatically) == ("pending", False)
+    assert "could not apply the source" in conflict.notes and "name" in conflict.notes
+    assert Equipment.objects.get(number="EQ-00001").name == "QMS name"
