@@ -9,7 +9,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from eqms_integration import health
-from eqms_integration.api.errors import api_aware_404, api_aware_500
+from eqms_integration.api.errors import (
+    api_aware_400,
+    api_aware_403,
+    api_aware_404,
+    api_aware_500,
+    api_not_found,
+)
 
 admin.site.site_header = "E-QMS Integration Layer"
 admin.site.site_title = "E-QMS Integration"
@@ -30,7 +36,11 @@ urlpatterns = [
     path("api/", include("apikeys.api.urls")),
     path("api/", include("sync.api.urls")),
     path("api/", include("webhooks.api.urls")),
+    # Last: any other API path is a JSON 404, with DEBUG on too (handler404 is not used then).
+    re_path(r"^api/", api_not_found),
 ]
 
+handler400 = api_aware_400
+handler403 = api_aware_403
 handler404 = api_aware_404
 handler500 = api_aware_500

@@ -13,6 +13,7 @@ from django.db import ConnectionHandler
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import load_backend
 
+from eqms_integration.mssql_options import mssql_options
 from sync.connectors import mssql
 from sync.connectors.errors import ConnectorError, redact
 
@@ -55,6 +56,8 @@ class SQLConnector:
         options = dict(options)
         self.schema = options.pop("schema", None)
         options.update(self._timeout_option(kind, timeout))
+        if kind == "mssql":
+            options = mssql_options(options)
         settings_dict = {
             "ENGINE": ENGINES[kind],
             "NAME": database,

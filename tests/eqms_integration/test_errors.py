@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
@@ -26,6 +28,35 @@ def test_unknown_api_paths_answer_404_in_json(client):
         "message": "No API endpoint at this path.",
         "errors": {},
     }
+
+
+def test_unknown_api_paths_answer_json_with_debug_on_too(client, settings):
+    settings.DEBUG = True
+
+    response = client.get("/api/no-such-thing/deeper")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_request_for_a_host_not_allowed_gets_a_json_400_on_api_paths(client):
+    api = client.get("/api/ncrs/", HTTP_HOST="evil.example")
+    page = client.get("/admin/", HTTP_HOST="evil.example")
+
+    assert (api.status_code, api.json()["code"]) == (400, "bad_request")
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
+
+
+def test_a_django_level_permission_denial_on_an_api_path_is_json():
+    from django.core.exceptions import PermissionDenied
+
+    from eqms_integration.api.errors import api_aware_403
+
+    request = APIRequestFactory().get("/api/ncrs/")
+    response = api_aware_403(request, PermissionDenied())
+
+    assert response.status_code == 403
+    assert json.loads(response.content)["code"] == "permission_denied"
 
 
 def test_unknown_non_api_paths_keep_the_html_404(client):

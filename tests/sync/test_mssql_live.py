@@ -1,9 +1,9 @@
 """The SQL Server contract against a real server: upsert (MERGE), fetch, keyset pages on a
 rowversion, the unique-key check. Runs only where MSSQL_TEST_URL names a server, e.g.
-`mssql://sa:secret@127.0.0.1:1433/erp?driver=ODBC+Driver+18+for+SQL+Server&extra_params=TrustServerCertificate%3Dyes`
-(query parameters become mssql-django OPTIONS, as for DATABASE_URL; add
-`python_driver=mssql_python` where Microsoft's ODBC driver is not installed, as mssql-python
-bundles it). Each process creates and drops its own tables."""
+`mssql://sa:secret@127.0.0.1:1433/erp?extra_params=TrustServerCertificate%3Dyes`
+(query parameters become mssql-django OPTIONS, as for DATABASE_URL: mssql-python's bundled
+driver unless `driver=…` or `dsn=…` selects pyodbc). Each process creates and drops its own
+tables."""
 
 from __future__ import annotations
 
