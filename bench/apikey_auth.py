@@ -3,7 +3,8 @@
 Run:  .venv/bin/python bench/apikey_auth.py [--requests 400] [--keys 10000]
 Uses DATABASE_URL / REDIS_URL / CACHE_URL like the service (default: SQLite + file cache under
 var/), in a throwaway test database. Prints latency (median, p95) of the same API request
-authenticated in each way, the ratios, and the bcrypt calls and API-key queries per request.
+authenticated in each way, the ratios, and per request the bcrypt calls, the queries touching
+the key table, and all database queries beside those of the session-authenticated request.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def summary(times: list[float]) -> tuple[float, float]:
     return statistics.median(times), times[max(int(len(times) * 0.95) - 1, 0)]
 
 
-def per_request_costs(send: Callable[[], int], before: Callable[[], None]) -> tuple[int, int]:
+def per_request_costs(send: Callable[[], int], before: Callable[[], None]) -> tuple[int, int, int]:
+    """bcrypt calls, queries touching the key table, and all queries of one request."""
     calls = []
     real = verification.bcrypt.checkpw
     verification.bcrypt.checkpw = lambda *a: calls.append(1) or real(*a)
@@ -77,7 +79,7 @@ def per_request_costs(send: Callable[[], int], before: Callable[[], None]) -> tu
     finally:
         verification.bcrypt.checkpw = real
     key_queries = sum("apikeys_apikey" in q["sql"] for q in queries.captured_queries)
-    return len(calls), key_queries
+    return len(calls), key_queries, len(queries.captured_queries)
 
 
 def add_filler_keys(count: int, template_hash: str) -> None:
@@ -142,6 +144,7 @@ def main() -> None:
             samples["session (same request)"] += sample(send_session, per_round)
             costs["cold, N keys"] = per_request_costs(send_key, forget)
             costs["warm, N keys"] = per_request_costs(send_key, lambda: None)
+            costs["session (baseline)"] = per_request_costs(send_session, lambda: None)
             total = APIKey.objects.count()
             APIKey.objects.filter(name="filler").delete()
             settle()
@@ -162,9 +165,11 @@ def main() -> None:
     print(f"ratio N keys / 1 key, cold (median):      {cold_n / cold_1:.3f}")
     print(f"ratio API key (warm) / session (median):  {warm_n / session:.3f}   (target <= 1.3)")
     print()
-    print(f"{'per request':<28}{'bcrypt calls':>13}{'api-key queries':>17}")
-    for name, (bcrypts, queries) in costs.items():
-        print(f"{name:<28}{bcrypts:>13}{queries:>17}")
+    baseline = costs["session (baseline)"][2]
+    print(f"{'per request':<28}{'bcrypt calls':>13}{'api-key queries':>17}"
+          f"{'all queries':>13}{'extra vs session':>18}")  # fmt: skip
+    for name, (bcrypts, queries, total) in costs.items():
+        print(f"{name:<28}{bcrypts:>13}{queries:>17}{total:>13}{total - baseline:>+18}")
 
 
 if __name__ == "__main__":

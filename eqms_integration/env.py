@@ -101,7 +101,8 @@ def cache_config(*, cache_url: str, redis_url: str, file_cache_dir: Path) -> dic
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": redis_url,
         }
+    # Django's file cache with add/incr locked across processes (eqms_integration/cache.py).
     return {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "BACKEND": "eqms_integration.cache.LockedFileBasedCache",
         "LOCATION": str(file_cache_dir),
     }

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from apikeys.models import APIKey, APIKeyEvent
 from apikeys.scopes import SCOPES
+from apikeys.services.lifecycle import DEFAULT_ROTATION_GRACE, MAX_ROTATION_GRACE
 from apikeys.services.validation import NAME_MAX_LENGTH
 
 READ_ONLY = (
@@ -69,7 +70,10 @@ class RevokeSerializer(serializers.Serializer):
 
 class RotateSerializer(serializers.Serializer):
     grace_period_seconds = serializers.IntegerField(
-        min_value=0, max_value=30 * 24 * 3600, required=False, default=24 * 3600
+        min_value=0,
+        max_value=int(MAX_ROTATION_GRACE.total_seconds()),
+        required=False,
+        default=int(DEFAULT_ROTATION_GRACE.total_seconds()),
     )
 
 

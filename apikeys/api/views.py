@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from apikeys import services
 from apikeys.api import serializers
-from apikeys.models import APIKey
+from apikeys.models import APIKey, APIKeyEvent
 from eqms_integration.api.client_ip import client_ip
 from eqms_integration.api.permissions import model_permissions
 
@@ -96,3 +96,14 @@ class APIKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         key = self.get_object()
         page = self.paginate_queryset(key.events.all())
         return self.get_paginated_response(serializers.APIKeyEventSerializer(page, many=True).data)
+
+
+class APIKeyEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The audit trail of every key, deleted ones included, newest first; filter by
+    `?key_id=` and `?event_type=`. Read-only: events are append-only."""
+
+    queryset = APIKeyEvent.objects.all()
+    serializer_class = serializers.APIKeyEventSerializer
+    filterset_fields = ("key_id", "event_type")
+    ordering_fields = ("created_at",)
+    required_permissions = {"list": "apikeys.view_apikeyevent"}

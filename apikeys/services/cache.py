@@ -2,7 +2,8 @@
 
 - verified:<hmac of the full key>  -> KeyPrincipal snapshot (short TTL)
 - generation:<key_id>              -> current generation; a snapshot of another generation is dead
-- failures:key:<key_id>, failures:ip:<ip>  -> failed bcrypt checks in the current window
+- failures:key:<key_id>, failures:ip:<address or /64>  -> failed bcrypt checks in the current
+  window (plus checks under way: a check takes its slot first and gives it back on success)
 - usage:<id>, last:<id>            -> requests not yet flushed to the key row
 The full key never appears in a cache key: only an HMAC digest under SECRET_KEY does.
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+from contextlib import suppress
 
 from django.conf import settings
 from django.core.cache import cache
@@ -32,7 +35,21 @@ def failures_by_key(key_id: str) -> str:
 
 
 def failures_by_ip(ip: str) -> str:
-    return f"{PREFIX}:failures:ip:{ip}"
+    return f"{PREFIX}:failures:ip:{ip_bucket(ip)}"
+
+
+def ip_bucket(ip: str) -> str:
+    """The unit counted by the per-address failure cap: an IPv4 address, or the /64 of an IPv6
+    one (a single host is usually given a whole /64 and can rotate through it freely)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def usage_key(pk: int) -> str:
@@ -53,7 +70,8 @@ def publish_generation(key_id: str, generation: int) -> None:
 
 
 def incr(key: str, *, delta: int = 1, timeout: int | None) -> int:
-    """Increment a counter, creating it with a lifetime if absent (atomic on Redis).
+    """Increment a counter, creating it with a lifetime if absent (atomic on Redis and on the
+    embedded file cache, eqms_integration.cache).
 
     One round trip when the counter exists, which is the common case.
     """
@@ -64,3 +82,9 @@ def incr(key: str, *, delta: int = 1, timeout: int | None) -> int:
             if cache.add(key, delta, timeout=timeout):
                 return delta
     return cache.incr(key, delta)
+
+
+def give_back(key: str, *, delta: int = 1) -> None:
+    """Undo an increment; a counter that expired meanwhile has nothing to give back."""
+    with suppress(ValueError):
+        cache.decr(key, delta)

@@ -24,6 +24,7 @@ from apikeys.services.keyformat import build_key, generate_key_id, preview
 VERIFICATION_FIELDS = ("scopes", "allowed_networks", "expires_at", "rate_limit_per_minute")
 EDITABLE_FIELDS = ("name", "description", *VERIFICATION_FIELDS)
 DEFAULT_ROTATION_GRACE = timedelta(hours=24)
+MAX_ROTATION_GRACE = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -155,8 +156,10 @@ def apikey_rotate(
     key = APIKey.objects.select_for_update().get(pk=key.pk)
     if key.state != "active":
         raise ValidationError({"non_field_errors": f"A {key.state} key cannot be rotated."})
-    if grace < timedelta(0):
-        raise ValidationError({"grace_period_seconds": "Must be 0 or more."})
+    if not timedelta(0) <= grace <= MAX_ROTATION_GRACE:
+        raise ValidationError(
+            {"grace_period_seconds": f"Between 0 and {MAX_ROTATION_GRACE.days} days."}
+        )
     issued = apikey_create(
         name=key.name,
         description=key.description,

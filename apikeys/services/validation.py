@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -42,8 +42,19 @@ def clean_networks(networks: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(cleaned))
 
 
+EXPIRY_TOO_LATE = "The expiry must be before the year 10000 (UTC)."
+
+
 def clean_expiry(expires_at: datetime | None) -> datetime | None:
-    if expires_at is not None and expires_at <= timezone.now():
+    if expires_at is None:
+        return None
+    try:
+        if timezone.is_naive(expires_at):
+            expires_at = timezone.make_aware(expires_at)
+        expires_at = expires_at.astimezone(UTC)  # what the database stores; must not overflow
+    except OverflowError:
+        raise ValidationError({"expires_at": EXPIRY_TOO_LATE}) from None
+    if expires_at <= timezone.now():
         raise ValidationError({"expires_at": "The expiry must be in the future."})
     return expires_at
 

@@ -4,7 +4,9 @@ Garbage fails the format/checksum test with no I/O. A cached verification (keyed
 the key, checked against the key's current generation) costs one cache round trip and no
 database query. Otherwise: one indexed lookup by key_id, revoked/expired keys refused before
 bcrypt, at most one bcrypt check — and only while the failure caps for this key_id and this
-client address are not reached.
+client address (IPv4) or /64 (IPv6) are not reached. A check takes its place in both failure
+counters before bcrypt runs and gives it back if the secret is right, so the caps hold under
+parallel guesses.
 """
 
 from __future__ import annotations
@@ -57,18 +59,27 @@ def _from_cache(raw: str, key_id: str) -> KeyPrincipal | None:
     return KeyPrincipal(**snapshot)
 
 
-def _check_failure_caps(key_id: str, ip: str) -> None:
-    counters = cache.get_many([keys.failures_by_key(key_id), keys.failures_by_ip(ip)])
-    if counters.get(keys.failures_by_key(key_id), 0) >= settings.APIKEY_MAX_FAILURES_PER_KEY or (
-        counters.get(keys.failures_by_ip(ip), 0) >= settings.APIKEY_MAX_FAILURES_PER_IP
-    ):
-        raise TooManyFailures(settings.APIKEY_FAILURE_WINDOW_SECONDS)
-
-
-def _record_failure(key: APIKey | None, key_id: str, ip: str) -> None:
+def _take_failure_slots(key_id: str, ip: str) -> tuple[int, int]:
+    """Count this check as a failure before running bcrypt, so parallel wrong guesses cannot
+    all pass a check made before any of them is counted. Over either cap: refused, and the
+    slots are given back (a refused attempt costs no bcrypt and must not extend the window).
+    Returns the counts including this attempt."""
     window = settings.APIKEY_FAILURE_WINDOW_SECONDS
     by_key = keys.incr(keys.failures_by_key(key_id), timeout=window)
     by_ip = keys.incr(keys.failures_by_ip(ip), timeout=window)
+    if by_key > settings.APIKEY_MAX_FAILURES_PER_KEY or by_ip > settings.APIKEY_MAX_FAILURES_PER_IP:
+        _give_back_slots(key_id, ip)
+        raise TooManyFailures(window)
+    return by_key, by_ip
+
+
+def _give_back_slots(key_id: str, ip: str) -> None:
+    keys.give_back(keys.failures_by_key(key_id))
+    keys.give_back(keys.failures_by_ip(ip))
+
+
+def _record_failure(key: APIKey, key_id: str, ip: str, by_key: int, by_ip: int) -> None:
+    """The slots stay taken; the attempt that filled a counter up to its cap is audited."""
     capped = []
     if by_key == settings.APIKEY_MAX_FAILURES_PER_KEY:
         capped.append("key_id")
@@ -79,7 +90,8 @@ def _record_failure(key: APIKey | None, key_id: str, ip: str) -> None:
         event_record(
             key=key, key_id=key_id, event_type=APIKeyEvent.Type.REPEATED_FAILURES, ip=ip,
             details={"capped": capped, "failures_by_key": by_key, "failures_by_ip": by_ip,
-                     "window_seconds": window},
+                     "ip_bucket": keys.ip_bucket(ip),
+                     "window_seconds": settings.APIKEY_FAILURE_WINDOW_SECONDS},
         )  # fmt: skip
 
 
@@ -100,10 +112,16 @@ def verify_key(raw: str, ip: str) -> KeyPrincipal:
         raise KeyRejected
     if key.state != "active":
         raise KeyRejected
-    _check_failure_caps(parsed.key_id, ip)
-    if not bcrypt.checkpw(parsed.secret.encode(), key.secret_hash.encode()):
-        _record_failure(key, parsed.key_id, ip)
+    by_key, by_ip = _take_failure_slots(parsed.key_id, ip)
+    try:
+        matches = bcrypt.checkpw(parsed.secret.encode(), key.secret_hash.encode())
+    except BaseException:
+        _give_back_slots(parsed.key_id, ip)
+        raise
+    if not matches:
+        _record_failure(key, parsed.key_id, ip, by_key, by_ip)
         raise KeyRejected
+    _give_back_slots(parsed.key_id, ip)  # a correct key does not spend the failure budget
 
     principal = principal_of(key)
     # add, not set: a concurrent change may already have published a newer generation.

@@ -58,6 +58,9 @@ def test_list_and_detail_never_show_the_key_or_its_hash(admin_api):
         ({"name": "n" * 101}, "name"),
         ({"name": "   "}, "name"),
         ({"rate_limit_per_minute": 0}, "rate_limit_per_minute"),
+        ({"rate_limit_per_minute": 10**15}, "rate_limit_per_minute"),
+        ({"expires_at": "9999-12-31T23:59:59-14:00"}, "expires_at"),  # past year 9999 in UTC
+        ({"expires_at": "100000000-01-01T00:00:00Z"}, "expires_at"),
     ],
 )
 def test_bad_key_settings_get_a_400_naming_the_field(admin_api, overrides, field):
@@ -107,7 +110,21 @@ def test_rotating_returns_a_new_key_once_and_limits_the_old_one_to_the_grace(adm
     assert set(APIKeyEvent.objects.values_list("event_type", flat=True)) == {"created", "rotated"}
 
 
-@pytest.mark.parametrize("grace", [-1, "soon", 31 * 24 * 3600])
+def test_rotating_without_a_grace_period_keeps_the_old_key_for_24_hours(admin_api):
+    created = create(admin_api).json()
+
+    rotated = admin_api.post(f"/api/api-keys/{created['id']}/rotate/", {}, format="json")
+
+    assert rotated.status_code == 201
+    old = APIKey.objects.get(pk=created["id"])
+    assert old.state == "active"
+    left = old.expires_at - timezone.now()
+    assert timedelta(hours=24) - timedelta(seconds=10) < left <= timedelta(hours=24)
+    event = APIKeyEvent.objects.get(event_type="rotated")
+    assert event.details["grace_period_seconds"] == 86400
+
+
+@pytest.mark.parametrize("grace", [-1, "soon", 31 * 24 * 3600, 10**15])
 def test_a_bad_grace_period_is_a_400(admin_api, grace):
     created = create(admin_api).json()
 
@@ -175,3 +192,34 @@ def test_audit_events_are_append_only():
         event.save()
     with pytest.raises(ValueError, match="append-only"):
         event.delete()
+
+
+def test_the_audit_trail_of_a_deleted_key_stays_listed_by_key_id(admin_api):
+    deleted = create(admin_api).json()
+    kept = create(admin_api, name="MES").json()
+    assert admin_api.delete(f"/api/api-keys/{deleted['id']}/").status_code == 204
+
+    by_key = admin_api.get("/api/api-key-events/", {"key_id": deleted["key_id"]})
+    created = admin_api.get("/api/api-key-events/", {"event_type": "created"}).json()
+
+    assert by_key.status_code == 200
+    assert by_key.json()["count"] == 2
+    events = by_key.json()["results"]
+    assert [(e["key_id"], e["event_type"]) for e in events] == [
+        (deleted["key_id"], "deleted"), (deleted["key_id"], "created")
+    ]  # fmt: skip
+    assert events[0]["actor"] == "user-Admin" and events[0]["details"] == {"name": "SAP ERP"}
+    assert [e["key_id"] for e in created["results"]] == [kept["key_id"], deleted["key_id"]]
+    assert admin_api.post("/api/api-key-events/", {}, format="json").status_code == 405
+
+
+@pytest.mark.parametrize("role", ["Manager", "Auditor", ""])
+def test_only_the_admin_role_reads_the_audit_trail_of_all_keys(client_for, role):
+    assert client_for(role).get("/api/api-key-events/").status_code == 403
+
+
+def test_keys_cannot_read_the_audit_trail_even_with_the_wildcard(issue_key, key_client):
+    response = key_client(issue_key(["*"]).key).get("/api/api-key-events/")
+
+    assert response.status_code == 403
+    assert response.json()["message"] == "API keys cannot use this endpoint."

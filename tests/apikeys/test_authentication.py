@@ -283,6 +283,46 @@ def test_repeated_failures_from_one_address_are_capped_across_keys(
     assert key_client(wrong_keys[5], ip="203.0.113.6").get("/api/ncrs/").status_code == 401
 
 
+def test_an_ipv6_client_rotating_addresses_within_its_64_is_capped_as_one_address(
+    issue_key, key_client, bcrypt_calls, settings
+):
+    settings.APIKEY_MAX_FAILURES_PER_IP = 3
+    wrong_keys = [
+        services.keyformat.build_key(issue_key(["ncr:read"]).api_key.key_id)[0] for _ in range(5)
+    ]
+    addresses = [f"2001:db8:7:42:{n:x}:{n * 7919:x}::{n + 1:x}" for n in range(5)]
+
+    statuses = [
+        key_client(k, ip=ip).get("/api/ncrs/").status_code
+        for k, ip in zip(wrong_keys, addresses, strict=True)
+    ]
+
+    assert statuses == [401, 401, 401, 429, 429]
+    assert len(bcrypt_calls) == 3
+    event = APIKeyEvent.objects.get(event_type="repeated_failures")
+    assert event.details["capped"] == ["ip"] and event.details["ip_bucket"] == "2001:db8:7:42::/64"
+    # The next /64 is another client.
+    assert key_client(wrong_keys[4], ip="2001:db8:7:43::1").get("/api/ncrs/").status_code == 401
+
+
+def test_a_correct_key_does_not_spend_the_failure_budget(
+    issue_key, key_client, bcrypt_calls, settings
+):
+    settings.APIKEY_MAX_FAILURES_PER_KEY = 2
+    settings.APIKEY_MAX_FAILURES_PER_IP = 2
+    settings.APIKEY_CACHE_TTL_SECONDS = 0  # no cached verification: every request runs bcrypt
+    issued = issue_key(["ncr:read"])
+    wrong = key_client(services.keyformat.build_key(issued.api_key.key_id)[0])
+    right = key_client(issued.key)
+
+    first_wrong = wrong.get("/api/ncrs/").status_code
+    rights = [right.get("/api/ncrs/").status_code for _ in range(5)]
+    then_wrong = [wrong.get("/api/ncrs/").status_code for _ in range(2)]
+
+    assert (first_wrong, rights, then_wrong) == (401, [200] * 5, [401, 429])
+    assert len(bcrypt_calls) == 7
+
+
 def test_the_per_key_rate_limit_answers_429_with_retry_after(issue_key, key_client):
     client = key_client(issue_key(["ncr:read"], rate_limit_per_minute=3).key)
 
@@ -312,6 +352,78 @@ def test_usage_is_counted_without_writes_and_flushed_by_the_periodic_task(
     assert key.usage_count == 2
     assert key.last_used_ip == "192.0.2.44" and key.last_used_at is not None
     assert flush_api_key_usage() == 0  # nothing new: nothing written
+
+
+def test_celery_beat_runs_the_usage_flush_on_the_configured_interval(
+    issue_key, key_client, settings
+):
+    from eqms_integration.celery import app
+
+    entry = app.conf.beat_schedule["apikeys-flush-usage"]
+    assert entry["schedule"] == settings.APIKEY_USAGE_FLUSH_SECONDS
+    assert entry["task"] in app.tasks
+    issued = issue_key(["ncr:read"])
+    key_client(issued.key).get("/api/ncrs/")
+    services.usage_push()
+
+    assert app.tasks[entry["task"]]() == 1  # the scheduled name runs the flush
+    assert APIKey.objects.get(pk=issued.api_key.pk).usage_count == 1
+
+
+def test_a_change_of_networks_through_the_api_holds_on_the_next_request_despite_the_cache(
+    admin_api, issue_key, key_client, bcrypt_calls, django_capture_on_commit_callbacks
+):
+    issued = issue_key(["ncr:read"], allowed_networks=["10.0.0.0/8"])
+    client = key_client(issued.key, ip="10.1.2.3")
+    assert [client.get("/api/ncrs/").status_code for _ in range(2)] == [200, 200]
+    assert len(bcrypt_calls) == 1  # the second request was served from the cache
+
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = admin_api.patch(
+            f"/api/api-keys/{issued.api_key.pk}/",
+            {"allowed_networks": ["192.168.0.0/16"]},
+            format="json",
+        )
+
+    assert changed.status_code == 200
+    assert client.get("/api/ncrs/").status_code == 403
+    assert key_client(issued.key, ip="192.168.7.7").get("/api/ncrs/").status_code == 200
+
+
+def test_a_change_of_expiry_through_the_api_holds_on_the_next_request_despite_the_cache(
+    admin_api, issue_key, key_client, bcrypt_calls, django_capture_on_commit_callbacks
+):
+    issued = issue_key(["ncr:read"])
+    client = key_client(issued.key)
+    assert [client.get("/api/ncrs/").status_code for _ in range(2)] == [200, 200]
+    assert len(bcrypt_calls) == 1
+    expires = timezone.now() + timedelta(seconds=30)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = admin_api.patch(
+            f"/api/api-keys/{issued.api_key.pk}/",
+            {"expires_at": expires.isoformat()},
+            format="json",
+        )
+
+    assert changed.status_code == 200
+    assert client.get("/api/ncrs/")["X-API-Key-Expires"] == expires.isoformat()
+    with later(31):
+        assert client.get("/api/ncrs/").status_code == 401
+
+
+def test_a_key_expiring_at_the_latest_representable_time_works(key_client, admin_api):
+    created = admin_api.post(
+        "/api/api-keys/",
+        {"name": "ERP", "scopes": ["ncr:read"], "expires_at": "9999-12-31T23:59:59Z"},
+        format="json",
+    )
+
+    response = key_client(created.json()["key"]).get("/api/ncrs/")
+
+    assert created.status_code == 201
+    assert response.status_code == 200
+    assert response["X-API-Key-Expires"] == "9999-12-31T23:59:59+00:00"
 
 
 def test_request_user_of_a_key_request_names_the_key(issue_key):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from apikeys.models import APIKey, APIKeyEvent
 from apikeys.services.keyformat import parse_key
@@ -64,3 +66,34 @@ def test_list_revoke_and_rotate_by_key_id():
 def test_revoking_an_unknown_key_is_a_clear_error():
     with pytest.raises(CommandError, match="No API key with id or key_id 'nope'"):
         run("revoke_api_key", "nope")
+
+
+def test_rotate_api_key_keeps_the_old_key_for_24_hours_by_default():
+    created = json.loads(run("create_api_key", "--name", "ERP", "--scope", "*", "--json"))
+
+    output = run("rotate_api_key", created["key_id"])
+
+    old = APIKey.objects.get(pk=created["id"])
+    assert old.state == "active"
+    left = old.expires_at - timezone.now()
+    assert timedelta(hours=24) - timedelta(seconds=10) < left <= timedelta(hours=24)
+    assert "The old key works for 86400 more second(s)." in output
+
+
+def test_an_expiry_beyond_year_9999_is_a_clear_error_not_a_traceback():
+    with pytest.raises(CommandError, match=r"--expires-in-days must be between 1 and \d+ \(the"):
+        run("create_api_key", "--name", "X", "--scope", "*", "--expires-in-days", "100000000")
+    with pytest.raises(CommandError, match="expires_at: The expiry must be before the year 10000"):
+        run("create_api_key", "--name", "X", "--scope", "*",
+            "--expires-at", "9999-12-31T23:59:59-14:00")  # fmt: skip
+    assert not APIKey.objects.exists()
+
+
+@pytest.mark.parametrize("grace", [str(10**15), str(30 * 24 * 3600 + 1), "-1"])
+def test_a_grace_period_outside_0_to_30_days_is_a_clear_error_as_in_the_api(grace):
+    created = json.loads(run("create_api_key", "--name", "ERP", "--scope", "*", "--json"))
+
+    with pytest.raises(CommandError, match=r"--grace-seconds must be between 0 and 2592000 \(30"):
+        run("rotate_api_key", created["key_id"], "--grace-seconds", grace)
+
+    assert APIKey.objects.get().state == "active"

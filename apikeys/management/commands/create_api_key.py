@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,9 +19,14 @@ def parse_expiry(at: str | None, in_days: int | None) -> datetime | None:
             raise CommandError(f"--expires-at {at!r} is not an ISO 8601 date-time.")
         return value if timezone.is_aware(value) else timezone.make_aware(value)
     if in_days is not None:
-        if in_days < 1:
-            raise CommandError("--expires-in-days must be at least 1.")
-        return timezone.now() + timedelta(days=in_days)
+        now = timezone.now()
+        latest = (datetime.max.replace(tzinfo=UTC) - now).days
+        if not 1 <= in_days <= latest:
+            raise CommandError(
+                f"--expires-in-days must be between 1 and {latest} "
+                "(the expiry must be before the year 10000)."
+            )
+        return now + timedelta(days=in_days)
     return None
 
 

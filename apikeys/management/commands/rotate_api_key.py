@@ -10,6 +10,9 @@ from django.core.management.base import BaseCommand, CommandError
 from apikeys.management.commands.create_api_key import format_errors
 from apikeys.management.commands.revoke_api_key import find_key
 from apikeys.services import apikey_rotate
+from apikeys.services.lifecycle import DEFAULT_ROTATION_GRACE, MAX_ROTATION_GRACE
+
+MAX_GRACE_SECONDS = int(MAX_ROTATION_GRACE.total_seconds())
 
 
 class Command(BaseCommand):
@@ -20,14 +23,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--grace-seconds",
             type=int,
-            default=24 * 3600,
-            help="how long the old key keeps working (default 86400, 0 = now)",
+            default=int(DEFAULT_ROTATION_GRACE.total_seconds()),
+            help=f"how long the old key keeps working (default 86400, 0 = now, at most "
+            f"{MAX_GRACE_SECONDS})",
         )
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["grace_seconds"] < 0:
-            raise CommandError("--grace-seconds must be 0 or more.")
+        if not 0 <= options["grace_seconds"] <= MAX_GRACE_SECONDS:
+            raise CommandError(
+                f"--grace-seconds must be between 0 and {MAX_GRACE_SECONDS} "
+                f"({MAX_ROTATION_GRACE.days} days)."
+            )
         old = find_key(options["key"])
         try:
             issued = apikey_rotate(
