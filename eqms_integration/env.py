@@ -6,6 +6,7 @@ right types and fail loudly, naming the variable, when a value cannot be read.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -53,6 +54,20 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of IPv4/IPv6 networks in CIDR notation (host bits allowed)."""
+    networks = env_list(name)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list networks in CIDR notation (e.g. 10.0.0.0/8, fd00::/8), "
+                f"not {network!r}."
+            ) from None
+    return networks
 
 
 def database_config(url: str, *, sqlite_dir: Path) -> dict:

@@ -66,12 +66,23 @@ def capa_update(*, capa: CAPA, data: dict[str, Any]) -> CAPA:
 
 
 @transaction.atomic
-def capa_close(*, capa: CAPA) -> CAPA:
+def capa_close(*, capa: CAPA, data: dict[str, Any] | None = None) -> CAPA:
+    """Close it, applying `data` (other field changes, e.g. from a sync run) in the same
+    UPDATE: one `capa.closed` event carries the final values, with no `capa.updated` before it."""
+    closable = [name for name in CAPA_EDITABLE_FIELDS if name != "status"]
+    changed = apply_changes(capa, data or {}, closable)
+    if changed:
+        capa.full_clean()
     now = timezone.now()
     closed = (
         CAPA.objects.filter(pk=capa.pk)
         .exclude(status=CAPA.Status.CLOSED)
-        .update(status=CAPA.Status.CLOSED, closed_at=now, updated_at=now)
+        .update(
+            status=CAPA.Status.CLOSED,
+            closed_at=now,
+            updated_at=now,
+            **{name: getattr(capa, name) for name in changed},
+        )
     )
     if not closed:
         raise ValidationError({"status": f"{capa.number} is already closed."})

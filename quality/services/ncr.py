@@ -63,13 +63,24 @@ def ncr_update(*, ncr: NCR, data: dict[str, Any]) -> NCR:
 
 
 @transaction.atomic
-def ncr_close(*, ncr: NCR) -> NCR:
+def ncr_close(*, ncr: NCR, data: dict[str, Any] | None = None) -> NCR:
+    """Close it, applying `data` (other field changes, e.g. from a sync run) in the same
+    UPDATE: one `ncr.closed` event carries the final values, with no `ncr.updated` before it."""
+    closable = [name for name in NCR_EDITABLE_FIELDS if name != "status"]
+    changed = apply_changes(ncr, data or {}, closable)
+    if changed:
+        ncr.full_clean()
     now = timezone.now()
     # Conditional UPDATE: of two concurrent closes exactly one succeeds.
     closed = (
         NCR.objects.filter(pk=ncr.pk)
         .exclude(status=NCR.Status.CLOSED)
-        .update(status=NCR.Status.CLOSED, closed_at=now, updated_at=now)
+        .update(
+            status=NCR.Status.CLOSED,
+            closed_at=now,
+            updated_at=now,
+            **{name: getattr(ncr, name) for name in changed},
+        )
     )
     if not closed:
         raise ValidationError({"status": f"{ncr.number} is already closed."})

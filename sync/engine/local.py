@@ -162,17 +162,17 @@ class LifecycleStore(LocalStore):
         if closing:
             values.pop("status")
         obj = self._create(**values)
-        return self._close(obj) if closing else obj
+        return self._close(obj, {}) if closing else obj
 
     def update(self, obj: Any, values: dict[str, Any]) -> Any:
         values = dict(values)
         closing = values.get("status") == "closed"
         if closing:
             values.pop("status")
-        obj = self._update(obj, values)
         if closing and obj.status != "closed":
-            obj = self._close(obj)
-        return obj
+            # The other changes go with the close: one `*.closed` event, no `*.updated`.
+            return self._close(obj, values)
+        return self._update(obj, values)
 
 
 class RecordStore(LocalStore):
@@ -263,12 +263,12 @@ def store_for(config: SyncConfiguration) -> LocalStore:
         return LifecycleStore(
             config, NCR, quality.ncr_create,
             lambda obj, data: quality.ncr_update(ncr=obj, data=data),
-            lambda obj: quality.ncr_close(ncr=obj),
+            lambda obj, data: quality.ncr_close(ncr=obj, data=data),
         )  # fmt: skip
     if entity == "capa":
         return LifecycleStore(
             config, CAPA, quality.capa_create,
             lambda obj, data: quality.capa_update(capa=obj, data=data),
-            lambda obj: quality.capa_close(capa=obj),
+            lambda obj, data: quality.capa_close(capa=obj, data=data),
         )  # fmt: skip
     return RecordStore(config)

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from eqms_integration.env import cache_config, database_config, env_bool, env_int
+from eqms_integration.env import (
+    cache_config,
+    database_config,
+    env_bool,
+    env_int,
+    env_networks,
+)
 from tests.testenv import TEST_DEFAULTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,6 +164,16 @@ def test_typed_readers_reject_values_of_the_wrong_type(monkeypatch):
         env_int("X_NUMBER", 1)
     with pytest.raises(ImproperlyConfigured, match="X_SMALL must be at least 0"):
         env_int("X_SMALL", 1, minimum=0)
+
+
+def test_network_lists_are_read_as_cidrs_and_a_bad_one_names_the_variable(monkeypatch):
+    monkeypatch.setenv("X_NETS", " 10.0.0.0/8, 192.168.1.7/24,fd00::/8 ")
+    monkeypatch.setenv("X_BAD_NETS", "10.0.0.0/8, 10.0.0.0/33")
+
+    assert env_networks("X_NETS") == ["10.0.0.0/8", "192.168.1.7/24", "fd00::/8"]
+    assert env_networks("X_UNSET_NETS") == []
+    with pytest.raises(ImproperlyConfigured, match=r"X_BAD_NETS .*'10\.0\.0\.0/33'"):
+        env_networks("X_BAD_NETS")
 
 
 def test_without_a_broker_url_celery_uses_files_under_the_var_folder(settings):

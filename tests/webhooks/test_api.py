@@ -80,6 +80,7 @@ def test_a_subscription_can_be_updated_and_deleted(admin_api, receiver):
         ({"retry_delay_seconds": 3601}, "retry_delay_seconds", ""),
         ({"custom_headers": {"webhook-signature": "v1,forged"}}, "custom_headers", "overridden"),
         ({"custom_headers": {"X-Webhook-Signature": "x"}}, "custom_headers", "overridden"),
+        ({"custom_headers": {"x-webhook-signature-previous": "x"}}, "custom_headers", "overridden"),
         ({"custom_headers": {"User-Agent": "x"}}, "custom_headers", "overridden"),
         ({"custom_headers": {"Bad Name": "x"}}, "custom_headers", "not a valid header"),
         ({"custom_headers": "nope"}, "custom_headers", ""),
@@ -235,6 +236,33 @@ def test_retry_makes_one_immediate_attempt_of_that_delivery_only(admin_api, rece
     assert (second.status, second.attempt_count) == ("failed", 1)
     assert len(receiver.requests) == 3
     assert sub["id"] == first.subscription_id
+
+
+def test_retry_of_a_delivery_a_worker_holds_is_refused_without_sending_even_if_its_lease_expired(
+    admin_api, receiver
+):
+    create(admin_api, receiver)
+    quality.ncr_create(title="A")
+    delivery = WebhookDelivery.objects.get()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status="delivering",
+        lease_token="worker-1",
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+        attempt_count=1,
+    )
+
+    response = admin_api.post(f"/api/webhooks/deliveries/{delivery.pk}/retry/")
+
+    assert response.status_code == 400
+    assert "status" in response.json()["errors"]
+    assert receiver.requests == []
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.lease_token, delivery.attempt_count) == (
+        "delivering",
+        "worker-1",
+        1,
+    )
+    assert not delivery.attempts.exists()
 
 
 def test_recover_requeues_failed_deliveries_in_the_window_with_a_fresh_budget(

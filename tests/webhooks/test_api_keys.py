@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apikeys.services import apikey_create
+from webhooks import services
 from webhooks.models import WebhookSubscription
 
 pytestmark = pytest.mark.django_db
@@ -46,3 +47,35 @@ def test_a_manage_key_creates_a_subscription_and_sees_the_secret_once(allow_loop
     assert created.status_code == 201, created.json()
     assert created.json()["secret"].startswith("whsec_")
     assert "whsec_" not in str(detail.json())
+
+
+def test_each_api_key_has_its_own_test_send_limit(receiver, settings):
+    settings.WEBHOOK_TEST_RATE = "2/minute"
+    first, second = client_with("webhooks:manage"), client_with("webhooks:manage")
+    sub_id = first.post(
+        "/api/webhooks/", {"name": "ERP", "url": receiver.url, "events": ["ncr.created"]},
+        format="json",
+    ).json()["id"]  # fmt: skip
+
+    first_codes = [first.post(f"/api/webhooks/{sub_id}/test/").status_code for _ in range(3)]
+    second_codes = [second.post(f"/api/webhooks/{sub_id}/test/").status_code for _ in range(3)]
+
+    assert first_codes == [200, 200, 429]
+    assert second_codes == [200, 200, 429]
+    assert len(receiver.requests) == 4
+
+
+def test_a_keys_own_rate_limit_still_applies_to_test_sends(receiver, settings):
+    settings.WEBHOOK_TEST_RATE = "100/minute"
+    manager = APIClient()
+    manager.credentials(
+        HTTP_X_API_KEY=apikey_create(
+            name="k", scopes=["webhooks:manage"], rate_limit_per_minute=2
+        ).key
+    )
+    sub = services.subscription_create(name="ERP", url=receiver.url, events=["ncr.created"])[0]
+
+    codes = [manager.post(f"/api/webhooks/{sub.pk}/test/").status_code for _ in range(3)]
+
+    assert codes == [200, 200, 429]
+    assert len(receiver.requests) == 2

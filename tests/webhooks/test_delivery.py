@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import socket
+import sys
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+import urllib3
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from eqms_integration import encryption
 from quality import services as quality
 from webhooks import services
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -82,6 +87,34 @@ def test_during_a_rotation_both_the_old_and_the_new_secret_verify(make_subscript
     assert len(request.headers["webhook-signature"].split(" ")) == 2
     Webhook(old_secret).verify(request.body, request.headers)
     Webhook(new_secret).verify(request.body, request.headers)
+    assert request.headers["X-Webhook-Signature"] == body_signature(
+        secret=new_secret, body=request.body
+    )
+    assert request.headers["X-Webhook-Signature-Previous"] == body_signature(
+        secret=old_secret, body=request.body
+    )
+
+
+def test_a_custom_header_stored_under_the_previous_signatures_name_never_replaces_it(
+    make_subscription, receiver
+):
+    subscription, old_secret = make_subscription()
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(  # saved before the rule
+        custom_headers_encrypted=encryption.encrypt(
+            json.dumps({"X-Webhook-Signature-Previous": "forged", "X-Tenant": "7"})
+        )
+    )
+    subscription.refresh_from_db()
+    services.subscription_regenerate_secret(subscription=subscription, grace_period_seconds=60)
+    quality.ncr_create(title="A")
+
+    services.delivery_attempt(delivery_id=only_delivery().pk)
+
+    headers = receiver.requests[0].headers
+    assert headers["X-Tenant"] == "7"
+    assert headers["X-Webhook-Signature-Previous"] == body_signature(
+        secret=old_secret, body=receiver.requests[0].body
+    )
 
 
 def test_after_the_grace_period_only_the_new_secret_signs(make_subscription, receiver):
@@ -98,6 +131,7 @@ def test_after_the_grace_period_only_the_new_secret_signs(make_subscription, rec
 
     request = receiver.requests[0]
     assert " " not in request.headers["webhook-signature"]
+    assert "X-Webhook-Signature-Previous" not in request.headers
     Webhook(new_secret).verify(request.body, request.headers)
     with pytest.raises(Exception, match="No matching signature"):
         Webhook(old_secret).verify(request.body, request.headers)
@@ -213,6 +247,51 @@ def test_a_slow_receiver_times_out_and_the_attempt_records_the_error(
     assert only_delivery().status == "pending"
 
 
+@pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """A port on 127.0.0.1 whose listen queue is full: Linux drops further SYNs, so a new
+    connection neither succeeds nor is refused, it hangs until the client gives up."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    queued: list[socket.socket] = []
+    for _ in range(64):
+        client = socket.socket()
+        client.settimeout(0.3)
+        try:
+            client.connect(("127.0.0.1", port))
+        except TimeoutError:
+            client.close()
+            break
+        queued.append(client)
+    else:
+        pytest.fail("the listen queue never filled")
+    yield port
+    for client in queued:
+        client.close()
+    server.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="relies on Linux dropping SYNs to a full queue")
+def test_a_receiver_that_never_accepts_the_connection_fails_after_the_connect_timeout(
+    allow_loopback, unanswered_port, settings
+):
+    settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS = 1
+    settings.WEBHOOK_READ_TIMEOUT_SECONDS = 30
+    services.subscription_create(
+        name="ERP", url=f"http://127.0.0.1:{unanswered_port}/hook", events=["ncr.created"]
+    )
+    quality.ncr_create(title="A")
+
+    attempt = services.delivery_attempt(delivery_id=only_delivery().pk)
+
+    assert attempt.status_code is None
+    assert "ConnectTimeoutError" in attempt.error and "timed out" in attempt.error
+    assert 900 <= attempt.duration_ms < 5000  # the connect timeout, far from the read timeout
+    assert only_delivery().status == "pending"
+
+
 def test_a_receiver_that_is_down_is_a_connection_error_that_is_retried(make_subscription, receiver):
     make_subscription()
     quality.ncr_create(title="A")
@@ -222,6 +301,40 @@ def test_a_receiver_that_is_down_is_a_connection_error_that_is_retried(make_subs
 
     assert attempt.status_code is None and attempt.error
     assert only_delivery().status == "pending"
+
+
+def _http_edge_raises(monkeypatch, settings) -> str:
+    def broken(*args, **kwargs):
+        raise RuntimeError("the TLS library broke")
+
+    monkeypatch.setattr(urllib3.HTTPConnectionPool, "urlopen", broken)
+    return "RuntimeError: the TLS library broke"
+
+
+def _allowlist_turns_bad(monkeypatch, settings) -> str:
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "10.0.0.0/33"]
+    return "ValueError: '10.0.0.0/33' does not appear to be an IPv4 or IPv6 network"
+
+
+@pytest.mark.parametrize("breakage", [_http_edge_raises, _allowlist_turns_bad])
+def test_an_unexpected_error_while_sending_is_a_failed_attempt_retried_like_any_other(
+    make_subscription, receiver, monkeypatch, settings, breakage
+):
+    make_subscription(retry_delay_seconds=100)
+    quality.ncr_create(title="A")
+    error = breakage(monkeypatch, settings)
+
+    attempt = services.delivery_attempt(delivery_id=only_delivery().pk)
+
+    assert (attempt.status_code, attempt.error, attempt.succeeded) == (None, error, False)
+    delivery = only_delivery()
+    assert (delivery.status, delivery.attempt_count, delivery.last_error) == ("pending", 1, error)
+    assert delivery.lease_expires_at is None
+    assert (
+        timedelta(seconds=79) < delivery.next_attempt_at - timezone.now() <= timedelta(seconds=120)
+    )
+    assert WebhookAttempt.objects.filter(delivery=delivery).count() == 1
+    assert receiver.requests == []
 
 
 def test_only_the_first_5000_characters_of_the_answer_are_stored(make_subscription, receiver):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 from django.db import transaction
@@ -68,6 +69,61 @@ def test_closing_publishes_only_closed(make_subscription):
     assert events() == ["ncr.created", "capa.created", "ncr.closed", "capa.updated", "capa.closed"]
     closed = json.loads(WebhookEvent.objects.get(event_type="ncr.closed").payload)
     assert closed["data"]["status"] == "closed" and closed["data"]["closed_at"]
+
+
+def test_closing_with_other_changes_publishes_one_closed_event_with_the_new_values(
+    make_subscription,
+):
+    make_subscription(events=ALL)
+    ncr = quality.ncr_create(title="A")
+    capa = quality.capa_create(title="Fix", ncr=ncr)
+
+    quality.ncr_close(ncr=ncr, data={"title": "A, reworked", "severity": "major"})
+    quality.capa_close(capa=capa, data={"owner": "Kim"})
+
+    assert events() == ["ncr.created", "capa.created", "ncr.closed", "capa.closed"]
+    ncr_data = json.loads(WebhookEvent.objects.get(event_type="ncr.closed").payload)["data"]
+    capa_data = json.loads(WebhookEvent.objects.get(event_type="capa.closed").payload)["data"]
+    assert (ncr_data["title"], ncr_data["severity"], ncr_data["status"]) == (
+        "A, reworked",
+        "major",
+        "closed",
+    )
+    assert (capa_data["owner"], capa_data["status"]) == ("Kim", "closed")
+
+
+def test_an_inbound_sync_that_closes_an_ncr_and_renames_it_publishes_only_ncr_closed(
+    make_subscription, tmp_path
+):
+    from sync.engine.runner import execute
+    from sync.models import Connection
+    from sync.services import configuration_create
+    from sync.services.runs import run_start
+
+    make_subscription(events=ALL)
+    path = tmp_path / "mes.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE mes_ncr (ncr_id INTEGER PRIMARY KEY, title TEXT, state TEXT)")
+        db.execute("INSERT INTO mes_ncr VALUES (1, 'Burr', 'O')")
+    config = configuration_create(
+        name="MES NCRs", system_type="MES", entity_type="ncr", sync_type="full",
+        connection=Connection.objects.create(name="MES", kind="sqlite", database=str(path)),
+        remote_object="mes_ncr", remote_key="ncr_id", field_mappings=[
+            {"local": "title", "remote": "title"},
+            {"local": "status", "remote": "state",
+             "transform": {"type": "map", "values": {"O": "open", "C": "closed"}}},
+        ],
+    )  # fmt: skip
+    execute(run_start(config=config))
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE mes_ncr SET title = 'Burr on flange', state = 'C' WHERE ncr_id = 1")
+
+    run = execute(run_start(config=config))
+
+    assert (run.status, run.updated) == ("success", 1)
+    assert events() == ["ncr.created", "ncr.closed"]
+    closed = json.loads(WebhookEvent.objects.get(event_type="ncr.closed").payload)["data"]
+    assert (closed["title"], closed["status"]) == ("Burr on flange", "closed")
 
 
 def test_a_rolled_back_change_leaves_no_event_and_no_delivery(make_subscription):

@@ -13,8 +13,10 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
 
+from apikeys.principal import KeyPrincipal
 from webhooks import selectors, services
 from webhooks.api import serializers
 from webhooks.models import WebhookDelivery, WebhookSubscription
@@ -24,13 +26,24 @@ DELIVERY = "webhooks.{}_webhookdelivery"
 READ, MANAGE = "webhooks:read", "webhooks:manage"
 
 
-class WebhookTestThrottle(UserRateThrottle):
-    """Test sends make outbound requests on demand: limited per user (WEBHOOK_TEST_RATE)."""
+class WebhookTestThrottle(SimpleRateThrottle):
+    """Test sends make outbound requests on demand: limited (WEBHOOK_TEST_RATE) per API key
+    when a key authenticated the request, per user otherwise. Key users all have pk None, so
+    a per-user bucket would make every key share one."""
 
     scope = "webhook_test"
 
     def get_rate(self) -> str:
         return settings.WEBHOOK_TEST_RATE
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        if isinstance(request.auth, KeyPrincipal):
+            ident = f"key-{request.auth.key_id}"
+        elif request.user and request.user.is_authenticated:
+            ident = f"user-{request.user.pk}"
+        else:
+            ident = f"ip-{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
@@ -106,7 +119,12 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
         )
 
     @extend_schema(request=None, responses=serializers.AttemptResultSerializer)
-    @action(detail=True, methods=["post"], throttle_classes=[WebhookTestThrottle])
+    @action(
+        detail=True,
+        methods=["post"],
+        # On top of the defaults (a key's own per-minute limit), not instead of them.
+        throttle_classes=[*api_settings.DEFAULT_THROTTLE_CLASSES, WebhookTestThrottle],
+    )
     def test(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         attempt = services.subscription_send_test(subscription=self.get_object())
         return Response(serializers.AttemptResultSerializer(attempt).data)

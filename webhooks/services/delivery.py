@@ -7,6 +7,8 @@ claim's token guards the final write, so a late finisher cannot overwrite the ne
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -16,11 +18,12 @@ from django.utils import timezone
 
 from webhooks.models import EventType, WebhookAttempt, WebhookDelivery
 from webhooks.services.attempts import attempt_record
-from webhooks.services.http_client import post_guarded
+from webhooks.services.http_client import HttpResult, post_guarded
 from webhooks.services.signing import signed_headers
 from webhooks.services.subscriptions import custom_headers_of, secrets_in_use
 
 Status = WebhookDelivery.Status
+logger = logging.getLogger(__name__)
 
 
 def due_filter(now: datetime) -> Q:
@@ -61,16 +64,7 @@ def delivery_attempt(*, delivery_id: int, allow_retry: bool = True) -> WebhookAt
             last_error=f"Not sent: the subscription is disabled. {subscription.disabled_reason}",
         )
         return None
-    headers = signed_headers(
-        secrets_in_use=secrets_in_use(subscription, now=now),
-        message_id=event.message_id,
-        timestamp=int(now.timestamp()),
-        body=event.payload,
-        event_type=event.event_type,
-        attempt=delivery.attempt_count,
-        custom_headers=custom_headers_of(subscription),
-    )
-    result = post_guarded(url=subscription.url, body=event.payload.encode(), headers=headers)
+    result = _send(delivery, now)
     return attempt_record(
         delivery=delivery,
         token=token,
@@ -78,3 +72,25 @@ def delivery_attempt(*, delivery_id: int, allow_retry: bool = True) -> WebhookAt
         result=result,
         allow_retry=allow_retry and not is_test,
     )
+
+
+def _send(delivery: WebhookDelivery, now: datetime) -> HttpResult:
+    """Sign and POST. Anything unexpected (a bug, a broken setting, a library error) becomes a
+    failed attempt retried like any other, so the delivery never stays `delivering`."""
+    started = time.monotonic()
+    subscription, event = delivery.subscription, delivery.event
+    try:
+        headers = signed_headers(
+            secrets_in_use=secrets_in_use(subscription, now=now),
+            message_id=event.message_id,
+            timestamp=int(now.timestamp()),
+            body=event.payload,
+            event_type=event.event_type,
+            attempt=delivery.attempt_count,
+            custom_headers=custom_headers_of(subscription),
+        )
+        return post_guarded(url=subscription.url, body=event.payload.encode(), headers=headers)
+    except Exception as exc:
+        logger.exception("Webhook delivery %s failed unexpectedly", delivery.pk)
+        duration_ms = int((time.monotonic() - started) * 1000)
+        return HttpResult(None, "", f"{type(exc).__name__}: {exc}", duration_ms, {})

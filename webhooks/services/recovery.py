@@ -28,9 +28,14 @@ def delivery_retry_now(*, delivery: WebhookDelivery) -> WebhookAttempt:
     made_due = WebhookDelivery.objects.filter(
         pk=delivery.pk, status__in=[Status.PENDING, Status.FAILED, Status.SUCCEEDED]
     ).update(status=Status.PENDING, next_attempt_at=timezone.now(), completed_at=None)
+    busy = ValidationError({"status": "A worker is delivering it right now; try again later."})
+    if not made_due:
+        # `delivering`: even with an expired lease the sweeper hands it to a worker; an attempt
+        # from here as well could send it twice.
+        raise busy
     attempt = delivery_attempt(delivery_id=delivery.pk, allow_retry=previous == Status.PENDING)
-    if not made_due or attempt is None:
-        raise ValidationError({"status": "A worker is delivering it right now; try again later."})
+    if attempt is None:
+        raise busy
     return attempt
 
 

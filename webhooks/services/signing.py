@@ -18,6 +18,7 @@ RESERVED_HEADERS = frozenset(
         "webhook-timestamp",
         "webhook-signature",
         "x-webhook-signature",
+        "x-webhook-signature-previous",
         "x-webhook-event",
         "x-webhook-delivery-attempt",
         "user-agent",
@@ -62,8 +63,10 @@ def signed_headers(
     attempt: int,
     custom_headers: dict[str, str],
 ) -> dict[str, str]:
-    """Every header of one delivery attempt. The first secret is the current one; further ones
-    (a rotation's previous secret) add signatures to `webhook-signature`, space-separated."""
+    """Every header of one delivery attempt. The first secret is the current one; a second one
+    (a rotation's previous secret, during its grace) adds a signature to `webhook-signature`,
+    space-separated, and signs the body in `X-Webhook-Signature-Previous`, so receivers of
+    either signature format keep verifying until they switch to the new secret."""
     headers = {
         name: value
         for name, value in custom_headers.items()
@@ -86,4 +89,8 @@ def signed_headers(
             "X-Webhook-Delivery-Attempt": str(attempt),
         }
     )
+    if len(secrets_in_use) > 1:
+        headers["X-Webhook-Signature-Previous"] = body_signature(
+            secret=secrets_in_use[1], body=body
+        )
     return headers
