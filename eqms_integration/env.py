@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from eqms_integration.mssql_options import mssql_options
+
 _env = environ.Env()
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -98,9 +100,12 @@ def database_config(url: str, *, sqlite_dir: Path) -> dict:
             # Tests use a file, not shared memory, so threads and live servers see each other.
             config["TEST"] = {"NAME": str(Path(name).with_name("test_db.sqlite3"))}
     elif engine == "mssql":
-        options.setdefault("driver", "ODBC Driver 18 for SQL Server")
+        config["OPTIONS"] = options = mssql_options(options)
     elif engine == "django.db.backends.mysql":
         options.setdefault("charset", "utf8mb4")
+    if engine in {"django.db.backends.postgresql", "django.db.backends.mysql"}:
+        # An unreachable server fails fast (and /readyz answers 503) instead of hanging.
+        options.setdefault("connect_timeout", 10)
     config.setdefault("CONN_MAX_AGE", 0)
     config.setdefault("CONN_HEALTH_CHECKS", True)
     return config

@@ -120,11 +120,32 @@ def test_database_url_schemes_map_to_the_real_backends(tmp_path, url, engine, na
     assert (config["ENGINE"], config["NAME"]) == (engine, name)
 
 
-def test_mssql_urls_default_to_microsofts_odbc_driver_18(tmp_path):
-    config = database_config("mssql://sa:pw@sql:1433/QMS", sqlite_dir=tmp_path)
+def test_mssql_urls_use_the_driver_mssql_python_bundles_unless_one_is_named(tmp_path):
+    bundled = database_config("mssql://sa:pw@sql:1433/QMS", sqlite_dir=tmp_path)
+    named = database_config(
+        "mssql://sa:pw@sql:1433/QMS?driver=ODBC+Driver+18+for+SQL+Server", sqlite_dir=tmp_path
+    )
 
-    assert config["OPTIONS"]["driver"] == "ODBC Driver 18 for SQL Server"
-    assert (config["HOST"], config["PORT"], config["USER"]) == ("sql", 1433, "sa")
+    assert bundled["OPTIONS"]["python_driver"] == "mssql_python"
+    assert (bundled["HOST"], bundled["PORT"], bundled["USER"]) == ("sql", 1433, "sa")
+    assert named["OPTIONS"] == {"driver": "ODBC Driver 18 for SQL Server"}
+
+
+def test_the_bundled_sql_server_driver_loads_and_gets_a_connection_string_it_accepts(tmp_path):
+    from mssql.base import DatabaseWrapper, _load_mssql_python
+
+    config = database_config("mssql://sa:pw@sql:1433/QMS", sqlite_dir=tmp_path)
+    wrapper = DatabaseWrapper({**config, "TIME_ZONE": None, "CONN_MAX_AGE": 0})
+
+    assert _load_mssql_python().__name__ == "mssql_python"
+    cstr = wrapper._build_connection_string(wrapper.get_connection_params(), None)
+    assert "SERVER=sql,1433" in cstr and "DATABASE=QMS" in cstr
+    assert "DRIVER=" not in cstr.upper()
+
+
+def test_server_databases_fail_fast_when_unreachable(tmp_path):
+    for url in ("postgres://u@db/qms", "mysql://root@db/qms"):
+        assert database_config(url, sqlite_dir=tmp_path)["OPTIONS"]["connect_timeout"] == 10
 
 
 def test_the_default_sqlite_database_is_tuned_for_several_processes(tmp_path):
