@@ -70,7 +70,9 @@ class FakeERP:
         self.auth: tuple[str, ...] = ("none",)
         self.replies: dict[str, list[Reply]] = {}
         self.log: list[Seen] = []
-        self.tokens: list[str] = []
+        self.tokens: list[str] = []  # every token issued, in order
+        self.revoked: set[str] = set()  # tokens refused from now on (expired at the server)
+        self.token_lifetime: int | None = None  # expires_in of the tokens issued
         self.last_auth = ""  # echoed by a refused write, to prove messages redact it
         self.base_url = ""
         self.port = 0
@@ -116,7 +118,8 @@ class FakeERP:
         if kind == "header":
             return headers.get(secrets[0]) == secrets[1]
         if kind == "oauth2":
-            return given.removeprefix("Bearer ") in self.tokens
+            token = given.removeprefix("Bearer ")
+            return token in self.tokens and token not in self.revoked
         return True
 
     def token(self, body: bytes) -> Reply:
@@ -126,7 +129,10 @@ class FakeERP:
         if given != ("client_credentials", client_id, client_secret):
             return Reply(401, {"error": "invalid_client"})
         self.tokens.append(f"tok-{len(self.tokens) + 1}")
-        return Reply(200, {"access_token": self.tokens[-1], "token_type": "Bearer"})
+        grant = {"access_token": self.tokens[-1], "token_type": "Bearer"}
+        if self.token_lifetime is not None:
+            grant["expires_in"] = self.token_lifetime
+        return Reply(200, grant)
 
     def listing(self, query: dict[str, str]) -> Reply:
         items = list(self.items.values())

@@ -5,6 +5,7 @@ endless pagers) failing clearly and without leaking credentials."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -357,6 +358,42 @@ def test_oauth2_fetches_one_token_per_session_and_uses_it_for_every_request(erp)
     assert ids(rows) == ALL and set(fetched) == {"7"} and failures == []
     assert erp.tokens == ["tok-1"]
     assert {s.headers["Authorization"] for s in erp.log if s.path != TOKEN_PATH} == {"Bearer tok-1"}
+
+
+def oauth2_session(erp: FakeERP):
+    erp.auth, erp.pagination = ("oauth2", "qms", "cl-S3CRET"), "page"
+    credentials = {"token_url": f"{erp.base_url}oauth/token", "client_id": "qms",
+                   "client_secret": "cl-S3CRET"}  # fmt: skip
+    options = {"items_path": "items", "pagination": {"type": "page"}}
+    return connect(erp, auth_type="oauth2_client_credentials", credentials=credentials,
+                   options=options).session(SPEC)  # fmt: skip
+
+
+def test_an_oauth2_token_the_api_stops_accepting_mid_run_is_replaced_and_the_read_goes_on(erp):
+    with oauth2_session(erp) as session:
+        pages = session.batches(after=None, upper=None, size=5)
+        first = next(pages)
+        erp.revoked.add("tok-1")  # expired early, or revoked, at the server
+        rest = [row for batch in pages for row in batch]
+
+    assert ids(first + rest) == ALL
+    assert erp.tokens == ["tok-1", "tok-2"]
+    refused = [s for s in erp.log if s.headers.get("Authorization") == "Bearer tok-1"]
+    assert len(refused) == 2  # the first page, then the one refused and sent again
+
+
+def test_an_oauth2_token_is_renewed_before_its_lifetime_ends(erp):
+    erp.token_lifetime = 1  # seconds: renewed after half of it at the latest
+    with oauth2_session(erp) as session:
+        pages = session.batches(after=None, upper=None, size=5)
+        first = next(pages)
+        time.sleep(0.6)
+        rest = [row for batch in pages for row in batch]
+
+    assert ids(first + rest) == ALL
+    assert erp.tokens == ["tok-1", "tok-2"]
+    listings = [s.headers["Authorization"] for s in erp.requests("GET")]
+    assert listings[0] == "Bearer tok-1" and set(listings[1:]) == {"Bearer tok-2"}
 
 
 def test_a_refused_oauth2_client_is_reported_without_its_secret(erp):

@@ -97,9 +97,25 @@ class HttpClient:
         self.http.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         self.http.headers.update(headers or {})
         self.http.auth = auth
+        self._fetch_token: Callable[[], tuple[str, float | None]] | None = None
+        self._token_renew_at: float | None = None
 
     def close(self) -> None:
         self.http.close()
+
+    def use_token(self, fetch: Callable[[], tuple[str, float | None]]) -> None:
+        """Send a bearer token from `fetch` (token, lifetime in seconds or None): fetched now,
+        again shortly before its lifetime ends, and again when a request is answered 401."""
+        self._fetch_token = fetch
+        self._renew_token()
+
+    def _renew_token(self) -> None:
+        token, lifetime = self._fetch_token()
+        self.http.headers["Authorization"] = f"Bearer {token}"
+        self.secrets.append(token)
+        # Renew a little early: at 90 % of the lifetime, and at least 5 s before it ends.
+        margin = min(max(5.0, lifetime * 0.1), lifetime / 2) if lifetime else 0.0
+        self._token_renew_at = time.monotonic() + lifetime - margin if lifetime else None
 
     def fail(self, text: str) -> ConnectorError:
         return ConnectorError(redact(text, self.secrets))
@@ -111,8 +127,15 @@ class HttpClient:
     ) -> Answer:  # fmt: skip
         """One request, retried on 429/503 as the server asks. Network trouble, an oversized
         or too slow answer raise ConnectorError; any HTTP status is returned."""
+        renewed = False
         for attempt in range(RETRIES + 1):
+            if self._token_renew_at is not None and time.monotonic() >= self._token_renew_at:
+                self._renew_token()
             answer = self._once(method, url, params, body, form, excerpt_only)
+            if answer.status == 401 and self._fetch_token is not None and not renewed:
+                renewed = True  # the token may have been revoked or expired early: once more
+                self._renew_token()
+                answer = self._once(method, url, params, body, form, excerpt_only)
             if answer.status not in RETRYABLE or attempt == RETRIES:
                 return replace(answer, retries=attempt)
             wait = retry_wait(answer.headers.get("Retry-After"), attempt)

@@ -52,7 +52,8 @@ class RESTConnector:
             auth=auth, max_bytes=self.max_response_bytes,
         )  # fmt: skip
 
-    def _token(self) -> str:
+    def _token(self) -> tuple[str, float | None]:
+        """A fresh OAuth2 access token, and its lifetime in seconds when the server gives one."""
         creds = self.credentials
         form = {"grant_type": "client_credentials", "client_id": creds["client_id"],
                 "client_secret": creds["client_secret"]}  # fmt: skip
@@ -66,16 +67,21 @@ class RESTConnector:
         if answer.status != 200:
             raise client.fail(f"The token endpoint answered HTTP {answer.status}.")
         try:
-            token = client.json_of(answer)["access_token"]
+            grant = client.json_of(answer)
+            token = grant["access_token"]
         except (ConnectorError, KeyError, TypeError):
             raise client.fail("The token endpoint gave no access_token.") from None
         if not isinstance(token, str) or not token:
             raise client.fail("The token endpoint gave no access_token.")
-        return token
+        lifetime = grant.get("expires_in")
+        if isinstance(lifetime, str) and lifetime.isdigit():
+            lifetime = int(lifetime)
+        valid = isinstance(lifetime, int | float) and not isinstance(lifetime, bool)
+        return token, float(lifetime) if valid and lifetime > 0 else None
 
     def authenticated_client(self) -> HttpClient:
-        """An HTTP client sending this connection's credentials (an OAuth2 token is fetched
-        here, once per client)."""
+        """An HTTP client sending this connection's credentials. An OAuth2 token is fetched
+        here and again when it is about to expire or the API refuses it (once per request)."""
         creds, headers, auth, secrets = self.credentials, {}, None, []
         if self.auth_type == "basic":
             auth = (creds["username"], creds["password"])
@@ -85,12 +91,10 @@ class RESTConnector:
             headers["Authorization"] = f"Bearer {creds['token']}"
         elif self.auth_type == "api_key_header":
             headers[creds["header"]] = creds["value"]
-        elif self.auth_type == "oauth2_client_credentials":
-            token = self._token()
-            headers["Authorization"] = f"Bearer {token}"
-            secrets.append(token)
         client = self._client(headers, auth)
         client.secrets.extend(secrets)
+        if self.auth_type == "oauth2_client_credentials":
+            client.use_token(self._token)
         return client
 
     def test(self) -> str:
