@@ -7,10 +7,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from quality.models import CAPA, NCR
-from quality.services.changes import apply_changes, check_status_change, validated_save
+from quality.services.changes import (
+    apply_changes,
+    check_status_change,
+    close_once,
+    validated_save,
+)
 from quality.services.events import capa_event_publish
 from quality.services.numbering import next_number
 
@@ -67,25 +71,7 @@ def capa_update(*, capa: CAPA, data: dict[str, Any]) -> CAPA:
 
 @transaction.atomic
 def capa_close(*, capa: CAPA, data: dict[str, Any] | None = None) -> CAPA:
-    """Close it, applying `data` (other field changes, e.g. from a sync run) in the same
-    UPDATE: one `capa.closed` event carries the final values, with no `capa.updated` before it."""
-    closable = [name for name in CAPA_EDITABLE_FIELDS if name != "status"]
-    changed = apply_changes(capa, data or {}, closable)
-    if changed:
-        capa.full_clean()
-    now = timezone.now()
-    closed = (
-        CAPA.objects.filter(pk=capa.pk)
-        .exclude(status=CAPA.Status.CLOSED)
-        .update(
-            status=CAPA.Status.CLOSED,
-            closed_at=now,
-            updated_at=now,
-            **{name: getattr(capa, name) for name in changed},
-        )
-    )
-    if not closed:
-        raise ValidationError({"status": f"{capa.number} is already closed."})
-    capa.refresh_from_db()
+    """Close it (with `data`, other field changes, in the same UPDATE): one `capa.closed` event."""
+    close_once(capa, data, CAPA_EDITABLE_FIELDS, CAPA.Status.CLOSED)
     capa_event_publish(capa=capa, action="closed")
     return capa

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 
 def apply_changes(
@@ -45,3 +46,29 @@ def check_status_change(current: str, wanted: str | None, closed: str, label: st
         raise ValidationError({"status": f"Use the close action to close a {label}."})
     if current == closed:
         raise ValidationError({"status": f"A closed {label} cannot be reopened."})
+
+
+def close_once(
+    instance: models.Model, data: Mapping[str, Any] | None, editable: Iterable[str], closed: str
+) -> None:
+    """Close `instance`, applying `data` (other field changes, e.g. from a sync run) in the same
+    conditional UPDATE, so of two concurrent closes exactly one succeeds and the caller
+    publishes one `*.closed` event with the final values (no `*.updated` before it)."""
+    changed = apply_changes(instance, data or {}, [name for name in editable if name != "status"])
+    if changed:
+        instance.full_clean()
+    now = timezone.now()
+    done = (
+        type(instance)
+        .objects.filter(pk=instance.pk)
+        .exclude(status=closed)
+        .update(
+            status=closed,
+            closed_at=now,
+            updated_at=now,
+            **{name: getattr(instance, name) for name in changed},
+        )
+    )
+    if not done:
+        raise ValidationError({"status": f"{instance.number} is already closed."})
+    instance.refresh_from_db()

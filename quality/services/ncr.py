@@ -7,10 +7,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from quality.models import NCR
-from quality.services.changes import apply_changes, check_status_change, validated_save
+from quality.services.changes import (
+    apply_changes,
+    check_status_change,
+    close_once,
+    validated_save,
+)
 from quality.services.events import ncr_event_publish
 from quality.services.numbering import next_number
 
@@ -64,26 +68,7 @@ def ncr_update(*, ncr: NCR, data: dict[str, Any]) -> NCR:
 
 @transaction.atomic
 def ncr_close(*, ncr: NCR, data: dict[str, Any] | None = None) -> NCR:
-    """Close it, applying `data` (other field changes, e.g. from a sync run) in the same
-    UPDATE: one `ncr.closed` event carries the final values, with no `ncr.updated` before it."""
-    closable = [name for name in NCR_EDITABLE_FIELDS if name != "status"]
-    changed = apply_changes(ncr, data or {}, closable)
-    if changed:
-        ncr.full_clean()
-    now = timezone.now()
-    # Conditional UPDATE: of two concurrent closes exactly one succeeds.
-    closed = (
-        NCR.objects.filter(pk=ncr.pk)
-        .exclude(status=NCR.Status.CLOSED)
-        .update(
-            status=NCR.Status.CLOSED,
-            closed_at=now,
-            updated_at=now,
-            **{name: getattr(ncr, name) for name in changed},
-        )
-    )
-    if not closed:
-        raise ValidationError({"status": f"{ncr.number} is already closed."})
-    ncr.refresh_from_db()
+    """Close it (with `data`, other field changes, in the same UPDATE): one `ncr.closed` event."""
+    close_once(ncr, data, NCR_EDITABLE_FIELDS, NCR.Status.CLOSED)
     ncr_event_publish(ncr=ncr, action="closed")
     return ncr
