@@ -2,10 +2,13 @@
 broker) delivering to a local receiver on 127.0.0.1.
 
 Prints (1) the time the outbox adds to an NCR update with 0 vs 20 subscriptions, (2) the
-commit-to-delivery latency p50/p95 at a steady load, (3) deliveries per second draining a
-backlog.
+commit-to-delivery latency p50/p95 at a steady load, with one subscription and with --fanout
+subscriptions (to the last of an NCR's deliveries: a commit with several deliveries publishes one
+fan-out message that a worker turns into one message per delivery), (3) deliveries per second
+draining a backlog.
 
-    .venv/bin/python bench/webhook_delivery.py [--steady 200 --rate 40 --burst 500 --updates 200]
+    .venv/bin/python bench/webhook_delivery.py [--steady 200 --rate 40 --burst 500 --updates 200
+                                                --fanout 5]
 
 Runs on a throw-away SQLite database under a temporary EQMS_VAR_DIR unless DATABASE_URL is set
 (then use a database of its own: the bench migrates it and deletes its webhook rows).
@@ -46,7 +49,7 @@ from quality import services as quality
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
-ARRIVALS: dict[str, float] = {}
+ARRIVALS: dict[tuple[str, str], float] = {}  # (NCR number, path) -> first arrival
 LOCK = threading.Lock()
 
 
@@ -55,7 +58,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         number = json.loads(body)["data"]["number"]
         with LOCK:
-            ARRIVALS.setdefault(number, time.monotonic())
+            ARRIVALS.setdefault((number, self.path), time.monotonic())
         self.send_response(204)
         self.end_headers()
 
@@ -101,10 +104,13 @@ def outbox_cost(url: str, updates: int) -> None:
     reset_webhooks()
 
 
-def steady_latency(url: str, total: int, rate: float) -> None:
+def steady_latency(url: str, total: int, rate: float, subscriptions: int = 1) -> None:
     reset_webhooks()
     ARRIVALS.clear()
-    services.subscription_create(name="steady", url=url, events=["ncr.created"])
+    paths = [f"/hook/{i}" for i in range(subscriptions)]
+    base = url.removesuffix("/hook")
+    for i, path in enumerate(paths):
+        services.subscription_create(name=f"steady {i}", url=base + path, events=["ncr.created"])
     committed: dict[str, float] = {}
     interval = 1 / rate
     next_at = time.monotonic()
@@ -113,12 +119,18 @@ def steady_latency(url: str, total: int, rate: float) -> None:
         committed[ncr.number] = time.monotonic()
         next_at += interval
         time.sleep(max(0.0, next_at - time.monotonic()))
-    wait_all(committed)
-    latencies = [(ARRIVALS[n] - t) * 1000 for n, t in committed.items()]
-    print(f"\nCommit-to-delivery latency at {rate:g} NCRs/s, n = {total}")
+    wait_all({(n, p) for n in committed for p in paths})
+    latencies = [(max(ARRIVALS[n, p] for p in paths) - t) * 1000 for n, t in committed.items()]
+    if subscriptions == 1:
+        print(f"\nCommit-to-delivery latency at {rate:g} NCRs/s, n = {total}")
+    else:
+        print(
+            f"\nCommit-to-last-delivery latency, {subscriptions} subscriptions, "
+            f"at {rate:g} NCRs/s, n = {total}"
+        )
     print(
         f"  p50 {pct(latencies, 0.5):.1f} ms, p95 {pct(latencies, 0.95):.1f} ms, "
-        f"max {max(latencies):.1f} ms, received {len(ARRIVALS)}/{total}"
+        f"max {max(latencies):.1f} ms, received {len(ARRIVALS)}/{total * subscriptions}"
     )
 
 
@@ -131,8 +143,8 @@ def burst_prepare(url: str, total: int) -> dict[str, float]:
 
 
 def burst_drain(numbers: dict[str, float], started: float) -> None:
-    wait_all(numbers)
-    done = max(ARRIVALS[n] for n in numbers)
+    wait_all({(n, "/hook") for n in numbers})
+    done = max(ARRIVALS[n, "/hook"] for n in numbers)
     total = len(numbers)
     print(f"\nDraining a backlog of {total} deliveries (queued before the worker started)")
     print(
@@ -142,14 +154,14 @@ def burst_drain(numbers: dict[str, float], started: float) -> None:
     )
 
 
-def wait_all(numbers: dict[str, float], timeout: float = 300) -> None:
+def wait_all(keys: set[tuple[str, str]], timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with LOCK:
-            if all(n in ARRIVALS for n in numbers):
+            if all(k in ARRIVALS for k in keys):
                 return
         time.sleep(0.02)
-    raise SystemExit(f"only {len(ARRIVALS)}/{len(numbers)} deliveries arrived in {timeout} s")
+    raise SystemExit(f"only {len(ARRIVALS)}/{len(keys)} deliveries arrived in {timeout} s")
 
 
 def main() -> None:
@@ -159,6 +171,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=40)
     parser.add_argument("--burst", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--fanout",
+        type=int,
+        default=5,
+        help="subscriptions of the second steady run (--steady/4 NCRs, same deliveries/s)",
+    )
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
@@ -184,6 +202,8 @@ def main() -> None:
     ):
         burst_drain(backlog, started)
         steady_latency(url, args.steady, args.rate)
+        if args.fanout > 1:
+            steady_latency(url, max(1, args.steady // 4), args.rate / args.fanout, args.fanout)
     reset_webhooks()
     server.shutdown()
 

@@ -6,10 +6,14 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import kombu
 import pytest
+from django.utils import timezone
 
 from webhooks import services
 
@@ -122,7 +126,9 @@ def memory_broker() -> Iterator[None]:
     # The memory transport sleeps this long whenever the worker cannot take a message yet.
     app.conf.broker_transport_options = {"polling_interval": 0.01}
     _reset_pools(app)
+    broker_messages()  # the memory broker is global to the process: start from an empty queue
     yield
+    broker_messages()
     app.conf.broker_url, app.conf.broker_transport_options = saved
     _reset_pools(app)
 
@@ -165,3 +171,83 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+FAN_OUT = "webhooks.tasks.enqueue_webhook_deliveries"
+DELIVER = "webhooks.tasks.deliver_webhook"
+
+
+def broker_messages() -> list[tuple[str, list]]:
+    """Take every message waiting on the memory broker: (task name, positional args), in the
+    order they were published."""
+    from eqms_integration.celery import app
+
+    messages = []
+    with app.connection_for_read() as conn:
+        channel = conn.default_channel
+        while (message := channel.basic_get(app.conf.task_default_queue, no_ack=True)) is not None:
+            args, _kwargs, _embed = message.decode()
+            messages.append((message.headers["task"], args))
+    return messages
+
+
+def deliveries_handed_to_workers() -> list[int]:
+    """The delivery ids of the `deliver_webhook` messages the broker holds, after running each
+    fan-out message waiting there as a worker would (it publishes one message per delivery)."""
+    from eqms_integration.celery import app
+
+    ids = []
+    while messages := broker_messages():
+        for task, args in messages:
+            if task == DELIVER:
+                ids.append(*args)
+            elif task == FAN_OUT:
+                app.tasks[task](*args)
+            else:
+                raise AssertionError(f"unexpected task {task}")
+    return ids
+
+
+def _refuse(*args: object, **kwargs: object) -> None:
+    raise ConnectionError("broker unreachable")
+
+
+@contextmanager
+def broker_down() -> Iterator[None]:
+    """Every publish fails as it does when the broker cannot be reached."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kombu.Producer, "publish", _refuse)
+        yield
+
+
+@pytest.fixture
+def published() -> Iterator[list[tuple[str, list]]]:
+    """(task name, args) of every message published while the test runs, by any thread."""
+    from celery.signals import after_task_publish
+
+    sent: list[tuple[str, list]] = []
+
+    def record(sender: str, body: tuple, **kwargs: object) -> None:
+        sent.append((sender, list(body[0])))
+
+    after_task_publish.connect(record, weak=False)
+    yield sent
+    after_task_publish.disconnect(record)
+
+
+@dataclass
+class Clock:
+    """Django's clock, moved forward on demand (time is the edge of the process)."""
+
+    offset: timedelta = field(default_factory=timedelta)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    moved = Clock()
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + moved.offset)
+    return moved

@@ -11,6 +11,7 @@ from standardwebhooks import Webhook
 
 from eqms_integration import encryption
 from quality import services as quality
+from tests.webhooks.conftest import deliveries_handed_to_workers
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookSubscription
 
@@ -266,7 +267,7 @@ def test_retry_of_a_delivery_a_worker_holds_is_refused_without_sending_even_if_i
 
 
 def test_recover_requeues_failed_deliveries_in_the_window_with_a_fresh_budget(
-    admin_api, receiver, django_capture_on_commit_callbacks, monkeypatch
+    admin_api, receiver, django_capture_on_commit_callbacks
 ):
     sub = create(admin_api, receiver, max_retries=0).json()
     receiver.respond(500, 500)
@@ -276,8 +277,6 @@ def test_recover_requeues_failed_deliveries_in_the_window_with_a_fresh_budget(
     for delivery in (old, recent):
         services.delivery_attempt(delivery_id=delivery.pk)
     WebhookDelivery.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=3))
-    sent = []
-    monkeypatch.setattr("webhooks.tasks.deliver_webhook.delay", sent.append)
     window = {
         "since": (timezone.now() - timedelta(hours=1)).isoformat(),
         "until": (timezone.now() + timedelta(minutes=1)).isoformat(),
@@ -287,7 +286,7 @@ def test_recover_requeues_failed_deliveries_in_the_window_with_a_fresh_budget(
         response = admin_api.post(f"/api/webhooks/{sub['id']}/recover/", window, format="json")
 
     assert response.status_code == 202 and response.json() == {"requeued": 1}
-    assert sent == [recent.pk]
+    assert deliveries_handed_to_workers() == [recent.pk]
     services.delivery_attempt(delivery_id=recent.pk)
     recent.refresh_from_db()
     old.refresh_from_db()

@@ -8,7 +8,15 @@ import sqlite3
 import pytest
 from django.db import transaction
 
+from eqms_integration.celery import app
 from quality import services as quality
+from tests.webhooks.conftest import (
+    DELIVER,
+    FAN_OUT,
+    broker_down,
+    broker_messages,
+    deliveries_handed_to_workers,
+)
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEvent
 
@@ -137,40 +145,92 @@ def test_a_rolled_back_change_leaves_no_event_and_no_delivery(make_subscription)
 
 
 def test_delivery_is_enqueued_only_when_the_transaction_commits(
-    make_subscription, django_capture_on_commit_callbacks, monkeypatch
+    make_subscription, django_capture_on_commit_callbacks
 ):
     make_subscription()
-    enqueued = []
-    monkeypatch.setattr("webhooks.tasks.deliver_webhook.delay", enqueued.append)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         quality.ncr_create(title="A")
-        assert enqueued == []
+        assert broker_messages() == []
 
     assert len(callbacks) == 1
-    assert enqueued == [WebhookDelivery.objects.get().pk]
+    # A single delivery needs no fan-out: it goes straight to the task that delivers it.
+    assert broker_messages() == [(DELIVER, [WebhookDelivery.objects.get().pk])]
+
+
+def test_a_commit_with_several_deliveries_publishes_one_message_that_fans_out_to_each(
+    make_subscription, django_capture_on_commit_callbacks
+):
+    for name in ("ERP", "MES", "CRM"):
+        make_subscription(name=name)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        quality.ncr_create(title="A")
+
+    ids = sorted(WebhookDelivery.objects.values_list("id", flat=True))
+    [(task, [batch])] = broker_messages()
+    assert (task, sorted(batch)) == (FAN_OUT, ids)
+    app.tasks[task](batch)  # what the worker that takes it does
+    assert sorted(deliveries_handed_to_workers()) == ids
+
+
+def test_a_large_commit_is_fanned_out_in_messages_of_at_most_the_sweep_batch_size(
+    make_subscription, django_capture_on_commit_callbacks, settings
+):
+    for i in range(5):
+        make_subscription(name=f"S{i}")
+    settings.WEBHOOK_SWEEP_BATCH_SIZE = 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        quality.ncr_create(title="A")
+
+    messages = broker_messages()
+    assert [(task, len(batch)) for task, [batch] in messages] == [(FAN_OUT, 2)] * 2 + [(FAN_OUT, 1)]
+    for task, args in messages:
+        app.tasks[task](*args)
+    assert sorted(deliveries_handed_to_workers()) == sorted(
+        WebhookDelivery.objects.values_list("id", flat=True)
+    )
 
 
 def test_a_broker_that_is_down_at_commit_loses_nothing(
-    make_subscription, django_capture_on_commit_callbacks, monkeypatch, settings
+    make_subscription, django_capture_on_commit_callbacks, settings, clock
 ):
-    make_subscription()
+    for name in ("ERP", "MES", "CRM"):
+        make_subscription(name=name)
+    settings.WEBHOOK_REQUEUE_AFTER_SECONDS = 60
 
-    def broker_down(delivery_id):
-        raise ConnectionError("broker unreachable")
-
-    monkeypatch.setattr("webhooks.tasks.deliver_webhook.delay", broker_down)
-    with django_capture_on_commit_callbacks(execute=True):
+    with broker_down(), django_capture_on_commit_callbacks(execute=True):
         quality.ncr_create(title="A")  # the commit stands even though enqueueing failed
 
-    delivery = WebhookDelivery.objects.get()
-    sent = []
-    monkeypatch.setattr("webhooks.tasks.deliver_webhook.delay", sent.append)
-    settings.WEBHOOK_REQUEUE_AFTER_SECONDS = 1
-    WebhookDelivery.objects.update(enqueued_at=delivery.created_at.replace(year=2000))
-    assert services.deliveries_sweep() == 1
-    assert sent == [delivery.pk]
+    ids = sorted(WebhookDelivery.objects.values_list("id", flat=True))
+    assert len(ids) == 3 and broker_messages() == []
+    clock.advance(59)
+    assert services.deliveries_sweep() == 0  # the fan-out may still be on its way
+    clock.advance(2)
+    assert services.deliveries_sweep() == 3
+    # The sweeper enqueues each delivery itself, with no fan-out message in between.
+    assert sorted(broker_messages()) == [(DELIVER, [i]) for i in ids]
     assert services.deliveries_sweep() == 0  # just enqueued: not again until REQUEUE_AFTER
+
+
+def test_a_fan_out_message_that_no_worker_runs_is_replaced_by_the_sweeper(
+    make_subscription, django_capture_on_commit_callbacks, settings, clock
+):
+    for name in ("ERP", "MES"):
+        make_subscription(name=name)
+    settings.WEBHOOK_REQUEUE_AFTER_SECONDS = 60
+    with django_capture_on_commit_callbacks(execute=True):
+        quality.ncr_create(title="A")
+
+    [(task, _)] = broker_messages()  # taken by a worker that dies before fanning out
+    assert task == FAN_OUT
+    clock.advance(61)
+
+    assert services.deliveries_sweep() == 2
+    assert sorted(deliveries_handed_to_workers()) == sorted(
+        WebhookDelivery.objects.values_list("id", flat=True)
+    )
 
 
 def test_celery_beat_runs_the_sweeper_on_the_configured_interval(settings):

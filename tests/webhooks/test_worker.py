@@ -3,18 +3,22 @@ task. Time is moved forward by making scheduled retries due instead of sleeping 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
 from quality import services as quality
-from tests.webhooks.conftest import wait_for
+from tests.webhooks.conftest import DELIVER, FAN_OUT, broker_down, wait_for
 from webhooks import services
 from webhooks.models import WebhookDelivery
-from webhooks.tasks import sweep_webhook_deliveries
+from webhooks.tasks import enqueue_webhook_deliveries, sweep_webhook_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+RECEIVERS = ("ERP", "MES", "CRM", "PLM", "BI")
 
 
 def statuses() -> list[str]:
@@ -95,11 +99,10 @@ def test_a_receiver_down_for_a_while_gets_every_event_once_it_is_back(
 
 
 def test_a_delivery_held_by_a_killed_worker_is_finished_by_the_sweeper_after_its_lease(
-    make_subscription, receiver, celery_worker, monkeypatch
+    make_subscription, receiver, celery_worker
 ):
     make_subscription()
-    with monkeypatch.context() as patch:  # its task message is lost too
-        patch.setattr("webhooks.tasks.deliver_webhook.delay", lambda delivery_id: None)
+    with broker_down():  # its task message is lost too
         quality.ncr_create(title="A")
     delivery = WebhookDelivery.objects.get()
     assert services.delivery_claim(delivery_id=delivery.pk, now=timezone.now())  # then killed
@@ -111,3 +114,65 @@ def test_a_delivery_held_by_a_killed_worker_is_finished_by_the_sweeper_after_its
 
     assert len(receiver.requests) == 1
     assert receiver.requests[0].headers["X-Webhook-Delivery-Attempt"] == "2"
+
+
+def subscribe_several(make_subscription, receiver) -> None:
+    for name in RECEIVERS:
+        make_subscription(name=name, url=f"{receiver.url}/{name}")
+
+
+def paths_received(receiver) -> list[str]:
+    return sorted(r.path.rsplit("/", 1)[1] for r in receiver.requests)
+
+
+def test_one_commit_for_several_subscriptions_publishes_one_message_and_each_gets_it_once(
+    make_subscription, receiver, celery_worker, published
+):
+    subscribe_several(make_subscription, receiver)
+
+    quality.ncr_create(title="Weld crack")  # returns after the commit and its enqueue
+    on_commit = list(published)
+    wait_for(lambda: statuses() == ["succeeded"] * len(RECEIVERS))
+
+    ids = sorted(WebhookDelivery.objects.values_list("id", flat=True))
+    assert [(task, sorted(batch)) for task, [batch] in on_commit] == [(FAN_OUT, ids)]
+    assert sorted(args for task, args in published if task == DELIVER) == [[i] for i in ids]
+    assert paths_received(receiver) == sorted(RECEIVERS)  # every one, exactly once
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
+
+
+def test_a_fan_out_lost_at_commit_is_delivered_by_the_sweeper_once_requeue_time_has_passed(
+    make_subscription, receiver, celery_worker, published, settings
+):
+    subscribe_several(make_subscription, receiver)
+    settings.WEBHOOK_REQUEUE_AFTER_SECONDS = 1
+
+    with broker_down():
+        ncr = quality.ncr_create(title="Broker down")  # committed; its fan-out never left
+    assert services.deliveries_sweep() == 0  # too early: the fan-out might be on its way
+    time.sleep(1.2)
+    assert receiver.requests == [] and statuses() == ["pending"] * len(RECEIVERS)
+
+    sweep_webhook_deliveries.delay()
+    wait_for(lambda: statuses() == ["succeeded"] * len(RECEIVERS))
+
+    assert paths_received(receiver) == sorted(RECEIVERS)
+    assert {r.json["data"]["number"] for r in receiver.requests} == {ncr.number}
+    assert not [task for task, _ in published if task == FAN_OUT]  # the sweeper sends directly
+
+
+def test_a_fan_out_message_run_twice_still_delivers_each_event_once(
+    make_subscription, receiver, celery_worker, published
+):
+    subscribe_several(make_subscription, receiver)
+    with broker_down():
+        quality.ncr_create(title="Redelivered")
+    ids = list(WebhookDelivery.objects.values_list("id", flat=True))
+
+    enqueue_webhook_deliveries.delay(ids)  # as when acks_late hands a message out again
+    enqueue_webhook_deliveries.delay(ids)
+    wait_for(lambda: len([t for t, _ in published if t == DELIVER]) == 2 * len(ids))
+    wait_for(lambda: statuses() == ["succeeded"] * len(RECEIVERS))
+    time.sleep(0.5)  # the second message of each pair finds the delivery done
+
+    assert paths_received(receiver) == sorted(RECEIVERS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from webhooks.services.delivery import delivery_attempt, delivery_claim
 from webhooks.services.pruning import deliveries_prune
 from webhooks.services.publishing import event_publish
+from webhooks.services.queue import deliveries_enqueue
 from webhooks.services.recovery import (
     deliveries_requeue,
     delivery_retry_now,
@@ -21,6 +22,7 @@ from webhooks.services.subscriptions import (
 from webhooks.services.sweeper import deliveries_sweep
 
 __all__ = [
+    "deliveries_enqueue",
     "deliveries_prune",
     "deliveries_requeue",
     "deliveries_sweep",
