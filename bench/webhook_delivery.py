@@ -155,13 +155,21 @@ def burst_drain(numbers: dict[str, float], started: float) -> None:
 
 
 def wait_all(keys: set[tuple[str, str]], timeout: float = 300) -> None:
+    """Until every request arrived, and then until the worker has recorded every outcome (the
+    next scenario deletes the rows a worker still writing its attempt would refer to)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with LOCK:
             if all(k in ARRIVALS for k in keys):
-                return
+                break
         time.sleep(0.02)
-    raise SystemExit(f"only {len(ARRIVALS)}/{len(keys)} deliveries arrived in {timeout} s")
+    else:
+        raise SystemExit(f"only {len(ARRIVALS)}/{len(keys)} deliveries arrived in {timeout} s")
+    open_rows = WebhookDelivery.objects.exclude(status=WebhookDelivery.Status.SUCCEEDED)
+    while open_rows.exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{open_rows.count()} deliveries still open after {timeout} s")
+        time.sleep(0.02)
 
 
 def main() -> None:
