@@ -14,9 +14,16 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need_service
+from tests.sync.sources import MARIADB, PG, MariaDBSource, PostgresSource, SQLiteSource
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
-MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "database": "test"}
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def source(request, tmp_path):
+    src = {"sqlite": lambda: SQLiteSource(tmp_path), "postgresql": PostgresSource,
+           "mariadb": MariaDBSource}[request.param]()  # fmt: skip
+    src.create()
+    yield src
+    src.drop()
 
 
 @pytest.fixture

@@ -10,7 +10,9 @@ from datetime import datetime
 from pathlib import Path
 
 from tests.conftest import need_service
-from tests.sync.conftest import MARIADB, PG
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
+MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "database": "test"}
 
 COLUMNS = "equipment_no, description, status_code, calibration, changed_at"
 

@@ -14,21 +14,12 @@ from sync.engine.runner import execute
 from sync.models import Connection, SyncConfiguration, SyncRecord, SyncRun, SyncState
 from sync.services import configuration_create
 from sync.services.runs import run_start
-from tests.sync.sources import MariaDBSource, PostgresSource, SQLiteSource
+from tests.sync.sources import SQLiteSource
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 11, 1, 8, 0, 0)
 STATUS_MAP = {"type": "map", "values": {"A": "active", "M": "maintenance", "R": "retired"}}
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
-def source(request, tmp_path):
-    src = {"sqlite": lambda: SQLiteSource(tmp_path), "postgresql": PostgresSource,
-           "mariadb": MariaDBSource}[request.param]()  # fmt: skip
-    src.create()
-    yield src
-    src.drop()
 
 
 def rows(count: int, *, start: int = 1, at: datetime = T0, same_time: bool = False) -> list[tuple]:

@@ -18,21 +18,11 @@ from quality.models import Equipment
 from sync.models import SyncRun
 from sync.services.runs import runs_sweep
 from tests.conftest import database_url_for_subprocess
-from tests.sync.sources import MariaDBSource, PostgresSource, SQLiteSource
 from tests.sync.test_engine import configure, rows, run
 from tests.webhooks.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 TOTAL = 10_000
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
-def source(request, tmp_path):
-    src = {"sqlite": lambda: SQLiteSource(tmp_path), "postgresql": PostgresSource,
-           "mariadb": MariaDBSource}[request.param]()  # fmt: skip
-    src.create()
-    yield src
-    src.drop()
 
 
 def start_run_sync(config_id: int, tmp_path: Path) -> subprocess.Popen:

@@ -12,8 +12,7 @@ import pytest
 from sync.connectors.errors import ConnectorError
 from sync.connectors.sql import SQLConnector
 from sync.connectors.sql_write import fetch_rows, key_caster, key_is_unique, upsert_rows
-from tests.sync.conftest import PG
-from tests.sync.sources import MariaDBSource, PostgresSource, Source, SQLiteSource
+from tests.sync.sources import PG, MariaDBSource, PostgresSource, Source, SQLiteSource
 
 # pytest-django lets a test open any database connection only with this mark.
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ import pytest
 from quality import services as quality
 from quality.models import Equipment
 from sync.models import SyncConflict, SyncLink, SyncRun
-from tests.sync.sources import MariaDBSource, PostgresSource, SQLiteSource
+from tests.sync.sources import SQLiteSource
 from tests.sync.test_engine import T0, configure, rows, run
 
 pytestmark = pytest.mark.django_db
@@ -21,15 +21,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _no_settling(settings) -> None:
     settings.SYNC_LOCAL_SETTLE_SECONDS = 0
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
-def source(request, tmp_path):
-    src = {"sqlite": lambda: SQLiteSource(tmp_path), "postgresql": PostgresSource,
-           "mariadb": MariaDBSource}[request.param]()  # fmt: skip
-    src.create()
-    yield src
-    src.drop()
 
 
 def gauge(number: str, name: str, status: str = "active") -> Equipment:

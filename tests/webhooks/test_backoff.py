@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-from webhooks.services.backoff import parse_retry_after, retry_delay_seconds
+from eqms_integration.http_headers import parse_retry_after
+from webhooks.services.backoff import retry_delay_seconds
 
 
 def test_delays_double_per_attempt_within_20_percent_jitter():

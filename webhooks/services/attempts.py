@@ -10,8 +10,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from eqms_integration.http_headers import parse_retry_after
 from webhooks.models import EventType, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from webhooks.services.backoff import parse_retry_after, retry_delay_seconds
+from webhooks.services.backoff import retry_delay_seconds
 from webhooks.services.http_client import HttpResult
 from webhooks.services.subscriptions import subscription_disable
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime
-from email.utils import parsedate_to_datetime
 
 MAX_DELAY_SECONDS = 24 * 3600
 JITTER = 0.2
@@ -19,19 +17,3 @@ def retry_delay_seconds(
     if retry_after_seconds is not None:
         delay = max(delay, retry_after_seconds)
     return min(delay, MAX_DELAY_SECONDS)
-
-
-def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date); None if absent/invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - now).total_seconds())

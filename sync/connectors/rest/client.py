@@ -9,12 +9,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from eqms_integration.http_headers import parse_retry_after
 from sync.connectors.errors import ConnectorError, redact
 
 USER_AGENT = "E-QMS-Sync/1.0"
@@ -62,21 +62,10 @@ def origin(url: str) -> tuple[str, str, int | None]:
 
 
 def retry_wait(header: str | None, attempt: int) -> float:
-    """Seconds to wait before retry number attempt+1: Retry-After (delta-seconds or an HTTP
-    date) when the server sent one, else 1, 2, 4 s."""
-    if header:
-        text = header.strip()
-        if text.isdigit():
-            return float(text)
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            when = None
-        if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            return max(0.0, (when - datetime.now(UTC)).total_seconds())
-    return float(2**attempt)
+    """Seconds to wait before retry number attempt+1: the Retry-After the server sent, else
+    1, 2, 4 s."""
+    wait = parse_retry_after(header, now=datetime.now(UTC))
+    return float(2**attempt) if wait is None else wait
 
 
 def excerpt(body: bytes, limit: int = 200) -> str:
