@@ -1,6 +1,7 @@
 """Cache entries of API-key verification (Django cache: Redis in production).
 
 - verified:<hmac of the full key>  -> KeyPrincipal snapshot (short TTL)
+- verified:<hmac>:checking         -> held while one request runs this key's bcrypt check
 - generation:<key_id>              -> current generation; a snapshot of another generation is dead
 - failures:key:<key_id>, failures:ip:<address or /64>  -> failed bcrypt checks in the current
   window (plus checks under way: a check takes its slot first and gives it back on success)
@@ -28,6 +29,11 @@ def verified_key(raw: str) -> str:
 
 def generation_key(key_id: str) -> str:
     return f"{PREFIX}:generation:{key_id}"
+
+
+def checking_key(raw: str) -> str:
+    """Held while one request runs the bcrypt check of this key (same HMAC as verified)."""
+    return verified_key(raw) + ":checking"
 
 
 def failures_by_key(key_id: str) -> str:
@@ -77,14 +83,20 @@ def incr(key: str, *, delta: int = 1, timeout: int | None) -> int:
     """
     for _ in range(3):
         try:
-            return cache.incr(key, delta)
+            value = cache.incr(key, delta)
         except ValueError:  # absent: create it, unless another process just did
             if cache.add(key, delta, timeout=timeout):
                 return delta
+            continue
+        if value == delta:
+            # Expired between Redis' EXISTS and INCR, which recreate it without a lifetime.
+            cache.touch(key, timeout)
+        return value
     return cache.incr(key, delta)
 
 
 def give_back(key: str, *, delta: int = 1) -> None:
     """Undo an increment; a counter that expired meanwhile has nothing to give back."""
     with suppress(ValueError):
-        cache.decr(key, delta)
+        if cache.decr(key, delta) <= 0:
+            cache.delete(key)  # nothing counted: never leave a counter without its lifetime

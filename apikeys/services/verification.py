@@ -12,6 +12,7 @@ parallel guesses.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict
 
 import bcrypt
@@ -25,6 +26,11 @@ from apikeys.services.audit import event_record
 from apikeys.services.keyformat import parse_key
 
 logger = logging.getLogger(__name__)
+
+# Requests that present the same uncached key at once wait for one bcrypt check instead of
+# each taking a failure slot (a busy client would otherwise hit the cap with a right key).
+CHECK_LOCK_SECONDS = 5
+CHECK_POLL_SECONDS = 0.01
 
 
 class KeyRejected(Exception):
@@ -112,16 +118,45 @@ def verify_key(raw: str, ip: str) -> KeyPrincipal:
         raise KeyRejected
     if key.state != "active":
         raise KeyRejected
-    by_key, by_ip = _take_failure_slots(parsed.key_id, ip)
+    checking = keys.checking_key(raw)
+    if not cache.add(checking, 1, timeout=CHECK_LOCK_SECONDS):
+        # The same key is being checked by another request: its result is ours.
+        principal = _wait_for_check(raw, parsed.key_id, checking)
+        if principal is not None:
+            return principal
     try:
-        matches = bcrypt.checkpw(parsed.secret.encode(), key.secret_hash.encode())
+        # A check of this key may have ended between our first look and taking the lock.
+        return _from_cache(raw, parsed.key_id) or _check(key, parsed.key_id, parsed.secret, raw, ip)
+    finally:
+        cache.delete(checking)
+
+
+def _wait_for_check(raw: str, key_id: str, checking: str) -> KeyPrincipal | None:
+    """Wait while another request checks this very key: its cached principal when it was
+    right; None when it was wrong, or took too long (then the caller checks for itself)."""
+    deadline = time.monotonic() + CHECK_LOCK_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(CHECK_POLL_SECONDS)
+        principal = _from_cache(raw, key_id)
+        if principal is not None:
+            return principal
+        if cache.add(checking, 1, timeout=CHECK_LOCK_SECONDS):
+            return None  # the other check ended without a result: ours now
+    return None
+
+
+def _check(key: APIKey, key_id: str, secret: str, raw: str, ip: str) -> KeyPrincipal:
+    """The one bcrypt check, within the failure caps."""
+    by_key, by_ip = _take_failure_slots(key_id, ip)
+    try:
+        matches = bcrypt.checkpw(secret.encode(), key.secret_hash.encode())
     except BaseException:
-        _give_back_slots(parsed.key_id, ip)
+        _give_back_slots(key_id, ip)
         raise
     if not matches:
-        _record_failure(key, parsed.key_id, ip, by_key, by_ip)
+        _record_failure(key, key_id, ip, by_key, by_ip)
         raise KeyRejected
-    _give_back_slots(parsed.key_id, ip)  # a correct key does not spend the failure budget
+    _give_back_slots(key_id, ip)  # a correct key does not spend the failure budget
 
     principal = principal_of(key)
     # add, not set: a concurrent change may already have published a newer generation.

@@ -56,3 +56,37 @@ def test_parallel_wrong_guesses_run_bcrypt_no_more_often_than_the_cap(
     assert len(checks) == 5
     event = APIKeyEvent.objects.get(event_type="repeated_failures")
     assert event.details["capped"] == [cap]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_busy_client_with_the_right_key_is_checked_once_and_never_capped(
+    issue_key, settings, monkeypatch
+):
+    settings.APIKEY_MAX_FAILURES_PER_KEY = settings.APIKEY_MAX_FAILURES_PER_IP = 5
+    right = issue_key(["ncr:read"]).key
+    checks: list[int] = []
+    real_checkpw = verification.bcrypt.checkpw
+
+    def slow_checkpw(*args: bytes) -> bool:
+        checks.append(1)
+        time.sleep(0.05)  # every request arrives while the first check runs
+        return real_checkpw(*args)
+
+    monkeypatch.setattr(verification.bcrypt, "checkpw", slow_checkpw)
+    start = threading.Barrier(GUESSES)
+
+    def request(n: int) -> str:
+        start.wait()
+        try:
+            services.verify_key(right, "203.0.113.7")
+        except services.TooManyFailures:
+            return "429"
+        finally:
+            connections.close_all()
+        return "200"
+
+    with ThreadPoolExecutor(GUESSES) as pool:
+        outcomes = list(pool.map(request, range(GUESSES)))
+
+    assert outcomes == ["200"] * GUESSES
+    assert len(checks) == 1
