@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import UserRateThrottle
 
 from apikeys.principal import KeyPrincipal
 from webhooks import selectors, services
@@ -26,24 +26,21 @@ DELIVERY = "webhooks.{}_webhookdelivery"
 READ, MANAGE = "webhooks:read", "webhooks:manage"
 
 
-class WebhookTestThrottle(SimpleRateThrottle):
-    """Test sends make outbound requests on demand: limited (WEBHOOK_TEST_RATE) per API key
-    when a key authenticated the request, per user otherwise. Key users all have pk None, so
-    a per-user bucket would make every key share one."""
+class WebhookTestThrottle(UserRateThrottle):
+    """Test sends make outbound requests on demand: limited (WEBHOOK_TEST_RATE) per user, and
+    per API key when a key authenticated the request (key users all have pk None, so the
+    per-user bucket would make every key share one)."""
 
     scope = "webhook_test"
 
     def get_rate(self) -> str:
         return settings.WEBHOOK_TEST_RATE
 
-    def get_cache_key(self, request: Request, view: Any) -> str:
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
         if isinstance(request.auth, KeyPrincipal):
             ident = f"key-{request.auth.key_id}"
-        elif request.user and request.user.is_authenticated:
-            ident = f"user-{request.user.pk}"
-        else:
-            ident = f"ip-{self.get_ident(request)}"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+            return self.cache_format % {"scope": self.scope, "ident": ident}
+        return super().get_cache_key(request, view)
 
 
 class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
