@@ -13,12 +13,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from quality.models import Equipment, Supplier
+from eqms_integration.batching import chunked
 from quality.services.changes import apply_changes
-from quality.services.master_data import EQUIPMENT_FIELDS, SUPPLIER_FIELDS
 
 M = TypeVar("M", bound=models.Model)
-IN_CHUNK = 2000  # the QMS may run on SQL Server: at most 2,100 parameters per statement
 
 
 def bulk_supported() -> bool:
@@ -28,10 +26,26 @@ def bulk_supported() -> bool:
 
 def _taken_numbers(model: type[models.Model], numbers: Sequence[str]) -> set[str]:
     taken: set[str] = set()
-    for start in range(0, len(numbers), IN_CHUNK):
-        chunk = numbers[start : start + IN_CHUNK]
+    for chunk in chunked(numbers):
         taken |= set(model.objects.filter(number__in=chunk).values_list("number", flat=True))
     return taken
+
+
+def _refuse_taken(model: type[M], results: list[M | ValidationError], objs: list[M]) -> None:
+    """Replace by a ValidationError each of `objs` whose number another row has, in the
+    database or earlier in this batch: one uniqueness query for the whole batch."""
+    taken, seen = _taken_numbers(model, [obj.number for obj in objs]), set()
+    refused = set()
+    for obj in objs:
+        if obj.number in taken or obj.number in seen:
+            refused.add(id(obj))
+        seen.add(obj.number)
+    label = model._meta.verbose_name
+    for index, obj in enumerate(results):
+        if id(obj) in refused:
+            results[index] = ValidationError(
+                {"number": f"{label} with this number already exists."}
+            )
 
 
 @transaction.atomic
@@ -48,16 +62,7 @@ def create_many(
             results.append(exc)
             continue
         results.append(obj)
-    fresh = [obj for obj in results if isinstance(obj, model)]
-    taken, seen = _taken_numbers(model, [obj.number for obj in fresh]), set()
-    for index, obj in enumerate(results):
-        if isinstance(obj, model):
-            if obj.number in taken or obj.number in seen:
-                label = model._meta.verbose_name
-                results[index] = ValidationError(
-                    {"number": f"{label} with this number already exists."}
-                )
-            seen.add(obj.number)
+    _refuse_taken(model, results, [obj for obj in results if isinstance(obj, model)])
     model.objects.bulk_create([obj for obj in results if isinstance(obj, model)])
     return results
 
@@ -71,38 +76,23 @@ def update_many(
     results: list[M | ValidationError] = []
     groups: dict[tuple[str, ...], list[M]] = defaultdict(list)
     now = timezone.now()
+    changes: dict[int, list[str]] = {}
     for obj, data in pairs:
         try:
             changed = apply_changes(obj, data, allowed)
             if changed:
-                obj.full_clean(validate_unique="number" in changed)
+                obj.full_clean(validate_unique=False)
         except ValidationError as exc:
             results.append(exc)
             continue
-        if changed:
-            obj.updated_at = now
-            groups[tuple(sorted(changed))].append(obj)
+        changes[id(obj)] = changed
         results.append(obj)
+    renamed = [obj for obj in results if "number" in changes.get(id(obj), ())]
+    _refuse_taken(model, results, renamed)
+    for obj in results:
+        if not isinstance(obj, ValidationError) and changes[id(obj)]:
+            obj.updated_at = now
+            groups[tuple(sorted(changes[id(obj)]))].append(obj)
     for fields, objs in groups.items():
         model.objects.bulk_update(objs, [*fields, "updated_at"])
     return results
-
-
-def equipment_create_many(rows: Sequence[dict[str, Any]]) -> list[Equipment | ValidationError]:
-    return create_many(Equipment, EQUIPMENT_FIELDS, rows)
-
-
-def equipment_update_many(
-    pairs: Sequence[tuple[Equipment, dict[str, Any]]],
-) -> list[Equipment | ValidationError]:
-    return update_many(Equipment, EQUIPMENT_FIELDS, pairs)
-
-
-def supplier_create_many(rows: Sequence[dict[str, Any]]) -> list[Supplier | ValidationError]:
-    return create_many(Supplier, SUPPLIER_FIELDS, rows)
-
-
-def supplier_update_many(
-    pairs: Sequence[tuple[Supplier, dict[str, Any]]],
-) -> list[Supplier | ValidationError]:
-    return update_many(Supplier, SUPPLIER_FIELDS, pairs)

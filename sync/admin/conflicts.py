@@ -68,9 +68,8 @@ class SyncConflictAdmin(admin.ModelAdmin):
             "configuration"
         ).first() if object_id.isdigit() else None  # fmt: skip
         if conflict is not None:
-            automatic = conflict.status == "resolved" and conflict.resolved_automatically
             extra["comparison"] = comparison(conflict)
-            extra["resolvable"] = conflict.status == "pending" or automatic
+            extra["resolvable"] = conflict.resolvable
             extra["may_resolve"] = request.user.has_perm("sync.resolve_syncconflict")
             extra["custom_prefix"] = CUSTOM_PREFIX
         return super().change_view(request, object_id, form_url, extra)

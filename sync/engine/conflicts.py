@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
-from sync.batching import chunked
+from eqms_integration.batching import chunked
 from sync.engine import values as V
 from sync.engine.reconcile import Item, Settlement, as_aware
 from sync.models import SyncConfiguration, SyncConflict, SyncRun

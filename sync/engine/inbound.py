@@ -98,7 +98,7 @@ class InboundPhase(PhaseBase):
                 settler = self.settler()
                 rows = self.session.fetch([retry.external_id for retry in page])
                 gone = [retry.pk for retry in page if retry.external_id not in rows]
-                SyncRetry.objects.filter(pk__in=gone).delete()  # nothing left to bring in
+                retries.forget(gone)  # nothing left to bring in
                 settler.settle(self.items(list(rows.values()), settler))
                 self.commit_batch(settler, [])
             self.after_batch()

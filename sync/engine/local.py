@@ -14,6 +14,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from eqms_integration.batching import chunked
 from quality import services as quality
 from quality.models import CAPA, NCR, Equipment, Supplier
 from quality.services import bulk
@@ -42,8 +43,10 @@ class LocalStore(ABC):
     def values_of(self, obj: Any) -> dict[str, Any]:
         return {name: getattr(obj, name) for name in self.fields}
 
-    def changed_at(self, obj: Any) -> datetime:
-        return obj.updated_at
+    def _having(self, field: str, values: list[Any]) -> Iterator[Any]:
+        """Rows whose `field` is one of `values`, in IN lists every database accepts."""
+        for chunk in chunked(values):
+            yield from self.queryset().filter(**{f"{field}__in": chunk})
 
     def get_many(self, pks: Iterable[int]) -> dict[int, Any]:
         return self.queryset().in_bulk(list(pks))
@@ -52,8 +55,7 @@ class LocalStore(ABC):
         """Unlinked QMS rows that already are these external ids (given with their typed
         values): matched by number, which is the external id unless `number` is mapped."""
         numbers = {values.get("number", ext): ext for ext, values in candidates.items()}
-        found = self.queryset().filter(number__in=list(numbers))
-        return {numbers[obj.number]: obj for obj in found}
+        return {numbers[obj.number]: obj for obj in self._having("number", list(numbers))}
 
     def external_id_of(self, obj: Any) -> str:
         return obj.number
@@ -136,7 +138,12 @@ class MasterDataStore(LocalStore):
                 created = iter(bulk.create_many(self.model, self.allowed, creates))
                 updated = iter(bulk.update_many(self.model, self.allowed, updates))
         except IntegrityError:
-            return super().apply_many(work)
+            # The batch's values are on the objects in memory but not in the database: read
+            # the rows again, or the row-by-row path would see nothing left to change.
+            fresh = self.get_many(obj.pk for _, obj, _ in work if obj is not None)
+            return super().apply_many(
+                [(ext, obj and fresh.get(obj.pk), values) for ext, obj, values in work]
+            )
         return [next(created) if obj is None else next(updated) for _, obj, _ in work]
 
     def retire(self, obj: Any) -> bool:
@@ -188,8 +195,7 @@ class RecordStore(LocalStore):
         return {name: obj.data.get(name) for name in self.fields}
 
     def adopt(self, candidates: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        rows = self.queryset().filter(external_id__in=list(candidates))
-        return {obj.external_id: obj for obj in rows}
+        return {obj.external_id: obj for obj in self._having("external_id", list(candidates))}
 
     def external_id_of(self, obj: Any) -> str:
         return obj.external_id

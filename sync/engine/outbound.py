@@ -107,7 +107,7 @@ class OutboundPhase(PhaseBase):
                 settler = self.settler()
                 objs = self.store.get_many(retry.local_id for retry in page if retry.local_id)
                 gone = [retry.pk for retry in page if retry.local_id not in objs]
-                SyncRetry.objects.filter(pk__in=gone).delete()  # nothing left to write out
+                retries.forget(gone)  # nothing left to write out
                 settler.settle(self.items(list(objs.values()), settler))
                 self.commit_batch(settler, [])
             self.after_batch()

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from sync.batching import chunked
+from eqms_integration.batching import chunked
 from sync.connectors.base import RemoteSession
 from sync.engine import retries
 from sync.engine.local import LocalStore

@@ -91,20 +91,40 @@ class SQLSession:
     def fetch(self, external_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not external_ids:
             return {}
+        keys = [key for value in external_ids if (key := self._typed_key(value)) is not None]
+        if not keys:  # an id the key column cannot hold is at no row of the table
+            return {}
         rows = sql_write.fetch_rows(
             self.db, kind=self.kind, object_name=self.spec.object_name, key=self.spec.key,
-            columns=self.columns, keys=[self.cast_key(value) for value in external_ids],
+            columns=self.columns, keys=keys,
         )  # fmt: skip
         return {external_id(row, self.spec.key): row for row in rows}
 
     @_remote_errors
     def upsert(self, rows: Sequence[dict[str, Any]]) -> list[WriteFailure]:
-        key = self.spec.key
-        typed_rows = [{**row, key: self.cast_key(row[key])} for row in rows]
-        return sql_write.upsert_rows(
+        key, typed_rows, refused = self.spec.key, [], []
+        for row in rows:
+            typed = self._typed_key(row[key])
+            if typed is None:
+                refused.append(WriteFailure(
+                    str(row[key]), f"{row[key]!r} is not a value the key column "
+                                   f"{self.spec.key!r} can hold.",
+                ))  # fmt: skip
+            else:
+                typed_rows.append({**row, key: typed})
+        if not typed_rows:
+            return refused
+        return refused + sql_write.upsert_rows(
             self.db, kind=self.kind, object_name=self.spec.object_name, key=key,
             rows=typed_rows, secrets=self.secrets,
         )  # fmt: skip
+
+    def _typed_key(self, value: Any) -> Any:
+        """The external id as the key column's type; None when it cannot be one."""
+        try:
+            return self.cast_key(value)
+        except (ValueError, ArithmeticError):  # decimal.InvalidOperation is an ArithmeticError
+            return None
 
 
 def spec_of(config: SyncConfiguration) -> RemoteSpec:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from django.db.models import F
 
-from sync.batching import chunked
+from eqms_integration.batching import chunked
 from sync.engine.settle import Settler
 from sync.models import SyncConfiguration, SyncRetry
 
@@ -49,3 +49,9 @@ def pages(config: SyncConfiguration, side: str, size: int, upto: int) -> Iterato
             return
         yield page
         last = page[-1].pk
+
+
+def forget(retry_ids: list[int]) -> None:
+    """Drop these retries (their records are gone from the side they were read from)."""
+    for chunk in chunked(retry_ids):
+        SyncRetry.objects.filter(pk__in=chunk).delete()

@@ -74,3 +74,13 @@ class SyncConflict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.configuration} {self.external_id}: {self.status}"
+
+    @property
+    def resolvable(self) -> bool:
+        """Pending, or settled by a strategy's decision (a person may overrule it). One that
+        a person decided, or that closed because both sides came back in step, is final: its
+        values are old."""
+        if self.status == self.Status.PENDING:
+            return True
+        return (self.status == self.Status.RESOLVED and self.resolved_automatically
+                and bool(self.resolution))  # fmt: skip

@@ -25,10 +25,8 @@ class RemoteWriteError(Exception):
 
 
 def _resolvable(conflict: SyncConflict) -> None:
-    if conflict.status == SyncConflict.Status.PENDING:
+    if conflict.resolvable:
         return
-    if conflict.status == SyncConflict.Status.RESOLVED and conflict.resolved_automatically:
-        return  # a person may overrule what a strategy decided
     raise ValidationError(
         {"non_field_errors": f"Conflict {conflict.pk} is already {conflict.status}."}
     )

@@ -137,6 +137,20 @@ def test_a_conflict_the_log_strategy_settled_can_be_overruled_by_a_person(admin_
     assert names(source) == ("QMS name", "QMS name")
 
 
+def test_a_conflict_closed_because_both_sides_came_back_in_step_is_final(admin_api, source):
+    config, conflict = conflicted(source)
+    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-00001"),
+                             data={"name": "ERP name"})  # fmt: skip
+    run(config, full=True)
+    conflict.refresh_from_db()
+    assert (conflict.status, conflict.resolved_automatically) == ("resolved", True)
+
+    response = resolve(admin_api, conflict, resolution="target_wins")
+
+    assert response.status_code == 400 and "already resolved" in str(response.json())
+    assert names(source) == ("ERP name", "ERP name")  # the old QMS name is not written back
+
+
 def test_an_unreachable_external_system_leaves_the_conflict_and_both_sides_untouched(
     admin_api, source
 ):

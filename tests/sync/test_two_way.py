@@ -267,6 +267,28 @@ def test_deletions_are_only_applied_by_inbound_configurations(tmp_path):
     assert "apply_deletions" in refused.value.message_dict
 
 
+def test_a_qms_number_the_external_key_column_cannot_hold_fails_alone(tmp_path):
+    source = SQLiteSource(tmp_path)
+    with source.cursor() as cur:
+        cur.execute(
+            f"CREATE TABLE {source.table} (equipment_no integer PRIMARY KEY, "
+            "description varchar(200), status_code varchar(4), calibration varchar(20), "
+            "changed_at timestamp NULL)"
+        )
+    gauge("42", "Numbered")
+    gauge("EQ-7", "Lettered")
+    config = configure(source, sync_direction="outbound")
+
+    result = run(config)
+    again = run(config)
+
+    assert counts(result) == ("partial", 2, 1, 0, 0, 1, 0)
+    error = result.row_errors.get()
+    assert error.external_id == "EQ-7" and "'equipment_no' can hold" in error.message
+    assert set(source.all()) == {42}
+    assert (again.status, again.failed) == ("partial", 1)  # still refused, the run goes on
+
+
 def test_writing_needs_a_key_the_external_table_keeps_unique(tmp_path):
     from django.core.exceptions import ValidationError
 
