@@ -23,6 +23,20 @@ def need_service(available: bool, what: str) -> None:
     pytest.skip(f"{what} is not available.")
 
 
+def mssql_backend():
+    """mssql-django's `mssql.base` module, or a skip (a failure in CI) naming what is missing.
+
+    Loading it imports pyodbc, which needs the unixODBC library (Debian: unixodbc, libltdl7);
+    mssql-django turns pyodbc's ImportError into ImproperlyConfigured."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        from mssql import base
+    except (ImportError, ImproperlyConfigured) as exc:
+        need_service(False, f"mssql-django with pyodbc and unixODBC ({exc})")
+    return base
+
+
 @pytest.fixture(autouse=True)
 def _plain_static_storage(settings) -> None:
     # Production serves hashed files from collectstatic; tests read the app folders directly.

@@ -132,8 +132,10 @@ def test_mssql_urls_use_the_driver_mssql_python_bundles_unless_one_is_named(tmp_
 
 
 def test_the_bundled_sql_server_driver_loads_and_gets_a_connection_string_it_accepts(tmp_path):
-    from mssql.base import DatabaseWrapper, _load_mssql_python
+    from tests.conftest import mssql_backend
 
+    base = mssql_backend()
+    DatabaseWrapper, _load_mssql_python = base.DatabaseWrapper, base._load_mssql_python
     config = database_config("mssql://sa:pw@sql:1433/QMS", sqlite_dir=tmp_path)
     wrapper = DatabaseWrapper({**config, "TIME_ZONE": None, "CONN_MAX_AGE": 0})
 
@@ -231,12 +233,9 @@ def test_an_mssql_database_url_loads_mssql_djangos_backend(tmp_path):
     """The SQL Server stack installs and imports (pyodbc needs unixODBC from the OS)."""
     from django.db.utils import load_backend
 
-    from tests.conftest import need_service
+    from tests.conftest import mssql_backend
 
-    try:
-        import pyodbc  # noqa: F401
-    except ImportError as exc:
-        need_service(False, f"pyodbc with unixODBC ({exc})")
+    mssql_backend()
     config = database_config("mssql://sa:Secret1@sql.example:1433/QMS", sqlite_dir=tmp_path)
 
     backend = load_backend(config["ENGINE"])

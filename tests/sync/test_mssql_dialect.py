@@ -20,7 +20,7 @@ from sync.connectors.errors import ConnectorError
 from sync.connectors.sql import _qualified, batch_query, split_object_name
 from sync.connectors.sql_write import fetch_rows, upsert_rows
 from sync.engine import cursor as cursor_codec
-from tests.conftest import need_service
+from tests.conftest import mssql_backend
 
 RV = bytes.fromhex("00000000000007d1")  # a rowversion as pyodbc / mssql-python return it
 
@@ -28,10 +28,7 @@ RV = bytes.fromhex("00000000000007d1")  # a rowversion as pyodbc / mssql-python 
 @pytest.fixture(scope="module")
 def sqlserver():
     """mssql-django's DatabaseWrapper, built but never connected."""
-    try:
-        from mssql.base import DatabaseWrapper
-    except ImportError as exc:  # pyodbc needs unixODBC (Debian: unixodbc, libltdl7)
-        need_service(False, f"mssql-django with pyodbc ({exc})")
+    DatabaseWrapper = mssql_backend().DatabaseWrapper
     database = {"ENGINE": "mssql", "NAME": "erp", "HOST": "sqlserver.invalid", "USER": "sync"}
     settings = ConnectionHandler().configure_settings({"default": database})["default"]
     wrapper = DatabaseWrapper(settings, "golden-sql")
