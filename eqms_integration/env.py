@@ -22,12 +22,22 @@ TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
 
+# Every variable the settings asked for: what `serve` saves for commands run beside it.
+NAMES_READ: set[str] = set()
+
+
+def _get(name: str) -> str | None:
+    NAMES_READ.add(name)
+    return os.environ.get(name)
+
+
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    raw = _get(name)
+    return default if raw is None else raw
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
+    raw = _get(name)
     if raw is None:
         return default
     word = raw.strip().lower()
@@ -39,7 +49,7 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
-    raw = os.environ.get(name)
+    raw = _get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
@@ -52,7 +62,7 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
 
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
-    raw = os.environ.get(name)
+    raw = _get(name)
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]

@@ -56,6 +56,37 @@ def test_ensure_admin_takes_the_password_from_the_environment(monkeypatch):
     assert get_user_model().objects.get(username="admin").check_password("from-the-env-123")
 
 
+def test_a_command_with_a_missing_setting_says_so_in_one_line_and_exits_2(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {*TEST_DEFAULTS, "DEBUG"}}
+    env.update({"EQMS_VAR_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)})
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "list_syncs"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "SECRET_KEY is missing" in result.stderr
+
+
+def test_make_runs_settings_file_is_used_only_when_debug_is_not_exported(tmp_path, monkeypatch):
+    from eqms_integration import runenv
+
+    monkeypatch.setenv("DEBUG", "true")
+    monkeypatch.setenv("SECRET_KEY", "k" * 60)
+    path = tmp_path / runenv.FILE_NAME
+    written = runenv.save(path, ["DEBUG", "SECRET_KEY", "NOT_SET_ANYWHERE"])
+    monkeypatch.delenv("SECRET_KEY")
+
+    assert written == ["DEBUG", "SECRET_KEY"]
+    assert path.stat().st_mode & 0o077 == 0  # owner only: it may hold a secret key
+    assert runenv.load(path) == []  # DEBUG exported: the operator's own settings win
+    monkeypatch.delenv("DEBUG")
+    assert runenv.load(path) == ["DEBUG", "SECRET_KEY"]
+    assert os.environ["SECRET_KEY"] == "k" * 60
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -130,6 +161,14 @@ def test_serve_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path):
                 "SELECT usage_count FROM apikeys_apikey WHERE id = ?", (api_key["id"],)
             ).fetchone()[0]
         assert usage == 3
+        # An operator command beside it, with nothing exported but where var/ is.
+        beside = subprocess.run(
+            [*manage, "list_api_keys"], env={k: v for k, v in env.items() if k != "DEBUG"},
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert beside.returncode == 0, beside.stderr
+        assert "probe" in beside.stdout
+        assert "using the settings `make run` saved in" in beside.stderr
     finally:
         os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C sends to the whole group
         server.wait(timeout=60)

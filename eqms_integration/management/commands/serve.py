@@ -12,7 +12,10 @@ import sys
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+from eqms_integration import env, runenv
 
 STOP_GRACE_SECONDS = 15
 
@@ -68,6 +71,9 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
+        if settings.DEBUG:
+            # Development only: commands run beside this server read the same settings.
+            runenv.save(settings.VAR_DIR / runenv.FILE_NAME, env.NAMES_READ | {"DEBUG"})
 
         processes = {
             name: subprocess.Popen(argv)  # noqa: S603 - our own interpreter and fixed arguments
