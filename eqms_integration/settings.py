@@ -19,6 +19,7 @@ from eqms_integration.env import (
     env_networks,
     env_str,
 )
+from eqms_integration.logconfig import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("EQMS_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -80,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apikeys.middleware.APIKeyExpiryHeaderMiddleware",
+    "eqms_integration.api.middleware.NoStoreAPIResponses",
 ]
 
 ROOT_URLCONF = "eqms_integration.urls"
@@ -261,20 +263,7 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(
         f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
     )
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # Replaces Django's own console handler, so each record is printed once.
-        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "django.db.backends": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_config(LOG_LEVEL)  # eqms_integration/logconfig.py: no secret in any log
 
 # --- Probes -----------------------------------------------------------------------------------
 READINESS_TIMEOUT_SECONDS = env_int("READINESS_TIMEOUT_SECONDS", 3, minimum=1)
