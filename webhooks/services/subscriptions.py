@@ -17,9 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from eqms_integration import encryption
+from eqms_integration.ssrf import WEBHOOKS, UnsafeURLError, url_check
 from webhooks.models import SUBSCRIBABLE_EVENTS, WebhookSubscription
 from webhooks.services.signing import RESERVED_HEADERS, secret_generate
-from webhooks.services.ssrf import UnsafeURLError, url_check
 
 DEFAULT_GRACE_SECONDS = 24 * 3600
 MAX_GRACE_SECONDS = 30 * 24 * 3600
@@ -90,7 +90,7 @@ def validate_custom_headers(headers: Any) -> dict[str, str]:
 
 def validate_url(url: str) -> str:
     try:
-        url_check(url)
+        url_check(url, WEBHOOKS)
     except UnsafeURLError as exc:
         raise ValidationError({"url": str(exc)}) from None
     return url
