@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from eqms_integration import encryption
+from eqms_integration.ssrf import SYNC, UnsafeURLError, url_check
 from sync.connectors.errors import ConnectorError
 from sync.connectors.rest import (
     REQUIRED_CREDENTIALS,
@@ -52,12 +53,18 @@ def validate_connection(connection: Connection, credentials: dict[str, Any]) -> 
     if connection.kind == Connection.Kind.REST:
         if not connection.base_url:
             errors["base_url"] = "A REST connection needs a base_url."
+        elif problem := _unsafe(connection.base_url):
+            errors["base_url"] = problem
         missing = missing_credentials(connection.auth_type, credentials)
         if missing:
             errors["credentials"] = (
                 f"auth_type {connection.auth_type!r} needs: {', '.join(missing)} "
                 f"(all: {', '.join(REQUIRED_CREDENTIALS[connection.auth_type]) or 'nothing'})."
             )
+        elif connection.auth_type == Connection.AuthType.OAUTH2_CLIENT_CREDENTIALS and (
+            problem := _unsafe(str(credentials["token_url"]))
+        ):
+            errors["credentials"] = f"token_url: {problem}"
         problems = rest_options_errors(connection.options)
         if problems and isinstance(connection.options, dict):  # not a dict: said below
             errors["options"] = "; ".join(problems) + "."
@@ -74,6 +81,16 @@ def validate_connection(connection: Connection, credentials: dict[str, Any]) -> 
         errors["timeout_seconds"] = "Between 1 and 300 seconds."
     if errors:
         raise ValidationError(errors)
+
+
+def _unsafe(url: str) -> str:
+    """Why the SSRF guard refuses the URL now ("" if it does not); checked again before every
+    request, since addresses and allowlists change."""
+    try:
+        url_check(url, SYNC)
+    except UnsafeURLError as exc:
+        return str(exc)
+    return ""
 
 
 def _apply_secrets(connection: Connection, password: str | None, credentials: dict | None) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -90,13 +91,16 @@ class FakeERP:
 
     @classmethod
     @contextmanager
-    def running(cls) -> Iterator[FakeERP]:
+    def running(cls, tls: ssl.SSLContext | None = None) -> Iterator[FakeERP]:
+        """The API on a free port of 127.0.0.1; over HTTPS with the `tls` server context."""
         erp = cls()
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         server.block_on_close = False  # a deliberately slow answer must not hold the teardown
         server.erp = erp  # type: ignore[attr-defined]
+        if tls is not None:
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
         erp.port = server.server_port
-        erp.base_url = f"http://127.0.0.1:{erp.port}/"
+        erp.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{erp.port}/"
         thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
         thread.start()
         try:

@@ -311,7 +311,7 @@ def test_a_network_error_while_writing_is_a_row_failure_not_a_crash():
         failures = session.upsert([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])
 
     assert [f.external_id for f in failures] == ["1", "2"]
-    assert all("ConnectionError" in f.message for f in failures)
+    assert all(f.message.endswith("could not connect to 127.0.0.1:9.") for f in failures)
 
 
 # Authentication -------------------------------------------------------------------------------
@@ -628,7 +628,7 @@ def test_good_options_are_accepted_and_a_patch_to_bad_ones_is_refused(admin_api)
     }  # fmt: skip
     created = admin_api.post(
         "/api/sync/connections/",
-        {"name": "ERP", "kind": "rest", "base_url": "http://erp.example/", "options": options},
+        {"name": "ERP", "kind": "rest", "base_url": "http://127.0.0.1:9/", "options": options},
         format="json",
     )
     patched = admin_api.patch(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -245,32 +243,6 @@ def test_a_slow_receiver_times_out_and_the_attempt_records_the_error(
     assert attempt.status_code is None and "timed out" in attempt.error.lower()
     assert 900 <= attempt.duration_ms < 2500
     assert only_delivery().status == "pending"
-
-
-@pytest.fixture
-def unanswered_port() -> Iterator[int]:
-    """A port on 127.0.0.1 whose listen queue is full: Linux drops further SYNs, so a new
-    connection neither succeeds nor is refused, it hangs until the client gives up."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(0)
-    port = server.getsockname()[1]
-    queued: list[socket.socket] = []
-    for _ in range(64):
-        client = socket.socket()
-        client.settimeout(0.3)
-        try:
-            client.connect(("127.0.0.1", port))
-        except TimeoutError:
-            client.close()
-            break
-        queued.append(client)
-    else:
-        pytest.fail("the listen queue never filled")
-    yield port
-    for client in queued:
-        client.close()
-    server.close()
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="relies on Linux dropping SYNs to a full queue")
