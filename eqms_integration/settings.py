@@ -314,3 +314,6 @@ SYNC_RUN_LEASE_SECONDS = env_int("SYNC_RUN_LEASE_SECONDS", 600, minimum=30)
 # token URLs, next links) reach; apart from the webhook allowlist. Metadata stays blocked.
 SYNC_ALLOWED_NETWORKS = env_networks("SYNC_ALLOWED_NETWORKS")
 SYNC_ALLOWED_HOSTS = env_list("SYNC_ALLOWED_HOSTS", [])
+# Directories whose existing files SQLite connections may open; none: SQLite connections are
+# refused. Files of the service itself (its database, anything under VAR_DIR) never are.
+SYNC_SQLITE_DIRS = env_list("SYNC_SQLITE_DIRS", [])

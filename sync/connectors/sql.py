@@ -47,6 +47,7 @@ class SQLConnector:
     def __init__(
         self, *, kind: str, host: str, port: int | None, database: str, username: str,
         password: str, options: dict, timeout: int, alias: str,
+        check_server: Callable[[BaseDatabaseWrapper], None] | None = None,
     ) -> None:  # fmt: skip
         if kind not in ENGINES:
             raise ConnectorError(f"{kind!r} is not an SQL connection kind.")
@@ -72,6 +73,8 @@ class SQLConnector:
             "default"
         ]
         self.alias = alias
+        # Asked right after connecting, before anything is read (sql_targets.refuse_own_server).
+        self.check_server = check_server
 
     @staticmethod
     def _timeout_option(kind: str, timeout: int) -> dict:
@@ -95,6 +98,8 @@ class SQLConnector:
         except Exception as exc:
             raise self._fail(exc) from None
         try:
+            if self.check_server is not None:
+                self.check_server(wrapper)
             yield wrapper
         finally:
             wrapper.close()

@@ -20,6 +20,7 @@ from sync.connectors.rest import (
     rest_options_errors,
 )
 from sync.connectors.sql import Column, SQLConnector
+from sync.connectors.sql_targets import TargetRefused, check_target, refuse_own_server
 from sync.models import Connection
 
 FIELDS = (
@@ -75,6 +76,11 @@ def validate_connection(connection: Connection, credentials: dict[str, Any]) -> 
             )
         if connection.kind != Connection.Kind.SQLITE and not connection.host:
             errors["host"] = "Give the database server's host name or address."
+        if not errors and connection.kind in Connection.Kind.values:
+            try:
+                _sql_target(connection)
+            except TargetRefused as exc:
+                errors[exc.field] = str(exc)
     if not isinstance(connection.options, dict):
         errors["options"] = "Must be a JSON object."
     if not 1 <= connection.timeout_seconds <= 300:
@@ -139,7 +145,17 @@ def connection_update(
     return connection
 
 
+def _sql_target(connection: Connection) -> str:
+    return check_target(
+        kind=connection.kind, host=connection.host, port=connection.port,
+        database=connection.database, options=connection.options,
+    )  # fmt: skip
+
+
 def connector_for(connection: Connection) -> SQLConnector | RESTConnector:
+    """The connector of a connection: every test, describe, run, preview and resolution gets
+    its connector here, so the target checks (SSRF guard, never the service's own database)
+    hold on every path. Raises TargetRefused (a ConnectorError) for a refused target."""
     if connection.kind == Connection.Kind.REST:
         return RESTConnector(
             base_url=connection.base_url,
@@ -152,12 +168,13 @@ def connector_for(connection: Connection) -> SQLConnector | RESTConnector:
         kind=connection.kind,
         host=connection.host,
         port=connection.port,
-        database=connection.database,
+        database=_sql_target(connection),
         username=connection.username,
         password=password_of(connection),
         options=connection.options,
         timeout=connection.timeout_seconds,
         alias=f"sync-connection-{connection.pk}",
+        check_server=refuse_own_server,
     )
 
 
@@ -178,10 +195,12 @@ def connection_test(*, connection: Connection) -> TestResult:
 def connection_describe(*, connection: Connection, object_name: str) -> list[Column]:
     if connection.kind == Connection.Kind.REST:
         raise ValidationError({"object": "REST connections have no catalogue to describe."})
-    connector = connector_for(connection)
-    if not isinstance(connector, SQLConnector):  # pragma: no cover - excluded above
-        raise TypeError("not an SQL connection")
     try:
+        connector = connector_for(connection)
+        if not isinstance(connector, SQLConnector):  # pragma: no cover - excluded above
+            raise TypeError("not an SQL connection")
         return connector.describe(object_name)
+    except TargetRefused as exc:
+        raise ValidationError({exc.field: str(exc)}) from None
     except ConnectorError as exc:
         raise ValidationError({"object": str(exc)}) from None
