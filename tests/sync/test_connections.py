@@ -174,17 +174,77 @@ def test_managers_and_auditors_read_connections_but_only_admins_change_or_test(c
         assert create(client, name="Y", kind="sqlite", database="mes.sqlite3").status_code == 403
 
 
-def test_api_keys_need_sync_read_to_list_and_sync_manage_to_create(db):
+def key_client(*scopes: str):
     from rest_framework.test import APIClient
 
     from apikeys.services import apikey_create
 
-    reader = APIClient()
-    reader.credentials(HTTP_X_API_KEY=apikey_create(name="r", scopes=["sync:read"]).key)
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=apikey_create(name="k", scopes=list(scopes)).key)
+    return client
 
-    assert reader.get("/api/sync/connections/").status_code == 200
-    refused = create(reader, name="X", kind="sqlite", database="erp.sqlite3")
-    assert refused.status_code == 403 and "sync:manage" in refused.json()["message"]
+
+def test_api_keys_read_connections_with_sync_read(erp_sqlite):
+    connection = Connection.objects.create(name="ERP", kind="sqlite", database=str(erp_sqlite))
+    reader = key_client("sync:read")
+
+    assert reader.get("/api/sync/connections/").json()["count"] == 1
+    assert reader.get(f"/api/sync/connections/{connection.pk}/").status_code == 200
+    described = reader.get(f"/api/sync/connections/{connection.pk}/describe/?object=equipment")
+    assert described.status_code == 200 and described.json()[0]["name"] == "equipment_no"
+
+
+@pytest.mark.parametrize("scopes", [("sync:read", "sync:manage"), ("*",)])
+def test_no_api_key_creates_changes_deletes_or_tests_a_connection_whatever_its_scopes(
+    erp_sqlite, scopes
+):
+    connection = Connection.objects.create(name="ERP", kind="sqlite", database=str(erp_sqlite))
+    key = key_client(*scopes)
+    url = f"/api/sync/connections/{connection.pk}/"
+
+    answers = [
+        create(key, name="X", kind="sqlite", database=str(erp_sqlite)),
+        key.put(url, {"name": "ERP", "kind": "sqlite", "database": str(erp_sqlite)}, format="json"),
+        key.patch(url, {"timeout_seconds": 20}, format="json"),
+        key.delete(url),
+        key.post(f"{url}test/"),
+    ]
+
+    for answer in answers:
+        assert answer.status_code == 403
+        assert answer.json() == {"code": "permission_denied", "errors": {},
+                                 "message": "API keys cannot use this endpoint."}  # fmt: skip
+    assert Connection.objects.get().timeout_seconds == 15 and Connection.objects.count() == 1
+    assert Connection.objects.get().last_tested_at is None
+
+
+def test_a_sync_key_cannot_aim_the_service_at_its_own_database(settings):
+    """The attack of issue 10: a sync:manage key made a SQLite connection on the service's own
+    database file, a configuration on django_session, and read live sessions via delta."""
+    settings.SYNC_SQLITE_DIRS = [str(settings.VAR_DIR)]
+    key = key_client("sync:read", "sync:manage")
+
+    response = create(key, name="own", kind="sqlite", database=str(settings.VAR_DIR / "db.sqlite3"))
+
+    assert response.status_code == 403
+    assert not Connection.objects.exists()
+
+
+def test_a_sync_manage_key_still_manages_configurations_on_existing_connections(erp_sqlite):
+    connection = Connection.objects.create(name="ERP", kind="sqlite", database=str(erp_sqlite))
+    key = key_client("sync:read", "sync:manage")
+
+    created = key.post("/api/sync/configurations/", {
+        "name": "ERP equipment", "system_type": "ERP", "connection": connection.pk,
+        "entity_type": "equipment", "sync_direction": "inbound", "sync_type": "full",
+        "remote_object": "equipment", "remote_key": "equipment_no",
+        "field_mappings": [{"local": "name", "remote": "description"}],
+    }, format="json")  # fmt: skip
+
+    assert created.status_code == 201, created.json()
+    changed = key.patch(f"/api/sync/configurations/{created.json()['id']}/",
+                        {"batch_size": 50}, format="json")  # fmt: skip
+    assert changed.status_code == 200
 
 
 def test_the_test_command_reports_success_and_fails_with_the_reason(erp_sqlite):
