@@ -75,6 +75,9 @@ class FakeERP:
         self.revoked: set[str] = set()  # tokens refused from now on (expired at the server)
         self.token_lifetime: int | None = None  # expires_in of the tokens issued
         self.last_auth = ""  # echoed by a refused write, to prove messages redact it
+        # (text, header name): every request is answered 500 with the text, then that header
+        # as received (an API or a proxy echoing credentials in an error page).
+        self.echo: tuple[str, str] | None = None
         self.base_url = ""
         self.port = 0
 
@@ -213,7 +216,10 @@ class _Handler(BaseHTTPRequestHandler):
         erp.log.append(Seen(method, parts.path, query, dict(self.headers.items()), body))
         erp.last_auth = self.headers.get("Authorization", "")
         queued = erp.replies.get(parts.path)
-        if queued:
+        if erp.echo is not None:
+            text, name = erp.echo
+            self._send(Reply(500, f"{text}{name}: {self.headers.get(name)}".encode("latin-1")))
+        elif queued:
             self._send(queued.pop(0))
         elif parts.path == TOKEN_PATH and method == "POST":
             self._send(erp.token(body))

@@ -49,12 +49,13 @@ class Answer:
 
 
 def display(url: str) -> str:
-    """A URL fit for a message: no user:password@, at most 200 characters."""
+    """A URL fit for a message: no user:password@. Not shortened here: messages are cut only
+    once their secrets are removed (`redact`)."""
     parts = urlsplit(url)
     netloc = parts.hostname or ""
     if parts.port:
         netloc = f"{netloc}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))[:200]
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -88,10 +89,6 @@ def retry_wait(header: str | None, attempt: int) -> float:
     1, 2, 4 s."""
     wait = parse_retry_after(header, now=datetime.now(UTC))
     return float(2**attempt) if wait is None else wait
-
-
-def excerpt(body: bytes, limit: int = 200) -> str:
-    return " ".join(body[: limit * 4].decode("utf-8", errors="replace").split())[:limit]
 
 
 class HttpClient:
@@ -133,6 +130,10 @@ class HttpClient:
 
     def fail(self, text: str) -> ConnectorError:
         return ConnectorError(redact(text, self.secrets))
+
+    def excerpt(self, body: bytes, limit: int = 200) -> str:
+        """The start of an answer for a message: the whole body redacted first, then cut."""
+        return redact(body.decode("utf-8", errors="replace"), self.secrets, limit=limit)
 
     def send(
         self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
@@ -230,7 +231,7 @@ class HttpClient:
         elif answer.status in RETRYABLE:
             text = f"{head}: {answer.note or f'still after {answer.retries} retries'}"
         else:
-            text = f"{head}: {excerpt(answer.body)}".rstrip(": ")
+            text = f"{head}: {self.excerpt(answer.body)}".rstrip(": ")
         return redact(text, self.secrets)
 
     def json_of(self, answer: Answer) -> Any:
@@ -240,7 +241,7 @@ class HttpClient:
             kind = answer.headers.get("Content-Type") or "no Content-Type"
             raise self.fail(
                 f"Expected JSON from {answer.method} {display(answer.url)}, got {kind}: "
-                f"{excerpt(answer.body, 100)!r}"
+                f"{self.excerpt(answer.body, 100)!r}"
             ) from None
 
     def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> tuple[Any, str]:

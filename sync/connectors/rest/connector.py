@@ -3,13 +3,12 @@ sessions that read and write one resource for the sync engine."""
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sync.connectors.base import RemoteSpec
-from sync.connectors.errors import ConnectorError
+from sync.connectors.errors import ConnectorError, basic_auth_forms, secret_text
 from sync.connectors.rest.client import MAX_RESPONSE_BYTES, HttpClient
 from sync.connectors.rest.options import RestOptions
 from sync.connectors.rest.session import RESTSession
@@ -21,6 +20,11 @@ REQUIRED_CREDENTIALS = {
     "api_key_header": ("header", "value"),
     "oauth2_client_credentials": ("token_url", "client_id", "client_secret"),
 }
+
+
+# Credentials that name rather than prove: kept in messages (an error about the token URL says
+# which URL). Everything else (password, token, value, client_id, client_secret, …) is removed.
+PUBLIC_CREDENTIALS = ("username", "header", "token_url", "scope")
 
 
 def missing_credentials(auth_type: str, credentials: dict) -> list[str]:
@@ -44,7 +48,12 @@ class RESTConnector:
         self.max_response_bytes = max_response_bytes
 
     def _secrets(self) -> list[str]:
-        return [str(v) for v in self.credentials.values() if isinstance(v, str)]
+        """Every credential but those that name things (removed from messages wherever they
+        appear; numbers count too)."""
+        return [
+            text for name, value in self.credentials.items()
+            if name not in PUBLIC_CREDENTIALS and (text := secret_text(value))
+        ]  # fmt: skip
 
     def _client(self, headers: dict[str, str] | None = None, auth=None) -> HttpClient:
         return HttpClient(
@@ -84,13 +93,13 @@ class RESTConnector:
         here and again when it is about to expire or the API refuses it (once per request)."""
         creds, headers, auth, secrets = self.credentials, {}, None, []
         if self.auth_type == "basic":
-            auth = (creds["username"], creds["password"])
+            auth = (str(creds["username"]), str(creds["password"]))
             # An API echoing the Authorization header must not leak the pair either.
-            secrets.append(base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
+            secrets += basic_auth_forms(*auth)
         elif self.auth_type == "bearer":
             headers["Authorization"] = f"Bearer {creds['token']}"
         elif self.auth_type == "api_key_header":
-            headers[creds["header"]] = creds["value"]
+            headers[str(creds["header"])] = str(creds["value"])
         client = self._client(headers, auth)
         client.secrets.extend(secrets)
         if self.auth_type == "oauth2_client_credentials":
