@@ -16,6 +16,7 @@ from sync.connectors.errors import ConnectorError
 from sync.connectors.rest import (
     REQUIRED_CREDENTIALS,
     RESTConnector,
+    credential_problems,
     missing_credentials,
     rest_options_errors,
 )
@@ -62,6 +63,8 @@ def validate_connection(connection: Connection, credentials: dict[str, Any]) -> 
                 f"auth_type {connection.auth_type!r} needs: {', '.join(missing)} "
                 f"(all: {', '.join(REQUIRED_CREDENTIALS[connection.auth_type]) or 'nothing'})."
             )
+        elif problems := credential_problems(connection.auth_type, credentials):
+            errors["credentials"] = "; ".join(problems) + "."
         elif connection.auth_type == Connection.AuthType.OAUTH2_CLIENT_CREDENTIALS and (
             problem := _unsafe(str(credentials["token_url"]))
         ):

@@ -3,6 +3,7 @@ database's own catalogue, with clear errors that never echo credentials."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from io import StringIO
 
@@ -258,3 +259,65 @@ def test_the_test_command_reports_success_and_fails_with_the_reason(erp_sqlite):
     assert "file: OK" in out.getvalue()
     with pytest.raises(CommandError, match="down: FAILED"):
         call_command("test_sync_connection", "down")
+
+
+@pytest.mark.parametrize(
+    ("auth_type", "credentials", "reason"),
+    [
+        ("bearer", {"token": "tök☃"}, "token holds characters HTTP headers cannot carry"),
+        ("bearer", {"token": "tok\r\nX-Admin: 1"}, "token holds a control character"),
+        ("bearer", {"token": "tok\x00"}, "token holds a control character"),
+        ("bearer", {"token": " tok"}, "token starts or ends with a space"),
+        ("bearer", {"token": ["tok"]}, "token must be text"),
+        ("api_key_header", {"header": "X-Api-Key", "value": "k\u2028"}, "value holds"),
+        ("api_key_header", {"header": "X Api Key", "value": "k"}, "is not a valid header name"),
+        ("api_key_header", {"header": "Host", "value": "k"}, "set by the HTTP client"),
+        ("basic", {"username": "sync", "password": "pw☃"}, "password holds characters"),
+        ("basic", {"username": "sync", "password": "pw\n"}, "password holds a control"),
+        ("basic", {"username": "a:b", "password": "pw"}, "username may not contain ':'"),
+    ],
+)  # fmt: skip
+def test_credentials_http_cannot_send_are_refused_on_save_naming_credentials(
+    admin_api, erp_rest, auth_type, credentials, reason
+):
+    response = create(admin_api, name="PLM", kind="rest", base_url=erp_rest["base_url"],
+                      auth_type=auth_type, credentials=credentials)  # fmt: skip
+
+    assert response.status_code == 400, response.json()
+    assert reason in " ".join(response.json()["errors"]["credentials"])
+    assert "tök" not in str(response.json()) and "pw☃" not in str(response.json())
+    assert not Connection.objects.exists()
+
+
+def test_a_basic_password_with_spaces_and_latin_1_letters_is_accepted(admin_api, erp_rest):
+    credentials = {"username": "sync", "password": " pä ss "}  # base64-encoded: spaces stay
+    response = create(admin_api, name="PLM", kind="rest", base_url=erp_rest["base_url"],
+                      auth_type="basic", credentials=credentials)  # fmt: skip
+
+    assert response.status_code == 201, response.json()
+
+
+@pytest.mark.parametrize("token", ["tök☃", "tok\r\nX-Admin: 1"])
+def test_stored_credentials_http_cannot_send_fail_the_test_and_the_run_without_a_500(
+    admin_api, erp_rest, token
+):
+    from eqms_integration import encryption
+    from sync.models import SyncConfiguration, SyncRun
+
+    connection = Connection.objects.create(  # saved before the rule
+        name="PLM", kind="rest", base_url=erp_rest["base_url"], auth_type="bearer",
+        credentials_encrypted=encryption.encrypt(json.dumps({"token": token})),
+    )  # fmt: skip
+    config = SyncConfiguration.objects.create(
+        name="PLM parts", connection=connection, entity_type="products", sync_type="full",
+        remote_object="parts", remote_key="id", field_mappings=[{"local": "n", "remote": "n"}],
+    )  # fmt: skip
+
+    tested = admin_api.post(f"/api/sync/connections/{connection.pk}/test/")
+    with pytest.raises(CommandError, match="ended failed"):
+        call_command("run_sync", str(config.pk))
+
+    assert tested.status_code == 200 and tested.json()["ok"] is False
+    for message in (tested.json()["message"], SyncRun.objects.get().error):
+        assert message.startswith("The stored credentials cannot be sent over HTTP: token")
+        assert "tök" not in message and "X-Admin" not in message

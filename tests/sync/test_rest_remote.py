@@ -651,3 +651,17 @@ def test_an_api_echoing_the_basic_authorization_header_does_not_leak_the_encoded
 
     assert "HTTP 422" in failure.message and "Basic ***" in failure.message
     assert "c3luYzpwdy1TM0NSRVQ" not in failure.message
+
+
+@pytest.mark.parametrize("token", ["tok\r\nX-Admin: 1", "tök☃"])
+def test_an_access_token_http_cannot_send_fails_the_session_clearly(erp, token):
+    erp.reply(TOKEN_PATH, Reply(200, {"access_token": token, "token_type": "Bearer"}))
+    credentials = {"token_url": f"{erp.base_url}oauth/token", "client_id": "qms",
+                   "client_secret": "cl-S3CRET"}  # fmt: skip
+    connector = connect(erp, auth_type="oauth2_client_credentials", credentials=credentials)
+
+    message = failure_of(lambda: connector.session(SPEC).__enter__())
+
+    assert message.startswith("The access_token from the token endpoint holds")
+    assert "X-Admin" not in message and "tök" not in message
+    assert erp.requests() == []  # the API itself was never called with it

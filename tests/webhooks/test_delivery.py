@@ -425,3 +425,20 @@ def test_the_payload_is_the_exact_stored_body(make_subscription, receiver):
 
     assert receiver.requests[0].body == only_delivery().event.payload
     assert json.loads(receiver.requests[0].body)["data"]["title"] == "Ünïcode title"
+
+
+@pytest.mark.parametrize("value", ["plant ☃", "s3cret-7\r\nX-Injected: 1", "s3cret\x00"])
+def test_a_stored_header_http_cannot_send_fails_the_attempt_naming_it_without_its_value(
+    make_subscription, receiver, value
+):
+    subscription, _ = make_subscription()
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(  # saved before the rule
+        custom_headers_encrypted=encryption.encrypt(json.dumps({"X-Tenant": value}))
+    )
+    quality.ncr_create(title="A")
+
+    attempt = services.delivery_attempt(delivery_id=only_delivery().pk)
+
+    assert attempt.status_code is None and "the header X-Tenant" in attempt.error
+    assert "s3cret" not in attempt.error and "☃" not in attempt.error
+    assert receiver.requests == []

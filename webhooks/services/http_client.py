@@ -16,6 +16,7 @@ import urllib3
 from django.conf import settings
 from urllib3.exceptions import HTTPError
 
+from eqms_integration.http_headers import HEADER_NAME, header_value_problem
 from eqms_integration.pinned_http import pinned_pool
 from eqms_integration.ssrf import WEBHOOKS, UnsafeURLError, url_check
 
@@ -57,6 +58,15 @@ def _read_capped(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
     return b"".join(chunks)
 
 
+def _unsendable(headers: dict[str, str]) -> str:
+    for name, value in headers.items():
+        if not HEADER_NAME.match(name):
+            return f"the header name {name!r} is not valid."
+        if problem := header_value_problem(value):
+            return f"the value of the header {name} {problem}; change it in the subscription."
+    return ""
+
+
 def post_guarded(*, url: str, body: bytes, headers: dict[str, str]) -> HttpResult:
     """POST `body` to `url`. Never raises for network trouble: the result carries the error."""
     started = time.monotonic()
@@ -64,6 +74,9 @@ def post_guarded(*, url: str, body: bytes, headers: dict[str, str]) -> HttpResul
     def elapsed() -> int:
         return int((time.monotonic() - started) * 1000)
 
+    unsendable = _unsendable(headers)
+    if unsendable:  # saved before the rule: say which header, never its value (a secret)
+        return HttpResult(None, "", f"Not sent: {unsendable}", elapsed(), {})
     try:
         target = url_check(url, WEBHOOKS)
     except UnsafeURLError as exc:
