@@ -299,3 +299,10 @@ SYNC_LOCAL_SETTLE_SECONDS = env_int("SYNC_LOCAL_SETTLE_SECONDS", 2, minimum=0)
 # A run in progress that has not finished a batch for this long lost its worker: the sweeper
 # marks it failed (and retries it), and the next run resumes after its last committed batch.
 SYNC_RUN_LEASE_SECONDS = env_int("SYNC_RUN_LEASE_SECONDS", 600, minimum=30)
+# On-premise REST APIs: CIDRs and host names the SSRF guard lets REST connections (base URLs,
+# token URLs, next links) reach; apart from the webhook allowlist. Metadata stays blocked.
+SYNC_ALLOWED_NETWORKS = env_networks("SYNC_ALLOWED_NETWORKS")
+SYNC_ALLOWED_HOSTS = env_list("SYNC_ALLOWED_HOSTS", [])
+# Directories whose existing files SQLite connections may open; none: SQLite connections are
+# refused. Files of the service itself (its database, anything under VAR_DIR) never are.
+SYNC_SQLITE_DIRS = env_list("SYNC_SQLITE_DIRS", [])

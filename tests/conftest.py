@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -57,6 +58,15 @@ def _clean_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture
+def sync_test_systems(settings, tmp_path) -> None:
+    """The ERPs these tests play live on 127.0.0.1 (fake REST APIs, PostgreSQL, MariaDB) and
+    in SQLite files under tmp_path: allow exactly those, as an operator allows on-premise
+    systems. The defaults stay closed (no private address, no SQLite directory)."""
+    settings.SYNC_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    settings.SYNC_SQLITE_DIRS = [str(tmp_path)]
 
 
 @pytest.fixture
@@ -116,6 +126,32 @@ def redis_url() -> str:
         available = False
     need_service(available, f"Redis at {url}")
     return url
+
+
+@pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """A port on 127.0.0.1 whose listen queue is full: Linux drops further SYNs, so a new
+    connection neither succeeds nor is refused, it hangs until the client gives up."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    queued: list[socket.socket] = []
+    for _ in range(64):
+        client = socket.socket()
+        client.settimeout(0.3)
+        try:
+            client.connect(("127.0.0.1", port))
+        except TimeoutError:
+            client.close()
+            break
+        queued.append(client)
+    else:
+        pytest.fail("the listen queue never filled")
+    yield port
+    for client in queued:
+        client.close()
+    server.close()
 
 
 def database_url_for_subprocess() -> str:

@@ -1,9 +1,8 @@
 """The SQL Server dialect: every piece of SQL that only SQL Server speaks, and its limits.
 
-Identifiers are quoted by mssql-django's own `DatabaseOperations.quote_name` (`[name]`), which
-the callers pass in as `quote`. It does not escape a `]` inside a name, which is one reason
-names are checked against `sql.IDENTIFIER` (no brackets, no quotes) before they get here.
-Values are always parameters (`%s`, which mssql-django turns into `?`).
+Identifiers are quoted by `identifiers.quote_mssql` (`[name]`, a `]` inside doubled), which the
+callers pass in as `quote`; mssql-django's own `quote_name` does not escape a `]`. Values are
+always parameters (`%s`, which mssql-django turns into `?`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """SQL connections through Django's own database backends, created at run time: PostgreSQL,
-MySQL/MariaDB, SQLite, and SQL Server through mssql-django. The backend quotes identifiers and
-introspects; every value is a query parameter."""
+MySQL/MariaDB, SQLite, and SQL Server through mssql-django. Identifiers are quoted by
+`identifiers` (escaped, unlike the backends' own quoting); every value is a query parameter."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from django.db.utils import load_backend
 from eqms_integration.mssql_options import mssql_options
 from sync.connectors import mssql
 from sync.connectors.errors import ConnectorError, redact
+from sync.connectors.identifiers import quoter
 
 ENGINES = {
     "postgresql": "django.db.backends.postgresql",
@@ -23,8 +24,9 @@ ENGINES = {
     "sqlite": "django.db.backends.sqlite3",
     "mssql": "mssql",
 }
-# A table, view or column name as configurations may give it: letters, digits, _, $, # and
-# spaces inside; never quotes, semicolons or comment markers. Existence is checked separately.
+# A table, view or schema name as configurations may give it: letters, digits, _, $, # and
+# spaces inside; never quotes, dots, semicolons or comment markers (`[schema.]table` splits on
+# the dot). Column names may be anything the catalogue holds: they are quoted with escaping.
 IDENTIFIER = re.compile(r"^[A-Za-z_#@][A-Za-z0-9_$#@ ]{0,127}$")
 
 
@@ -47,6 +49,7 @@ class SQLConnector:
     def __init__(
         self, *, kind: str, host: str, port: int | None, database: str, username: str,
         password: str, options: dict, timeout: int, alias: str,
+        check_server: Callable[[BaseDatabaseWrapper], None] | None = None,
     ) -> None:  # fmt: skip
         if kind not in ENGINES:
             raise ConnectorError(f"{kind!r} is not an SQL connection kind.")
@@ -72,6 +75,8 @@ class SQLConnector:
             "default"
         ]
         self.alias = alias
+        # Asked right after connecting, before anything is read (sql_targets.refuse_own_server).
+        self.check_server = check_server
 
     @staticmethod
     def _timeout_option(kind: str, timeout: int) -> dict:
@@ -95,6 +100,8 @@ class SQLConnector:
         except Exception as exc:
             raise self._fail(exc) from None
         try:
+            if self.check_server is not None:
+                self.check_server(wrapper)
             yield wrapper
         finally:
             wrapper.close()
@@ -153,9 +160,11 @@ class SQLConnector:
             )
             if cursor.fetchone() is None:
                 return []
-            # PRAGMA takes no parameters: the name was just found in the catalogue and is quoted.
-            cursor.execute(f"PRAGMA table_info({db.ops.quote_name(table)})")
-            return [Column(row[1], row[2] or "", not row[3]) for row in cursor.fetchall()]
+            # The table-valued form of PRAGMA table_info takes the name as a parameter.
+            cursor.execute(
+                'SELECT name, type, "notnull" FROM pragma_table_info(%s) ORDER BY cid', [table]
+            )
+            return [Column(row[0], row[1] or "", not row[2]) for row in cursor.fetchall()]
         current = {
             "postgresql": "current_schema()",
             "mysql": "DATABASE()",
@@ -174,8 +183,8 @@ class SQLConnector:
 
 def _qualified(db: BaseDatabaseWrapper, object_name: str) -> str:
     schema, table = split_object_name(object_name)
-    quoted = db.ops.quote_name(table)
-    return f"{db.ops.quote_name(schema)}.{quoted}" if schema else quoted
+    q = quoter(db)
+    return f"{q(schema)}.{q(table)}" if schema else q(table)
 
 
 def _keyset_where(
@@ -205,7 +214,7 @@ def batch_query(
     cursor_field: str | None, after: tuple | None, upper: object | None, limit: int,
 ) -> tuple[str, list, list[str]]:  # fmt: skip
     """The SQL, parameters and selected columns of one select_batch page."""
-    q = db.ops.quote_name
+    q = quoter(db)
     wanted = list(dict.fromkeys([key, *([cursor_field] if cursor_field else []), *columns]))
     condition, params, order = _keyset_where(q, key, cursor_field, after, upper)
     select = ", ".join(q(c) for c in wanted)
@@ -223,7 +232,8 @@ def select_batch(
 ) -> list[dict]:  # fmt: skip
     """One page in keyset order: by (cursor_field, key) for delta reads, bounded above by
     `upper` (fixed at run start); by key alone for full reads. Identifiers come validated
-    and are quoted by the backend; every value is a parameter."""
+    against the catalogue and are quoted with their quote character escaped; every value is a
+    parameter."""
     sql, params, wanted = batch_query(
         db, kind=kind, object_name=object_name, columns=columns, key=key,
         cursor_field=cursor_field, after=after, upper=upper, limit=limit,
@@ -238,14 +248,14 @@ def count_rows(
     after: tuple | None, upper: object | None,
 ) -> int:  # fmt: skip
     """How many rows the same keyset read would return in all."""
-    condition, params, _ = _keyset_where(db.ops.quote_name, key, cursor_field, after, upper)
+    condition, params, _ = _keyset_where(quoter(db), key, cursor_field, after, upper)
     with db.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM {_qualified(db, object_name)}{condition}", params)  # noqa: S608
         return int(cursor.fetchone()[0])
 
 
 def max_value(db: BaseDatabaseWrapper, object_name: str, column: str) -> object | None:
-    q = db.ops.quote_name
+    q = quoter(db)
     with db.cursor() as cursor:
         cursor.execute(f"SELECT MAX({q(column)}) FROM {_qualified(db, object_name)}")  # noqa: S608
         return cursor.fetchone()[0]

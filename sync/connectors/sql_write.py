@@ -21,19 +21,12 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from sync.connectors import mssql
 from sync.connectors.base import WriteFailure, external_id
 from sync.connectors.errors import ConnectorError, redact
-from sync.connectors.sql import IDENTIFIER, _qualified, split_object_name
+from sync.connectors.identifiers import quoter
+from sync.connectors.sql import _qualified, split_object_name
 
 FETCH_CHUNK = 1000  # keys per SELECT … IN (…) outside SQL Server
 ROWS_PER_STATEMENT = 500  # rows per multi-row INSERT outside SQL Server…
 PARAMETERS_PER_STATEMENT = 10_000  # …and values, where the backend states no limit
-
-
-def _check_names(names: Sequence[str]) -> None:
-    # Backends quote without escaping (mssql-django's `[…]`, PostgreSQL's `"…"`), so a name
-    # holding a bracket or quote could end its quoting: allow plain identifiers only.
-    for name in names:
-        if not isinstance(name, str) or not IDENTIFIER.match(name):
-            raise ConnectorError(f"{name!r} is not a plain column name.")
 
 
 def _keys_per_select(db: BaseDatabaseWrapper, kind: str) -> int:
@@ -58,8 +51,7 @@ def fetch_rows(
     """The rows whose `key` is one of `keys`, as dicts of the key and `columns`; keys with no
     row are absent. Keys go as parameters, a chunk per statement within the parameter limit."""
     wanted = list(dict.fromkeys([key, *columns]))
-    _check_names(wanted)
-    q = db.ops.quote_name
+    q = quoter(db)
     select, table = ", ".join(q(c) for c in wanted), _qualified(db, object_name)
     unique = [k for k in dict.fromkeys(keys) if k is not None]
     size = _keys_per_select(db, kind)
@@ -76,7 +68,7 @@ def fetch_rows(
 def _insert_statement(
     db: BaseDatabaseWrapper, kind: str, table: str, key: str, rows: Sequence[Mapping[str, Any]]
 ) -> tuple[str, list[Any]]:
-    q = db.ops.quote_name
+    q = quoter(db)
     columns = list(rows[0])
     others = [c for c in columns if c != key]
     marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
@@ -97,7 +89,7 @@ def _statement(
     db: BaseDatabaseWrapper, kind: str, table: str, key: str, rows: Sequence[Mapping[str, Any]]
 ) -> tuple[str, list[Any]]:
     if kind == "mssql":
-        return mssql.merge_statement(db.ops.quote_name, table, key, rows)
+        return mssql.merge_statement(quoter(db), table, key, rows)
     return _insert_statement(db, kind, table, key, rows)
 
 
@@ -144,7 +136,6 @@ def upsert_rows(
         return failures
     unique = list(latest.values())
     columns = list(unique[0])
-    _check_names(columns)
     if any(row.keys() != unique[0].keys() for row in unique):
         raise ValueError("upsert_rows needs rows that all have the same columns.")
     table = _qualified(db, object_name)
@@ -183,7 +174,6 @@ def key_is_unique(db: BaseDatabaseWrapper, *, object_name: str, key: str) -> boo
     current database), counts partial unique indexes as unique, and on SQLite needs the
     wrapper registered in `django.db.connections` (it probes JSON support in an atomic block).
     """
-    _check_names([key])
     schema, table = split_object_name(object_name)
     with db.cursor() as cursor:
         if db.vendor == "sqlite":

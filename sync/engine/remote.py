@@ -147,8 +147,16 @@ def remote_session(config: SyncConfiguration) -> Iterator[RemoteSession]:
         return
     spec = replace(spec, object_name=connector.qualify(spec.object_name))
     columns = {column.name: column for column in connector.describe(spec.object_name)}
-    if spec.key not in columns:
-        raise ConnectorError(f"{spec.object_name} has no column {spec.key!r}.")
+    # Checked again on every open (runs, previews, resolutions): a column renamed at the
+    # source fails here with its name, before any SQL names it (SQLite would even read a
+    # quoted name it does not know as a string constant).
+    wanted = [spec.key, *([spec.cursor_field] if spec.cursor_field else []), *spec.columns]
+    missing = [name for name in dict.fromkeys(wanted) if name not in columns]
+    if missing:
+        raise ConnectorError(
+            f"Configuration no longer matches the source: {spec.object_name} has no column(s) "
+            f"{', '.join(map(repr, missing))} (columns: {', '.join(sorted(columns))})."
+        )
     cast_key = sql_write.key_caster(columns[spec.key].data_type)
     with connector.open() as db:
         yield SQLSession(

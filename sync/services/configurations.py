@@ -17,6 +17,7 @@ from sync.connectors import sql_write
 from sync.connectors.errors import ConnectorError
 from sync.connectors.rest.session import resource_url
 from sync.connectors.sql import Column, SQLConnector, split_object_name
+from sync.connectors.sql_targets import TargetRefused
 from sync.models import Connection, SyncConfiguration
 from sync.services.connections import connector_for
 from sync.services.schedules import schedule_sync, unschedule_sync
@@ -132,6 +133,9 @@ def _check_remote(
         described = {column.name: column for column in connector.describe(config.remote_object)}
         writes = config.sync_direction != SyncConfiguration.Direction.INBOUND
         unique = writes and config.remote_key in described and _key_is_unique(connector, config)
+    except TargetRefused as exc:
+        errors["connection"] = str(exc)
+        return
     except ConnectorError as exc:
         errors["remote_object"] = str(exc)
         return

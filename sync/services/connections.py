@@ -11,14 +11,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from eqms_integration import encryption
+from eqms_integration.ssrf import SYNC, UnsafeURLError, url_check
 from sync.connectors.errors import ConnectorError
 from sync.connectors.rest import (
     REQUIRED_CREDENTIALS,
     RESTConnector,
+    credential_problems,
     missing_credentials,
     rest_options_errors,
 )
 from sync.connectors.sql import Column, SQLConnector
+from sync.connectors.sql_targets import TargetRefused, check_target, refuse_own_server
 from sync.models import Connection
 
 FIELDS = (
@@ -52,12 +55,20 @@ def validate_connection(connection: Connection, credentials: dict[str, Any]) -> 
     if connection.kind == Connection.Kind.REST:
         if not connection.base_url:
             errors["base_url"] = "A REST connection needs a base_url."
+        elif problem := _unsafe(connection.base_url):
+            errors["base_url"] = problem
         missing = missing_credentials(connection.auth_type, credentials)
         if missing:
             errors["credentials"] = (
                 f"auth_type {connection.auth_type!r} needs: {', '.join(missing)} "
                 f"(all: {', '.join(REQUIRED_CREDENTIALS[connection.auth_type]) or 'nothing'})."
             )
+        elif problems := credential_problems(connection.auth_type, credentials):
+            errors["credentials"] = "; ".join(problems) + "."
+        elif connection.auth_type == Connection.AuthType.OAUTH2_CLIENT_CREDENTIALS and (
+            problem := _unsafe(str(credentials["token_url"]))
+        ):
+            errors["credentials"] = f"token_url: {problem}"
         problems = rest_options_errors(connection.options)
         if problems and isinstance(connection.options, dict):  # not a dict: said below
             errors["options"] = "; ".join(problems) + "."
@@ -68,12 +79,27 @@ def validate_connection(connection: Connection, credentials: dict[str, Any]) -> 
             )
         if connection.kind != Connection.Kind.SQLITE and not connection.host:
             errors["host"] = "Give the database server's host name or address."
+        if not errors and connection.kind in Connection.Kind.values:
+            try:
+                _sql_target(connection)
+            except TargetRefused as exc:
+                errors[exc.field] = str(exc)
     if not isinstance(connection.options, dict):
         errors["options"] = "Must be a JSON object."
     if not 1 <= connection.timeout_seconds <= 300:
         errors["timeout_seconds"] = "Between 1 and 300 seconds."
     if errors:
         raise ValidationError(errors)
+
+
+def _unsafe(url: str) -> str:
+    """Why the SSRF guard refuses the URL now ("" if it does not); checked again before every
+    request, since addresses and allowlists change."""
+    try:
+        url_check(url, SYNC)
+    except UnsafeURLError as exc:
+        return str(exc)
+    return ""
 
 
 def _apply_secrets(connection: Connection, password: str | None, credentials: dict | None) -> None:
@@ -122,7 +148,17 @@ def connection_update(
     return connection
 
 
+def _sql_target(connection: Connection) -> str:
+    return check_target(
+        kind=connection.kind, host=connection.host, port=connection.port,
+        database=connection.database, options=connection.options,
+    )  # fmt: skip
+
+
 def connector_for(connection: Connection) -> SQLConnector | RESTConnector:
+    """The connector of a connection: every test, describe, run, preview and resolution gets
+    its connector here, so the target checks (SSRF guard, never the service's own database)
+    hold on every path. Raises TargetRefused (a ConnectorError) for a refused target."""
     if connection.kind == Connection.Kind.REST:
         return RESTConnector(
             base_url=connection.base_url,
@@ -135,12 +171,13 @@ def connector_for(connection: Connection) -> SQLConnector | RESTConnector:
         kind=connection.kind,
         host=connection.host,
         port=connection.port,
-        database=connection.database,
+        database=_sql_target(connection),
         username=connection.username,
         password=password_of(connection),
         options=connection.options,
         timeout=connection.timeout_seconds,
         alias=f"sync-connection-{connection.pk}",
+        check_server=refuse_own_server,
     )
 
 
@@ -161,10 +198,12 @@ def connection_test(*, connection: Connection) -> TestResult:
 def connection_describe(*, connection: Connection, object_name: str) -> list[Column]:
     if connection.kind == Connection.Kind.REST:
         raise ValidationError({"object": "REST connections have no catalogue to describe."})
-    connector = connector_for(connection)
-    if not isinstance(connector, SQLConnector):  # pragma: no cover - excluded above
-        raise TypeError("not an SQL connection")
     try:
+        connector = connector_for(connection)
+        if not isinstance(connector, SQLConnector):  # pragma: no cover - excluded above
+            raise TypeError("not an SQL connection")
         return connector.describe(object_name)
+    except TargetRefused as exc:
+        raise ValidationError({exc.field: str(exc)}) from None
     except ConnectorError as exc:
         raise ValidationError({"object": str(exc)}) from None

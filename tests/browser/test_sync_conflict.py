@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_an_administrator_resolves_a_conflict_side_by_side(
-    page, live_server, screenshot_dir, tmp_path, settings
+    page, live_server, screenshot_dir, tmp_path, settings, sync_test_systems
 ):
     settings.SYNC_LOCAL_SETTLE_SECONDS = 0
     source = SQLiteSource(tmp_path)

@@ -17,6 +17,11 @@ from tests.conftest import need_service
 from tests.sync.sources import MARIADB, PG, MariaDBSource, PostgresSource, SQLiteSource
 
 
+@pytest.fixture(autouse=True)
+def _erps_are_allowed(sync_test_systems) -> None:
+    """Every sync test talks to ERPs on 127.0.0.1 or in tmp_path (see sync_test_systems)."""
+
+
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def source(request, tmp_path):
     src = {"sqlite": lambda: SQLiteSource(tmp_path), "postgresql": PostgresSource,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -74,6 +75,9 @@ class FakeERP:
         self.revoked: set[str] = set()  # tokens refused from now on (expired at the server)
         self.token_lifetime: int | None = None  # expires_in of the tokens issued
         self.last_auth = ""  # echoed by a refused write, to prove messages redact it
+        # (text, header name): every request is answered 500 with the text, then that header
+        # as received (an API or a proxy echoing credentials in an error page).
+        self.echo: tuple[str, str] | None = None
         self.base_url = ""
         self.port = 0
 
@@ -90,13 +94,16 @@ class FakeERP:
 
     @classmethod
     @contextmanager
-    def running(cls) -> Iterator[FakeERP]:
+    def running(cls, tls: ssl.SSLContext | None = None) -> Iterator[FakeERP]:
+        """The API on a free port of 127.0.0.1; over HTTPS with the `tls` server context."""
         erp = cls()
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         server.block_on_close = False  # a deliberately slow answer must not hold the teardown
         server.erp = erp  # type: ignore[attr-defined]
+        if tls is not None:
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
         erp.port = server.server_port
-        erp.base_url = f"http://127.0.0.1:{erp.port}/"
+        erp.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{erp.port}/"
         thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
         thread.start()
         try:
@@ -209,7 +216,10 @@ class _Handler(BaseHTTPRequestHandler):
         erp.log.append(Seen(method, parts.path, query, dict(self.headers.items()), body))
         erp.last_auth = self.headers.get("Authorization", "")
         queued = erp.replies.get(parts.path)
-        if queued:
+        if erp.echo is not None:
+            text, name = erp.echo
+            self._send(Reply(500, f"{text}{name}: {self.headers.get(name)}".encode("latin-1")))
+        elif queued:
             self._send(queued.pop(0))
         elif parts.path == TOKEN_PATH and method == "POST":
             self._send(erp.token(body))

@@ -117,3 +117,32 @@ def test_run_now_in_the_admin_queues_a_run_and_the_run_log_shows_it(
 
     assert f"run {run.pk} queued" in response.content.decode()
     assert log.status_code == 200 and "success" in log.content.decode().lower()
+
+
+@pytest.mark.parametrize("role", ["Manager", "Auditor"])
+def test_managers_and_auditors_see_connections_in_the_admin_but_cannot_add_change_or_delete(
+    client, make_user, erp_sqlite, role
+):
+    connection = Connection.objects.create(name="file", kind="sqlite", database=str(erp_sqlite))
+    user = make_user(f"staff-{role}", role=role)
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    change = f"/admin/sync/connection/{connection.pk}/change/"
+
+    listed = client.get("/admin/sync/connection/")
+    viewed = client.get(change)
+    answers = [
+        client.get("/admin/sync/connection/add/"),
+        client.post("/admin/sync/connection/add/", form(database=str(erp_sqlite), name="new")),
+        client.post(change, form(database=str(erp_sqlite), name="renamed")),
+        client.post(f"/admin/sync/connection/{connection.pk}/delete/", {"post": "yes"}),
+        client.post("/admin/sync/connection/",
+                    {"action": "test_selected", "_selected_action": [connection.pk]}),
+    ]  # fmt: skip
+
+    assert listed.status_code == 200 and viewed.status_code == 200
+    assert [a.status_code for a in answers[:4]] == [403, 403, 403, 403]
+    assert "test_selected" not in listed.content.decode()  # the action is not offered…
+    assert Connection.objects.get().name == "file" and Connection.objects.count() == 1
+    assert Connection.objects.get().last_tested_at is None  # …nor carried out when posted

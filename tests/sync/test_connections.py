@@ -3,6 +3,7 @@ database's own catalogue, with clear errors that never echo credentials."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from io import StringIO
 
@@ -174,17 +175,77 @@ def test_managers_and_auditors_read_connections_but_only_admins_change_or_test(c
         assert create(client, name="Y", kind="sqlite", database="mes.sqlite3").status_code == 403
 
 
-def test_api_keys_need_sync_read_to_list_and_sync_manage_to_create(db):
+def key_client(*scopes: str):
     from rest_framework.test import APIClient
 
     from apikeys.services import apikey_create
 
-    reader = APIClient()
-    reader.credentials(HTTP_X_API_KEY=apikey_create(name="r", scopes=["sync:read"]).key)
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=apikey_create(name="k", scopes=list(scopes)).key)
+    return client
 
-    assert reader.get("/api/sync/connections/").status_code == 200
-    refused = create(reader, name="X", kind="sqlite", database="erp.sqlite3")
-    assert refused.status_code == 403 and "sync:manage" in refused.json()["message"]
+
+def test_api_keys_read_connections_with_sync_read(erp_sqlite):
+    connection = Connection.objects.create(name="ERP", kind="sqlite", database=str(erp_sqlite))
+    reader = key_client("sync:read")
+
+    assert reader.get("/api/sync/connections/").json()["count"] == 1
+    assert reader.get(f"/api/sync/connections/{connection.pk}/").status_code == 200
+    described = reader.get(f"/api/sync/connections/{connection.pk}/describe/?object=equipment")
+    assert described.status_code == 200 and described.json()[0]["name"] == "equipment_no"
+
+
+@pytest.mark.parametrize("scopes", [("sync:read", "sync:manage"), ("*",)])
+def test_no_api_key_creates_changes_deletes_or_tests_a_connection_whatever_its_scopes(
+    erp_sqlite, scopes
+):
+    connection = Connection.objects.create(name="ERP", kind="sqlite", database=str(erp_sqlite))
+    key = key_client(*scopes)
+    url = f"/api/sync/connections/{connection.pk}/"
+
+    answers = [
+        create(key, name="X", kind="sqlite", database=str(erp_sqlite)),
+        key.put(url, {"name": "ERP", "kind": "sqlite", "database": str(erp_sqlite)}, format="json"),
+        key.patch(url, {"timeout_seconds": 20}, format="json"),
+        key.delete(url),
+        key.post(f"{url}test/"),
+    ]
+
+    for answer in answers:
+        assert answer.status_code == 403
+        assert answer.json() == {"code": "permission_denied", "errors": {},
+                                 "message": "API keys cannot use this endpoint."}  # fmt: skip
+    assert Connection.objects.get().timeout_seconds == 15 and Connection.objects.count() == 1
+    assert Connection.objects.get().last_tested_at is None
+
+
+def test_a_sync_key_cannot_aim_the_service_at_its_own_database(settings):
+    """The attack of issue 10: a sync:manage key made a SQLite connection on the service's own
+    database file, a configuration on django_session, and read live sessions via delta."""
+    settings.SYNC_SQLITE_DIRS = [str(settings.VAR_DIR)]
+    key = key_client("sync:read", "sync:manage")
+
+    response = create(key, name="own", kind="sqlite", database=str(settings.VAR_DIR / "db.sqlite3"))
+
+    assert response.status_code == 403
+    assert not Connection.objects.exists()
+
+
+def test_a_sync_manage_key_still_manages_configurations_on_existing_connections(erp_sqlite):
+    connection = Connection.objects.create(name="ERP", kind="sqlite", database=str(erp_sqlite))
+    key = key_client("sync:read", "sync:manage")
+
+    created = key.post("/api/sync/configurations/", {
+        "name": "ERP equipment", "system_type": "ERP", "connection": connection.pk,
+        "entity_type": "equipment", "sync_direction": "inbound", "sync_type": "full",
+        "remote_object": "equipment", "remote_key": "equipment_no",
+        "field_mappings": [{"local": "name", "remote": "description"}],
+    }, format="json")  # fmt: skip
+
+    assert created.status_code == 201, created.json()
+    changed = key.patch(f"/api/sync/configurations/{created.json()['id']}/",
+                        {"batch_size": 50}, format="json")  # fmt: skip
+    assert changed.status_code == 200
 
 
 def test_the_test_command_reports_success_and_fails_with_the_reason(erp_sqlite):
@@ -198,3 +259,65 @@ def test_the_test_command_reports_success_and_fails_with_the_reason(erp_sqlite):
     assert "file: OK" in out.getvalue()
     with pytest.raises(CommandError, match="down: FAILED"):
         call_command("test_sync_connection", "down")
+
+
+@pytest.mark.parametrize(
+    ("auth_type", "credentials", "reason"),
+    [
+        ("bearer", {"token": "tök☃"}, "token holds characters HTTP headers cannot carry"),
+        ("bearer", {"token": "tok\r\nX-Admin: 1"}, "token holds a control character"),
+        ("bearer", {"token": "tok\x00"}, "token holds a control character"),
+        ("bearer", {"token": " tok"}, "token starts or ends with a space"),
+        ("bearer", {"token": ["tok"]}, "token must be text"),
+        ("api_key_header", {"header": "X-Api-Key", "value": "k\u2028"}, "value holds"),
+        ("api_key_header", {"header": "X Api Key", "value": "k"}, "is not a valid header name"),
+        ("api_key_header", {"header": "Host", "value": "k"}, "set by the HTTP client"),
+        ("basic", {"username": "sync", "password": "pw☃"}, "password holds characters"),
+        ("basic", {"username": "sync", "password": "pw\n"}, "password holds a control"),
+        ("basic", {"username": "a:b", "password": "pw"}, "username may not contain ':'"),
+    ],
+)  # fmt: skip
+def test_credentials_http_cannot_send_are_refused_on_save_naming_credentials(
+    admin_api, erp_rest, auth_type, credentials, reason
+):
+    response = create(admin_api, name="PLM", kind="rest", base_url=erp_rest["base_url"],
+                      auth_type=auth_type, credentials=credentials)  # fmt: skip
+
+    assert response.status_code == 400, response.json()
+    assert reason in " ".join(response.json()["errors"]["credentials"])
+    assert "tök" not in str(response.json()) and "pw☃" not in str(response.json())
+    assert not Connection.objects.exists()
+
+
+def test_a_basic_password_with_spaces_and_latin_1_letters_is_accepted(admin_api, erp_rest):
+    credentials = {"username": "sync", "password": " pä ss "}  # base64-encoded: spaces stay
+    response = create(admin_api, name="PLM", kind="rest", base_url=erp_rest["base_url"],
+                      auth_type="basic", credentials=credentials)  # fmt: skip
+
+    assert response.status_code == 201, response.json()
+
+
+@pytest.mark.parametrize("token", ["tök☃", "tok\r\nX-Admin: 1"])
+def test_stored_credentials_http_cannot_send_fail_the_test_and_the_run_without_a_500(
+    admin_api, erp_rest, token
+):
+    from eqms_integration import encryption
+    from sync.models import SyncConfiguration, SyncRun
+
+    connection = Connection.objects.create(  # saved before the rule
+        name="PLM", kind="rest", base_url=erp_rest["base_url"], auth_type="bearer",
+        credentials_encrypted=encryption.encrypt(json.dumps({"token": token})),
+    )  # fmt: skip
+    config = SyncConfiguration.objects.create(
+        name="PLM parts", connection=connection, entity_type="products", sync_type="full",
+        remote_object="parts", remote_key="id", field_mappings=[{"local": "n", "remote": "n"}],
+    )  # fmt: skip
+
+    tested = admin_api.post(f"/api/sync/connections/{connection.pk}/test/")
+    with pytest.raises(CommandError, match="ended failed"):
+        call_command("run_sync", str(config.pk))
+
+    assert tested.status_code == 200 and tested.json()["ok"] is False
+    for message in (tested.json()["message"], SyncRun.objects.get().error):
+        assert message.startswith("The stored credentials cannot be sent over HTTP: token")
+        assert "tök" not in message and "X-Admin" not in message

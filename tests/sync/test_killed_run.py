@@ -27,8 +27,12 @@ TOTAL = 10_000
 
 def start_run_sync(config_id: int, tmp_path: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
-    env.update({"DATABASE_URL": database_url_for_subprocess(), "EQMS_VAR_DIR": str(tmp_path),
-                "CACHE_URL": "locmemcache://", "PYTHONPATH": str(ROOT)})  # fmt: skip
+    env.update({"DATABASE_URL": database_url_for_subprocess(),
+                "EQMS_VAR_DIR": str(tmp_path / "var"), "CACHE_URL": "locmemcache://",
+                "PYTHONPATH": str(ROOT),
+                # The ERP the test plays: a SQLite file in tmp_path, or a 127.0.0.1 server.
+                "SYNC_SQLITE_DIRS": str(tmp_path),
+                "SYNC_ALLOWED_NETWORKS": "127.0.0.1/32"})  # fmt: skip
     return subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "run_sync", str(config_id)],
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

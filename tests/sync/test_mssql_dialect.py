@@ -1,6 +1,7 @@
 """The SQL Server dialect, golden: the exact statements and parameters built for MERGE upserts and
-TOP pages, kept within the 2,100-parameter and 1,000-row limits, quoted by mssql-django itself
-and matching what mssql-django's own compiler writes. No server is needed (or contacted)."""
+TOP pages, kept within the 2,100-parameter and 1,000-row limits, quoted with `]` escaped (which
+mssql-django's own quote_name does not do) and matching what mssql-django's own compiler writes.
+No server is needed (or contacted)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from django.db.models import Q
 
 from sync.connectors import mssql
 from sync.connectors.errors import ConnectorError
+from sync.connectors.identifiers import quote_mssql
 from sync.connectors.sql import _qualified, batch_query, split_object_name
 from sync.connectors.sql_write import fetch_rows, upsert_rows
 from sync.engine import cursor as cursor_codec
@@ -38,16 +40,54 @@ def sqlserver():
     return wrapper
 
 
-def test_mssql_djangos_quote_name_brackets_names_but_does_not_escape_them(sqlserver):
-    quote = sqlserver.ops.quote_name
+def test_mssql_djangos_quote_name_does_not_escape_so_ours_doubles_the_bracket(sqlserver):
+    theirs = sqlserver.ops.quote_name
 
-    assert quote("Order Lines") == "[Order Lines]"
-    assert quote("[Order Lines]") == "[Order Lines]"  # taken as quoted already
-    assert quote("a]b") == "[a]b]"  # not escaped: such names must never get this far
+    assert theirs("a]b") == "[a]b]"  # not escaped: `b]` would be SQL
+    assert theirs("[a]; DROP TABLE x; --]") == "[a]; DROP TABLE x; --]"  # taken as quoted
+    assert quote_mssql("Order Lines") == "[Order Lines]"
+    assert quote_mssql("a]b") == "[a]]b]"
+    assert quote_mssql("[Order Lines]") == "[[Order Lines]]]"  # a name, whatever it holds
     assert _qualified(sqlserver, "dbo.Order Lines") == "[dbo].[Order Lines]"
     for name in ["a]b", "[dbo].[Parts]", 'x"y', "a.b.c", "t; DROP TABLE x", "t--"]:
         with pytest.raises(ConnectorError):
             split_object_name(name)
+
+
+INJECTION = "val] FROM secrets --"
+
+
+def test_a_column_named_like_the_issues_injection_stays_one_identifier_in_a_page(sqlserver):
+    sql, params, columns = batch_query(
+        sqlserver, kind="mssql", object_name="dbo.Parts", columns=[INJECTION, "a]]b"],
+        key="no]", cursor_field="rv]", after=(RV, "P-1"), upper=RV, limit=10,
+    )  # fmt: skip
+
+    assert sql == (
+        "SELECT TOP (10) [no]]], [rv]]], [val]] FROM secrets --], [a]]]]b] FROM [dbo].[Parts] "
+        "WHERE [rv]]] IS NOT NULL AND [rv]]] <= %s AND ([rv]]] > %s OR ([rv]]] = %s AND "
+        "[no]]] > %s)) ORDER BY [rv]]], [no]]]"
+    )
+    assert columns == ["no]", "rv]", INJECTION, "a]]b"] and len(params) == 4
+
+
+def test_a_merge_and_a_fetch_of_such_columns_quote_every_name(sqlserver):
+    server = RecordingSQLServer(sqlserver)
+
+    upsert_rows(server, kind="mssql", object_name="Parts", key="no]",
+                rows=[{"no]": "P-1", INJECTION: "x"}])  # fmt: skip
+    fetch_rows(server, kind="mssql", object_name="Parts", key="no]", columns=[INJECTION],
+               keys=["P-1"])  # fmt: skip
+
+    (merge, merge_params), (select, select_params) = server.statements
+    assert merge == (
+        "MERGE INTO [Parts] WITH (HOLDLOCK) AS t USING (VALUES (%s, %s)) AS s ([no]]], "
+        "[val]] FROM secrets --]) ON t.[no]]] = s.[no]]] WHEN MATCHED THEN UPDATE SET "
+        "t.[val]] FROM secrets --] = s.[val]] FROM secrets --] WHEN NOT MATCHED THEN INSERT "
+        "([no]]], [val]] FROM secrets --]) VALUES (s.[no]]], s.[val]] FROM secrets --]);"
+    )
+    assert select == "SELECT [no]]], [val]] FROM secrets --] FROM [Parts] WHERE [no]]] IN (%s)"
+    assert (merge_params, select_params) == (["P-1", "x"], ["P-1"])
 
 
 def test_a_merge_upserts_with_holdlock_and_the_last_of_duplicate_keys_wins(sqlserver):
@@ -58,7 +98,7 @@ def test_a_merge_upserts_with_holdlock_and_the_last_of_duplicate_keys_wins(sqlse
     ]
 
     sql, params = mssql.merge_statement(
-        sqlserver.ops.quote_name, _qualified(sqlserver, "dbo.Parts"), "part_no", rows
+        quote_mssql, _qualified(sqlserver, "dbo.Parts"), "part_no", rows
     )
 
     assert sql == (
@@ -73,9 +113,7 @@ def test_a_merge_upserts_with_holdlock_and_the_last_of_duplicate_keys_wins(sqlse
 
 
 def test_a_merge_of_key_only_rows_inserts_the_missing_keys_and_updates_nothing(sqlserver):
-    sql, params = mssql.merge_statement(
-        sqlserver.ops.quote_name, "[Tags]", "tag", [{"tag": "a"}, {"tag": "b"}]
-    )
+    sql, params = mssql.merge_statement(quote_mssql, "[Tags]", "tag", [{"tag": "a"}, {"tag": "b"}])
 
     assert sql == (
         "MERGE INTO [Tags] WITH (HOLDLOCK) AS t USING (VALUES (%s), (%s)) AS s ([tag]) "
@@ -88,7 +126,7 @@ def test_mssql_django_sends_our_statements_with_one_marker_per_parameter(sqlserv
     from mssql.base import CursorWrapper
 
     sql, params = mssql.merge_statement(
-        sqlserver.ops.quote_name, "[Parts]", "part_no", [{"part_no": "P-1", "qty": 1}]
+        quote_mssql, "[Parts]", "part_no", [{"part_no": "P-1", "qty": 1}]
     )
 
     sent = CursorWrapper(None, sqlserver).format_sql(sql, params)

@@ -311,7 +311,7 @@ def test_a_network_error_while_writing_is_a_row_failure_not_a_crash():
         failures = session.upsert([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])
 
     assert [f.external_id for f in failures] == ["1", "2"]
-    assert all("ConnectionError" in f.message for f in failures)
+    assert all(f.message.endswith("could not connect to 127.0.0.1:9.") for f in failures)
 
 
 # Authentication -------------------------------------------------------------------------------
@@ -628,7 +628,7 @@ def test_good_options_are_accepted_and_a_patch_to_bad_ones_is_refused(admin_api)
     }  # fmt: skip
     created = admin_api.post(
         "/api/sync/connections/",
-        {"name": "ERP", "kind": "rest", "base_url": "http://erp.example/", "options": options},
+        {"name": "ERP", "kind": "rest", "base_url": "http://127.0.0.1:9/", "options": options},
         format="json",
     )
     patched = admin_api.patch(
@@ -651,3 +651,17 @@ def test_an_api_echoing_the_basic_authorization_header_does_not_leak_the_encoded
 
     assert "HTTP 422" in failure.message and "Basic ***" in failure.message
     assert "c3luYzpwdy1TM0NSRVQ" not in failure.message
+
+
+@pytest.mark.parametrize("token", ["tok\r\nX-Admin: 1", "tök☃"])
+def test_an_access_token_http_cannot_send_fails_the_session_clearly(erp, token):
+    erp.reply(TOKEN_PATH, Reply(200, {"access_token": token, "token_type": "Bearer"}))
+    credentials = {"token_url": f"{erp.base_url}oauth/token", "client_id": "qms",
+                   "client_secret": "cl-S3CRET"}  # fmt: skip
+    connector = connect(erp, auth_type="oauth2_client_credentials", credentials=credentials)
+
+    message = failure_of(lambda: connector.session(SPEC).__enter__())
+
+    assert message.startswith("The access_token from the token endpoint holds")
+    assert "X-Admin" not in message and "tök" not in message
+    assert erp.requests() == []  # the API itself was never called with it

@@ -203,9 +203,14 @@ def test_a_row_without_a_key_value_fails_without_touching_the_database(target, d
     assert target.contents() == {}
 
 
-def test_only_plain_column_names_are_written(target, db):
-    with pytest.raises(ConnectorError, match="not a plain column name"):
-        upsert(target, db, [{"part_no": "P-1", 'qty" = 1; --': 2}])
+@pytest.mark.parametrize("name", ['qty" = 1; --', "qty` = 1; --", "qty] = 1; --"])
+def test_a_column_name_holding_sql_is_quoted_as_one_name_and_never_run(target, db, name):
+    (failure,) = upsert(target, db, [{"part_no": "P-1", "description": "x", name: 2}])
+
+    # No table has that column: the database refuses the row, naming the whole name.
+    assert failure.external_id == "P-1"
+    assert any(word in failure.message for word in ("no column", "does not exist", "Unknown"))
+    assert target.contents() == {}
 
 
 def test_rows_with_different_columns_are_a_programming_error(target, db):

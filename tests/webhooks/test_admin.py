@@ -60,6 +60,17 @@ def test_the_add_form_refuses_private_urls_and_reserved_headers(admin_client_log
     assert not WebhookSubscription.objects.exists()
 
 
+def test_the_add_form_refuses_a_header_value_http_cannot_send(admin_client_logged_in, receiver):
+    response = admin_client_logged_in.post(
+        "/admin/webhooks/webhooksubscription/add/",
+        add_form(receiver.url, custom_headers='{"X-Api-Key": "k\\r\\nX-Evil: 1"}'),
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200 and "The value of X-Api-Key holds a control" in page
+    assert not WebhookSubscription.objects.exists()
+
+
 def test_the_test_action_sends_and_reports(admin_client_logged_in, make_subscription, receiver):
     subscription, secret = make_subscription()
 

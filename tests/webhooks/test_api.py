@@ -329,3 +329,49 @@ def test_unknown_ids_are_404s(admin_api):
     assert admin_api.get("/api/webhooks/999/").status_code == 404
     assert admin_api.post("/api/webhooks/deliveries/999/retry/").status_code == 404
     assert admin_api.get("/api/webhooks/deliveries/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("plant ☃", "only latin-1"),
+        ("7\r\nX-Injected: 1", "control character"),
+        ("7\nX-Injected: 1", "control character"),
+        ("a\x01b", "control character"),
+        ("a\tb", "control character"),
+        ("a\x7fb", "control character"),
+        ("a\x85b", "control character"),  # NEL, a C1 control
+    ],
+)
+def test_a_custom_header_value_http_cannot_send_is_refused_naming_the_header(
+    admin_api, receiver, value, reason
+):
+    response = create(admin_api, receiver, custom_headers={"X-Ok": "plant-7", "X-Tenant": value})
+
+    assert response.status_code == 400, response.json()
+    (message,) = response.json()["errors"]["custom_headers"]
+    assert message.startswith("The value of X-Tenant ") and reason in message
+    assert not WebhookSubscription.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["X:Tenant", "X Tenant", "Tenant\r\nX", "Ténant", "Host"])
+def test_a_custom_header_name_http_cannot_send_is_refused(admin_api, receiver, name):
+    response = create(admin_api, receiver, custom_headers={name: "7"})
+
+    assert response.status_code == 400
+    (message,) = response.json()["errors"]["custom_headers"]
+    expected = f"{name} is set by" if name == "Host" else f"{name!r} is not a valid header name"
+    assert message.startswith(expected)
+
+
+def test_changing_a_header_to_a_value_http_cannot_send_is_refused_and_keeps_the_old_one(
+    admin_api, receiver
+):
+    sub = create(admin_api, receiver, custom_headers={"X-Tenant": "7"}).json()
+
+    response = admin_api.patch(f"/api/webhooks/{sub['id']}/",
+                               {"custom_headers": {"X-Tenant": "ü☃"}}, format="json")  # fmt: skip
+
+    assert response.status_code == 400 and "X-Tenant" in str(response.json()["errors"])
+    stored = WebhookSubscription.objects.get()
+    assert services.subscriptions.custom_headers_of(stored) == {"X-Tenant": "7"}

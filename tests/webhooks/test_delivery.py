@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -247,32 +245,6 @@ def test_a_slow_receiver_times_out_and_the_attempt_records_the_error(
     assert only_delivery().status == "pending"
 
 
-@pytest.fixture
-def unanswered_port() -> Iterator[int]:
-    """A port on 127.0.0.1 whose listen queue is full: Linux drops further SYNs, so a new
-    connection neither succeeds nor is refused, it hangs until the client gives up."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(0)
-    port = server.getsockname()[1]
-    queued: list[socket.socket] = []
-    for _ in range(64):
-        client = socket.socket()
-        client.settimeout(0.3)
-        try:
-            client.connect(("127.0.0.1", port))
-        except TimeoutError:
-            client.close()
-            break
-        queued.append(client)
-    else:
-        pytest.fail("the listen queue never filled")
-    yield port
-    for client in queued:
-        client.close()
-    server.close()
-
-
 @pytest.mark.skipif(sys.platform != "linux", reason="relies on Linux dropping SYNs to a full queue")
 def test_a_receiver_that_never_accepts_the_connection_fails_after_the_connect_timeout(
     allow_loopback, unanswered_port, settings
@@ -453,3 +425,20 @@ def test_the_payload_is_the_exact_stored_body(make_subscription, receiver):
 
     assert receiver.requests[0].body == only_delivery().event.payload
     assert json.loads(receiver.requests[0].body)["data"]["title"] == "Ünïcode title"
+
+
+@pytest.mark.parametrize("value", ["plant ☃", "s3cret-7\r\nX-Injected: 1", "s3cret\x00"])
+def test_a_stored_header_http_cannot_send_fails_the_attempt_naming_it_without_its_value(
+    make_subscription, receiver, value
+):
+    subscription, _ = make_subscription()
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(  # saved before the rule
+        custom_headers_encrypted=encryption.encrypt(json.dumps({"X-Tenant": value}))
+    )
+    quality.ncr_create(title="A")
+
+    attempt = services.delivery_attempt(delivery_id=only_delivery().pk)
+
+    assert attempt.status_code is None and "the header X-Tenant" in attempt.error
+    assert "s3cret" not in attempt.error and "☃" not in attempt.error
+    assert receiver.requests == []

@@ -101,7 +101,7 @@ def test_closing_with_other_changes_publishes_one_closed_event_with_the_new_valu
 
 
 def test_an_inbound_sync_that_closes_an_ncr_and_renames_it_publishes_only_ncr_closed(
-    make_subscription, tmp_path
+    make_subscription, tmp_path, sync_test_systems
 ):
     from sync.engine.runner import execute
     from sync.models import Connection

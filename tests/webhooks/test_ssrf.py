@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from webhooks.services import ssrf
+from eqms_integration import ssrf
+from eqms_integration.ssrf import WEBHOOKS, UnsafeURLError
 from webhooks.services.http_client import post_guarded
-from webhooks.services.ssrf import UnsafeURLError, url_check
+
+
+def url_check(url: str) -> ssrf.CheckedTarget:
+    return ssrf.url_check(url, WEBHOOKS)
+
 
 BLOCKED = [
     ("http://127.0.0.1/", "loopback"),

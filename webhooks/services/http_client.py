@@ -1,9 +1,10 @@
-"""The only way webhooks leave the process: an HTTP POST through the SSRF guard.
+"""The only way webhooks leave the process: an HTTP POST through the shared SSRF guard
+(`eqms_integration.ssrf`, with the WEBHOOK_ALLOWED_* allowlist).
 
-The connection goes to the address the guard checked (urllib3 pool on that IP), while the Host
-header and TLS (SNI and certificate check) use the URL's host name. Redirects are never
-followed, every request has connect/read timeouts, and at most WEBHOOK_MAX_RESPONSE_BYTES of
-the answer are read.
+The connection goes to the address the guard checked (`eqms_integration.pinned_http`), while
+the Host header and TLS (SNI and certificate check) use the URL's host name. Redirects are
+never followed, every request has connect/read timeouts, and at most WEBHOOK_MAX_RESPONSE_BYTES
+of the answer are read.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import certifi
 import urllib3
 from django.conf import settings
 from urllib3.exceptions import HTTPError
 
-from webhooks.services.ssrf import UnsafeURLError, url_check
+from eqms_integration.http_headers import HEADER_NAME, header_value_problem
+from eqms_integration.pinned_http import pinned_pool
+from eqms_integration.ssrf import WEBHOOKS, UnsafeURLError, url_check
 
 CHUNK = 8192
 
@@ -34,24 +36,11 @@ class HttpResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def _pool(target_scheme: str, address: str, port: int, host: str) -> urllib3.HTTPConnectionPool:
-    timeout = urllib3.Timeout(
+def _timeout() -> urllib3.Timeout:
+    return urllib3.Timeout(
         connect=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS,
         read=settings.WEBHOOK_READ_TIMEOUT_SECONDS,
     )
-    if target_scheme == "https":
-        return urllib3.HTTPSConnectionPool(
-            address,
-            port,
-            timeout=timeout,
-            maxsize=1,
-            retries=False,
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=certifi.where(),
-            server_hostname=host,
-            assert_hostname=host,
-        )
-    return urllib3.HTTPConnectionPool(address, port, timeout=timeout, maxsize=1, retries=False)
 
 
 def _read_capped(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
@@ -69,6 +58,15 @@ def _read_capped(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
     return b"".join(chunks)
 
 
+def _unsendable(headers: dict[str, str]) -> str:
+    for name, value in headers.items():
+        if not HEADER_NAME.match(name):
+            return f"the header name {name!r} is not valid."
+        if problem := header_value_problem(value):
+            return f"the value of the header {name} {problem}; change it in the subscription."
+    return ""
+
+
 def post_guarded(*, url: str, body: bytes, headers: dict[str, str]) -> HttpResult:
     """POST `body` to `url`. Never raises for network trouble: the result carries the error."""
     started = time.monotonic()
@@ -76,11 +74,14 @@ def post_guarded(*, url: str, body: bytes, headers: dict[str, str]) -> HttpResul
     def elapsed() -> int:
         return int((time.monotonic() - started) * 1000)
 
+    unsendable = _unsendable(headers)
+    if unsendable:  # saved before the rule: say which header, never its value (a secret)
+        return HttpResult(None, "", f"Not sent: {unsendable}", elapsed(), {})
     try:
-        target = url_check(url)
+        target = url_check(url, WEBHOOKS)
     except UnsafeURLError as exc:
         return HttpResult(None, "", f"Blocked by the SSRF guard: {exc}", elapsed(), {})
-    pool = _pool(target.scheme, target.address, target.port, target.host)
+    pool = pinned_pool(target, timeout=_timeout())
     try:
         response = pool.urlopen(
             "POST",

@@ -7,7 +7,6 @@ the calls that create it, so callers can show it once.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,9 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from eqms_integration import encryption
+from eqms_integration.http_headers import CONNECTION_HEADERS, HEADER_NAME, header_value_problem
+from eqms_integration.ssrf import WEBHOOKS, UnsafeURLError, url_check
 from webhooks.models import SUBSCRIBABLE_EVENTS, WebhookSubscription
 from webhooks.services.signing import RESERVED_HEADERS, secret_generate
-from webhooks.services.ssrf import UnsafeURLError, url_check
 
 DEFAULT_GRACE_SECONDS = 24 * 3600
 MAX_GRACE_SECONDS = 30 * 24 * 3600
@@ -33,7 +33,6 @@ EDITABLE_FIELDS = (
     "retry_delay_seconds",
     "custom_headers",
 )
-HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
 REDACTED = "********"
 
 
@@ -77,10 +76,12 @@ def validate_custom_headers(headers: Any) -> dict[str, str]:
     for name, value in headers.items():
         if not isinstance(name, str) or not HEADER_NAME.match(name):
             errors.append(f"{name!r} is not a valid header name.")
-        elif name.lower() in RESERVED_HEADERS:
+        elif name.lower() in RESERVED_HEADERS or name.lower() in CONNECTION_HEADERS:
             errors.append(f"{name} is set by the webhook sender and cannot be overridden.")
-        elif not isinstance(value, str) or "\r" in value or "\n" in value or len(value) > 4096:
-            errors.append(f"The value of {name} must be a single-line string (≤ 4096 chars).")
+        elif not isinstance(value, str) or len(value) > 4096:
+            errors.append(f"The value of {name} must be a string (≤ 4096 chars).")
+        elif problem := header_value_problem(value):
+            errors.append(f"The value of {name} {problem}.")
     if len(headers) > 20:
         errors.append("At most 20 custom headers.")
     if errors:
@@ -90,7 +91,7 @@ def validate_custom_headers(headers: Any) -> dict[str, str]:
 
 def validate_url(url: str) -> str:
     try:
-        url_check(url)
+        url_check(url, WEBHOOKS)
     except UnsafeURLError as exc:
         raise ValidationError({"url": str(exc)}) from None
     return url

@@ -1,10 +1,13 @@
-"""HTTP for REST connections: every request has connect/read timeouts, redirects are never
-followed, answers are read up to a size cap and a deadline, 429/503 are retried a few times
-after the Retry-After the server asks for, and no message carries a credential."""
+"""HTTP for REST connections: every request passes the SSRF guard (SYNC_ALLOWED_* allowlist) and
+goes to the address it checked, has connect/read timeouts, follows no redirect, reads answers
+up to a size cap and a deadline, retries 429/503 a few times after the Retry-After the server
+asks for; no message carries a credential, and a failed connection says only that it failed
+(not whether the port was closed, filtered or spoke something else)."""
 
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -13,8 +16,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from eqms_integration.http_headers import parse_retry_after
+from eqms_integration.pinned_http import PinnedAdapter
+from eqms_integration.ssrf import SYNC, UnsafeURLError
 from sync.connectors.errors import ConnectorError, redact
 
 USER_AGENT = "E-QMS-Sync/1.0"
@@ -43,12 +49,13 @@ class Answer:
 
 
 def display(url: str) -> str:
-    """A URL fit for a message: no user:password@, at most 200 characters."""
+    """A URL fit for a message: no user:password@. Not shortened here: messages are cut only
+    once their secrets are removed (`redact`)."""
     parts = urlsplit(url)
     netloc = parts.hostname or ""
     if parts.port:
         netloc = f"{netloc}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))[:200]
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -61,15 +68,27 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return scheme, (parts.hostname or "").lower(), port
 
 
+def _certificate_refused(exc: BaseException) -> bool:
+    """True when a TLS certificate check (chain or host name) is among the causes: requests
+    wraps urllib3's error, which wraps the ssl module's or its own host name check's."""
+    stack, seen = [exc], set()
+    while stack:
+        error = stack.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, ssl.SSLCertVerificationError | CertificateError):
+            return True
+        linked = [*error.args, getattr(error, "reason", None), error.__cause__, error.__context__]
+        stack += [e for e in linked if isinstance(e, BaseException)]
+    return False
+
+
 def retry_wait(header: str | None, attempt: int) -> float:
     """Seconds to wait before retry number attempt+1: the Retry-After the server sent, else
     1, 2, 4 s."""
     wait = parse_retry_after(header, now=datetime.now(UTC))
     return float(2**attempt) if wait is None else wait
-
-
-def excerpt(body: bytes, limit: int = 200) -> str:
-    return " ".join(body[: limit * 4].decode("utf-8", errors="replace").split())[:limit]
 
 
 class HttpClient:
@@ -83,6 +102,9 @@ class HttpClient:
         self.sleep = sleep
         self.max_bytes = max_bytes
         self.http = requests.Session()
+        self.http.trust_env = False  # no proxy, .netrc or CA bundle from the environment
+        for scheme in ("http://", "https://"):
+            self.http.mount(scheme, PinnedAdapter(SYNC))
         self.http.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         self.http.headers.update(headers or {})
         self.http.auth = auth
@@ -108,6 +130,10 @@ class HttpClient:
 
     def fail(self, text: str) -> ConnectorError:
         return ConnectorError(redact(text, self.secrets))
+
+    def excerpt(self, body: bytes, limit: int = 200) -> str:
+        """The start of an answer for a message: the whole body redacted first, then cut."""
+        return redact(body.decode("utf-8", errors="replace"), self.secrets, limit=limit)
 
     def send(
         self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
@@ -145,12 +171,27 @@ class HttpClient:
                 headers=headers, timeout=(self.timeout, self.timeout), allow_redirects=False,
                 stream=True,
             )  # fmt: skip
+        except UnsafeURLError as exc:
+            text = f"{method} {display(url)} was refused by the SSRF guard: {exc}"
+            raise self.fail(text) from None
         except requests.RequestException as exc:
-            text = f"{method} {display(url)} failed: {type(exc).__name__}: {exc}"
+            text = f"{method} {display(url)} failed: {self._network_problem(exc)}"
             raise self.fail(text) from None
         with response:
             body = self._read(response, f"{method} {display(response.url or url)}", excerpt_only)
             return Answer(method, response.url or url, response.status_code, response.headers, body)
+
+    def _network_problem(self, exc: requests.RequestException) -> str:
+        if isinstance(exc, requests.ReadTimeout):
+            return f"no answer within {self.timeout:g} s (timed out)."
+        if isinstance(exc, requests.ConnectionError):
+            if _certificate_refused(exc):
+                return "the server's TLS certificate is not valid for this host."
+            # Refused, unreachable, timed out or not speaking HTTP(S): one answer for all, so
+            # that a connection cannot be used to tell closed ports from filtered ones.
+            _, host, port = origin(exc.request.url if exc.request else "")
+            return f"could not connect to {host}:{port}."
+        return f"{type(exc).__name__}: {exc}"
 
     def _read(self, response: requests.Response, request: str, excerpt_only: bool) -> bytes:
         limit = EXCERPT_BYTES if excerpt_only else self.max_bytes
@@ -190,7 +231,7 @@ class HttpClient:
         elif answer.status in RETRYABLE:
             text = f"{head}: {answer.note or f'still after {answer.retries} retries'}"
         else:
-            text = f"{head}: {excerpt(answer.body)}".rstrip(": ")
+            text = f"{head}: {self.excerpt(answer.body)}".rstrip(": ")
         return redact(text, self.secrets)
 
     def json_of(self, answer: Answer) -> Any:
@@ -200,7 +241,7 @@ class HttpClient:
             kind = answer.headers.get("Content-Type") or "no Content-Type"
             raise self.fail(
                 f"Expected JSON from {answer.method} {display(answer.url)}, got {kind}: "
-                f"{excerpt(answer.body, 100)!r}"
+                f"{self.excerpt(answer.body, 100)!r}"
             ) from None
 
     def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> tuple[Any, str]:

@@ -3,13 +3,13 @@ sessions that read and write one resource for the sync engine."""
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from eqms_integration.http_headers import header_name_problem, header_value_problem
 from sync.connectors.base import RemoteSpec
-from sync.connectors.errors import ConnectorError
+from sync.connectors.errors import ConnectorError, basic_auth_forms, secret_text
 from sync.connectors.rest.client import MAX_RESPONSE_BYTES, HttpClient
 from sync.connectors.rest.options import RestOptions
 from sync.connectors.rest.session import RESTSession
@@ -23,8 +23,38 @@ REQUIRED_CREDENTIALS = {
 }
 
 
+# Credentials that name rather than prove: kept in messages (an error about the token URL says
+# which URL). Everything else (password, token, value, client_id, client_secret, …) is removed.
+PUBLIC_CREDENTIALS = ("username", "header", "token_url", "scope")
+
+
+# Credentials sent in a header (basic ones base64-encoded from latin-1, as requests does).
+HEADER_CREDENTIALS = {"bearer": ("token",), "api_key_header": ("value",),
+                      "basic": ("username", "password")}  # fmt: skip
+
+
 def missing_credentials(auth_type: str, credentials: dict) -> list[str]:
     return [name for name in REQUIRED_CREDENTIALS[auth_type] if not credentials.get(name)]
+
+
+def credential_problems(auth_type: str, credentials: dict) -> list[str]:
+    """What of the credentials HTTP cannot send, by name and never showing the value: checked
+    on save and again before stored credentials are used, so neither gives a server error."""
+    problems = []
+    for name in HEADER_CREDENTIALS.get(auth_type, ()):
+        value = credentials.get(name)
+        if value is None or value == "":
+            continue  # missing: said by missing_credentials
+        if not secret_text(value):
+            problems.append(f"{name} must be text")
+        elif problem := header_value_problem(str(value), spaces_matter=auth_type != "basic"):
+            problems.append(f"{name} {problem}")
+    if auth_type == "basic" and ":" in str(credentials.get("username") or ""):
+        problems.append("username may not contain ':', which ends the user name in basic auth")
+    header = credentials.get("header") if auth_type == "api_key_header" else None
+    if header and (problem := header_name_problem(header)):
+        problems.append(f"header: {problem}")
+    return problems
 
 
 class RESTConnector:
@@ -44,7 +74,12 @@ class RESTConnector:
         self.max_response_bytes = max_response_bytes
 
     def _secrets(self) -> list[str]:
-        return [str(v) for v in self.credentials.values() if isinstance(v, str)]
+        """Every credential but those that name things (removed from messages wherever they
+        appear; numbers count too)."""
+        return [
+            text for name, value in self.credentials.items()
+            if name not in PUBLIC_CREDENTIALS and (text := secret_text(value))
+        ]  # fmt: skip
 
     def _client(self, headers: dict[str, str] | None = None, auth=None) -> HttpClient:
         return HttpClient(
@@ -73,6 +108,8 @@ class RESTConnector:
             raise client.fail("The token endpoint gave no access_token.") from None
         if not isinstance(token, str) or not token:
             raise client.fail("The token endpoint gave no access_token.")
+        if problem := header_value_problem(token):
+            raise client.fail(f"The access_token from the token endpoint {problem}.")
         lifetime = grant.get("expires_in")
         if isinstance(lifetime, str) and lifetime.isdigit():
             lifetime = int(lifetime)
@@ -83,14 +120,20 @@ class RESTConnector:
         """An HTTP client sending this connection's credentials. An OAuth2 token is fetched
         here and again when it is about to expire or the API refuses it (once per request)."""
         creds, headers, auth, secrets = self.credentials, {}, None, []
+        problems = credential_problems(self.auth_type, creds)
+        if problems:
+            raise ConnectorError(
+                f"The stored credentials cannot be sent over HTTP: {'; '.join(problems)}. "
+                "Save the connection's credentials again."
+            )
         if self.auth_type == "basic":
-            auth = (creds["username"], creds["password"])
+            auth = (str(creds["username"]), str(creds["password"]))
             # An API echoing the Authorization header must not leak the pair either.
-            secrets.append(base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
+            secrets += basic_auth_forms(*auth)
         elif self.auth_type == "bearer":
             headers["Authorization"] = f"Bearer {creds['token']}"
         elif self.auth_type == "api_key_header":
-            headers[creds["header"]] = creds["value"]
+            headers[str(creds["header"])] = str(creds["value"])
         client = self._client(headers, auth)
         client.secrets.extend(secrets)
         if self.auth_type == "oauth2_client_credentials":

@@ -1,8 +1,11 @@
-"""SSRF guard: which URLs a webhook may be sent to.
+"""SSRF guard: which URLs the service may send a request to (webhooks, REST sync connections,
+their token URLs and next links).
 
-Checked when a subscription is saved and again before every connection, on the addresses the
-host resolves to then; the HTTP client connects to the address checked here, so a DNS answer
-that changes between check and connect (rebinding) cannot redirect the request.
+Checked when a URL is saved and again before every connection, on the addresses the host
+resolves to then; the HTTP clients connect to the address checked here
+(`eqms_integration.pinned_http`), so a DNS answer that changes between check and connect
+(rebinding) cannot redirect the request. Each caller has its own operator allowlist (a
+`Policy`): an on-premise ERP allowed for sync is not thereby a webhook receiver.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class UnsafeURLError(ValueError):
-    """The URL may not receive webhooks; `rule` names the rule that refused it."""
+    """The URL may not be contacted; `rule` names the rule that refused it."""
 
     def __init__(self, message: str, *, rule: str) -> None:
         super().__init__(message)
@@ -92,27 +95,54 @@ def _category(ip: IPAddress) -> str | None:
     return None
 
 
-def _networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    return [ipaddress.ip_network(cidr, strict=False) for cidr in settings.WEBHOOK_ALLOWED_NETWORKS]
+@dataclass(frozen=True)
+class Policy:
+    """Who sends (for messages) and which settings relax the guard for them: the CIDRs in
+    `<prefix>_ALLOWED_NETWORKS` and the host names in `<prefix>_ALLOWED_HOSTS`, read at each
+    check so that a changed allowlist holds at once."""
+
+    sender: str  # "webhooks go", "sync connections go"
+    setting_prefix: str  # "WEBHOOK", "SYNC"
+
+    @property
+    def networks_setting(self) -> str:
+        return f"{self.setting_prefix}_ALLOWED_NETWORKS"
+
+    @property
+    def hosts_setting(self) -> str:
+        return f"{self.setting_prefix}_ALLOWED_HOSTS"
+
+    def networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        cidrs = getattr(settings, self.networks_setting, [])
+        return [ipaddress.ip_network(cidr, strict=False) for cidr in cidrs]
+
+    def host_allowed(self, host: str) -> bool:
+        for allowed in getattr(settings, self.hosts_setting, []):
+            allowed = allowed.lower().rstrip(".")
+            if allowed.startswith(".") and (host.endswith(allowed) or host == allowed[1:]):
+                return True
+            if host.rstrip(".") == allowed:
+                return True
+        return False
 
 
-def _host_allowed(host: str) -> bool:
-    for allowed in settings.WEBHOOK_ALLOWED_HOSTS:
-        allowed = allowed.lower().rstrip(".")
-        if allowed.startswith(".") and (host.endswith(allowed) or host == allowed[1:]):
-            return True
-        if host.rstrip(".") == allowed:
-            return True
-    return False
+WEBHOOKS = Policy(sender="webhooks go", setting_prefix="WEBHOOK")
+SYNC = Policy(sender="sync connections go", setting_prefix="SYNC")
 
 
-def address_rule(ip: IPAddress, *, host_allowed: bool = False) -> str | None:
-    """The blocking rule an address falls under, or None when it may be contacted."""
+def is_metadata(ip: IPAddress) -> bool:
+    """The cloud metadata address, also in an IPv4-mapped, 6to4 or NAT64 form."""
     embedded = _embedded_ipv4(ip) if ip.version == 6 else None
-    if ip in METADATA_ADDRESSES or embedded in METADATA_ADDRESSES:
+    return ip in METADATA_ADDRESSES or embedded in METADATA_ADDRESSES
+
+
+def address_rule(ip: IPAddress, policy: Policy, *, host_allowed: bool = False) -> str | None:
+    """The blocking rule an address falls under, or None when it may be contacted."""
+    if is_metadata(ip):
         return "cloud metadata"
-    if host_allowed or any(ip in net for net in _networks()):
+    if host_allowed or any(ip in net for net in policy.networks()):
         return None
+    embedded = _embedded_ipv4(ip) if ip.version == 6 else None
     if embedded is not None:
         inner = _category(embedded)
         if inner:
@@ -120,17 +150,17 @@ def address_rule(ip: IPAddress, *, host_allowed: bool = False) -> str | None:
     return _category(ip)
 
 
-def _refusal(host: str, ip: IPAddress, rule: str) -> UnsafeURLError:
+def _refusal(host: str, ip: IPAddress, rule: str, policy: Policy) -> UnsafeURLError:
     if rule == "cloud metadata":
         return UnsafeURLError(
             f"The host {host} is the cloud metadata address {ip}, which is always blocked.",
             rule=rule,
         )
     return UnsafeURLError(
-        f"The host {host} resolves to {ip}, which is blocked by the rule '{rule}': webhooks go "
-        "only to public addresses. An operator can allow an on-premise receiver with the "
-        f"setting WEBHOOK_ALLOWED_NETWORKS (e.g. {ip}/{ip.max_prefixlen}) or "
-        f"WEBHOOK_ALLOWED_HOSTS (e.g. {host}).",
+        f"The host {host} resolves to {ip}, which is blocked by the rule '{rule}': "
+        f"{policy.sender} only to public addresses. An operator can allow an on-premise "
+        f"system with the setting {policy.networks_setting} (e.g. {ip}/{ip.max_prefixlen}) "
+        f"or {policy.hosts_setting} (e.g. {host}).",
         rule=rule,
     )
 
@@ -160,7 +190,7 @@ def _parse_host(raw_host: str) -> tuple[str, IPAddress | None]:
     return host, None
 
 
-def url_check(url: str) -> CheckedTarget:
+def url_check(url: str, policy: Policy) -> CheckedTarget:
     """Parse, resolve and check a URL; raise UnsafeURLError saying which rule refused it."""
     try:
         parts = urlsplit(url.strip())
@@ -175,14 +205,15 @@ def url_check(url: str) -> CheckedTarget:
         )
     if parts.username or parts.password:
         raise UnsafeURLError(
-            "The URL may not contain a user name or password; use custom headers instead.",
+            "The URL may not contain a user name or password; give credentials separately "
+            "(custom headers, a connection's credentials).",
             rule="credentials",
         )
     if not parts.hostname:
         raise UnsafeURLError("The URL has no host.", rule="malformed")
     host, literal = _parse_host(parts.hostname)
     port = port or DEFAULT_PORTS[scheme]
-    allowed = literal is None and _host_allowed(host)
+    allowed = literal is None and policy.host_allowed(host)
     if literal is not None:
         addresses: list[IPAddress] = [literal]
     else:
@@ -195,9 +226,9 @@ def url_check(url: str) -> CheckedTarget:
         if not addresses:
             raise UnsafeURLError(f"The host {host} has no address.", rule="unresolvable")
     for ip in addresses:
-        rule = address_rule(ip, host_allowed=allowed)
+        rule = address_rule(ip, policy, host_allowed=allowed)
         if rule:
-            raise _refusal(host, ip, rule)
+            raise _refusal(host, ip, rule, policy)
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"

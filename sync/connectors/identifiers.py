@@ -1,0 +1,47 @@
+"""Identifiers in the SQL the sync engine writes: one quoting function per dialect.
+
+Table and column names come from configurations and are checked against the remote catalogue
+on save and before every session, but a name that exists can still hold any character: an
+ERP column really named `val" FROM secrets --` must be read as that column and nothing else.
+Django's `ops.quote_name` does not escape (PostgreSQL and SQLite `"…"`, MySQL `` `…` ``,
+mssql-django `[…]`; each also leaves a name it takes for quoted already untouched), so every
+path (read, count, max, keyset, fetch, write, MERGE) quotes here instead: the closing quote
+character doubled inside, as each dialect's grammar says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from sync.connectors.errors import ConnectorError
+
+Quote = Callable[[str], str]
+
+
+def _quoting(opening: str, closing: str) -> Quote:
+    def quote(name: str) -> str:
+        if not isinstance(name, str) or not name or "\x00" in name:
+            raise ConnectorError(f"{name!r} is not a usable table or column name.")
+        return f"{opening}{name.replace(closing, closing * 2)}{closing}"
+
+    return quote
+
+
+quote_postgresql = _quoting('"', '"')
+quote_sqlite = _quoting('"', '"')
+quote_mysql = _quoting("`", "`")
+quote_mssql = _quoting("[", "]")
+
+BY_VENDOR: dict[str, Quote] = {
+    "postgresql": quote_postgresql,
+    "sqlite": quote_sqlite,
+    "mysql": quote_mysql,
+    "microsoft": quote_mssql,
+}
+
+
+def quoter(db: BaseDatabaseWrapper) -> Quote:
+    """The quoting function of the database `db` speaks to."""
+    return BY_VENDOR[db.vendor]
