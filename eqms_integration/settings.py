@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "eqms_integration",
+    "audit",
     "quality",
     "apikeys",
     "webhooks",
@@ -74,6 +75,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before everything that can write: the audit scope (channel, request id, client address).
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -299,3 +302,17 @@ SYNC_LOCAL_SETTLE_SECONDS = env_int("SYNC_LOCAL_SETTLE_SECONDS", 2, minimum=0)
 # A run in progress that has not finished a batch for this long lost its worker: the sweeper
 # marks it failed (and retries it), and the next run resumes after its last committed batch.
 SYNC_RUN_LEASE_SECONDS = env_int("SYNC_RUN_LEASE_SECONDS", 600, minimum=30)
+
+# --- Audit trail ------------------------------------------------------------------------------
+# How often celery-beat chains new audit events (tamper evidence starts when an event is sealed).
+AUDIT_SEAL_INTERVAL_SECONDS = env_int("AUDIT_SEAL_INTERVAL_SECONDS", 5, minimum=1)
+# The sealer stops looking below events older than this; an event whose transaction stays open
+# longer is never sealed and verify_audit_trail names it. Longer than any transaction + skew.
+AUDIT_SEAL_LOOKBACK_SECONDS = env_int("AUDIT_SEAL_LOOKBACK_SECONDS", 600, minimum=60)
+
+CELERY_BEAT_SCHEDULE["audit-seal-events"] = {
+    "task": "audit.seal_events",
+    "schedule": float(AUDIT_SEAL_INTERVAL_SECONDS),
+    # A tick a busy worker could not take in time is dropped: the next one seals the same.
+    "options": {"expires": float(AUDIT_SEAL_INTERVAL_SECONDS)},
+}
