@@ -204,3 +204,12 @@ def test_an_id_taken_first_but_committed_last_is_sealed_when_it_commits():
     assert slow_id[0] < fast.pk
     assert chain() == [(1, fast.pk), (2, slow_id[0])]
     assert services.trail_verify().ok
+
+
+def test_celery_beat_runs_the_sealer_every_interval(settings):
+    from eqms_integration.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["audit-seal-events"]
+
+    assert entry["task"] == "audit.seal_events" and "audit.seal_events" in app.tasks
+    assert entry["schedule"] == float(settings.AUDIT_SEAL_INTERVAL_SECONDS) == 5.0
