@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, Max, Min, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -115,7 +115,14 @@ def events_seal(*, include_late: bool = False) -> int:
         return 0  # the usual case every few seconds: one cheap read, no lock, no write
     total = 0
     while True:
-        sealed = _seal_batch(include_late=include_late, now=timezone.now())
+        try:
+            sealed = _seal_batch(include_late=include_late, now=timezone.now())
+        except IntegrityError:
+            # The sequences after the head are unique: one is taken only if a seal was
+            # written around the sealer. Nothing is sealed until the chain is looked at.
+            raise ChainBroken(
+                "The next sequence after the chain head is already taken by a seal."
+            ) from None
         total += sealed
         if sealed < BATCH_SIZE:
             return total

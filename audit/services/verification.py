@@ -4,8 +4,10 @@ The first problem found is reported, in this order of checks: a gap in the seque
 and so an event deleted), a seal whose previous_hash is not the hash before it (seals
 reordered or replaced), a seal whose event is gone (deleted), an event whose content no longer
 gives its seal's hash (edited), a head that does not end where the chain ends (the newest
-events and seals deleted: tail truncated), and an event older than the lookback with no seal
-(never sealed: committed too late, or inserted behind the application's back).
+events and seals deleted: tail truncated), seals beyond the head, and an event older than the
+lookback with no seal (never sealed: committed too late, or inserted behind the application's
+back). It runs beside the sealer without locking it out: it checks the chain up to the head
+as read when it starts.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from audit.canonical import EVENT_FIELDS, GENESIS_HASH, link_hash, utc_iso
@@ -98,38 +100,59 @@ def _check_seal(walk: _Walk, seal: AuditSeal, row: dict | None) -> None:
     walk.last_at = max(walk.last_at or moment, moment)
 
 
-def _walk_chain(walk: _Walk) -> None:
+def _head() -> AuditChainHead | None:
+    return AuditChainHead.objects.filter(pk=AuditChainHead.HEAD_ID).first()
+
+
+def _walk_chain(walk: _Walk, up_to: int) -> None:
+    """Check the seals up to `up_to`, the head's sequence when the walk began: sealers may
+    append meanwhile, but a sealer commits its seals and the head together, so everything up
+    to that head was complete when it was read."""
     after = 0
-    while True:
-        seals = list(AuditSeal.objects.filter(sequence__gt=after).order_by("sequence")[:CHUNK])
+    while after < up_to:
+        seals = list(
+            AuditSeal.objects.filter(sequence__gt=after, sequence__lte=up_to).order_by("sequence")[
+                :CHUNK
+            ]
+        )
         if not seals:
             return
+        named = [s.event_id for s in seals]
         rows = {
             row["id"]: row
-            for row in AuditEvent.objects.filter(pk__in=[s.event_id for s in seals]).values(
-                *EVENT_FIELDS
-            )
+            for row in AuditEvent.objects.filter(pk__in=named).order_by().values(*EVENT_FIELDS)
         }
         for seal in seals:
             _check_seal(walk, seal, rows.get(seal.event_id))
         after = seals[-1].sequence
 
 
-def _check_head(walk: _Walk) -> None:
-    head = AuditChainHead.objects.filter(pk=AuditChainHead.HEAD_ID).first()
+def _check_head(walk: _Walk, head: AuditChainHead | None) -> None:
     head_sequence = head.last_sequence if head else 0
     head_hash = (head.last_hash if head else "") or GENESIS_HASH
-    if head is None and walk.sealed:
-        raise _Broken("the chain head is missing: it was deleted.")
     if head_sequence > walk.last_sequence:
         raise _Broken(
             f"the chain ends at sequence {walk.last_sequence} but its head says "
             f"{head_sequence}: the newest sealed events were deleted (tail truncated)."
         )
-    if head_sequence < walk.last_sequence or head_hash != walk.last_hash:
+    if head_hash != walk.last_hash:
         raise _Broken(
-            f"the chain head (sequence {head_sequence}) does not match the last seal "
-            f"(sequence {walk.last_sequence}): seals were written behind the sealer's back."
+            f"the chain head (sequence {head_sequence}) does not match the last seal: it was "
+            "written behind the sealer's back."
+        )
+
+
+def _check_beyond_head() -> None:
+    # The newest seal is read before the head: any seal a sealer committed by then came with
+    # its head, so a seal beyond the head read afterwards was written by something else.
+    newest = AuditSeal.objects.aggregate(last=Max("sequence"))["last"] or 0
+    head = _head()
+    if head is None and newest:
+        raise _Broken("the chain head is missing: it was deleted.")
+    if head is not None and newest > head.last_sequence:
+        raise _Broken(
+            f"seals go on to sequence {newest}, beyond the chain head ({head.last_sequence}): "
+            "they were written behind the sealer's back."
         )
 
 
@@ -158,8 +181,12 @@ def trail_verify() -> Verification:
     awaiting = 0
     problem, event_id = "", None
     try:
-        _walk_chain(walk)
-        _check_head(walk)
+        head = _head()
+        if head is None and AuditSeal.objects.exists():
+            raise _Broken("the chain head is missing: it was deleted.")
+        _walk_chain(walk, up_to=head.last_sequence if head else 0)
+        _check_head(walk, head)
+        _check_beyond_head()
         awaiting = _check_unsealed(timezone.now())
     except _Broken as broken:
         problem, event_id = broken.problem, broken.event_id

@@ -213,3 +213,29 @@ def test_celery_beat_runs_the_sealer_every_interval(settings):
 
     assert entry["task"] == "audit.seal_events" and "audit.seal_events" in app.tasks
     assert entry["schedule"] == float(settings.AUDIT_SEAL_INTERVAL_SECONDS) == 5.0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_verifying_while_events_are_written_and_sealed_finds_no_false_break():
+    running = threading.Event()
+    running.set()
+
+    def write_and_seal() -> None:
+        n = 0
+        while running.is_set():
+            n += 1
+            services.event_record(
+                action="created", object_type="record", object_id=n, object_repr=f"row {n}"
+            )
+            services.events_seal()
+
+    busy = _in_thread(write_and_seal)
+    try:
+        results = [services.trail_verify() for _ in range(40)]
+    finally:
+        running.clear()
+        busy.join()
+
+    assert [r.problem for r in results if not r.ok] == []
+    assert results[-1].sealed > results[0].sealed

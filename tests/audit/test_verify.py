@@ -158,3 +158,28 @@ def test_an_event_waiting_for_its_seal_within_the_lookback_is_no_problem(record)
     result = services.trail_verify()  # read-only: does not seal
 
     assert result.ok and result.awaiting_seal == 1 and result.sealed == 0
+
+
+def test_a_seal_added_beyond_the_head_fails(three, record):
+    extra = record(object_id=4)
+    execute(
+        f"INSERT INTO {SEAL_TABLE} (sequence, event_id, previous_hash, hash, sealed_at) "
+        "VALUES (4, %s, %s, %s, %s)",
+        (extra.pk, AuditSeal.objects.get(sequence=3).hash, "e" * 64, timezone.now()),
+    )
+
+    assert "seals go on to sequence 4, beyond the chain head (3)" in broken()
+
+
+def test_a_seal_taking_the_next_sequence_stops_the_sealer_and_is_named(three, record):
+    waiting = record(object_id=4)
+    execute(
+        f"INSERT INTO {SEAL_TABLE} (sequence, event_id, previous_hash, hash, sealed_at) "
+        "VALUES (4, %s, %s, %s, %s)",
+        (999999, AuditSeal.objects.get(sequence=3).hash, "e" * 64, timezone.now()),
+    )
+
+    with pytest.raises(services.ChainBroken, match="already taken"):
+        services.events_seal()
+    assert "beyond the chain head (3)" in broken()
+    assert not AuditSeal.objects.filter(event_id=waiting.pk).exists()

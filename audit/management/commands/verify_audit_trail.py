@@ -28,10 +28,14 @@ class Command(BaseCommand):
         try:
             sealed = services.events_seal(include_late=seal_late)
         except services.ChainBroken as exc:
-            raise CommandError(f"Audit trail BROKEN: {exc}", returncode=1) from None
-        result = services.trail_verify()
+            sealed, cannot_seal = 0, str(exc)
+        else:
+            cannot_seal = ""
+        result = services.trail_verify()  # names the problem even when sealing could not run
         if not result.ok:
             raise CommandError(result.summary(), returncode=1)
+        if cannot_seal:
+            raise CommandError(f"Audit trail BROKEN: {cannot_seal}", returncode=1)
         if sealed and options["verbosity"] > 1:
             self.stdout.write(f"Sealed {sealed} new event(s).")
         self.stdout.write(result.summary())
