@@ -314,5 +314,6 @@ CELERY_BEAT_SCHEDULE["audit-seal-events"] = {
     "task": "audit.seal_events",
     "schedule": float(AUDIT_SEAL_INTERVAL_SECONDS),
     # A tick a busy worker could not take in time is dropped: the next one seals the same.
-    "options": {"expires": float(AUDIT_SEAL_INTERVAL_SECONDS)},
+    # (django-celery-beat's name for the `expires` of each message.)
+    "options": {"expire_seconds": AUDIT_SEAL_INTERVAL_SECONDS},
 }
