@@ -20,6 +20,7 @@ SCOPES: dict[str, str] = {
     "sync:manage": "Manage sync connections and configurations",
     "webhooks:read": "Read webhook subscriptions and deliveries",
     "webhooks:manage": "Manage webhook subscriptions",
+    "audit:read": "Read the audit trail",
     ALL: "Everything the API offers to keys",
 }
 

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "eqms_integration",
+    "audit",
     "quality",
     "apikeys",
     "webhooks",
@@ -74,6 +75,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before everything that can write: the audit scope (channel, request id, client address).
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -306,3 +309,18 @@ SYNC_ALLOWED_HOSTS = env_list("SYNC_ALLOWED_HOSTS", [])
 # Directories whose existing files SQLite connections may open; none: SQLite connections are
 # refused. Files of the service itself (its database, anything under VAR_DIR) never are.
 SYNC_SQLITE_DIRS = env_list("SYNC_SQLITE_DIRS", [])
+
+# --- Audit trail ------------------------------------------------------------------------------
+# How often celery-beat chains new audit events (tamper evidence starts when an event is sealed).
+AUDIT_SEAL_INTERVAL_SECONDS = env_int("AUDIT_SEAL_INTERVAL_SECONDS", 5, minimum=1)
+# The sealer stops looking below events older than this; an event whose transaction stays open
+# longer is never sealed and verify_audit_trail names it. Longer than any transaction + skew.
+AUDIT_SEAL_LOOKBACK_SECONDS = env_int("AUDIT_SEAL_LOOKBACK_SECONDS", 600, minimum=60)
+
+CELERY_BEAT_SCHEDULE["audit-seal-events"] = {
+    "task": "audit.seal_events",
+    "schedule": float(AUDIT_SEAL_INTERVAL_SECONDS),
+    # A tick a busy worker could not take in time is dropped: the next one seals the same.
+    # (django-celery-beat's name for the `expires` of each message.)
+    "options": {"expire_seconds": AUDIT_SEAL_INTERVAL_SECONDS},
+}

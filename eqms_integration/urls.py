@@ -36,6 +36,7 @@ urlpatterns = [
     path("api/", include("apikeys.api.urls")),
     path("api/", include("sync.api.urls")),
     path("api/", include("webhooks.api.urls")),
+    path("api/", include("audit.api.urls")),
     # Last: any other API path is a JSON 404, with DEBUG on too (handler404 is not used then).
     re_path(r"^api/", api_not_found),
 ]

@@ -1,0 +1,128 @@
+"""The sealer: appends one seal per committed event to the hash chain, one sealer at a time.
+
+Writers never wait for the chain: an event is a plain INSERT in its change's transaction. The
+sealer (celery-beat every AUDIT_SEAL_INTERVAL_SECONDS, verify_audit_trail, or a direct call)
+locks the chain head, reads the committed events that no seal names yet, in id order, and
+appends their seals with consecutive sequences, each hash covering the one before.
+
+Ids are not commit order: a transaction can take id 7, stay open, and commit after id 8 was
+sealed. So the sealer does not keep "the last id sealed"; it looks for events without a seal
+(an anti-join) above `scan_after_id`, and 7 is sealed on the next pass, after 8. That bound
+only moves past events written more than AUDIT_SEAL_LOOKBACK_SECONDS ago, all sealed by then:
+an event whose transaction stays open longer than that (or one inserted behind the
+application's back with an old time) is never sealed, and verify_audit_trail names it;
+`--seal-late` seals such events once someone has looked at them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, Max, Min, OuterRef, QuerySet
+from django.utils import timezone
+
+from audit.canonical import EVENT_FIELDS, GENESIS_HASH, link_hash
+from audit.models import AuditChainHead, AuditEvent, AuditSeal
+
+BATCH_SIZE = 1000
+
+
+class ChainBroken(Exception):
+    """The chain cannot be extended as it stands (its head is gone): verify it."""
+
+
+def _unsealed(after_id: int | None) -> QuerySet[AuditEvent]:
+    queryset = AuditEvent.objects.filter(~Exists(AuditSeal.objects.filter(event_id=OuterRef("pk"))))
+    return queryset if after_id is None else queryset.filter(pk__gt=after_id)
+
+
+def _locked_head() -> AuditChainHead:
+    if not connection.features.has_select_for_update:
+        # SQLite ignores FOR UPDATE; a write takes its database lock, so sealers still take
+        # turns (the unique sequence would refuse a second chain anyway).
+        AuditChainHead.objects.filter(pk=AuditChainHead.HEAD_ID).update(updated_at=F("updated_at"))
+    head = AuditChainHead.objects.select_for_update().filter(pk=AuditChainHead.HEAD_ID).first()
+    if head is not None:
+        return head
+    if AuditSeal.objects.exists():
+        raise ChainBroken("The audit chain head is missing although seals exist.")
+    AuditChainHead.objects.get_or_create(pk=AuditChainHead.HEAD_ID)
+    return AuditChainHead.objects.select_for_update().get(pk=AuditChainHead.HEAD_ID)
+
+
+def _append(head: AuditChainHead, rows: list[dict], now: datetime) -> None:
+    sequence, previous = head.last_sequence, head.last_hash or GENESIS_HASH
+    seals = []
+    for row in rows:
+        sequence += 1
+        digest = link_hash(row, sequence=sequence, previous_hash=previous)
+        seals.append(
+            AuditSeal(
+                sequence=sequence,
+                event_id=row["id"],
+                previous_hash=previous,
+                hash=digest,
+                sealed_at=now,
+            )
+        )
+        previous = digest
+    AuditSeal.objects.bulk_create(seals)
+    head.last_sequence, head.last_hash = sequence, previous
+
+
+def _advance_scan(head: AuditChainHead, now: datetime) -> None:
+    """Move the scan bound up to the newest event older than the lookback, but never past an
+    event still unsealed (one committed since this pass read)."""
+    cutoff = now - timedelta(seconds=settings.AUDIT_SEAL_LOOKBACK_SECONDS)
+    above = AuditEvent.objects.filter(pk__gt=head.scan_after_id)
+    settled = above.filter(occurred_at__lt=cutoff).aggregate(last=Max("pk"))["last"]
+    if settled is None:
+        return
+    waiting = _unsealed(head.scan_after_id).filter(pk__lte=settled)
+    first_waiting = waiting.aggregate(first=Min("pk"))["first"]
+    head.scan_after_id = settled if first_waiting is None else first_waiting - 1
+
+
+def _seal_batch(*, include_late: bool, now: datetime) -> int:
+    with transaction.atomic():
+        head = _locked_head()
+        after = None if include_late else head.scan_after_id
+        rows = list(_unsealed(after).order_by("pk").values(*EVENT_FIELDS)[:BATCH_SIZE])
+        if rows:
+            _append(head, rows, now)
+        if len(rows) < BATCH_SIZE:
+            _advance_scan(head, now)
+        head.updated_at = now
+        head.save()
+    return len(rows)
+
+
+def events_seal(*, include_late: bool = False) -> int:
+    """Seal every committed event that has no seal yet; returns how many were sealed.
+
+    `include_late` also seals events below the scan bound (see the module docstring): only
+    after a person has judged them genuine."""
+    scan_after = (
+        None
+        if include_late
+        else AuditChainHead.objects.filter(pk=AuditChainHead.HEAD_ID)
+        .values_list("scan_after_id", flat=True)
+        .first()
+    )
+    if not _unsealed(scan_after).exists():
+        return 0  # the usual case every few seconds: one cheap read, no lock, no write
+    total = 0
+    while True:
+        try:
+            sealed = _seal_batch(include_late=include_late, now=timezone.now())
+        except IntegrityError:
+            # The sequences after the head are unique: one is taken only if a seal was
+            # written around the sealer. Nothing is sealed until the chain is looked at.
+            raise ChainBroken(
+                "The next sequence after the chain head is already taken by a seal."
+            ) from None
+        total += sealed
+        if sealed < BATCH_SIZE:
+            return total

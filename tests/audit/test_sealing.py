@@ -1,0 +1,246 @@
+"""The sealer: one chain, in commit order, whatever order ids were taken in and however many
+writers and sealers run at once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+
+from audit import services
+from audit.canonical import GENESIS_HASH, utc_iso
+from audit.models import AuditChainHead, AuditEvent, AuditSeal
+from audit.tasks import seal_audit_events
+
+pytestmark = pytest.mark.django_db
+
+
+def chain() -> list[tuple[int, int]]:
+    """(sequence, event id) of every seal, in chain order."""
+    return list(AuditSeal.objects.order_by("sequence").values_list("sequence", "event_id"))
+
+
+def test_sealing_chains_each_event_once_each_hash_covering_the_one_before(record):
+    events = [record(object_id=n) for n in (1, 2, 3)]
+
+    assert services.events_seal() == 3
+    assert services.events_seal() == 0
+
+    seals = list(AuditSeal.objects.order_by("sequence"))
+    assert [(s.sequence, s.event_id) for s in seals] == [(1, events[0].pk), (2, events[1].pk),
+                                                         (3, events[2].pk)]  # fmt: skip
+    assert seals[0].previous_hash == GENESIS_HASH
+    assert [s.previous_hash for s in seals[1:]] == [s.hash for s in seals[:-1]]
+    head = AuditChainHead.objects.get()
+    assert (head.last_sequence, head.last_hash) == (3, seals[-1].hash)
+
+
+def test_a_hash_is_sha256_of_the_documented_canonical_json(record):
+    event = record(object_repr="Schweißnaht", changes={"b": [1, 2], "a": [None, "x"]})
+    services.events_seal()
+
+    stored = AuditEvent.objects.get(pk=event.pk)
+    document = {
+        "event": {
+            "id": stored.pk,
+            "occurred_at": utc_iso(stored.occurred_at),
+            "actor_type": "system",
+            "actor_id": "",
+            "actor_name": "test",
+            "channel": "command",
+            "action": "created",
+            "object_type": "ncr",
+            "object_id": "1",
+            "object_repr": "Schweißnaht",
+            "changes": {"a": [None, "x"], "b": [1, 2]},
+            "reason": "",
+            "request_id": "",
+            "client_ip": None,
+        },
+        "previous_hash": GENESIS_HASH,
+        "sequence": 1,
+        "v": 1,
+    }
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert utc_iso(stored.occurred_at).endswith("Z") and len(utc_iso(stored.occurred_at)) == 27
+    assert AuditSeal.objects.get().hash == hashlib.sha256(text.encode()).hexdigest()
+
+
+def event_with_id(pk: int, **fields: object) -> AuditEvent:
+    """An event holding a given id, as a transaction that took it earlier would commit it."""
+    event = AuditEvent(
+        pk=pk, occurred_at=fields.pop("occurred_at", None) or timezone.now(),
+        actor_type="system", channel="command", action="created", object_type="ncr",
+        object_id=str(pk), **fields,
+    )  # fmt: skip
+    event.save()
+    return event
+
+
+def test_an_event_with_a_lower_id_committed_after_a_higher_one_is_sealed_after_it(db):
+    event_with_id(10)
+    services.events_seal()
+
+    event_with_id(5)  # took its id first, committed last
+    services.events_seal()
+
+    assert chain() == [(1, 10), (2, 5)]
+    assert services.trail_verify().ok
+
+
+def test_the_beat_task_seals_what_is_waiting(record):
+    record()
+
+    assert seal_audit_events.apply().get() == 1
+    assert len(chain()) == 1
+
+
+def test_nothing_to_seal_writes_nothing(record, django_assert_max_num_queries):
+    record()
+    services.events_seal()
+
+    with django_assert_max_num_queries(2):
+        assert services.events_seal() == 0
+
+
+def test_the_scan_bound_moves_only_past_events_older_than_the_lookback(record, clock, settings):
+    settings.AUDIT_SEAL_LOOKBACK_SECONDS = 600
+    first = record(object_id=1)
+    services.events_seal()
+    assert AuditChainHead.objects.get().scan_after_id == 0
+
+    clock(601)
+    record(object_id=2)
+    services.events_seal()
+
+    assert AuditChainHead.objects.get().scan_after_id == first.pk
+
+
+def _in_thread(work, *args: object) -> threading.Thread:
+    def run() -> None:
+        try:
+            work(*args)
+        finally:
+            connections.close_all()  # this thread's connection, so the test database can go
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_and_sealers_make_one_chain_without_a_fork():
+    errors: list[BaseException] = []
+    writing = threading.Event()
+    writing.set()
+
+    def write(worker: int) -> None:
+        try:
+            for n in range(40):
+                services.event_record(
+                    action="created", object_type="record", object_id=f"{worker}-{n}",
+                    object_repr=f"row {n} of writer {worker}",
+                )  # fmt: skip
+        except BaseException as exc:
+            errors.append(exc)
+
+    def seal() -> None:
+        try:
+            while writing.is_set():
+                services.events_seal()
+        except BaseException as exc:
+            errors.append(exc)
+
+    writers = [_in_thread(write, w) for w in range(4)]
+    sealers = [_in_thread(seal) for _ in range(3)]
+    for thread in writers:
+        thread.join()
+    writing.clear()
+    for thread in sealers:
+        thread.join()
+    services.events_seal()
+
+    assert errors == []
+    sequences = [sequence for sequence, _ in chain()]
+    assert sequences == list(range(1, 161))
+    assert len({event_id for _, event_id in chain()}) == AuditEvent.objects.count() == 160
+    assert services.trail_verify().ok
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_id_taken_first_but_committed_last_is_sealed_when_it_commits():
+    recorded, release = threading.Event(), threading.Event()
+    slow_id: list[int] = []
+
+    def slow_transaction() -> None:
+        from django.db import transaction
+
+        with transaction.atomic():
+            slow_id.append(
+                services.event_record(
+                    action="updated", object_type="ncr", object_id=1, object_repr="NCR-1",
+                    changes={"title": ["A", "B"]},
+                ).pk
+            )  # fmt: skip
+            recorded.set()
+            release.wait(timeout=20)
+
+    slow = _in_thread(slow_transaction)
+    assert recorded.wait(timeout=20)
+    fast = services.event_record(
+        action="created", object_type="ncr", object_id=2, object_repr="NCR-2"
+    )
+    assert services.events_seal() == 1  # the slow one is not committed: not visible yet
+    release.set()
+    slow.join()
+    services.events_seal()
+
+    assert slow_id[0] < fast.pk
+    assert chain() == [(1, fast.pk), (2, slow_id[0])]
+    assert services.trail_verify().ok
+
+
+def test_celery_beat_runs_the_sealer_every_interval_and_drops_ticks_it_could_not_send(settings):
+    from django_celery_beat.schedulers import ModelEntry
+
+    from eqms_integration.celery import app
+
+    entry = ModelEntry.from_entry(
+        "audit-seal-events", app=app, **settings.CELERY_BEAT_SCHEDULE["audit-seal-events"]
+    )  # what DatabaseScheduler makes of the setting
+
+    assert entry.task == "audit.seal_events" and "audit.seal_events" in app.tasks
+    assert entry.schedule.run_every.total_seconds() == settings.AUDIT_SEAL_INTERVAL_SECONDS == 5
+    assert entry.options["expires"] == 5
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_verifying_while_events_are_written_and_sealed_finds_no_false_break():
+    running = threading.Event()
+    running.set()
+
+    def write_and_seal() -> None:
+        n = 0
+        while running.is_set():
+            n += 1
+            services.event_record(
+                action="created", object_type="record", object_id=n, object_repr=f"row {n}"
+            )
+            services.events_seal()
+
+    busy = _in_thread(write_and_seal)
+    try:
+        results = [services.trail_verify() for _ in range(40)]
+    finally:
+        running.clear()
+        busy.join()
+
+    assert [r.problem for r in results if not r.ok] == []
+    assert results[-1].sealed > results[0].sealed
