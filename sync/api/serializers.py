@@ -98,8 +98,8 @@ class SyncRunSerializer(serializers.ModelSerializer):
         fields = (
             "id", "configuration", "configuration_name", "status", "trigger", "full", "dry_run",
             "attempt", "retry_of", "processed", "created", "updated", "skipped", "failed",
-            "conflicted", "missing_at_source", "retired", "error", "queued_at", "started_at",
-            "finished_at", "duration_ms",
+            "conflicted", "pending_conflicts", "missing_at_source", "retired", "error",
+            "queued_at", "started_at", "finished_at", "duration_ms",
         )  # fmt: skip
         read_only_fields = fields
 
@@ -108,7 +108,7 @@ class SyncRunDetailSerializer(SyncRunSerializer):
     row_errors = SyncRowErrorSerializer(many=True, read_only=True)
 
     class Meta(SyncRunSerializer.Meta):
-        fields = (*SyncRunSerializer.Meta.fields, "row_errors")
+        fields = (*SyncRunSerializer.Meta.fields, "missing_at_source_ids", "row_errors")
         read_only_fields = fields
 
 
