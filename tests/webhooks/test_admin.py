@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from standardwebhooks import Webhook
 
 from quality import services as quality
@@ -152,3 +153,26 @@ def test_the_subscription_page_charts_fourteen_days_by_outcome(
     assert page.count('class="bar-failed"') == 1 and page.count('class="bar-succeeded"') == 1
     assert "1 succeeded, 1 failed" in page
     assert "success rate 50 %" in page
+
+
+def test_deliveries_and_their_attempts_show_their_times_to_the_second(
+    admin_client_logged_in, make_subscription, receiver
+):
+    make_subscription()
+    quality.ncr_create(title="A")
+    delivery = WebhookDelivery.objects.get()
+    services.delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    attempt = delivery.attempts.get()
+
+    listed = admin_client_logged_in.get("/admin/webhooks/webhookdelivery/").content.decode()
+    detail = admin_client_logged_in.get(
+        f"/admin/webhooks/webhookdelivery/{delivery.pk}/change/"
+    ).content.decode()
+
+    def shown(moment) -> str:
+        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+    assert shown(delivery.created_at) in listed
+    assert shown(delivery.created_at) in detail and shown(delivery.completed_at) in detail
+    assert shown(attempt.started_at) in detail
