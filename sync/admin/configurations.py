@@ -16,6 +16,11 @@ from sync import services
 from sync.models import SyncConfiguration
 from sync.selectors import run_history
 from sync.services.configurations import FIELDS as CONFIGURATION_FIELDS
+from sync.services.configurations import (
+    configuration_warnings,
+    remote_changed,
+    remote_snapshot,
+)
 from sync.services.preview import delta_preview
 from sync.services.runs import run_request
 
@@ -51,8 +56,13 @@ class SyncConfigurationForm(forms.ModelForm):
         candidate = SyncConfiguration(
             **{f: cleaned[f] for f in CONFIGURATION_FIELDS if f in cleaned}
         )
+        # A rename or a new schedule is saved while the remote is down (self.instance still
+        # holds the stored values here).
+        before = remote_snapshot(self.instance) if self.instance.pk else None
         try:
-            services.configuration_validate(candidate)
+            services.configuration_validate(
+                candidate, check_remote=remote_changed(candidate, before), saving=True
+            )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 self.add_error(field if field in self.fields else None, errors)
@@ -137,3 +147,5 @@ class SyncConfigurationAdmin(admin.ModelAdmin):
         else:
             saved = services.configuration_create(**data)
         obj.pk = saved.pk
+        for warning in configuration_warnings(saved):
+            self.message_user(request, warning, messages.WARNING)
