@@ -67,7 +67,7 @@ class SyncRun(models.Model):
         ordering = ["-queued_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.configuration} run {self.pk}: {self.status}"
+        return f"{self.configuration} run {self.pk}: {self.get_status_display()}"
 
 
 class SyncRowError(models.Model):
