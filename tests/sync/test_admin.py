@@ -115,7 +115,7 @@ def test_run_now_in_the_admin_queues_a_run_and_the_run_log_shows_it(
     execute_sync_run(run.pk)
     log = admin_client.get(f"/admin/sync/syncrun/{run.pk}/change/")
 
-    assert f"run {run.pk} queued" in response.content.decode()
+    assert f"run {run.pk}</a> queued" in response.content.decode()
     assert log.status_code == 200 and "success" in log.content.decode().lower()
 
 
