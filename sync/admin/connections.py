@@ -29,7 +29,9 @@ class ConnectionForm(forms.ModelForm):
         required=False, widget=forms.PasswordInput(render_value=False),
         help_text="Leave empty to keep the stored password.",
     )  # fmt: skip
-    base_url = forms.URLField(required=False, assume_scheme="https", max_length=500)
+    base_url = forms.URLField(
+        required=False, assume_scheme="https", max_length=500, label="Base URL"
+    )
     credentials = OptionalJSONField(
         required=False,
         help_text='A JSON object, e.g. {"token": "…"} for bearer; leave empty to keep the stored '
@@ -52,6 +54,11 @@ class ConnectionForm(forms.ModelForm):
     class Meta:
         model = Connection
         fields = FIELDS
+        help_texts = {
+            "options": "A JSON object. Databases: driver, encrypt, trust_server_certificate, "
+            "schema, …; REST APIs: items_path, pagination, page_size, write_method, … (see the "
+            "README).",
+        }
 
 
 SQL_FIELDS = ("host", "port", "database", "username", "password")
