@@ -198,3 +198,17 @@ def test_delta_progress_counts_the_records_tried_again_in_the_total(source):
 
     assert code == 2  # EQ-00009 still fails
     assert re.findall(r"\] (\d+)/(\d+) rows", out)[-1] == ("2", "2")
+
+
+def test_list_syncs_shows_a_run_with_conflicts_waiting_in_full(source):
+    config = configure(source, sync_direction="bidirectional", conflict_strategy="manual")
+    run(config)
+    change_both_sides(source)
+    run(config)
+    out = StringIO()
+
+    call_command("list_syncs", stdout=out)
+
+    line = next(line for line in out.getvalue().splitlines() if "ERP equipment" in line)
+    assert re.search(r"success_with_conflicts \d{4}-\d\d-\d\d \d\d:\d\d \(4 rows\)", line), line
+    assert line.rstrip().endswith(" 1")
