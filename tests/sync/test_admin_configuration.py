@@ -150,7 +150,7 @@ def test_the_chart_has_axes_dates_outcome_colours_and_hollow_dry_runs(admin_clie
     config = configure(source)
     run(config)
     source.insert(rows(2, start=10))
-    run(config, dry_run=True)
+    dry = run(config, dry_run=True)
     run(config)
 
     page = page_of(admin_client, config)
@@ -165,7 +165,7 @@ def test_the_chart_has_axes_dates_outcome_colours_and_hollow_dry_runs(admin_clie
     assert "dry run (hollow)" in chart and "Rows read" in chart and "Duration" in chart
     assert len(re.findall(r">\d\d:\d\d:\d\d</text>", chart)) >= 2  # times along x
     assert re.search(r'text-anchor="end"[^>]*>4</text>', chart)  # rows axis: 0..4 (3 rows)
-    assert "Run 2 (success, dry run)" in chart  # the tooltip
+    assert f"Run {dry.pk} (success, dry run)" in chart  # the tooltip
 
 
 def test_runs_over_several_days_are_dated_along_the_x_axis(admin_client, source):
