@@ -41,6 +41,8 @@ class SyncConfigurationForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if "field_mappings" not in self.fields:  # a person who may only read the page
+            return
         instance = self.instance
         stored = instance.connection if instance.pk else None
         self.fields["field_mappings"].widget = FieldMappingsWidget(

@@ -271,3 +271,22 @@ def test_a_first_two_way_run_is_announced_with_the_dry_run_offered(admin_client,
     assert "created on the other" in preview.content.decode()
     assert "QMS record(s) changed since the last run" in preview.content.decode()
     assert 'id="first-run-notice"' not in later
+
+
+def test_a_reader_can_neither_list_columns_nor_start_runs(client, source):
+    from django.contrib.auth.models import Group
+
+    config = configure(source)
+    auditor = get_user_model().objects.create_user("auditor", password="pw-12345678",
+                                                   is_staff=True)  # fmt: skip
+    auditor.groups.add(Group.objects.get(name="Auditor"))
+    client.login(username="auditor", password="pw-12345678")
+
+    page = page_of(client, config)
+    columns = client.get("/admin/sync/syncconfiguration/columns/",
+                         {"connection": config.connection_id, "object": source.table})  # fmt: skip
+    started = client.post(f"/admin/sync/syncconfiguration/{config.pk}/run/")
+
+    assert 'id="sync-overview"' in page and "/run/" not in page
+    assert columns.status_code == 403 and started.status_code == 403
+    assert not SyncRun.objects.exists()
