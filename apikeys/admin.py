@@ -5,19 +5,26 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
-from django.utils import timezone
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.utils import formats, timezone
 
 from apikeys import services
 from apikeys.forms import APIKeyForm
 from apikeys.models import APIKey, APIKeyEvent
+from apikeys.services.lifecycle import MAX_ROTATION_GRACE
+from eqms_integration import admin_secrets
+from eqms_integration.admin_actions import (
+    ObjectAction,
+    ObjectActionsMixin,
+    confirmed_selection,
+    grace_period_form,
+)
 from eqms_integration.api.client_ip import client_ip
-
-ISSUED_TEMPLATE = "admin/apikeys/apikey/key_issued.html"
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -69,8 +76,18 @@ class APIKeyEventInline(admin.TabularInline):
         return False
 
 
+class RevokeForm(forms.Form):
+    reason = forms.CharField(
+        max_length=255, widget=forms.TextInput(attrs={"size": 80}),
+        help_text="Why the key is revoked (kept in its audit trail), e.g. 'leaked in a log'.",
+    )  # fmt: skip
+
+
+RotateForm = grace_period_form("old key", int(MAX_ROTATION_GRACE.total_seconds()) // 3600)
+
+
 @admin.register(APIKey)
-class APIKeyAdmin(admin.ModelAdmin):
+class APIKeyAdmin(ObjectActionsMixin, admin.ModelAdmin):
     form = APIKeyForm
     list_display = (
         "name", "key_preview", "state", "scope_list", "expires_at", "last_used_at",
@@ -85,6 +102,16 @@ class APIKeyAdmin(admin.ModelAdmin):
     )  # fmt: skip
     inlines = (APIKeyEventInline,)
     actions = ("revoke_selected", "rotate_selected")
+    object_actions = (
+        ObjectAction("revoke", "Revoke", "apikeys.revoke_apikey", "revoke_one", danger=True,
+                     form=RevokeForm, unavailable="cannot_revoke",
+                     question="Revoke {obj}? It is refused from its next request on; this "
+                              "cannot be undone."),
+        ObjectAction("rotate", "Rotate", "apikeys.rotate_apikey", "rotate_one", form=RotateForm,
+                     unavailable="cannot_rotate",
+                     question="Issue a successor of {obj} with the same name, scopes and "
+                              "limits? The new key is shown once, on the next page."),
+    )  # fmt: skip
 
     def get_fieldsets(self, request: HttpRequest, obj: APIKey | None = None) -> Any:
         editable = ("name", "description", "scopes", "allowed_networks", "expires_at",
@@ -99,6 +126,11 @@ class APIKeyAdmin(admin.ModelAdmin):
     def get_inlines(self, request: HttpRequest, obj: APIKey | None) -> Any:
         return self.inlines if obj is not None else ()  # a new key has no events yet
 
+    def get_urls(self) -> list[URLPattern]:
+        issued = path("issued/<str:token>/", self.admin_site.admin_view(self.issued_view),
+                      name="apikeys_apikey_issued")  # fmt: skip
+        return [issued, *super().get_urls()]
+
     @admin.display(description="scopes")
     def scope_list(self, obj: APIKey) -> str:
         return ", ".join(obj.scopes)
@@ -111,7 +143,7 @@ class APIKeyAdmin(admin.ModelAdmin):
             saved = services.apikey_update(key=APIKey.objects.get(pk=obj.pk), data=changed, **who)
         else:
             issued = services.apikey_create(**data, **who)
-            request._issued_api_keys = [issued]  # shown by response_add, never stored
+            request._issued_api_keys = [issued]  # handed to response_add, never stored in clear
             saved = issued.api_key
         obj.pk = saved.pk
         obj.__dict__.update({f.attname: getattr(saved, f.attname) for f in saved._meta.fields})
@@ -119,19 +151,28 @@ class APIKeyAdmin(admin.ModelAdmin):
     def response_add(
         self, request: HttpRequest, obj: APIKey, post_url_continue: Any = None
     ) -> HttpResponse:
-        return self._issued_page(request, request._issued_api_keys, "API key created")
+        return self._show_issued(request, request._issued_api_keys)
 
-    def _issued_page(self, request: HttpRequest, issued: list, heading: str) -> HttpResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "heading": heading,
-            "issued_keys": issued,
-            "title": heading,
-        }
-        response = TemplateResponse(request, ISSUED_TEMPLATE, context)
-        response["Cache-Control"] = "no-store"
-        return response
+    def _show_issued(self, request: HttpRequest, issued: list[services.IssuedKey]) -> HttpResponse:
+        items = [
+            {"name": key.api_key.name, "url": self.change_url(key.api_key), "label": "Key",
+             "secret": key.key, "details": _key_details(key.api_key)}
+            for key in issued
+        ]  # fmt: skip
+        token = admin_secrets.stash(request, items)
+        return HttpResponseRedirect(reverse("admin:apikeys_apikey_issued", args=[token]))
+
+    def issued_view(self, request: HttpRequest, token: str) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return admin_secrets.shown_once_page(
+            request, token, context={**self.admin_site.each_context(request), "opts": self.opts},
+            title="API key issued",
+            note="Copy the key now. It is shown only on this page and is not stored anywhere "
+                 "(only its bcrypt hash is).",
+            lost="If it is lost, rotate the key to get a new one.",
+            back_url=reverse("admin:apikeys_apikey_changelist"), back_label="back to the API keys",
+        )  # fmt: skip
 
     def delete_model(self, request: HttpRequest, obj: APIKey) -> None:
         services.apikey_delete(key=obj, actor=request.user, ip=client_ip(request))
@@ -140,13 +181,38 @@ class APIKeyAdmin(admin.ModelAdmin):
         for key in queryset:
             self.delete_model(request, key)
 
-    @admin.action(description="Revoke selected API keys", permissions=["revoke"])
-    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> None:
+    def cannot_revoke(self, key: APIKey) -> str:
+        return "This key is already revoked." if key.revoked_at else ""
+
+    def cannot_rotate(self, key: APIKey) -> str:
+        return f"A {key.state} key cannot be rotated." if key.state != "active" else ""
+
+    def revoke_one(self, request: HttpRequest, key: APIKey, data: dict[str, Any]) -> None:
+        services.apikey_revoke(key=key, reason=data["reason"], actor=request.user,
+                               ip=client_ip(request))  # fmt: skip
+        self.message_user(request, f"Revoked {key.name} ({key.key_preview}).", messages.SUCCESS)
+
+    def rotate_one(self, request: HttpRequest, key: APIKey, data: dict[str, Any]) -> HttpResponse:
+        grace = timedelta(hours=data["grace_hours"])
+        issued = services.apikey_rotate(key=key, grace=grace, actor=request.user,
+                                        ip=client_ip(request))  # fmt: skip
+        return self._show_issued(request, [issued])
+
+    @admin.action(description="Revoke selected API keys…", permissions=["revoke"])
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> Any:
+        confirmed = confirmed_selection(
+            self, request, queryset, action="revoke_selected", title="Revoke API keys",
+            question="Revoke these keys? Each is refused from its next request on; this cannot "
+                     "be undone.",
+            form_class=RevokeForm, danger=True,
+        )  # fmt: skip
+        if not isinstance(confirmed, dict):
+            return confirmed
         revoked = 0
         for key in queryset:
             try:
                 services.apikey_revoke(
-                    key=key, reason="Revoked in the admin", actor=request.user,
+                    key=key, reason=confirmed["reason"], actor=request.user,
                     ip=client_ip(request),
                 )  # fmt: skip
                 revoked += 1
@@ -154,20 +220,26 @@ class APIKeyAdmin(admin.ModelAdmin):
                 self.message_user(request, "; ".join(exc.messages), messages.WARNING)
         if revoked:
             self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)
+        return None
 
-    @admin.action(description="Rotate selected API keys (24 h grace)", permissions=["rotate"])
+    @admin.action(description="Rotate selected API keys…", permissions=["rotate"])
     def rotate_selected(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> Any:
-        issued = []
+        confirmed = confirmed_selection(
+            self, request, queryset, action="rotate_selected", title="Rotate API keys",
+            question="Issue a successor of each of these keys? The new keys are shown once, on "
+                     "the next page.",
+            form_class=RotateForm,
+        )  # fmt: skip
+        if not isinstance(confirmed, dict):
+            return confirmed
+        grace, issued = timedelta(hours=confirmed["grace_hours"]), []
         for key in queryset:
             try:
-                issued.append(
-                    services.apikey_rotate(key=key, actor=request.user, ip=client_ip(request))
-                )
+                issued.append(services.apikey_rotate(key=key, grace=grace, actor=request.user,
+                                                     ip=client_ip(request)))  # fmt: skip
             except ValidationError as exc:
                 self.message_user(request, "; ".join(exc.messages), messages.WARNING)
-        if issued:
-            return self._issued_page(request, issued, "API keys rotated")
-        return None
+        return self._show_issued(request, issued) if issued else None
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("apikeys.revoke_apikey")
@@ -176,14 +248,40 @@ class APIKeyAdmin(admin.ModelAdmin):
         return request.user.has_perm("apikeys.rotate_apikey")
 
 
+def _key_details(key: APIKey) -> str:
+    details = f"Scopes: {', '.join(key.scopes)}"
+    if key.expires_at:
+        expires = formats.date_format(timezone.localtime(key.expires_at), "DATETIME_FORMAT")
+        details += f" · expires {expires}"
+    return details
+
+
+def key_name(event: APIKeyEvent) -> str:
+    """The key's name, also once the key is deleted (its deletion event keeps the name)."""
+    if event.api_key is not None:
+        return event.api_key.name
+    deletion = event if event.event_type == APIKeyEvent.Type.DELETED else (
+        APIKeyEvent.objects.filter(key_id=event.key_id, event_type=APIKeyEvent.Type.DELETED)
+        .only("details").first()
+    )  # fmt: skip
+    name = deletion.details.get("name") if deletion else None
+    return f"{name} (deleted)" if name else "(deleted key)"
+
+
 @admin.register(APIKeyEvent)
 class APIKeyEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "key_id", "event_type", "actor_repr", "ip")
+    list_display = ("created_at", "key", "key_id", "event_type", "actor_repr", "ip")
     list_filter = ("event_type", "created_at")
-    search_fields = ("key_id", "actor_repr", "ip")
+    search_fields = ("key_id", "api_key__name", "actor_repr", "ip")
+    list_select_related = ("api_key",)
     readonly_fields = (
-        "api_key", "key_id", "event_type", "actor", "actor_repr", "ip", "details", "created_at",
+        "key", "api_key", "key_id", "event_type", "actor", "actor_repr", "ip", "details",
+        "created_at",
     )  # fmt: skip
+
+    @admin.display(description="key", ordering="api_key__name")
+    def key(self, obj: APIKeyEvent) -> str:
+        return key_name(obj)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

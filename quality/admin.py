@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from eqms_integration.admin_actions import ObjectAction, ObjectActionsMixin
 from quality import services
 from quality.models import CAPA, NCR, Equipment, Supplier
 from quality.services.capa import CAPA_EDITABLE_FIELDS
@@ -16,7 +17,7 @@ from quality.services.master_data import EQUIPMENT_FIELDS, SUPPLIER_FIELDS
 from quality.services.ncr import NCR_EDITABLE_FIELDS
 
 
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(ObjectActionsMixin, admin.ModelAdmin):
     """Routes admin saves through the services so rules (numbering, closing) hold here too."""
 
     editable_fields: tuple[str, ...] = ()
@@ -61,6 +62,40 @@ class ServiceAdmin(admin.ModelAdmin):
         )
 
 
+class ClosableAdmin(ServiceAdmin):
+    """NCRs and CAPAs: `closed` is reached only through the close service (a button with a
+    confirmation page, or the list action)."""
+
+    has_close_actions = True
+    actions = ("close_selected",)
+
+    def close_service(self, obj: Any) -> Any:
+        raise NotImplementedError
+
+    def cannot_close(self, obj: Any) -> str:
+        return f"{obj.number} is already closed." if obj.status == "closed" else ""
+
+    def close_one(self, request: HttpRequest, obj: Any, data: dict[str, Any]) -> None:
+        closed = self.close_service(obj)
+        self.message_user(request, f"Closed {closed.number}.", messages.SUCCESS)
+
+    @admin.action(description="Close selected %(verbose_name_plural)s", permissions=["close"])
+    def close_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _close_selected(self, request, queryset, self.close_service)
+
+    def has_close_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.close_{opts.model_name}")
+
+
+def _close_action(label: str) -> ObjectAction:
+    return ObjectAction(
+        "close", "Close", f"quality.close_{label.lower()}", "close_one", unavailable="cannot_close",
+        question=f"Close {{obj}}? A closed {label} cannot be reopened; its webhook subscribers "
+                 f"receive {label.lower()}.closed.",
+    )  # fmt: skip
+
+
 def _close_selected(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, close: Any
 ) -> None:
@@ -76,7 +111,7 @@ def _close_selected(
 
 
 @admin.register(NCR)
-class NCRAdmin(ServiceAdmin):
+class NCRAdmin(ClosableAdmin):
     list_display = (
         "number",
         "title",
@@ -104,22 +139,17 @@ class NCRAdmin(ServiceAdmin):
         "updated_at",
     )
     editable_fields = NCR_EDITABLE_FIELDS
-    actions = ("close_selected",)
-    has_close_actions = True
+    object_actions = (_close_action("NCR"),)
 
     create_service = staticmethod(services.ncr_create)
     update_service = staticmethod(lambda obj, data: services.ncr_update(ncr=obj, data=data))
 
-    @admin.action(description="Close selected NCRs", permissions=["close"])
-    def close_selected(self, request: HttpRequest, queryset: QuerySet[NCR]) -> None:
-        _close_selected(self, request, queryset, lambda ncr: services.ncr_close(ncr=ncr))
-
-    def has_close_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("quality.close_ncr")
+    def close_service(self, obj: NCR) -> NCR:
+        return services.ncr_close(ncr=obj)
 
 
 @admin.register(CAPA)
-class CAPAAdmin(ServiceAdmin):
+class CAPAAdmin(ClosableAdmin):
     list_display = (
         "number",
         "title",
@@ -150,18 +180,13 @@ class CAPAAdmin(ServiceAdmin):
         "updated_at",
     )
     editable_fields = CAPA_EDITABLE_FIELDS
-    actions = ("close_selected",)
-    has_close_actions = True
+    object_actions = (_close_action("CAPA"),)
 
     create_service = staticmethod(services.capa_create)
     update_service = staticmethod(lambda obj, data: services.capa_update(capa=obj, data=data))
 
-    @admin.action(description="Close selected CAPAs", permissions=["close"])
-    def close_selected(self, request: HttpRequest, queryset: QuerySet[CAPA]) -> None:
-        _close_selected(self, request, queryset, lambda capa: services.capa_close(capa=capa))
-
-    def has_close_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("quality.close_capa")
+    def close_service(self, obj: CAPA) -> CAPA:
+        return services.capa_close(capa=obj)
 
 
 @admin.register(Equipment)

@@ -11,7 +11,8 @@ from sync.models import SyncConflict, SyncRun
 
 LAST_RUN_FIELDS = (
     *("id", "status", "trigger", "started_at", "finished_at", "duration_ms"),
-    *("processed", "created", "updated", "skipped", "failed", "conflicted"),
+    *("processed", "created", "updated", "skipped", "failed", "conflicted", "pending_conflicts"),
+    "dry_run",
 )
 
 
@@ -25,6 +26,7 @@ def configuration_statistics(config_ids: Iterable[int]) -> dict[int, dict[str, A
         for row in finished.values("configuration_id").annotate(
             runs=Count("id"),
             succeeded=Count("id", filter=Q(status=SyncRun.Status.SUCCESS)),
+            with_conflicts=Count("id", filter=Q(status=SyncRun.Status.SUCCESS_WITH_CONFLICTS)),
             partial=Count("id", filter=Q(status=SyncRun.Status.PARTIAL)),
             failed_runs=Count(
                 "id", filter=Q(status__in=[SyncRun.Status.FAILED, SyncRun.Status.TIMEOUT])

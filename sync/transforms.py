@@ -155,6 +155,38 @@ REVERSE: dict[str, Callable[[Any, dict], Any]] = {
 }
 
 
+def one_way_problems(mappings: list[dict], direction: str) -> tuple[list[str], list[str]]:
+    """(refused, warnings) for the (valid) field mappings of a configuration writing outbound
+    or both ways: steps without a way back (trim, upper, lower, default) are skipped on
+    outbound writes, so a transform of nothing else does nothing on an outbound configuration
+    (refused); on a two-way one it acts on reads only (a warning)."""
+    refused: list[str] = []
+    warnings: list[str] = []
+    if direction == "inbound":
+        return refused, warnings
+    for index, mapping in enumerate(mappings, start=1):
+        steps = normalise(mapping["transform"]) if mapping.get("transform") else []
+        one_way = [spec["type"] for spec in steps if spec["type"] not in REVERSE]
+        if not one_way:
+            continue
+        names = ", ".join(repr(name) for name in one_way)
+        label = f"#{index} ({mapping['local']} ↔ {mapping['remote']})"
+        if direction == "outbound" and len(one_way) == len(steps):
+            refused.append(
+                f"{label}: {names} does nothing on the way out: outbound runs write the QMS "
+                f"value as it is (only {', '.join(map(repr, REVERSE))} are applied in "
+                "reverse); remove the transform"
+            )
+        elif direction == "outbound":
+            warnings.append(f"{label}: {names} is skipped on the way out.")
+        else:
+            warnings.append(
+                f"{label}: {names} applies to values read from the external system only; "
+                "values written back keep the QMS's form."
+            )
+    return refused, warnings
+
+
 def reverse(transform: Any, value: Any) -> Any:
     for spec in reversed(normalise(transform)) if transform else []:
         undo = REVERSE.get(spec["type"])

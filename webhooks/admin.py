@@ -7,12 +7,18 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
 
+from eqms_integration import admin_secrets
+from eqms_integration.admin_actions import (
+    ObjectAction,
+    ObjectActionsMixin,
+    confirmed_selection,
+    grace_period_form,
+)
 from webhooks import services
 from webhooks.models import (
     SUBSCRIBABLE_EVENTS,
@@ -76,8 +82,20 @@ class SubscriptionForm(forms.ModelForm):
         return self._check("custom_headers", subs.validate_custom_headers, value)
 
 
+RegenerateForm = grace_period_form("previous secret", subs.MAX_GRACE_SECONDS // 3600)
+
+
+def _outcome(attempt: WebhookAttempt) -> str:
+    """What one attempt came to, as the end of a sentence (no period of its own)."""
+    if attempt.succeeded:
+        return f"delivered ({attempt.status_code}) in {attempt.duration_ms} ms"
+    if attempt.status_code:
+        return f"the receiver answered {attempt.status_code} in {attempt.duration_ms} ms"
+    return (attempt.error[:200] or "failed").rstrip(". ")
+
+
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(admin.ModelAdmin):
+class WebhookSubscriptionAdmin(ObjectActionsMixin, admin.ModelAdmin):
     form = SubscriptionForm
     change_form_template = "admin/webhooks/webhooksubscription/change_form.html"
     list_display = (
@@ -101,12 +119,27 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         "updated_at",
     )
     actions = ("send_test", "regenerate_secret", "enable", "disable")
+    object_actions = (
+        ObjectAction("send-test", "Send a test webhook", "webhooks.change_webhooksubscription",
+                     "send_test_one",
+                     question="Send a signed webhook.test event to {obj} now? The answer is "
+                              "shown on the next page and the attempt joins the delivery log."),
+        ObjectAction("regenerate-secret", "Regenerate secret",
+                     "webhooks.change_webhooksubscription", "regenerate_one", form=RegenerateForm,
+                     question="Give {obj} a new signing secret? It is shown once, on the next "
+                              "page; receivers must be given it before the grace period ends."),
+    )  # fmt: skip
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return FORM_FIELDS if obj is None else (*FORM_FIELDS, *self.readonly_fields)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return () if obj is None else self.readonly_fields
+
+    def get_urls(self) -> list[URLPattern]:
+        shown = path("secret/<str:token>/", self.admin_site.admin_view(self.secret_view),
+                     name="webhooks_webhooksubscription_secret")  # fmt: skip
+        return [shown, *super().get_urls()]
 
     @admin.display(description="events")
     def event_list(self, obj: WebhookSubscription) -> str:
@@ -128,27 +161,38 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         obj.__dict__.update({f.attname: getattr(saved, f.attname) for f in saved._meta.fields})
 
     def response_add(self, request: HttpRequest, obj: Any, post_url_continue: Any = None) -> Any:
-        # The secret is rendered into this response only: never a message, session or cookie.
-        return self._secrets_page(request, [(obj, request._webhook_secret)], created=True)
+        return self._show_secrets(request, [(obj, request._webhook_secret)], grace_hours=None)
 
-    def _secrets_page(
-        self, request: HttpRequest, pairs: list[tuple[Any, str]], *, created: bool
+    def _show_secrets(
+        self, request: HttpRequest, pairs: list[tuple[Any, str]], *, grace_hours: int | None
     ) -> HttpResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Webhook secret" if len(pairs) == 1 else "Webhook secrets",
-            "opts": self.model._meta,
-            "created": created,
-            "secrets": [
-                {
-                    "subscription": sub,
-                    "secret": secret,
-                    "url": reverse("admin:webhooks_webhooksubscription_change", args=[sub.pk]),
-                }
-                for sub, secret in pairs
-            ],
-        }
-        return TemplateResponse(request, "admin/webhooks/secret_once.html", context)
+        if grace_hours is None:
+            details = "Give it to the receiver to verify the signatures."
+        elif grace_hours:
+            details = f"The previous secret keeps signing beside it for {grace_hours} hour(s)."
+        else:
+            details = "The previous secret no longer signs."
+        items = [
+            {"name": sub.name, "url": self.change_url(sub), "label": "Signing secret",
+             "secret": secret, "details": details}
+            for sub, secret in pairs
+        ]  # fmt: skip
+        token = admin_secrets.stash(request, items)
+        return HttpResponseRedirect(
+            reverse("admin:webhooks_webhooksubscription_secret", args=[token])
+        )
+
+    def secret_view(self, request: HttpRequest, token: str) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return admin_secrets.shown_once_page(
+            request, token, context={**self.admin_site.each_context(request), "opts": self.opts},
+            title="Webhook secret",
+            note="Copy the secret now: it is shown only on this page and stored encrypted.",
+            lost="If it is lost, regenerate the secret.",
+            back_url=reverse("admin:webhooks_webhooksubscription_changelist"),
+            back_label="back to the subscriptions",
+        )  # fmt: skip
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
@@ -170,27 +214,48 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             )
         return super().change_view(request, object_id, form_url, extra)
 
+    def _report_test(self, request: HttpRequest, subscription: WebhookSubscription) -> None:
+        attempt = services.subscription_send_test(subscription=subscription)
+        self.message_user(
+            request, f"Test to {subscription.name}: {_outcome(attempt)}.",
+            messages.SUCCESS if attempt.succeeded else messages.WARNING,
+        )  # fmt: skip
+
+    def send_test_one(self, request: HttpRequest, subscription: Any, data: dict) -> None:
+        self._report_test(request, subscription)
+
+    def regenerate_one(self, request: HttpRequest, subscription: Any, data: dict) -> HttpResponse:
+        secret = services.subscription_regenerate_secret(
+            subscription=subscription, grace_period_seconds=data["grace_hours"] * 3600
+        )
+        return self._show_secrets(
+            request, [(subscription, secret)], grace_hours=data["grace_hours"]
+        )
+
     @admin.action(description="Send a test webhook", permissions=["change"])
     def send_test(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
         for subscription in queryset:
-            attempt = services.subscription_send_test(subscription=subscription)
-            outcome = (
-                f"answered {attempt.status_code}" if attempt.status_code else attempt.error[:200]
-            )
-            self.message_user(
-                request,
-                f"Test to {subscription.name}: {outcome} in {attempt.duration_ms} ms.",
-                messages.SUCCESS if attempt.succeeded else messages.WARNING,
-            )
+            self._report_test(request, subscription)
 
-    @admin.action(description="Regenerate secret (old one valid 24 h)", permissions=["change"])
+    @admin.action(description="Regenerate secrets…", permissions=["change"])
     def regenerate_secret(
         self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]
     ) -> HttpResponse:
+        confirmed = confirmed_selection(
+            self, request, queryset, action="regenerate_secret", title="Regenerate secrets",
+            question="Give each of these subscriptions a new signing secret? They are shown "
+                     "once, on the next page.",
+            form_class=RegenerateForm,
+        )  # fmt: skip
+        if not isinstance(confirmed, dict):
+            return confirmed
+        hours = confirmed["grace_hours"]
         pairs = [
-            (sub, services.subscription_regenerate_secret(subscription=sub)) for sub in queryset
-        ]
-        return self._secrets_page(request, pairs, created=False)
+            (sub, services.subscription_regenerate_secret(
+                subscription=sub, grace_period_seconds=hours * 3600))
+            for sub in queryset
+        ]  # fmt: skip
+        return self._show_secrets(request, pairs, grace_hours=hours)
 
     @admin.action(description="Enable selected subscriptions", permissions=["change"])
     def enable(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
@@ -220,7 +285,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ObjectActionsMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "event_type",
@@ -237,6 +302,12 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = (AttemptInline,)
     actions = ("retry_now",)
+    object_actions = (
+        ObjectAction("retry", "Retry now", "webhooks.change_webhookdelivery", "retry_one",
+                     unavailable="cannot_retry",
+                     question="Send {obj} once more, now? A delivery that had given up stays "
+                              "given up if this attempt fails too."),
+    )  # fmt: skip
     fields = (
         "event",
         "message_id",
@@ -271,19 +342,27 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # history is removed by `prune_webhook_deliveries`
 
+    def cannot_retry(self, delivery: WebhookDelivery) -> str:
+        if not delivery.subscription.is_active:
+            return "The subscription is disabled; enable it before retrying."
+        return ""
+
+    def _retry(self, request: HttpRequest, delivery: WebhookDelivery) -> None:
+        attempt = services.delivery_retry_now(delivery=delivery)
+        self.message_user(
+            request, f"Delivery {delivery.pk}: {_outcome(attempt)}.",
+            messages.SUCCESS if attempt.succeeded else messages.WARNING,
+        )  # fmt: skip
+
+    def retry_one(self, request: HttpRequest, delivery: Any, data: dict) -> None:
+        self._retry(request, delivery)
+
     @admin.action(description="Retry now (one attempt each)", permissions=["change"])
     def retry_now(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         for delivery in queryset.select_related("subscription"):
             try:
-                attempt = services.delivery_retry_now(delivery=delivery)
+                self._retry(request, delivery)
             except ValidationError as exc:
                 self.message_user(
                     request, f"Delivery {delivery.pk}: {'; '.join(exc.messages)}", messages.WARNING
                 )
-                continue
-            self.message_user(
-                request,
-                f"Delivery {delivery.pk}: "
-                f"{'delivered' if attempt.succeeded else attempt.error[:200]}.",
-                messages.SUCCESS if attempt.succeeded else messages.WARNING,
-            )

@@ -1,5 +1,7 @@
-"""Admin screens of sync configurations: validated against the remote schema on save; run
-now, preview the next delta, enable and disable; a chart of the recent runs."""
+"""Admin screens of sync configurations: an overview above the form (statistics, cursors, next
+run, conflicts, a chart of the recent runs), a mapping editor over the remote columns, Run now
+and Dry run buttons, the preview of the next delta run; validated against the remote schema
+when a save changes what depends on it."""
 
 from __future__ import annotations
 
@@ -7,42 +9,46 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
+from eqms_integration.admin_actions import ObjectAction, ObjectActionsMixin
 from sync import services
-from sync.models import SyncConfiguration
-from sync.selectors import run_history
+from sync.admin.mappings import FieldMappingsWidget, remote_columns
+from sync.admin.overview import overview
+from sync.models import Connection, SyncConfiguration, SyncRun
 from sync.services.configurations import FIELDS as CONFIGURATION_FIELDS
+from sync.services.configurations import (
+    configuration_warnings,
+    remote_changed,
+    remote_snapshot,
+)
 from sync.services.preview import delta_preview
 from sync.services.runs import run_request
 
-BAR_HEIGHT = 100
-STATUS_COLOURS = {"success": "#417690", "partial": "#c9a400", "failed": "#ba2121",
-                  "timeout": "#ba2121", "cancelled": "#888888"}  # fmt: skip
-
-
-def run_chart(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Bars for the last runs: duration and rows read, scaled to the largest of each."""
-    if not runs:
-        return None
-    longest = max([run["duration_ms"] or 0 for run in runs] + [1])
-    busiest = max([run["processed"] for run in runs] + [1])
-    bars = [
-        {**run, "colour": STATUS_COLOURS.get(run["status"], "#888888"),
-         "duration_px": max(1, round((run["duration_ms"] or 0) * BAR_HEIGHT / longest)),
-         "rows_px": max(1, round(run["processed"] * BAR_HEIGHT / busiest))}
-        for run in runs
-    ]  # fmt: skip
-    return {"runs": bars, "longest_ms": longest, "most_rows": busiest}
+PREVIEW_TEMPLATE = "admin/sync/syncconfiguration/preview.html"
 
 
 class SyncConfigurationForm(forms.ModelForm):
     class Meta:
         model = SyncConfiguration
         fields = CONFIGURATION_FIELDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "field_mappings" not in self.fields:  # a person who may only read the page
+            return
+        instance = self.instance
+        stored = instance.connection if instance.pk else None
+        self.fields["field_mappings"].widget = FieldMappingsWidget(
+            columns=lambda: remote_columns(stored, instance.remote_object if stored else ""),
+            columns_url=reverse("admin:sync_syncconfiguration_columns"),
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -51,16 +57,28 @@ class SyncConfigurationForm(forms.ModelForm):
         candidate = SyncConfiguration(
             **{f: cleaned[f] for f in CONFIGURATION_FIELDS if f in cleaned}
         )
+        # A rename or a new schedule is saved while the remote is down (self.instance still
+        # holds the stored values here).
+        before = remote_snapshot(self.instance) if self.instance.pk else None
         try:
-            services.configuration_validate(candidate)
+            services.configuration_validate(
+                candidate, check_remote=remote_changed(candidate, before), saving=True
+            )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 self.add_error(field if field in self.fields else None, errors)
         return cleaned
 
 
+class RunForm(forms.Form):
+    full = forms.BooleanField(
+        required=False, label="Full run",
+        help_text="Read everything, not only what changed since the last run.",
+    )  # fmt: skip
+
+
 @admin.register(SyncConfiguration)
-class SyncConfigurationAdmin(admin.ModelAdmin):
+class SyncConfigurationAdmin(ObjectActionsMixin, admin.ModelAdmin):
     form = SyncConfigurationForm
     list_display = ("name", "system_type", "entity_type", "sync_direction", "sync_type",
                     "connection", "schedule_type", "enabled")  # fmt: skip
@@ -69,36 +87,113 @@ class SyncConfigurationAdmin(admin.ModelAdmin):
     list_select_related = ("connection",)
     actions = ("run_now", "preview_delta", "enable", "disable")
     change_form_template = "admin/sync/syncconfiguration/change_form.html"
+    object_actions = (
+        ObjectAction("run", "Run now", "sync.execute_syncconfiguration", "run_one", form=RunForm,
+                     unavailable="cannot_run",
+                     question="Queue a run of {obj} for a worker? It reads and writes both "
+                              "sides as configured."),
+        ObjectAction("dry-run", "Dry run", "sync.execute_syncconfiguration", "dry_run_one",
+                     form=RunForm, unavailable="cannot_run",
+                     question="Queue a dry run of {obj}? It reads and compares both sides as a "
+                              "run would, counts what it would do, and writes nothing."),
+    )  # fmt: skip
+    fieldsets = (
+        (None, {"fields": ("name", "description", "enabled")}),
+        ("What moves where", {"fields": ("system_type", "system_name", "connection",
+                                         "entity_type", "sync_direction", "sync_type",
+                                         "remote_object", "remote_key", "delta_field",
+                                         "field_mappings", "apply_deletions")}),
+        ("Conflicts and limits", {"fields": ("conflict_strategy", "batch_size",
+                                             "timeout_seconds", "max_retries")}),
+        ("Schedule", {"fields": ("schedule_type", "interval_minutes", "cron_expression")}),
+    )  # fmt: skip
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path("columns/", view(self.columns_view), name="sync_syncconfiguration_columns"),
+            path("<int:object_id>/preview/", view(self.preview_view),
+                 name="sync_syncconfiguration_preview"),
+            *super().get_urls(),
+        ]  # fmt: skip
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
         extra = dict(extra_context or {})
-        if object_id.isdigit():
-            extra["run_chart"] = run_chart(run_history(int(object_id)))
+        config = SyncConfiguration.objects.filter(pk=object_id).select_related(
+            "connection"
+        ).first() if object_id.isdigit() else None  # fmt: skip
+        if config is not None:
+            extra["overview"] = overview(config)
+            extra["may_execute"] = self.has_execute_permission(request)
         return super().change_view(request, object_id, form_url, extra)
+
+    def columns_view(self, request: HttpRequest) -> JsonResponse:
+        """The columns of a table of a connection, for the mapping editor."""
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        wanted = request.GET.get("connection", "")
+        connection = Connection.objects.filter(pk=wanted).first() if wanted.isdigit() else None
+        if connection is None:
+            return JsonResponse({"columns": None, "note": "", "error": "No such connection."})
+        columns, note, error = remote_columns(connection, request.GET.get("object", "").strip())
+        return JsonResponse({"columns": columns, "note": note, "error": error})
+
+    def preview_view(self, request: HttpRequest, object_id: int) -> TemplateResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        config = get_object_or_404(SyncConfiguration.objects.select_related("connection"),
+                                   pk=object_id)  # fmt: skip
+        return self._previews(request, [config])
+
+    def _previews(self, request: HttpRequest, configs: Any) -> TemplateResponse:
+        previews = []
+        for config in configs:
+            try:
+                previews.append((config, delta_preview(config=config, limit=20), ""))
+            except ValidationError as exc:
+                previews.append((config, None, "; ".join(exc.messages)))
+        context = {**self.admin_site.each_context(request), "title": "Next delta run",
+                   "opts": self.model._meta, "previews": previews,
+                   "may_execute": self.has_execute_permission(request)}  # fmt: skip
+        return TemplateResponse(request, PREVIEW_TEMPLATE, context)
+
+    def cannot_run(self, config: SyncConfiguration) -> str:
+        if not config.enabled:
+            return f"{config.name} is disabled; enable it first."
+        active = config.runs.filter(status__in=SyncRun.ACTIVE).first()
+        return f"{config.name} is already running (run {active.pk}, {active.status})." if (
+            active) else ""  # fmt: skip
+
+    def _queue(self, request: HttpRequest, config: SyncConfiguration, *, full: bool,
+               dry_run: bool) -> None:  # fmt: skip
+        run = run_request(config=config, trigger="admin", full=full, dry_run=dry_run)
+        url = reverse("admin:sync_syncrun_change", args=[run.pk])
+        kind = "dry run" if dry_run else "run"
+        self.message_user(request, format_html(
+            '{}: <a href="{}">{} {}</a> queued; a worker carries it out.',
+            config.name, url, kind, run.pk,
+        ), messages.SUCCESS)  # fmt: skip
+
+    def run_one(self, request: HttpRequest, config: SyncConfiguration, data: dict) -> None:
+        self._queue(request, config, full=data["full"], dry_run=False)
+
+    def dry_run_one(self, request: HttpRequest, config: SyncConfiguration, data: dict) -> None:
+        self._queue(request, config, full=data["full"], dry_run=True)
 
     @admin.action(description="Preview the next delta run (reads, writes nothing)",
                   permissions=["view"])  # fmt: skip
     def preview_delta(
         self, request: HttpRequest, queryset: QuerySet[SyncConfiguration]
     ) -> HttpResponse | None:
-        previews = []
-        for config in queryset[:5]:
-            try:
-                previews.append((config, delta_preview(config=config, limit=20), ""))
-            except ValidationError as exc:
-                previews.append((config, None, "; ".join(exc.messages)))
-        context = {**self.admin_site.each_context(request), "title": "Next delta run",
-                   "opts": self.model._meta, "previews": previews}  # fmt: skip
-        return TemplateResponse(request, "admin/sync/syncconfiguration/preview.html", context)
+        return self._previews(request, queryset.select_related("connection")[:5])
 
     @admin.action(description="Run now (queued for a worker)", permissions=["execute"])
     def run_now(self, request: HttpRequest, queryset: QuerySet[SyncConfiguration]) -> None:
         for config in queryset:
             try:
-                run = run_request(config=config, trigger="admin")
-                self.message_user(request, f"{config.name}: run {run.pk} queued.", messages.SUCCESS)
+                self._queue(request, config, full=False, dry_run=False)
             except ValidationError as exc:
                 self.message_user(
                     request, f"{config.name}: {'; '.join(exc.messages)}", messages.WARNING
@@ -137,3 +232,5 @@ class SyncConfigurationAdmin(admin.ModelAdmin):
         else:
             saved = services.configuration_create(**data)
         obj.pk = saved.pk
+        for warning in configuration_warnings(saved):
+            self.message_user(request, warning, messages.WARNING)

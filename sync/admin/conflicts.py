@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
 from sync.engine.mapping import local_fields
 from sync.models import SyncConflict
@@ -31,6 +32,21 @@ def comparison(conflict: SyncConflict) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def local_record_link(conflict: SyncConflict) -> str:
+    """A link to the QMS record of the conflict (its admin page), or why there is none."""
+    from sync.engine.local import store_for
+
+    if conflict.local_id is None:
+        return "none yet (the record is not in the QMS)"
+    model = store_for(conflict.configuration).model
+    opts = model._meta
+    obj = model.objects.filter(pk=conflict.local_id).first()
+    if obj is None:
+        return f"{opts.verbose_name} {conflict.local_id} (no longer exists)"
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}" id="local-record">{} {}</a>', url, opts.verbose_name, obj)
+
+
 @admin.register(SyncConflict)
 class SyncConflictAdmin(admin.ModelAdmin):
     list_display = ("id", "configuration", "external_id", "status", "strategy",
@@ -44,8 +60,23 @@ class SyncConflictAdmin(admin.ModelAdmin):
     def differing_fields(self, obj: SyncConflict) -> str:
         return ", ".join(obj.fields)
 
+    fieldsets = (
+        (None, {"fields": ("configuration", "external_id", "local_record", "status",
+                           "strategy", "fields", "detected_at", "updated_at", "run")}),
+        ("Decision", {"fields": ("resolution", "resolved_value", "resolved_automatically",
+                                 "resolved_by", "resolved_at", "notes")}),
+        ("Technical details", {"classes": ("collapse",),
+                               "fields": ("source_hash", "target_hash", "source_changed_at",
+                                          "target_changed_at", "local_id", "source_values",
+                                          "target_values", "base_values")}),
+    )  # fmt: skip
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f.name for f in SyncConflict._meta.fields]
+        return [f.name for f in SyncConflict._meta.fields] + ["local_record"]
+
+    @admin.display(description="QMS record")
+    def local_record(self, obj: SyncConflict) -> str:
+        return local_record_link(obj)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -69,6 +100,7 @@ class SyncConflictAdmin(admin.ModelAdmin):
         ).first() if object_id.isdigit() else None  # fmt: skip
         if conflict is not None:
             extra["comparison"] = comparison(conflict)
+            extra["local_record"] = local_record_link(conflict)
             extra["resolvable"] = conflict.resolvable
             extra["may_resolve"] = request.user.has_perm("sync.resolve_syncconflict")
             extra["custom_prefix"] = CUSTOM_PREFIX
@@ -89,6 +121,11 @@ class SyncConflictAdmin(admin.ModelAdmin):
             raise PermissionDenied
         conflict = get_object_or_404(SyncConflict, pk=conflict_id)
         resolution = request.POST.get("resolution", "")
+        if not resolution:
+            self.message_user(request, "Not resolved: choose how to resolve it.", messages.ERROR)
+            return HttpResponseRedirect(
+                reverse("admin:sync_syncconflict_change", args=[conflict_id])
+            )
         custom = self._custom_values(request) if resolution == "custom_value" else None
         try:
             conflict = conflict_resolve(

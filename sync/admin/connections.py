@@ -1,4 +1,5 @@
-"""Admin screens of sync connections: secrets write-only, a test action."""
+"""Admin screens of sync connections: secrets write-only, the fields of the chosen kind only,
+a test button and action."""
 
 from __future__ import annotations
 
@@ -10,9 +11,17 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from eqms_integration.admin_actions import ObjectAction, ObjectActionsMixin
 from sync import services
 from sync.models import Connection
 from sync.services.connections import FIELDS, credentials_of, validate_connection
+
+
+class OptionalJSONField(forms.JSONField):
+    """Empty when there is no value, never the text `null`."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return "" if value is None else super().prepare_value(value)
 
 
 class ConnectionForm(forms.ModelForm):
@@ -20,9 +29,13 @@ class ConnectionForm(forms.ModelForm):
         required=False, widget=forms.PasswordInput(render_value=False),
         help_text="Leave empty to keep the stored password.",
     )  # fmt: skip
-    base_url = forms.URLField(required=False, assume_scheme="https", max_length=500)
-    credentials = forms.JSONField(
-        required=False, help_text="REST only; leave empty to keep the stored credentials."
+    base_url = forms.URLField(
+        required=False, assume_scheme="https", max_length=500, label="Base URL"
+    )
+    credentials = OptionalJSONField(
+        required=False,
+        help_text='A JSON object, e.g. {"token": "…"} for bearer; leave empty to keep the stored '
+        "credentials.",
     )
 
     def clean(self) -> dict[str, Any]:
@@ -41,11 +54,24 @@ class ConnectionForm(forms.ModelForm):
     class Meta:
         model = Connection
         fields = FIELDS
+        help_texts = {
+            "options": "A JSON object. Databases: driver, encrypt, trust_server_certificate, "
+            "schema, …; REST APIs: items_path, pagination, page_size, write_method, … (see the "
+            "README).",
+        }
+
+
+SQL_FIELDS = ("host", "port", "database", "username", "password")
+REST_FIELDS = ("base_url", "auth_type", "credentials")
 
 
 @admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):
+class ConnectionAdmin(ObjectActionsMixin, admin.ModelAdmin):
     form = ConnectionForm
+    object_actions = (
+        ObjectAction("test", "Test the connection", "sync.test_connection", "test_one",
+                     question="Connect to {obj} now and record the outcome?"),
+    )  # fmt: skip
     list_display = (
         "name",
         "kind",
@@ -66,6 +92,30 @@ class ConnectionAdmin(admin.ModelAdmin):
     )
     actions = ("test_selected",)
 
+    class Media:
+        js = ("sync/connection_form.js",)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Connection | None = None) -> Any:
+        # The script shows the fieldset of the chosen kind only; without it both show.
+        fieldsets = [
+            (None, {"fields": ("name", "kind", "timeout_seconds")}),
+            ("Database", {"fields": SQL_FIELDS, "classes": ("connection-kind", "kind-sql")}),
+            ("REST API", {"fields": REST_FIELDS, "classes": ("connection-kind", "kind-rest")}),
+            ("Options", {"fields": ("options",)}),
+        ]
+        if obj is not None:
+            fieldsets.append(("Last test", {"fields": self.readonly_fields}))
+        return fieldsets
+
+    def _report(self, request: HttpRequest, connection: Connection) -> None:
+        result = services.connection_test(connection=connection)
+        level = messages.SUCCESS if result.ok else messages.ERROR
+        outcome = "OK" if result.ok else "FAILED"
+        self.message_user(request, f"{connection.name}: {outcome} — {result.message}", level)
+
+    def test_one(self, request: HttpRequest, connection: Connection, data: dict) -> None:
+        self._report(request, connection)
+
     def save_model(self, request: HttpRequest, obj: Connection, form: Any, change: bool) -> None:
         data = {name: form.cleaned_data[name] for name in FIELDS}
         secrets = {}
@@ -84,10 +134,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     @admin.action(description="Test selected connections", permissions=["test"])
     def test_selected(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
         for connection in queryset:
-            result = services.connection_test(connection=connection)
-            level = messages.SUCCESS if result.ok else messages.ERROR
-            outcome = "OK" if result.ok else "FAILED"
-            self.message_user(request, f"{connection.name}: {outcome} — {result.message}", level)
+            self._report(request, connection)
 
     def has_test_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("sync.test_connection")

@@ -1,4 +1,5 @@
-"""Admin screens of sync runs (read-only, with their row errors) and of the record store."""
+"""Admin screens of sync runs (read-only, with their row errors, the conflicts they left and
+the ids gone at the source) and of the record store."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
-from sync.models import SyncRecord, SyncRetry, SyncRowError, SyncRun
+from sync.models import SyncConfiguration, SyncRecord, SyncRetry, SyncRowError, SyncRun
 
 
 class SyncRowErrorInline(admin.TabularInline):
@@ -21,19 +24,62 @@ class SyncRowErrorInline(admin.TabularInline):
         return False
 
 
+def run_outcome(run: SyncRun) -> str:
+    """The status as people read it, a dry run marked as such."""
+    return run.get_status_display() + (" (dry run)" if run.dry_run else "")
+
+
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "configuration", "status", "trigger", "processed", "created", "updated",
-                    "skipped", "failed", "conflicted", "duration_ms", "queued_at")  # fmt: skip
-    list_filter = ("status", "trigger", "configuration")
+    list_display = ("id", "configuration", "outcome", "mode", "trigger", "processed", "created",
+                    "updated", "skipped", "failed", "conflicted", "pending_conflicts",
+                    "duration_ms", "queued_at", "finished_at")  # fmt: skip
+    list_filter = ("status", "dry_run", "trigger", "configuration")
     list_select_related = ("configuration",)
     inlines = (SyncRowErrorInline,)
+    fieldsets = (
+        (None, {"fields": ("configuration", "outcome", "mode", "trigger", "attempt", "retry_of",
+                           "error")}),
+        ("Rows", {"fields": ("processed", "created", "updated", "skipped", "failed", "conflicted",
+                             "conflicts_left", "missing_at_source", "missing_ids", "retired")}),
+        ("Times", {"fields": ("queued_at", "started_at", "heartbeat_at", "finished_at",
+                              "duration_ms")}),
+    )  # fmt: skip
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f.name for f in SyncRun._meta.fields]
+        return [f.name for f in SyncRun._meta.fields] + [
+            "outcome", "mode", "conflicts_left", "missing_ids",
+        ]  # fmt: skip
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="outcome", ordering="status")
+    def outcome(self, obj: SyncRun) -> str:
+        return run_outcome(obj)
+
+    @admin.display(description="mode")
+    def mode(self, obj: SyncRun) -> str:
+        full = obj.full or obj.configuration.sync_type == SyncConfiguration.SyncType.FULL
+        return ("full" if full else "delta") + (", dry run" if obj.dry_run else "")
+
+    @admin.display(description="conflicts left waiting")
+    def conflicts_left(self, obj: SyncRun) -> str:
+        if not obj.pending_conflicts:
+            return "none"
+        if obj.dry_run:
+            return f"{obj.pending_conflicts} (a dry run: none were stored)"
+        url = reverse("admin:sync_syncconflict_changelist") + f"?run__id__exact={obj.pk}"
+        return format_html('<a href="{}">{} waiting for a person</a>', url, obj.pending_conflicts)
+
+    @admin.display(description="external ids gone at the source")
+    def missing_ids(self, obj: SyncRun) -> str:
+        ids = obj.missing_at_source_ids or []
+        if not ids:
+            return "-"
+        listed = format_html_join(", ", "<code>{}</code>", ((i,) for i in ids))
+        more = (obj.missing_at_source or 0) - len(ids)
+        return format_html("{}{}", listed, f" and {more} more" if more > 0 else "")
 
 
 @admin.register(SyncRecord)

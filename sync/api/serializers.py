@@ -13,6 +13,7 @@ from sync.models import (
     SyncRun,
 )
 from sync.selectors import configuration_statistics
+from sync.services.configurations import configuration_warnings
 
 
 class ConnectionSerializer(serializers.ModelSerializer):
@@ -60,10 +61,15 @@ class ColumnSerializer(serializers.Serializer):
 
 class SyncConfigurationSerializer(serializers.ModelSerializer):
     """`statistics` (read-only): the last finished run, totals over all runs, and the number
-    of conflicts waiting for a person."""
+    of conflicts waiting for a person. `warnings` (read-only): what is allowed but probably
+    not meant, e.g. a transform a two-way configuration applies to reads only."""
 
     connection_name = serializers.CharField(source="connection.name", read_only=True)
     statistics = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField()
+
+    def get_warnings(self, obj: SyncConfiguration) -> list[str]:
+        return configuration_warnings(obj)
 
     def get_statistics(self, obj: SyncConfiguration) -> dict[str, Any]:
         known = self.context.get("statistics")
@@ -78,10 +84,10 @@ class SyncConfigurationSerializer(serializers.ModelSerializer):
             "connection_name", "entity_type", "sync_direction", "sync_type", "remote_object",
             "remote_key", "delta_field", "field_mappings", "conflict_strategy", "batch_size",
             "timeout_seconds", "max_retries", "schedule_type", "interval_minutes",
-            "cron_expression", "apply_deletions", "enabled", "statistics", "created_at",
-            "updated_at",
+            "cron_expression", "apply_deletions", "enabled", "statistics", "warnings",
+            "created_at", "updated_at",
         )  # fmt: skip
-        read_only_fields = ("id", "statistics", "created_at", "updated_at")
+        read_only_fields = ("id", "statistics", "warnings", "created_at", "updated_at")
 
 
 class SyncRowErrorSerializer(serializers.ModelSerializer):
@@ -98,8 +104,8 @@ class SyncRunSerializer(serializers.ModelSerializer):
         fields = (
             "id", "configuration", "configuration_name", "status", "trigger", "full", "dry_run",
             "attempt", "retry_of", "processed", "created", "updated", "skipped", "failed",
-            "conflicted", "missing_at_source", "retired", "error", "queued_at", "started_at",
-            "finished_at", "duration_ms",
+            "conflicted", "pending_conflicts", "missing_at_source", "retired", "error",
+            "queued_at", "started_at", "finished_at", "duration_ms",
         )  # fmt: skip
         read_only_fields = fields
 
@@ -108,7 +114,7 @@ class SyncRunDetailSerializer(SyncRunSerializer):
     row_errors = SyncRowErrorSerializer(many=True, read_only=True)
 
     class Meta(SyncRunSerializer.Meta):
-        fields = (*SyncRunSerializer.Meta.fields, "row_errors")
+        fields = (*SyncRunSerializer.Meta.fields, "missing_at_source_ids", "row_errors")
         read_only_fields = fields
 
 

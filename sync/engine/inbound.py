@@ -49,18 +49,27 @@ class InboundPhase(PhaseBase):
                               local=local_values))  # fmt: skip
         return items
 
-    def run_phase(self) -> bool:
-        """Read the external side; True when it was read to the end."""
+    def plan(self) -> int | None:
         state, session = self.state, self.session
         self.after: Cursor | None = None
         if self.delta and state.cursor_value is not None:
             self.after = (cursor_codec.decode(state.cursor_value),
                           cursor_codec.decode(state.cursor_key))  # fmt: skip
         self.upper = session.upper_bound() if self.delta else None
-        retry_upto = retries.newest(self.config, self.side)
-        if self.delta and session.ordered and self.upper is None:
-            return False  # an empty source, or no row has a cursor value yet
-        self.add_total(session.count(after=self.after, upper=self.upper))
+        self.retry_upto = retries.newest(self.config, self.side)
+        # An empty source, or no row has a cursor value yet: nothing to read.
+        self.nothing_to_read = self.delta and session.ordered and self.upper is None
+        if self.nothing_to_read:
+            return 0
+        count = session.count(after=self.after, upper=self.upper)
+        retrying = retries.waiting(self.config, self.side, self.retry_upto) if self.delta else 0
+        return None if count is None else count + retrying
+
+    def run_phase(self) -> bool:
+        """Read the external side (after plan()); True when it was read to the end."""
+        session = self.session
+        if self.nothing_to_read:
+            return False
         newest = self.after
         for rows in session.batches(after=self.after if self.delta else None, upper=self.upper,
                                     size=self.config.batch_size):  # fmt: skip
@@ -82,7 +91,7 @@ class InboundPhase(PhaseBase):
         if unordered and self._cursor_fields(newest):  # saved only once all was read
             self.state.save(update_fields=["cursor_value", "cursor_key", "updated_at"])
         if self.delta:
-            self._retry(retry_upto)
+            self._retry(self.retry_upto)
         return True
 
     def _cursor_fields(self, newest: Cursor | None) -> list[str]:

@@ -80,14 +80,19 @@ class OutboundPhase(PhaseBase):
             kept.append(item)
         return kept
 
-    def run_phase(self) -> None:
+    def plan(self) -> int | None:
         state = self.state
-        after = None
+        self.after = None
         if self.delta and state.local_cursor_value is not None:
-            after = (state.local_cursor_value, state.local_cursor_key)
-        retry_upto = retries.newest(self.config, self.side)
-        self.add_total(self.store.count_changed(after, self.upper))
-        for objs in self.store.changed(after, self.upper, self.config.batch_size):
+            self.after = (state.local_cursor_value, state.local_cursor_key)
+        self.retry_upto = retries.newest(self.config, self.side)
+        retrying = retries.waiting(self.config, self.side, self.retry_upto) if self.delta else 0
+        return self.store.count_changed(self.after, self.upper) + retrying
+
+    def run_phase(self) -> None:
+        """Write the QMS rows changed since the last run out (after plan())."""
+        state = self.state
+        for objs in self.store.changed(self.after, self.upper, self.config.batch_size):
             with transaction.atomic():
                 settler = self.settler()
                 settler.settle(self.items(objs, settler))
@@ -99,7 +104,7 @@ class OutboundPhase(PhaseBase):
                 self.commit_batch(settler, fields)
             self.after_batch()
         if self.delta:
-            self._retry(retry_upto)
+            self._retry(self.retry_upto)
 
     def _retry(self, upto: int) -> None:
         for page in retries.pages(self.config, self.side, self.config.batch_size, upto):

@@ -16,7 +16,14 @@ from sync.connectors.base import RemoteSession
 from sync.engine import retries
 from sync.engine.local import LocalStore
 from sync.engine.settle import Settler, error_text
-from sync.models import SyncConfiguration, SyncLink, SyncRowError, SyncRun, SyncState
+from sync.models import (
+    SyncConfiguration,
+    SyncConflict,
+    SyncLink,
+    SyncRowError,
+    SyncRun,
+    SyncState,
+)
 
 COUNTS = ["processed", "created", "updated", "skipped", "failed", "conflicted"]
 ProgressFn = Callable[[SyncRun, "int | None"], None]  # the run so far, rows to read in all
@@ -40,7 +47,8 @@ class PhaseBase:
         self.delta = self.config.sync_type == SyncConfiguration.SyncType.DELTA and not run.full
         self.state, _ = SyncState.objects.get_or_create(configuration=self.config)
         self.started = started
-        self.total: int | None = 0
+        self.total: int | None = 0  # rows the whole run reads, both halves (set by the runner)
+        self.retry_upto = 0
 
     def settler(self) -> Settler:
         return Settler(self.run, self.store, self.session)
@@ -49,6 +57,9 @@ class PhaseBase:
         """Called inside the batch transaction: counts, errors, retries and the cursor are
         kept with the batch, or (dry run) nothing at all is."""
         if self.run.dry_run:
+            # Nothing is kept, not even the conflicts: count those this batch would leave.
+            waiting = self.run.conflicts.filter(status=SyncConflict.Status.PENDING).count()
+            self.run.pending_conflicts += waiting
             transaction.set_rollback(True)
             return
         if state_fields:
@@ -73,8 +84,10 @@ class PhaseBase:
                 f"Stopped after the timeout of {self.config.timeout_seconds} s.",
             )
 
-    def add_total(self, count: int | None) -> None:
-        self.total = None if count is None or self.total is None else self.total + count
+    def plan(self) -> int | None:
+        """Fix what this half will read (before either half writes anything) and say how
+        many rows that is, retries included; None when the source cannot tell."""
+        raise NotImplementedError
 
 
 def links_by_external_id(config: SyncConfiguration, ids: list[str]) -> dict[str, SyncLink]:
@@ -106,6 +119,8 @@ def deletions(run: SyncRun, store: LocalStore) -> None:
     config = run.configuration
     missing = SyncLink.objects.filter(configuration=config).exclude(last_seen_run=run.pk)
     run.missing_at_source = missing.count()
+    ids = missing.order_by("external_id").values_list("external_id", flat=True)
+    run.missing_at_source_ids = list(ids[: SyncRun.MISSING_IDS_KEPT])
     run.retired = 0
     if not config.apply_deletions or run.dry_run:
         return

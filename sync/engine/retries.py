@@ -39,6 +39,11 @@ def newest(config: SyncConfiguration, side: str) -> int:
     return last.pk if last else 0
 
 
+def waiting(config: SyncConfiguration, side: str, upto: int) -> int:
+    """How many records pages() will hand out."""
+    return SyncRetry.objects.filter(configuration=config, side=side, pk__lte=upto).count()
+
+
 def pages(config: SyncConfiguration, side: str, size: int, upto: int) -> Iterator[list[SyncRetry]]:
     """The records waiting to be tried again, oldest first, `size` at a time."""
     last = 0

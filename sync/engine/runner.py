@@ -18,15 +18,35 @@ from sync.engine.local import store_for
 from sync.engine.outbound import OutboundPhase
 from sync.engine.phases import COUNTS, ProgressFn, RunStopped, deletions
 from sync.engine.remote import remote_session
-from sync.models import SyncConfiguration, SyncRun
+from sync.models import SyncConfiguration, SyncConflict, SyncRun
 from sync.services.configurations import configuration_validate
 
 Direction = SyncConfiguration.Direction
 FINISH_FIELDS = [*COUNTS, "status", "error", "finished_at", "duration_ms", "missing_at_source",
-                 "retired"]  # fmt: skip
+                 "missing_at_source_ids", "retired", "pending_conflicts"]  # fmt: skip
 
 
-def _finish(run: SyncRun, status: str, error: str, clock: float) -> SyncRun:
+def _count_pending_conflicts(run: SyncRun) -> None:
+    """The conflicts this run left waiting for a person (a dry run counted its own)."""
+    if not run.dry_run:
+        run.pending_conflicts = run.conflicts.filter(status=SyncConflict.Status.PENDING).count()
+
+
+def _outcome(run: SyncRun) -> tuple[str, str]:
+    """The status of a run that carried out its work, and what it says."""
+    if run.failed:
+        return SyncRun.Status.PARTIAL, f"{run.failed} row(s) failed; see the row errors."
+    if run.pending_conflicts:
+        waiting = f"{run.pending_conflicts} conflict(s) wait for a person to resolve them."
+        return SyncRun.Status.SUCCESS_WITH_CONFLICTS, waiting
+    return SyncRun.Status.SUCCESS, ""
+
+
+def _finish(run: SyncRun, status: str | None, error: str, clock: float) -> SyncRun:
+    """Save the end of the run; status None: the outcome follows from its counts."""
+    _count_pending_conflicts(run)
+    if status is None:
+        status, error = _outcome(run)
     run.status, run.error = status, error
     run.finished_at = timezone.now()
     run.duration_ms = int((time.monotonic() - clock) * 1000)
@@ -43,12 +63,17 @@ def _carry_out(run: SyncRun, progress: ProgressFn | None) -> None:
         # Both halves fix their upper bounds now, before either writes anything.
         inbound = InboundPhase(run, store, session, progress, started)
         outbound = OutboundPhase(run, store, session, progress, started)
+        halves = [half for half, wanted in ((inbound, config.sync_direction != Direction.OUTBOUND),
+                                            (outbound, config.sync_direction != Direction.INBOUND))
+                  if wanted]  # fmt: skip
+        planned = [half.plan() for half in halves]  # so progress shows the run's real total
+        for half in halves:
+            half.total = None if None in planned else sum(planned)
         if config.sync_direction != Direction.OUTBOUND:
             read_everything = inbound.run_phase()
             if read_everything and not inbound.delta and not run.dry_run:
                 deletions(run, store)
             outbound.was_read = inbound.was_read
-            outbound.total = inbound.total
         if config.sync_direction != Direction.INBOUND:
             outbound.run_phase()
 
@@ -71,8 +96,4 @@ def execute(run: SyncRun, *, progress: ProgressFn | None = None) -> SyncRun:
         run.refresh_from_db(fields=COUNTS)
         _finish(run, SyncRun.Status.FAILED, f"Unexpected error: {type(exc).__name__}", clock)
         raise
-    if run.failed:
-        return _finish(
-            run, SyncRun.Status.PARTIAL, f"{run.failed} row(s) failed; see the row errors.", clock
-        )
-    return _finish(run, SyncRun.Status.SUCCESS, "", clock)
+    return _finish(run, None, "", clock)

@@ -12,18 +12,25 @@ class SyncRun(models.Model):
         QUEUED = "queued", "Queued"
         IN_PROGRESS = "in_progress", "In progress"
         SUCCESS = "success", "Success"
+        # Everything went through except the records left waiting for a person to resolve
+        # their conflicts (manual strategy, or newest_wins without comparable times).
+        SUCCESS_WITH_CONFLICTS = "success_with_conflicts", "Success, conflicts waiting"
         PARTIAL = "partial", "Partial"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
         TIMEOUT = "timeout", "Timeout"
 
     ACTIVE = (Status.QUEUED, Status.IN_PROGRESS)
+    # Runs that carried out their work (cursors moved, rows applied).
+    COMPLETED = (Status.SUCCESS, Status.SUCCESS_WITH_CONFLICTS, Status.PARTIAL)
+    # External ids of rows gone at the source kept per run; the count stays exact beyond it.
+    MISSING_IDS_KEPT = 1000
 
     configuration = models.ForeignKey(
         SyncConfiguration, on_delete=models.CASCADE, related_name="runs"
     )
     status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+        max_length=24, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
     trigger = models.CharField(max_length=16, default="manual")
     full = models.BooleanField(default=False)
@@ -38,8 +45,15 @@ class SyncRun(models.Model):
     skipped = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     conflicted = models.PositiveIntegerField(default=0)
+    # Conflicts this run left waiting for a person (a dry run: would have left).
+    pending_conflicts = models.PositiveIntegerField(default=0)
     # Full runs only: linked rows no longer at the source (reported; retired when configured).
     missing_at_source = models.PositiveIntegerField(null=True, blank=True)
+    missing_at_source_ids = models.JSONField(
+        default=list, blank=True,
+        help_text=f"External ids of the rows gone at the source, sorted, at most "
+        f"{MISSING_IDS_KEPT:,} (missing_at_source is the exact count).",
+    )  # fmt: skip
     retired = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     queued_at = models.DateTimeField(auto_now_add=True)
@@ -53,7 +67,7 @@ class SyncRun(models.Model):
         ordering = ["-queued_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.configuration} run {self.pk}: {self.status}"
+        return f"{self.configuration} run {self.pk}: {self.get_status_display()}"
 
 
 class SyncRowError(models.Model):

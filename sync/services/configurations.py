@@ -37,6 +37,28 @@ FIELDS = tuple(
     for f in SyncConfiguration._meta.concrete_fields
     if f.name not in ("id", "created_at", "updated_at")
 )
+Direction = SyncConfiguration.Direction
+# What the remote catalogue is checked against. A save that changes none of these (a rename,
+# a description, a schedule, disabling) must work while the remote system is down.
+REMOTE_FIELDS = ("connection_id", "remote_object", "remote_key", "delta_field",
+                 "field_mappings", "sync_direction", "entity_type")  # fmt: skip
+
+
+def remote_snapshot(config: SyncConfiguration) -> dict[str, Any]:
+    """The values of a configuration that the remote check depends on (see remote_changed)."""
+    return {name: getattr(config, name) for name in (*REMOTE_FIELDS, "conflict_strategy")}
+
+
+def remote_changed(config: SyncConfiguration, before: dict[str, Any] | None) -> bool:
+    """Whether saving `config` needs the remote catalogue: new, a field it depends on changed,
+    or newest_wins newly chosen (it needs the cursor column's type)."""
+    if before is None:
+        return True
+    now = remote_snapshot(config)
+    if any(now[name] != before[name] for name in REMOTE_FIELDS):
+        return True
+    newly_newest = now["conflict_strategy"] != before["conflict_strategy"]
+    return newly_newest and config.conflict_strategy == Strategy.NEWEST_WINS
 
 
 def _check_ranges(config: SyncConfiguration, errors: dict[str, str]) -> None:
@@ -46,8 +68,13 @@ def _check_ranges(config: SyncConfiguration, errors: dict[str, str]) -> None:
         errors["timeout_seconds"] = "Between 1 and 86,400 seconds."
     if config.max_retries > 10:
         errors["max_retries"] = "At most 10."
-    if config.sync_type == SyncConfiguration.SyncType.DELTA and not config.delta_field:
-        errors["delta_field"] = "A delta sync needs a cursor column (timestamp, rowversion or id)."
+    reads_remote = config.sync_direction != Direction.OUTBOUND  # outbound: the QMS's updated_at
+    delta = config.sync_type == SyncConfiguration.SyncType.DELTA
+    if delta and reads_remote and not config.delta_field:
+        errors["delta_field"] = (
+            "A delta sync that reads the external side needs a cursor column (timestamp, "
+            "rowversion or id); outbound runs use the QMS's own updated_at."
+        )
     if config.apply_deletions and config.sync_direction != SyncConfiguration.Direction.INBOUND:
         errors["apply_deletions"] = (
             "Deletions at the source are applied by inbound configurations only; two-way and "
@@ -113,6 +140,14 @@ def _check_mappings(config: SyncConfiguration, errors: dict[str, str]) -> list[s
     if problems:
         errors["field_mappings"] = "; ".join(problems)
     return remote_names
+
+
+def configuration_warnings(config: SyncConfiguration) -> list[str]:
+    """What is allowed but probably not what was meant (shown after a save)."""
+    try:
+        return transforms.one_way_problems(config.field_mappings, config.sync_direction)[1]
+    except (ValueError, TypeError, KeyError):  # a malformed mapping is refused elsewhere
+        return []
 
 
 def _check_remote(
@@ -181,14 +216,21 @@ def _temporal(column: Column, kind: str) -> bool:
     return "date" in data_type or "time" in data_type
 
 
-def configuration_validate(config: SyncConfiguration) -> None:
-    """Raise ValidationError by field; the remote schema is consulted last, once the rest is
-    sound, because it costs a connection."""
+def configuration_validate(
+    config: SyncConfiguration, *, check_remote: bool = True, saving: bool = False
+) -> None:
+    """Raise ValidationError by field. The remote schema is consulted last, once the rest is
+    sound, because it costs a connection. `saving` adds the rules for new values only (a
+    transform that does nothing on the way out), which a run of an older one does not need."""
     errors: dict[str, str] = {}
     _check_ranges(config, errors)
     _check_schedule(config, errors)
     remote_names = _check_mappings(config, errors)
-    if not errors:
+    if saving and "field_mappings" not in errors and config.sync_direction == Direction.OUTBOUND:
+        refused = transforms.one_way_problems(config.field_mappings, config.sync_direction)[0]
+        if refused:
+            errors["field_mappings"] = "; ".join(refused)
+    if not errors and check_remote:
         _check_remote(config, remote_names, errors)
     if errors:
         raise ValidationError(errors)
@@ -201,7 +243,7 @@ def configuration_create(**data: Any) -> SyncConfiguration:
         raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
     config = SyncConfiguration(**data)
     config.full_clean()
-    configuration_validate(config)
+    configuration_validate(config, saving=True)
     config.save()
     schedule_sync(config)
     return config
@@ -209,12 +251,15 @@ def configuration_create(**data: Any) -> SyncConfiguration:
 
 @transaction.atomic
 def configuration_update(*, config: SyncConfiguration, data: dict[str, Any]) -> SyncConfiguration:
+    """Apply the changes; the remote catalogue is consulted only when a field that depends
+    on it changed, so a configuration can be renamed or paused while its remote is down."""
+    before = remote_snapshot(config)
     for name, value in data.items():
         if name not in FIELDS:
             raise ValidationError({name: "Unknown field."})
         setattr(config, name, value)
     config.full_clean()
-    configuration_validate(config)
+    configuration_validate(config, check_remote=remote_changed(config, before), saving=True)
     config.save()
     schedule_sync(config)
     return config

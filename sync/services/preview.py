@@ -1,21 +1,43 @@
-"""Read-only look at what the next delta run of a configuration would read."""
+"""Read-only look at what the next delta run of a configuration would read, and what its
+first run will do."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from sync import transforms
 from sync.connectors.base import external_id
 from sync.connectors.errors import ConnectorError
 from sync.engine import cursor as cursor_codec
-from sync.models import SyncConfiguration, SyncState
+from sync.models import SyncConfiguration, SyncRun, SyncState
+
+Direction = SyncConfiguration.Direction
 
 
-def delta_preview(*, config: SyncConfiguration, limit: int = 20) -> dict[str, Any]:
-    """How many rows the next delta run would read (None when the source cannot tell) and the
-    first `limit` of them as they would be mapped. Writes nothing."""
+def is_first_run(config: SyncConfiguration) -> bool:
+    """No run of this configuration has carried out its work yet (dry runs do not count)."""
+    return not config.runs.filter(dry_run=False, status__in=SyncRun.COMPLETED).exists()
+
+
+def first_run_notice(config: SyncConfiguration) -> str:
+    """What the first two-way run will do that people do not expect; "" when nothing."""
+    if config.sync_direction != Direction.BIDIRECTIONAL or not is_first_run(config):
+        return ""
+    return (
+        f"This is the first run of a two-way configuration: records that exist on one side "
+        f"only are created on the other (rows of {config.connection.name} missing in the QMS "
+        f"are created in the QMS, QMS records missing there are written to "
+        f"{config.remote_object}). Try a dry run first: it reads and compares both sides and "
+        f"writes nothing."
+    )
+
+
+def _remote_preview(config: SyncConfiguration, limit: int) -> dict[str, Any]:
     from sync.engine.mapping import typed_row
     from sync.engine.remote import remote_session
 
@@ -49,4 +71,57 @@ def delta_preview(*, config: SyncConfiguration, limit: int = 20) -> dict[str, An
         "upper_bound": cursor_codec.encode(upper),
         "after": [cursor_codec.encode(v) for v in after] if after else None,
         "rows": preview,
+    }
+
+
+def _local_preview(config: SyncConfiguration, limit: int) -> dict[str, Any]:
+    """The QMS rows changed since the outbound cursor, as they would be written out."""
+    from sync.engine.local import store_for
+    from sync.engine.mapping import unmap
+    from sync.engine.phases import links_by_local_id
+
+    store = store_for(config)
+    state = SyncState.objects.filter(configuration=config).first()
+    after = None
+    if state and state.local_cursor_value is not None:
+        after = (state.local_cursor_value, state.local_cursor_key)
+    upper = timezone.now() - timedelta(seconds=settings.SYNC_LOCAL_SETTLE_SECONDS)
+    objs = next(iter(store.changed(after, upper, limit)), [])
+    links = links_by_local_id(config, [obj.pk for obj in objs])
+    preview = []
+    for obj in objs:
+        link = links.get(obj.pk)
+        entry: dict[str, Any] = {
+            "external_id": link.external_id if link else store.external_id_of(obj)
+        }
+        try:
+            entry["values"] = unmap(config, entry["external_id"], store.values_of(obj))
+        except transforms.TransformError as exc:
+            entry["error"] = str(exc)
+        preview.append(entry)
+    return {
+        "count": store.count_changed(after, upper),
+        "upper_bound": upper.isoformat(),
+        "after": [after[0].isoformat(), after[1]] if after else None,
+        "rows": preview,
+    }
+
+
+def delta_preview(*, config: SyncConfiguration, limit: int = 20) -> dict[str, Any]:
+    """What the next delta run would read first: the external side (inbound, two-way) or the
+    QMS (outbound), how many rows (None when a source cannot tell) and the first `limit` as
+    they would be mapped; a two-way configuration adds the QMS side under `outbound`. Writes
+    nothing."""
+    if config.sync_direction == Direction.OUTBOUND:
+        result = _local_preview(config, limit)
+    else:
+        result = _remote_preview(config, limit)
+    if config.sync_direction == Direction.BIDIRECTIONAL:
+        result["outbound"] = _local_preview(config, limit)
+    notice = first_run_notice(config)
+    return {
+        "direction": config.sync_direction,
+        **result,
+        "first_run": is_first_run(config),
+        "notices": [notice] if notice else [],
     }

@@ -37,11 +37,21 @@ def test_an_administrator_resolves_a_conflict_side_by_side(
 
     page.goto(f"{live_server.url}/admin/sync/syncconflict/?status__exact=pending")
     page.click(f"#result_list a[href*='/syncconflict/{conflict.pk}/change/']")
+    assert page.locator("#resolve-form input[name=resolution]:checked").count() == 0
+    assert page.get_attribute("#local-record", "href").endswith(
+        f"/admin/quality/equipment/{Equipment.objects.get(number='EQ-00002').pk}/change/"
+    )
+    assert not page.is_visible("text=" + conflict.source_hash)  # folded away
     row = page.locator("#conflict-values tr.differs")
     assert row.locator("th").inner_text().startswith("name")
     assert row.locator(".source-value").inner_text() == "Caliper (ERP)"
     assert row.locator(".target-value").inner_text() == "Caliper (QMS)"
     page.screenshot(path=str(screenshot_dir / "admin-sync-conflict.png"), full_page=True)
+    page.click("#resolve-form input[type=submit]")  # nothing chosen: the browser refuses
+    assert SyncConflict.objects.get().status == "pending"
+    page.click("details summary")
+    assert page.is_visible("text=" + conflict.source_hash)
+    page.screenshot(path=str(screenshot_dir / "admin-sync-conflict-details.png"), full_page=True)
     page.check("#resolve-form input[value=source_wins]")
     page.fill("#resolve-form #id_notes", "ERP owns the names")
     page.click("#resolve-form input[type=submit]")

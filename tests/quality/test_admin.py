@@ -94,3 +94,50 @@ def test_records_cannot_be_deleted_from_the_admin(admin_client_logged_in):
     response = admin_client_logged_in.get(f"/admin/quality/ncr/{ncr.pk}/delete/")
 
     assert response.status_code == 403
+
+
+def test_the_close_button_confirms_then_closes_through_the_service(admin_client_logged_in):
+    ncr = services.ncr_create(title="Porosity")
+    url = f"/admin/quality/ncr/{ncr.pk}/close/"
+
+    change = admin_client_logged_in.get(f"/admin/quality/ncr/{ncr.pk}/change/").content.decode()
+    confirm = admin_client_logged_in.get(url).content.decode()
+    assert NCR.objects.get(pk=ncr.pk).status == "open"  # a GET changes nothing
+    response = admin_client_logged_in.post(url, follow=True)
+
+    assert f'href="{url}"' in change
+    assert f"Close {ncr.number} Porosity?" in confirm and "cannot be reopened" in confirm
+    assert f"Closed {ncr.number}." in response.content.decode()
+    ncr.refresh_from_db()
+    assert ncr.status == "closed" and ncr.closed_at is not None
+    closed_page = admin_client_logged_in.get(f"/admin/quality/ncr/{ncr.pk}/change/")
+    assert f'href="{url}"' not in closed_page.content.decode()
+    assert "already closed" in admin_client_logged_in.get(url).content.decode()
+
+
+def test_a_capa_is_closed_with_its_button_and_a_reader_gets_403(admin_client_logged_in, client):
+    from django.contrib.auth.models import Group
+
+    capa = services.capa_create(title="Fix the mould")
+    auditor = get_user_model().objects.create_user("auditor", password="pw-12345678",
+                                                   is_staff=True)  # fmt: skip
+    auditor.groups.add(Group.objects.get(name="Auditor"))
+    reader = type(client)()
+    reader.login(username="auditor", password="pw-12345678")
+
+    refused = reader.post(f"/admin/quality/capa/{capa.pk}/close/")
+    closed = admin_client_logged_in.post(f"/admin/quality/capa/{capa.pk}/close/")
+
+    assert refused.status_code == 403
+    assert closed.status_code == 302
+    capa.refresh_from_db()
+    assert capa.status == "closed"
+
+
+def test_capa_labels_read_capa_type_and_ncr(admin_client_logged_in):
+    page = admin_client_logged_in.get("/admin/quality/capa/add/").content.decode()
+    listing = admin_client_logged_in.get("/admin/quality/capa/").content.decode()
+
+    assert '<label class="required" for="id_capa_type">CAPA type:</label>' in page
+    assert '<label for="id_ncr">NCR:</label>' in page
+    assert "By CAPA type" in listing and "Capa type" not in listing and "Ncr" not in page

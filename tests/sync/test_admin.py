@@ -115,7 +115,7 @@ def test_run_now_in_the_admin_queues_a_run_and_the_run_log_shows_it(
     execute_sync_run(run.pk)
     log = admin_client.get(f"/admin/sync/syncrun/{run.pk}/change/")
 
-    assert f"run {run.pk} queued" in response.content.decode()
+    assert f"run {run.pk}</a> queued" in response.content.decode()
     assert log.status_code == 200 and "success" in log.content.decode().lower()
 
 
@@ -146,3 +146,33 @@ def test_managers_and_auditors_see_connections_in_the_admin_but_cannot_add_chang
     assert "test_selected" not in listed.content.decode()  # the action is not offered…
     assert Connection.objects.get().name == "file" and Connection.objects.count() == 1
     assert Connection.objects.get().last_tested_at is None  # …nor carried out when posted
+
+
+def test_the_connection_form_groups_fields_by_kind_and_never_shows_null(admin_client, erp_sqlite):
+    connection = Connection.objects.create(name="file", kind="sqlite", database=str(erp_sqlite))
+
+    added = admin_client.get("/admin/sync/connection/add/").content.decode()
+    change = admin_client.get(f"/admin/sync/connection/{connection.pk}/change/").content.decode()
+
+    for page in (added, change):
+        assert 'class="module aligned connection-kind kind-sql"' in page
+        assert 'class="module aligned connection-kind kind-rest"' in page
+        assert "sync/connection_form.js" in page
+        assert ">null</textarea>" not in page and 'value="null"' not in page
+
+
+def test_the_test_button_connects_and_reports_on_the_change_page(admin_client, erp_sqlite):
+    good = Connection.objects.create(name="file", kind="sqlite", database=str(erp_sqlite))
+    bad = Connection.objects.create(name="down", kind="postgresql", host="127.0.0.1", port=9,
+                                    database="x", username="u", timeout_seconds=2)  # fmt: skip
+
+    confirm = admin_client.get(f"/admin/sync/connection/{good.pk}/test/").content.decode()
+    ok = admin_client.post(f"/admin/sync/connection/{good.pk}/test/", follow=True)
+    failed = admin_client.post(f"/admin/sync/connection/{bad.pk}/test/", follow=True)
+
+    assert "Connect to file (SQLite) now" in confirm
+    assert "File: OK" in ok.content.decode()
+    assert "Down: FAILED" in failed.content.decode()
+    assert ok.redirect_chain[-1][0].endswith(f"/connection/{good.pk}/change/")
+    bad.refresh_from_db()
+    assert bad.last_test_ok is False and bad.last_tested_at is not None

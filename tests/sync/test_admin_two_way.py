@@ -1,4 +1,4 @@
-"""Conflicts, the run chart, the delta preview and the retry list in the admin."""
+"""Conflicts, the delta preview and the retry list in the admin."""
 
 from __future__ import annotations
 
@@ -99,19 +99,6 @@ def test_an_auditor_sees_conflicts_but_cannot_resolve_them(client, source):
     assert SyncConflict.objects.get().status == "pending"
 
 
-def test_a_configuration_page_charts_its_recent_runs(admin_client, source):
-    config = configure(source)
-    run(config)
-    source.insert(rows(2, start=10))
-    run(config)
-
-    page = admin_client.get(f"/admin/sync/syncconfiguration/{config.pk}/change/").content.decode()
-
-    assert "Last 2 runs: duration and rows read" in page
-    assert page.count('class="run-duration"') == 2 and page.count('class="run-rows"') == 2
-    assert "rows read (most 3)" in page
-
-
 def test_the_delta_preview_action_lists_what_the_next_run_would_read(admin_client, source):
     config = configure(source)
 
@@ -135,3 +122,23 @@ def test_list_syncs_shows_each_configuration_with_its_last_run_and_conflicts(sou
     assert "success" in text and text.rstrip().endswith("1 configuration(s)")
     line = next(line for line in text.splitlines() if "ERP equipment" in line)
     assert line.rstrip().endswith(" 1")  # one conflict waiting
+
+
+def test_the_conflict_screen_preselects_nothing_links_the_record_and_folds_the_hashes(
+    admin_client, source
+):
+    conflict = make_conflict(source)
+    equipment = Equipment.objects.get(number="EQ-00001")
+
+    page = admin_client.get(f"/admin/sync/syncconflict/{conflict.pk}/change/").content.decode()
+    unchosen = admin_client.post(f"/admin/sync/syncconflict/{conflict.pk}/resolve/",
+                                 {"notes": "forgot to choose"}, follow=True)  # fmt: skip
+
+    form = page[page.index('id="resolve-form"') :]
+    assert "checked" not in form and form.count('name="resolution"') == 4
+    assert f'href="/admin/quality/equipment/{equipment.pk}/change/" id="local-record"' in page
+    details = page[page.index("<details") : page.index("</details>")]
+    assert "Technical details" in details and conflict.source_hash in details
+    assert conflict.source_hash not in page[: page.index("<details")]
+    assert "Not resolved: choose how to resolve it." in unchosen.content.decode()
+    assert SyncConflict.objects.get().status == "pending"

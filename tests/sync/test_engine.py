@@ -34,12 +34,14 @@ def configure(source, **overrides) -> SyncConfiguration:
     connection, _ = Connection.objects.get_or_create(
         name=f"ERP {source.kind}", defaults=source.connection_fields()
     )
+    # trim acts on reads only, so an outbound configuration may not have it.
+    trim = {} if overrides.get("sync_direction") == "outbound" else {"transform": "trim"}
     fields = {
         "name": "ERP equipment", "system_type": "ERP", "connection": connection,
         "entity_type": "equipment", "sync_type": "delta", "remote_object": source.table,
         "remote_key": "equipment_no", "delta_field": "changed_at", "batch_size": 3,
         "field_mappings": [
-            {"local": "name", "remote": "description", "transform": "trim"},
+            {"local": "name", "remote": "description", **trim},
             {"local": "status", "remote": "status_code", "transform": STATUS_MAP},
             {"local": "calibration_due_date", "remote": "calibration", "transform": "date"},
         ],

@@ -6,7 +6,9 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from quality import services as quality
 from webhooks import services
@@ -14,7 +16,13 @@ from webhooks.models import WebhookDelivery, WebhookSubscription
 
 pytestmark = pytest.mark.django_db
 
-SECRET = re.compile(r'<code class="webhook-secret">(whsec_[^<]+)</code>')
+SECRET = re.compile(r'class="vLargeTextField shown-once-secret"[^>]*value="(whsec_[^"]+)"', re.S)
+
+
+def shown_secrets(client, response) -> list[str]:
+    """Follow the redirect of a POST that made secrets to the page that shows them once."""
+    assert response.status_code == 302, response.content[:500]
+    return SECRET.findall(client.get(response["Location"]).content.decode())
 
 
 @pytest.fixture
@@ -32,14 +40,21 @@ def add_form(url, **overrides):
     }  # fmt: skip
 
 
-def test_adding_a_subscription_shows_its_secret_once(admin_client_logged_in, receiver):
+def test_adding_a_subscription_shows_its_secret_once_with_a_copy_button(
+    admin_client_logged_in, receiver
+):
     response = admin_client_logged_in.post(
         "/admin/webhooks/webhooksubscription/add/", add_form(receiver.url)
     )
+    page = admin_client_logged_in.get(response["Location"])
+    reloaded = admin_client_logged_in.get(response["Location"])
 
-    assert response.status_code == 200
-    [secret] = SECRET.findall(response.content.decode())
-    subscription = WebhookSubscription.objects.get()
+    [secret] = SECRET.findall(page.content.decode())
+    assert 'class="button copy-secret"' in page.content.decode()
+    assert "no-store" in page["Cache-Control"] and "no-store" in reloaded["Cache-Control"]
+    assert SECRET.findall(reloaded.content.decode()) == []
+    assert "Nothing to show" in reloaded.content.decode()
+    subscription = WebhookSubscription.objects.get()  # the reload created nothing
     assert subscription.events == ["ncr.created", "ncr.closed"]
     change = admin_client_logged_in.get(
         f"/admin/webhooks/webhooksubscription/{subscription.pk}/change/"
@@ -80,26 +95,65 @@ def test_the_test_action_sends_and_reports(admin_client_logged_in, make_subscrip
         follow=True,
     )
 
-    assert "answered 200" in response.content.decode()
+    assert "Test to ERP: delivered (200) in" in response.content.decode()
     assert Webhook(secret).verify(receiver.requests[0].body, receiver.requests[0].headers)
 
 
-def test_the_regenerate_action_shows_the_new_secret_once(
+def test_regenerating_selected_secrets_asks_for_the_grace_and_shows_the_new_one_once(
     admin_client_logged_in, make_subscription, receiver
 ):
     subscription, old = make_subscription()
+    chosen = {"action": "regenerate_secret", "_selected_action": [subscription.pk]}
 
+    asked = admin_client_logged_in.post("/admin/webhooks/webhooksubscription/", chosen)
     response = admin_client_logged_in.post(
-        "/admin/webhooks/webhooksubscription/",
-        {"action": "regenerate_secret", "_selected_action": [subscription.pk]},
+        "/admin/webhooks/webhooksubscription/", {**chosen, "confirmed": "yes", "grace_hours": "24"}
     )
 
-    [new] = SECRET.findall(response.content.decode())
+    assert 'name="grace_hours"' in asked.content.decode()
+    [new] = shown_secrets(admin_client_logged_in, response)
     assert new != old
     services.subscription_send_test(subscription=subscription)
     request = receiver.requests[0]
     Webhook(new).verify(request.body, request.headers)
     Webhook(old).verify(request.body, request.headers)  # grace period
+
+
+def test_the_regenerate_button_with_no_grace_stops_the_old_secret(
+    admin_client_logged_in, make_subscription, receiver
+):
+    subscription, old = make_subscription()
+    url = f"/admin/webhooks/webhooksubscription/{subscription.pk}/regenerate-secret/"
+
+    change = admin_client_logged_in.get(
+        f"/admin/webhooks/webhooksubscription/{subscription.pk}/change/"
+    ).content.decode()
+    confirm = admin_client_logged_in.get(url).content.decode()
+    [new] = shown_secrets(admin_client_logged_in,
+                          admin_client_logged_in.post(url, {"grace_hours": "0"}))  # fmt: skip
+
+    assert f'href="{url}"' in change and 'name="grace_hours"' in confirm
+    services.subscription_send_test(subscription=subscription)
+    request = receiver.requests[0]
+    Webhook(new).verify(request.body, request.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(request.body, request.headers)
+
+
+def test_the_send_test_button_confirms_then_reports_the_answer(
+    admin_client_logged_in, make_subscription, receiver
+):
+    subscription, _ = make_subscription()
+    receiver.respond(500)
+    url = f"/admin/webhooks/webhooksubscription/{subscription.pk}/send-test/"
+
+    confirm = admin_client_logged_in.get(url)
+    response = admin_client_logged_in.post(url, follow=True)
+
+    assert "Send a signed webhook.test event" in confirm.content.decode()
+    assert len(receiver.requests) == 1
+    page = response.content.decode()
+    assert re.search(r"Test to ERP: the receiver answered 500 in \d+ ms\.<", page), page[-3000:]
 
 
 def test_disable_and_enable_actions_record_and_clear_the_reason(
@@ -141,7 +195,8 @@ def test_the_delivery_log_filters_shows_attempts_and_retries(
 
     assert "ncr.created" in failed.content.decode()
     assert "receiver exploded" in detail.content.decode()
-    assert f"Delivery {delivery.pk}: delivered." in response.content.decode()
+    assert re.search(rf"Delivery {delivery.pk}: delivered \(200\) in \d+ ms\.<",
+                     response.content.decode())  # fmt: skip
     delivery.refresh_from_db()
     assert delivery.status == "succeeded" and delivery.attempts.count() == 2
 
@@ -163,3 +218,49 @@ def test_the_subscription_page_charts_fourteen_days_by_outcome(
     assert page.count('class="bar-failed"') == 1 and page.count('class="bar-succeeded"') == 1
     assert "1 succeeded, 1 failed" in page
     assert "success rate 50 %" in page
+
+
+def test_deliveries_and_their_attempts_show_their_times_to_the_second(
+    admin_client_logged_in, make_subscription, receiver
+):
+    make_subscription()
+    quality.ncr_create(title="A")
+    delivery = WebhookDelivery.objects.get()
+    services.delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    attempt = delivery.attempts.get()
+
+    listed = admin_client_logged_in.get("/admin/webhooks/webhookdelivery/").content.decode()
+    detail = admin_client_logged_in.get(
+        f"/admin/webhooks/webhookdelivery/{delivery.pk}/change/"
+    ).content.decode()
+
+    def shown(moment) -> str:
+        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+    assert shown(delivery.created_at) in listed
+    assert shown(delivery.created_at) in detail and shown(delivery.completed_at) in detail
+    assert shown(attempt.started_at) in detail
+
+
+def test_the_retry_button_of_a_failed_delivery_sends_it_again_and_says_so_once(
+    admin_client_logged_in, make_subscription, receiver
+):
+    make_subscription(max_retries=0)
+    receiver.respond((500, {}, "receiver exploded"))
+    quality.ncr_create(title="A")
+    delivery = WebhookDelivery.objects.get()
+    services.delivery_attempt(delivery_id=delivery.pk)
+    receiver.respond((503, {}, "still down"))
+    url = f"/admin/webhooks/webhookdelivery/{delivery.pk}/retry/"
+
+    detail = admin_client_logged_in.get(
+        f"/admin/webhooks/webhookdelivery/{delivery.pk}/change/"
+    ).content.decode()
+    response = admin_client_logged_in.post(url, follow=True)
+
+    assert f'href="{url}"' in detail
+    page = response.content.decode()
+    assert re.search(rf"Delivery {delivery.pk}: the receiver answered 503 in \d+ ms\.<", page)
+    assert ".." not in re.search(r'<ul class="messagelist">.*?</ul>', page, re.S).group(0)
+    assert delivery.attempts.count() == 2

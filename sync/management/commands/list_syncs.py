@@ -22,7 +22,7 @@ class Command(BaseCommand):
         stats = configuration_statistics(config.pk for config in configs)
         self.stdout.write(
             f"{'id':>4}  {'name':<28} {'direction':<13} {'type':<5} {'schedule':<16} "
-            f"{'last run':<30} {'next run':<16} conflicts"
+            f"{'last run':<48} {'next run':<16} conflicts"
         )
         for config in configs:
             last = stats[config.pk]["last_run"]
@@ -38,7 +38,7 @@ class Command(BaseCommand):
             }[config.schedule_type] + ("" if config.enabled else " (off)")
             self.stdout.write(
                 f"{config.pk:>4}  {config.name[:28]:<28} {config.sync_direction:<13} "
-                f"{config.sync_type:<5} {schedule[:16]:<16} {last_text[:30]:<30} "
+                f"{config.sync_type:<5} {schedule[:16]:<16} {last_text[:48]:<48} "
                 f"{upcoming.strftime('%Y-%m-%d %H:%M') if upcoming else '-':<16} "
                 f"{stats[config.pk]['pending_conflicts']}"
             )

@@ -11,12 +11,20 @@ from sync.models import SyncConfiguration, SyncRun
 from sync.services.runs import run_start
 
 BAR_WIDTH = 30
+MISSING_IDS_SHOWN = 20
+# Exit status per outcome; anything not listed (failed, timeout, cancelled) exits 1.
+EXIT_STATUS = {
+    SyncRun.Status.SUCCESS: 0,
+    SyncRun.Status.PARTIAL: 2,
+    SyncRun.Status.SUCCESS_WITH_CONFLICTS: 3,
+}
 
 
 class Command(BaseCommand):
     help = (
         "Run a sync configuration in the foreground with progress and a summary. Exit status: "
-        "0 success, 2 partial (some rows failed), 1 anything else."
+        "0 success, 2 partial (some rows failed), 3 success with conflicts waiting for a "
+        "person, 1 anything else."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -53,12 +61,26 @@ class Command(BaseCommand):
         )
         for error in run.row_errors.all()[:20]:
             self.stdout.write(f"  row {error.external_id}: {error.message}")
-        if run.error and run.status != SyncRun.Status.PARTIAL:
-            self.stderr.write(run.error)
-        if run.status == SyncRun.Status.PARTIAL:
-            sys.exit(2)
-        if run.status != SyncRun.Status.SUCCESS:
+        if run.missing_at_source:
+            shown = run.missing_at_source_ids[:MISSING_IDS_SHOWN]
+            more = run.missing_at_source - len(shown)
+            self.stdout.write(
+                "  gone at the source: " + ", ".join(shown) + (f" and {more} more" if more else "")
+            )
+        if run.pending_conflicts:
+            self.stdout.write(
+                f"  {run.pending_conflicts} conflict(s) "
+                + ("would wait" if dry_run else "wait")
+                + " for a person: admin Sync conflicts, or GET /api/sync/conflicts/"
+                f"?configuration={config.pk}&status=pending"
+            )
+        status = EXIT_STATUS.get(run.status)
+        if status is None:
+            if run.error:
+                self.stderr.write(run.error)
             raise CommandError(f"Run {run.pk} ended {run.status}.")
+        if status:
+            sys.exit(status)
 
     def progress(self, run: SyncRun, total: int | None) -> None:
         counts = (
