@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def history(tmp_path, settings):
+def history(tmp_path, settings, sync_test_systems):
     """A two-way configuration with a few runs behind it, one of them a dry run and the last
     one leaving a conflict waiting."""
     settings.SYNC_LOCAL_SETTLE_SECONDS = 0

@@ -12,7 +12,7 @@ from quality import services as quality
 from tests.sync.sources import SQLiteSource
 from tests.sync.test_engine import configure, rows, run
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sync_test_systems")]
 
 
 @pytest.fixture

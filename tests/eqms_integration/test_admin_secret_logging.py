@@ -20,6 +20,9 @@ def debug_log(caplog):
     django_logger = logging.getLogger("django")
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="django")
+    # The service's logging holds django.template at INFO (logconfig.py); open it up here to
+    # show that the page context it would print holds only the redacted form.
+    caplog.set_level(logging.DEBUG, logger="django.template")
     django_logger.addHandler(caplog.handler)
     yield caplog
     django_logger.removeHandler(caplog.handler)

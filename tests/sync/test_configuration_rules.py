@@ -70,7 +70,9 @@ def test_a_configuration_is_renamed_rescheduled_and_disabled_while_its_database_
     remapped = admin_api.patch(url, {"remote_key": "description"}, format="json")
 
     assert [r.status_code for r in (renamed, rescheduled, disabled, same_mappings)] == [200] * 4
-    assert remapped.status_code == 400 and "remote_object" in remapped.json()["errors"]
+    # A change that needs the catalogue is refused, naming why the source cannot be read.
+    assert remapped.status_code == 400
+    assert "does not exist (nothing is created)" in remapped.json()["errors"]["connection"][0]
     config.refresh_from_db()
     assert (config.name, config.description, config.schedule_type, config.enabled) == (
         "ERP gauges", "nightly", "interval", False,
@@ -92,7 +94,7 @@ def test_a_change_the_remote_catalogue_decides_on_needs_the_database(source, adm
     response = admin_api.patch(f"/api/sync/configurations/{config.pk}/", change, format="json")
 
     assert response.status_code == 400, response.json()
-    assert "remote_object" in response.json()["errors"]
+    assert "does not exist (nothing is created)" in response.json()["errors"]["connection"][0]
 
 
 def test_an_outbound_delta_without_a_remote_cursor_writes_only_what_changed_in_the_qms(
