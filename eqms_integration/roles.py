@@ -24,6 +24,7 @@ ROLE_MATRIX: dict[str, dict[str, list[str]]] = {
         "sync": ["*"],
         "django_celery_beat": ["*"],
         "auth": ["*"],
+        "operations": ["view_*"],
     },
     # Writes NCR/CAPA and webhooks, executes syncs and resolves their conflicts, reads the rest.
     MANAGER: {
@@ -35,6 +36,7 @@ ROLE_MATRIX: dict[str, dict[str, list[str]]] = {
         "webhooks": ["*"],
         "sync": ["view_*", "execute_*", "resolve_*"],
         "django_celery_beat": ["view_*"],
+        "operations": ["view_heartbeat"],
     },
     # Reads.
     AUDITOR: {
@@ -42,6 +44,7 @@ ROLE_MATRIX: dict[str, dict[str, list[str]]] = {
         "webhooks": ["view_*"],
         "sync": ["view_*"],
         "django_celery_beat": ["view_*"],
+        "operations": ["view_heartbeat"],
     },
 }
 
