@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
@@ -12,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from apikeys import services
+from apikeys import selectors, services
 from apikeys.forms import APIKeyForm
 from apikeys.models import APIKey, APIKeyEvent
 from eqms_integration.api.client_ip import client_ip
@@ -31,6 +32,8 @@ class StateFilter(admin.SimpleListFilter):
             ("revoked", "Revoked"),
             ("never_used", "Never used"),
             ("unused_90", "Unused for 90 days"),
+            ("expiring", f"Expiring within {settings.APIKEY_EXPIRY_WARNING_DAYS} days"),
+            ("idle_90", "Active, unused for 90 days"),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> QuerySet[APIKey]:
@@ -51,6 +54,11 @@ class StateFilter(admin.SimpleListFilter):
                 return queryset.filter(
                     Q(last_used_at__lt=cutoff) | Q(last_used_at__isnull=True, created_at__lt=cutoff)
                 )
+            case "expiring":  # the operations dashboard's lines, by the same selectors
+                days = settings.APIKEY_EXPIRY_WARNING_DAYS
+                return queryset.filter(pk__in=selectors.keys_expiring(now, days).values("pk"))
+            case "idle_90":
+                return queryset.filter(pk__in=selectors.keys_unused(now).values("pk"))
         return queryset
 
 
