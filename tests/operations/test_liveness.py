@@ -91,7 +91,8 @@ def test_a_real_worker_beats_until_it_stops_and_then_says_it_stopped(client, sta
     assert status == 200 and body["checks"]["worker"]["ok"] is True
     assert body["checks"]["worker"]["age_seconds"] <= 5
 
-    stop(worker, signal.SIGTERM)  # warm shutdown: worker_shutdown records that it stopped
+    worker.terminate()  # SIGTERM to the main process: a warm shutdown, as `celery` documents
+    worker.wait(timeout=90)  # worker_shutdown has recorded that it stopped
 
     row = Heartbeat.objects.get(kind="worker")
     assert row.stopped_at is not None
@@ -117,3 +118,26 @@ def test_a_real_beat_beats_as_it_ticks_and_a_killed_one_goes_stale(client, start
     assert body["status"] == "degraded"
     assert body["checks"]["beat"]["ok"] is False
     assert body["checks"]["beat"]["error"].startswith("no beat seen for 12")
+
+
+@pytest.mark.django_db
+def test_with_the_database_down_readyz_is_503_and_does_not_wait_for_it_twice(client, monkeypatch):
+    from eqms_integration import health
+    from operations import selectors
+
+    def down() -> None:
+        raise ConnectionError("database unreachable")
+
+    def must_not_ask(*args: object) -> None:
+        raise AssertionError("liveness read with the database down")
+
+    monkeypatch.setitem(health.CHECKS, "database", down)
+    monkeypatch.setattr(selectors, "liveness", must_not_ask)
+
+    status, body = checks(client)
+
+    assert (status, body["status"]) == (503, "unavailable")
+    assert body["checks"]["worker"] == {
+        "ok": False,
+        "error": "unknown: the database is unavailable",
+    }
