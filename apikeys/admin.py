@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
@@ -13,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils import formats, timezone
 
-from apikeys import services
+from apikeys import selectors, services
 from apikeys.forms import APIKeyForm
 from apikeys.models import APIKey, APIKeyEvent
 from apikeys.services.lifecycle import MAX_ROTATION_GRACE
@@ -38,6 +39,8 @@ class StateFilter(admin.SimpleListFilter):
             ("revoked", "Revoked"),
             ("never_used", "Never used"),
             ("unused_90", "Unused for 90 days"),
+            ("expiring", f"Expiring within {settings.APIKEY_EXPIRY_WARNING_DAYS} days"),
+            ("idle_90", "Active, unused for 90 days"),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> QuerySet[APIKey]:
@@ -58,6 +61,11 @@ class StateFilter(admin.SimpleListFilter):
                 return queryset.filter(
                     Q(last_used_at__lt=cutoff) | Q(last_used_at__isnull=True, created_at__lt=cutoff)
                 )
+            case "expiring":  # the operations dashboard's lines, by the same selectors
+                days = settings.APIKEY_EXPIRY_WARNING_DAYS
+                return queryset.filter(pk__in=selectors.keys_expiring(now, days).values("pk"))
+            case "idle_90":
+                return queryset.filter(pk__in=selectors.keys_unused(now).values("pk"))
         return queryset
 
 

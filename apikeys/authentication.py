@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from apikeys.principal import KeyPrincipal, KeyUser
 from apikeys.services import KeyRejected, TooManyFailures, usage_record, verify_key
 from apikeys.services.keyformat import MAX_KEY_LENGTH
+from eqms_integration import metrics
 from eqms_integration.api.client_ip import client_ip
 
 INVALID = "Invalid or missing API key."
@@ -32,22 +33,28 @@ class APIKeyAuthentication(BaseAuthentication):
         if raw is None:
             return None  # not an API-key request; other authenticators may apply
         if not raw or len(raw) > MAX_KEY_LENGTH * 2:
+            metrics.api_key_auth("rejected")
             raise exceptions.AuthenticationFailed(INVALID)
         ip = client_ip(request)
         try:
             principal = verify_key(raw, ip)
         except KeyRejected:
+            metrics.api_key_auth("rejected")
             raise exceptions.AuthenticationFailed(INVALID) from None
         except TooManyFailures as exc:
+            metrics.api_key_auth("throttled")
             raise exceptions.Throttled(
                 wait=exc.retry_after, detail="Too many failed API-key attempts; try again later."
             ) from None
         # Checked on every request, cache hit or not.
         if principal.is_expired(timezone.now()):
+            metrics.api_key_auth("expired")
             raise exceptions.AuthenticationFailed(INVALID)
         if not principal.allows_ip(ip):
+            metrics.api_key_auth("forbidden_address")
             raise exceptions.PermissionDenied("This API key may not be used from this address.")
         usage_record(principal.id, ip)
+        metrics.api_key_auth("accepted")
         if principal.expires_at is not None:
             # Read by apikeys.middleware to set X-API-Key-Expires on the response.
             request._request.api_key_expires_at = principal.expires_at

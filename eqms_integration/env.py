@@ -9,10 +9,12 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 
 from eqms_integration.mssql_options import mssql_options
 
@@ -136,3 +138,44 @@ def cache_config(*, cache_url: str, redis_url: str, file_cache_dir: Path) -> dic
         "BACKEND": "eqms_integration.cache.LockedFileBasedCache",
         "LOCATION": str(file_cache_dir),
     }
+
+
+def env_emails(name: str) -> list[str]:
+    """A comma-separated list of e-mail addresses, each checked."""
+    addresses = env_list(name)
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ImproperlyConfigured(
+                f"{name} must list e-mail addresses separated by commas, not {address!r}."
+            ) from None
+    return addresses
+
+
+EMAIL_SCHEMES = {"smtp", "smtps", "smtp+tls", "smtp+ssl", "consolemail", "filemail", "memorymail",
+                 "dummymail"}  # fmt: skip
+
+
+def email_config(url: str) -> dict[str, Any]:
+    """EMAIL_URL as Django's EMAIL_* settings (django-environ's reading, plus an absolute
+    path for filemail:///path, where it drops the leading slash)."""
+    parts = urlsplit(url)
+    if parts.scheme not in EMAIL_SCHEMES:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL has an unsupported scheme {parts.scheme!r}; use smtp://user:password@"
+            "host:port (smtp+tls://, smtps://), consolemail:// or filemail:///path."
+        )
+    config = _env.email_url_config(url)
+    options = {k.upper(): str(v).lower() for k, v in config.pop("OPTIONS", {}).items()}
+    if options.get("TLS") in TRUE_WORDS:
+        config["EMAIL_USE_TLS"] = True
+    if options.get("SSL") in TRUE_WORDS or parts.scheme in {"smtps", "smtp+ssl"}:
+        # Implicit TLS (port 465); django-environ reads smtps:// as STARTTLS.
+        config["EMAIL_USE_SSL"], config["EMAIL_USE_TLS"] = True, False
+    if parts.scheme == "filemail":
+        if not parts.path.startswith("/"):
+            raise ImproperlyConfigured("EMAIL_URL filemail:// needs an absolute path.")
+        config["EMAIL_FILE_PATH"] = parts.path
+    config["EMAIL_TIMEOUT"] = 10  # a mail server that hangs must not hold a worker
+    return {key: value for key, value in config.items() if value is not None}

@@ -75,7 +75,30 @@ def readyz(request: HttpRequest) -> JsonResponse:
             results[name] = {"ok": True}
         results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
     ready = all(result["ok"] for result in results.values())
+    # Workers and beat are reported, not required: this web process can serve without them.
+    processes = process_checks(database_ok=results["database"]["ok"])
+    results.update(processes)
+    degraded = not all(result["ok"] for result in processes.values())
     return JsonResponse(
-        {"status": "ready" if ready else "unavailable", "checks": results},
+        {"status": "unavailable" if not ready else "degraded" if degraded else "ready",
+         "checks": results},
         status=200 if ready else 503,
-    )
+    )  # fmt: skip
+
+
+def process_checks(*, database_ok: bool) -> dict[str, dict[str, object]]:
+    """worker and beat: alive or not, and the age of the newest heartbeat (no names)."""
+    from operations.selectors import liveness
+
+    unknown = {kind: {"ok": False, "error": "unknown: the database is unavailable"}
+               for kind in ("worker", "beat")}  # fmt: skip
+    if not database_ok:  # asking again would only wait for another connect timeout
+        return unknown
+    try:
+        found = liveness()
+    except Exception:  # the database went away between the two
+        return unknown
+    return {
+        kind: {key: value for key, value in status.items() if key != "processes"}
+        for kind, status in found.items()
+    }

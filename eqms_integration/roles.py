@@ -25,6 +25,7 @@ ROLE_MATRIX: dict[str, dict[str, list[str]]] = {
         "django_celery_beat": ["*"],
         "auth": ["*"],
         "audit": ["view_*"],  # the trail is read by everyone and written by no one
+        "operations": ["view_*"],
     },
     # Writes NCR/CAPA and webhooks, executes syncs and resolves their conflicts, reads the rest.
     MANAGER: {
@@ -37,6 +38,7 @@ ROLE_MATRIX: dict[str, dict[str, list[str]]] = {
         "sync": ["view_*", "execute_*", "resolve_*"],
         "django_celery_beat": ["view_*"],
         "audit": ["view_*"],
+        "operations": ["view_heartbeat"],
     },
     # Reads.
     AUDITOR: {
@@ -45,6 +47,7 @@ ROLE_MATRIX: dict[str, dict[str, list[str]]] = {
         "sync": ["view_*"],
         "django_celery_beat": ["view_*"],
         "audit": ["view_*"],
+        "operations": ["view_heartbeat"],
     },
 }
 

@@ -6,6 +6,7 @@ var/, a file cache, DEBUG off. `make run` turns DEBUG on for local use.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -13,7 +14,9 @@ from django.core.exceptions import ImproperlyConfigured
 from eqms_integration.env import (
     cache_config,
     database_config,
+    email_config,
     env_bool,
+    env_emails,
     env_int,
     env_list,
     env_networks,
@@ -70,9 +73,13 @@ INSTALLED_APPS = [
     "apikeys",
     "webhooks",
     "sync",
+    "operations",
 ]
 
 MIDDLEWARE = [
+    # First: every log line of a request carries its id, and every answer is counted.
+    "eqms_integration.request_id.RequestIdMiddleware",
+    "eqms_integration.metrics.HttpMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before everything that can write: the audit scope (channel, request id, client address).
@@ -157,7 +164,7 @@ STORAGES = {
 
 # --- Security (check --deploy passes with DEBUG off) -----------------------------------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
@@ -250,7 +257,8 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler, recording beat's heartbeat as it ticks.
+CELERY_BEAT_SCHEDULER = "operations.beat:HeartbeatScheduler"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Periodic tasks; django-celery-beat's DatabaseScheduler copies them into its tables.
@@ -268,7 +276,11 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(
         f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
     )
-LOGGING = logging_config(LOG_LEVEL)  # eqms_integration/logconfig.py: no secret in any log
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+# eqms_integration/logconfig.py: no secret in any log. Celery's worker and beat use it too.
+LOGGING = logging_config(LOG_LEVEL, LOG_FORMAT)
 
 # --- Probes -----------------------------------------------------------------------------------
 READINESS_TIMEOUT_SECONDS = env_int("READINESS_TIMEOUT_SECONDS", 3, minimum=1)
@@ -326,3 +338,34 @@ CELERY_BEAT_SCHEDULE["audit-seal-events"] = {
     # (django-celery-beat's name for the `expires` of each message.)
     "options": {"expire_seconds": AUDIT_SEAL_INTERVAL_SECONDS},
 }
+
+# --- Operations: liveness, alerts, metrics ---------------------------------------------------
+# Workers and beat record a heartbeat this often; one older than HEARTBEAT_STALE_SECONDS means
+# the process is gone (/readyz and the dashboard say so).
+HEARTBEAT_INTERVAL_SECONDS = env_int("HEARTBEAT_INTERVAL_SECONDS", 15, minimum=1)
+HEARTBEAT_STALE_SECONDS = env_int("HEARTBEAT_STALE_SECONDS", 120, minimum=10)
+# Links in alerts point here (the address people open the admin at).
+EQMS_BASE_URL = env_str("EQMS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+ALERT_EMAILS = env_emails("ALERT_EMAILS")
+APIKEY_EXPIRY_WARNING_DAYS = env_int("APIKEY_EXPIRY_WARNING_DAYS", 14, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "E-QMS Integration <eqms@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_SUBJECT_PREFIX = "[E-QMS] "
+# smtp://user:password@host:587 (smtp+tls://, smtps://), consolemail://, filemail:///path.
+globals().update(
+    email_config(env_str("EMAIL_URL", "consolemail://" if DEBUG else "smtp://localhost:25"))
+)
+CELERY_BEAT_SCHEDULE["operations-sweep-alerts"] = {
+    "task": "operations.sweep_alerts",
+    "schedule": 60.0,
+}
+# GET /metrics answers only with this bearer token (404 when unset).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# prometheus-client's multiprocess mode: every process of this machine (gunicorn workers,
+# Celery workers) writes its samples here and /metrics adds them up. `serve` empties it at
+# start; in production empty it before starting the processes (README "Metrics").
+PROMETHEUS_MULTIPROC_DIR = Path(
+    env_str("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))
+).resolve()
+PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)  # read on import

@@ -8,7 +8,7 @@ from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from eqms_integration import health
+from eqms_integration import health, metrics_endpoint
 from eqms_integration.api.errors import (
     api_aware_400,
     api_aware_403,
@@ -30,6 +30,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_endpoint.metrics, name="metrics"),
     re_path(r"^api/schema/?$", schema_view, name="schema"),
     re_path(r"^api/docs/?$", docs_view, name="swagger-ui"),
     path("api/", include("quality.api.urls")),

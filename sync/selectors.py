@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django_celery_beat.models import PeriodicTask
 
-from sync.models import SyncConflict, SyncRun
+from sync.models import SyncConfiguration, SyncConflict, SyncRun
+from sync.services.schedules import next_run_at, task_name
 
 LAST_RUN_FIELDS = (
     *("id", "status", "trigger", "started_at", "finished_at", "duration_ms"),
@@ -68,3 +71,43 @@ def run_history(config_id: int, limit: int = 30) -> list[dict[str, Any]]:
         .values(*LAST_RUN_FIELDS)[:limit]
     )
     return list(reversed(runs))
+
+
+def pending_conflicts_count() -> int:
+    return SyncConflict.objects.filter(status=SyncConflict.Status.PENDING).count()
+
+
+def configurations_health(now: datetime) -> list[dict[str, Any]]:
+    """Per configuration, for the operations dashboard: its latest run (whatever its state),
+    failed or timed-out runs in the last 24 h, conflicts waiting for a person and the next
+    scheduled run. Five queries whatever the number of configurations."""
+    since = now - timedelta(hours=24)
+    latest = SyncRun.objects.filter(configuration=OuterRef("pk")).order_by("-queued_at", "-id")
+    configs = list(
+        SyncConfiguration.objects.annotate(latest_run_id=Subquery(latest.values("id")[:1]))
+    )
+    runs = SyncRun.objects.in_bulk([c.latest_run_id for c in configs if c.latest_run_id])
+    failed = dict(
+        SyncRun.objects.filter(status__in=[SyncRun.Status.FAILED, SyncRun.Status.TIMEOUT],
+                               finished_at__gte=since)
+        .values_list("configuration_id").annotate(n=Count("id"))
+    )  # fmt: skip
+    pending = dict(
+        SyncConflict.objects.filter(status=SyncConflict.Status.PENDING)
+        .values_list("configuration_id")
+        .annotate(n=Count("id"))
+    )
+    tasks = {
+        task.name: task
+        for task in PeriodicTask.objects.filter(name__in=[task_name(c.pk) for c in configs])
+    }
+    return [
+        {
+            "configuration": config,
+            "last_run": runs.get(config.latest_run_id),
+            "failed_24h": failed.get(config.pk, 0),
+            "pending_conflicts": pending.get(config.pk, 0),
+            "next_run_at": next_run_at(config, tasks=tasks),
+        }
+        for config in configs
+    ]

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -167,3 +171,53 @@ def database_url_for_subprocess() -> str:
         auth = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
         return f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     pytest.skip(f"no URL form for {connection.vendor} in this test")
+
+
+# --- Real Celery processes (worker, beat) on this test run's database, each with a file
+# broker of its own under tmp_path.
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def celery_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
+    env.update({
+        "DATABASE_URL": database_url_for_subprocess(),
+        "EQMS_VAR_DIR": str(tmp_path),
+        "CACHE_URL": "locmemcache://",
+        "HEARTBEAT_INTERVAL_SECONDS": "1",
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    })  # fmt: skip
+    return env
+
+
+@pytest.fixture
+def start_celery(tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start `celery -A eqms_integration <args>` as its own process group; all are stopped
+    (SIGKILL) at the end of the test if still running. Output goes to tmp_path/<name>.log."""
+    started: list[subprocess.Popen] = []
+
+    def start(name: str, *args: str, **env: str) -> subprocess.Popen:
+        log = (tmp_path / f"{name}.log").open("w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "eqms_integration", *args],
+            cwd=tmp_path, env=celery_env(tmp_path, **env), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        stop(process, signal.SIGKILL)
+
+
+def stop(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        return
+    process.wait(timeout=60)
+
+
+WORKER_ARGS = ("worker", "--without-mingle", "--without-gossip", "--loglevel", "INFO")

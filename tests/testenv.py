@@ -6,7 +6,10 @@ Settings refuse to start without a SECRET_KEY when DEBUG is off; the suite runs 
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 TEST_DEFAULTS = {
     "SECRET_KEY": "test-only-secret-key-" + "x" * 40,
@@ -18,5 +21,9 @@ TEST_DEFAULTS = {
     # A fixed test key for secrets at rest (webhook secrets, sync credentials).
     "FIELD_ENCRYPTION_KEYS": "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTA=",
 }
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    # Metrics of this run (and of the workers it starts) apart from those of `make run`.
+    TEST_DEFAULTS["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="eqms-test-metrics-")
+    atexit.register(shutil.rmtree, TEST_DEFAULTS["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 for name, value in TEST_DEFAULTS.items():
     os.environ.setdefault(name, value)

@@ -100,3 +100,21 @@ def give_back(key: str, *, delta: int = 1) -> None:
     with suppress(ValueError):
         if cache.decr(key, delta) <= 0:
             cache.delete(key)  # nothing counted: never leave a counter without its lifetime
+
+
+def failure_lockouts(*, key_ids: list[str], ips: list[str]) -> tuple[set[str], set[str]]:
+    """Which of these key_ids and client addresses have used up their failure budget now, so
+    the verification refuses them without running bcrypt (read for the dashboard; the caps
+    policy lives here and in verification._take_failure_slots, and this follows it)."""
+    by_key = {failures_by_key(key_id): key_id for key_id in key_ids}
+    by_ip = {failures_by_ip(ip): ip for ip in ips}
+    counts = cache.get_many([*by_key, *by_ip])
+    keys_out = {
+        key_id for name, key_id in by_key.items()
+        if (counts.get(name) or 0) >= settings.APIKEY_MAX_FAILURES_PER_KEY
+    }  # fmt: skip
+    ips_out = {
+        ip for name, ip in by_ip.items()
+        if (counts.get(name) or 0) >= settings.APIKEY_MAX_FAILURES_PER_IP
+    }  # fmt: skip
+    return keys_out, ips_out

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from django.utils import timezone
 
 from eqms_integration.batching import chunked
+from operations import occurrences
 from sync.engine import values as V
 from sync.engine.reconcile import Item, Settlement, as_aware
 from sync.models import SyncConfiguration, SyncConflict, SyncRun
@@ -51,6 +52,8 @@ def record(
         )
         _fill(conflict, run, item, settlement)
         conflict.save()
+        if pending is None:
+            occurrences.conflict_pending(conflict)
         return conflict
     if pending is not None:
         supersede(pending, run, f"Settled by {run.configuration.conflict_strategy}.")

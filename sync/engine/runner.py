@@ -12,6 +12,8 @@ import time
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from eqms_integration import metrics
+from operations import occurrences
 from sync.connectors.errors import ConnectorError
 from sync.engine.inbound import InboundPhase
 from sync.engine.local import store_for
@@ -51,6 +53,8 @@ def _finish(run: SyncRun, status: str | None, error: str, clock: float) -> SyncR
     run.finished_at = timezone.now()
     run.duration_ms = int((time.monotonic() - clock) * 1000)
     run.save(update_fields=FINISH_FIELDS)
+    metrics.sync_run_finished(run)
+    occurrences.sync_run_ended(run)
     return run
 
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from operations import occurrences
 from sync.models import SyncConfiguration, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ def _expire_stale(config: SyncConfiguration) -> int:
         error=f"Marked as failed: no progress for {settings.SYNC_RUN_LEASE_SECONDS} s "
               "(its worker stopped); the next run resumes after its last committed batch.",
     )  # fmt: skip
+    for run in config.runs.filter(finished_at=now, status__in=FINAL) if timed_out + died else ():
+        occurrences.sync_run_ended(run)  # the runs just ended here
     return timed_out + died
 
 

@@ -49,11 +49,15 @@ def unschedule_sync(config_pk: int) -> None:
     PeriodicTask.objects.filter(name=task_name(config_pk)).delete()
 
 
-def next_run_at(config: SyncConfiguration) -> datetime | None:
-    """When beat will next start this configuration (None: manual or disabled)."""
+def next_run_at(
+    config: SyncConfiguration, *, tasks: dict[str, PeriodicTask] | None = None
+) -> datetime | None:
+    """When beat will next start this configuration (None: manual or disabled). `tasks`: beat
+    entries already loaded by name, for many configurations at once."""
     if not config.enabled or config.schedule_type == SyncConfiguration.ScheduleType.MANUAL:
         return None
-    task = PeriodicTask.objects.filter(name=task_name(config.pk)).first()
+    name = task_name(config.pk)
+    task = tasks.get(name) if tasks is not None else PeriodicTask.objects.filter(name=name).first()
     if task is None or not task.enabled:
         return None
     now = timezone.now()

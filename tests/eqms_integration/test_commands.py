@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.testenv import TEST_DEFAULTS
 
@@ -109,7 +110,11 @@ def test_serve_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path):
         if k not in {*TEST_DEFAULTS, "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL"}
     }  # fmt: skip
     env.update({"EQMS_VAR_DIR": str(tmp_path), "DEBUG": "true", "PYTHONPATH": str(ROOT),
-                "APIKEY_USAGE_FLUSH_SECONDS": "5", "APIKEY_USAGE_PUSH_SECONDS": "1"})  # fmt: skip
+                "APIKEY_USAGE_FLUSH_SECONDS": "5", "APIKEY_USAGE_PUSH_SECONDS": "1",
+                "METRICS_TOKEN": "scrape-me-0123456789"})  # fmt: skip
+    stale = tmp_path / "prometheus" / "counter_424242.db"  # left by processes of a former start
+    stale.parent.mkdir()
+    stale.write_bytes(b"not a metrics file")
     manage = [sys.executable, str(ROOT / "manage.py")]
     boot = subprocess.run(
         [*manage, "bootstrap"], env=env, capture_output=True, text=True, timeout=300, check=False
@@ -161,6 +166,26 @@ def test_serve_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path):
                 "SELECT usage_count FROM apikeys_apikey WHERE id = ?", (api_key["id"],)
             ).fetchone()[0]
         assert usage == 3
+        # Worker and beat beat; /metrics adds up what the web process counted.
+        while (
+            time.monotonic() < deadline + 60
+            and json.loads(get(f"{base}/readyz")[1])["status"] != "ready"
+        ):
+            time.sleep(0.5)
+        assert json.loads(get(f"{base}/readyz")[1])["status"] == "ready"
+        scrape = urllib.request.Request(  # noqa: S310 - local URL
+            f"{base}/metrics", headers={"Authorization": "Bearer scrape-me-0123456789"}
+        )
+        with urllib.request.urlopen(scrape, timeout=5) as response:  # noqa: S310 - local URL
+            text = response.read().decode()
+        accepted = [
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "eqms_api_key_auth_total" and sample.labels["outcome"] == "accepted"
+        ]
+        assert accepted == [3.0]
+        assert not stale.exists()
         # An operator command beside it, with nothing exported but where var/ is.
         beside = subprocess.run(
             [*manage, "list_api_keys"], env={k: v for k, v in env.items() if k != "DEBUG"},

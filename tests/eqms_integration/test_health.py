@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from eqms_integration.celery import app as celery_app
+from operations.services import heartbeat_record
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +22,10 @@ def test_healthz_answers_ok_without_touching_any_service(client, django_assert_n
     assert "no-store" in response["Cache-Control"]
 
 
-def test_readyz_is_ready_when_database_broker_and_cache_answer(client):
+def test_readyz_is_ready_when_database_broker_cache_a_worker_and_beat_answer(client):
+    for kind in ("worker", "beat"):
+        heartbeat_record(kind=kind, name=f"{kind}@host", started_at=timezone.now())
+
     response = client.get("/readyz")
 
     assert response.status_code == 200
@@ -30,6 +35,8 @@ def test_readyz_is_ready_when_database_broker_and_cache_answer(client):
         "database": True,
         "broker": True,
         "cache": True,
+        "worker": True,
+        "beat": True,
     }
 
 

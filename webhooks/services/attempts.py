@@ -10,7 +10,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from eqms_integration import metrics
 from eqms_integration.http_headers import parse_retry_after
+from operations import occurrences
 from webhooks.models import EventType, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from webhooks.services.backoff import retry_delay_seconds
 from webhooks.services.http_client import HttpResult
@@ -88,6 +90,9 @@ def attempt_record(
     # but the delivery's state belongs to the new owner.
     if owned and delivery.event.event_type != EventType.TEST:
         _update_health(delivery.subscription, result, state["status"], now)
+    metrics.webhook_attempt(status=state["status"], seconds=result.duration_ms / 1000)
+    if owned and state["status"] == Status.FAILED and allow_retry and result.status_code != 410:
+        occurrences.delivery_exhausted(delivery=delivery, error=error)
     for name, value in state.items():
         setattr(delivery, name, value)
     return attempt
@@ -103,8 +108,8 @@ def _update_health(
         )
         return
     if result.status_code == 410:
-        subscription_disable(
-            subscription_id=subscription.pk,
+        _disable(
+            subscription,
             reason=f"The receiver answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC.",
         )
         return
@@ -115,15 +120,20 @@ def _update_health(
     limit = settings.WEBHOOK_MAX_CONSECUTIVE_FAILURES
     days = settings.WEBHOOK_DISABLE_AFTER_FAILING_DAYS
     if current["consecutive_failures"] >= limit:
-        subscription_disable(
-            subscription_id=subscription.pk,
+        _disable(
+            subscription,
             reason=f"Disabled automatically after {current['consecutive_failures']} "
             f"consecutive failed deliveries (limit {limit}); last error: {_error_of(result)}",
         )
     elif current["failing_since"] <= now - timedelta(days=days):
-        subscription_disable(
-            subscription_id=subscription.pk,
+        _disable(
+            subscription,
             reason=f"Disabled automatically: every attempt since "
             f"{current['failing_since']:%Y-%m-%d %H:%M} UTC ({days}+ days) failed; "
             f"last error: {_error_of(result)}",
         )
+
+
+def _disable(subscription: WebhookSubscription, *, reason: str) -> None:
+    if subscription_disable(subscription_id=subscription.pk, reason=reason):
+        occurrences.subscription_disabled(subscription=subscription, reason=reason)

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from eqms_integration import env, runenv
+from eqms_integration import env, metrics, runenv
 
 STOP_GRACE_SECONDS = 15
 
@@ -31,6 +31,8 @@ class Command(BaseCommand):
     def commands(self, bind: str, web_workers: int, concurrency: int) -> dict[str, list[str]]:
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "eqms_integration"]
+        # gunicorn's access lines are not JSON: with LOG_FORMAT=json they are left out.
+        access_log = [] if settings.LOG_FORMAT == "json" else ["--access-logfile", "-"]
         return {
             "web": [
                 python,
@@ -41,8 +43,7 @@ class Command(BaseCommand):
                 bind,
                 "--workers",
                 str(web_workers),
-                "--access-logfile",
-                "-",
+                *access_log,
                 "--no-control-socket",
                 "--graceful-timeout",
                 "10",
@@ -75,6 +76,7 @@ class Command(BaseCommand):
             # Development only: commands run beside this server read the same settings.
             runenv.save(settings.VAR_DIR / runenv.FILE_NAME, env.NAMES_READ | {"DEBUG"})
 
+        metrics.multiprocess_dir_reset()  # samples of processes from an earlier start go
         processes = {
             name: subprocess.Popen(argv)  # noqa: S603 - our own interpreter and fixed arguments
             for name, argv in self.commands(bind, web_workers, concurrency).items()
