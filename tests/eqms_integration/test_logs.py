@@ -54,7 +54,8 @@ def test_json_lines_carry_time_level_logger_message_and_the_clients_request_id(c
 
 
 @pytest.mark.parametrize(
-    "presented", [None, "", "-leading-dash", "has space in it", "x" * 129, 'quote"d-123456', "é" * 10]
+    "presented",
+    [None, "", "-leading-dash", "has space in it", "x" * 129, 'quote"d-123456', "é" * 10],
 )
 def test_a_missing_or_malformed_request_id_is_replaced_by_a_new_one(client, capture, presented):
     lines = capture("json")
