@@ -3,10 +3,11 @@ format, and a catch-all route so an unknown API path is JSON even with DEBUG on.
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
-from eqms_integration.api.exceptions import error_body
+from eqms_integration.api.exceptions import RequestTooLarge, error_body
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -22,6 +23,9 @@ def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> Http
 
 
 def api_aware_400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request) and isinstance(exception, RequestDataTooBig):  # read outside a view
+        too_large = RequestTooLarge()
+        return _json(too_large.default_code, str(too_large.detail), too_large.status_code)
     if _is_api(request):
         return _json("bad_request", "The request could not be processed.", 400)
     return defaults.bad_request(request, exception)
