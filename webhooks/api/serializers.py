@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from eqms_integration.api.permissions import request_may
 from webhooks.models import (
     SUBSCRIBABLE_EVENTS,
     WebhookAttempt,
@@ -88,6 +89,10 @@ class NewSecretSerializer(serializers.Serializer):
 
 
 class AttemptSerializer(serializers.ModelSerializer):
+    response_body = serializers.CharField(
+        allow_null=True, help_text="The receiver's answer (5,000 characters at most)."
+    )
+
     class Meta:
         model = WebhookAttempt
         fields = (
@@ -123,13 +128,46 @@ class DeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# An NCR or CAPA event's payload carries the record as the API shows it: reading it takes what
+# reading the record takes, on top of reading deliveries (webhooks:read alone must not do).
+PAYLOAD_ACCESS = {
+    "ncr": {"permission": "quality.view_ncr", "scope": "ncr:read"},
+    "capa": {"permission": "quality.view_capa", "scope": "capa:read"},
+}
+
+
+def payload_readable(request: Any, event_type: str) -> bool:
+    needs = PAYLOAD_ACCESS.get(event_type.split(".", 1)[0])
+    return needs is None or request_may(request, **needs)
+
+
 class DeliveryDetailSerializer(DeliverySerializer):
-    payload = serializers.CharField(source="event.payload", read_only=True)
+    payload = serializers.CharField(
+        source="event.payload", read_only=True, allow_null=True,
+        help_text="The exact JSON body sent. null when `payload_redacted`.",
+    )  # fmt: skip
+    payload_redacted = serializers.SerializerMethodField(
+        help_text="true when the reader may not read the NCR or CAPA the event carries (an API "
+        "key without `ncr:read` / `capa:read`, a user without the view permission): `payload` "
+        "and the attempts' `response_body` are null then."
+    )
     attempts = AttemptSerializer(many=True, read_only=True)
 
     class Meta(DeliverySerializer.Meta):
-        fields = (*DeliverySerializer.Meta.fields, "payload", "attempts")
+        fields = (*DeliverySerializer.Meta.fields, "payload", "payload_redacted", "attempts")
         read_only_fields = fields
+
+    def get_payload_redacted(self, delivery: WebhookDelivery) -> bool:
+        return not payload_readable(self.context["request"], delivery.event.event_type)
+
+    def to_representation(self, delivery: WebhookDelivery) -> dict[str, Any]:
+        data = super().to_representation(delivery)
+        if data["payload_redacted"]:
+            # A receiver may echo the body it got, so its answers are withheld too.
+            data["payload"] = None
+            for attempt in data["attempts"]:
+                attempt["response_body"] = None
+        return data
 
 
 class AttemptResultSerializer(serializers.Serializer):
