@@ -38,6 +38,18 @@ class UTCIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UTCIsoDateTimeField
 
 
+class _CaseInsensitiveChoiceField(django_filters.fields.ChoiceField):
+    def to_python(self, value: Any) -> Any:
+        value = super().to_python(value)
+        return value.lower() if isinstance(value, str) else value
+
+
+class CaseInsensitiveChoiceFilter(django_filters.ChoiceFilter):
+    """A filter on lower-case choices that also takes them in any case (old spellings)."""
+
+    field_class = _CaseInsensitiveChoiceField
+
+
 class BaseFilterSet(drf_filters.FilterSet):
     """What every filter set of the API builds on (also the generated ones of
     `filterset_fields`): date-time fields filter through UTCIsoDateTimeFilter."""

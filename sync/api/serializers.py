@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from eqms_integration.api.fields import CaseInsensitiveChoiceField
 from sync.models import (
     Connection,
     SyncConfiguration,
@@ -62,6 +63,11 @@ class SyncConfigurationSerializer(serializers.ModelSerializer):
     """`statistics` (read-only): the last finished run, totals over all runs, and the number
     of conflicts waiting for a person."""
 
+    system_type = CaseInsensitiveChoiceField(
+        choices=SyncConfiguration.SystemType.choices,
+        help_text="Lower case; the upper-case spellings of earlier versions (`ERP`, `Other`) "
+        "are accepted too.",
+    )
     connection_name = serializers.CharField(source="connection.name", read_only=True)
     statistics = serializers.SerializerMethodField()
 

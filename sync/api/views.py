@@ -16,6 +16,7 @@ from eqms_integration.api.permissions import model_permissions
 from eqms_integration.api.viewsets import ServiceModelViewSet
 from sync import services
 from sync.api import serializers
+from sync.api.filters import SyncConfigurationFilter
 from sync.models import Connection, SyncConfiguration, SyncConflict, SyncRun
 from sync.selectors import configuration_statistics
 from sync.services.preview import delta_preview
@@ -94,7 +95,7 @@ class ConnectionViewSet(
 class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
     queryset = SyncConfiguration.objects.select_related("connection")
     serializer_class = serializers.SyncConfigurationSerializer
-    filterset_fields = ("entity_type", "system_type", "sync_direction", "enabled", "connection")
+    filterset_class = SyncConfigurationFilter
     search_fields = ("name", "description", "system_name", "remote_object")
     ordering_fields = ("name", "created_at", "updated_at")
     required_permissions = model_permissions(

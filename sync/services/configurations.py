@@ -38,6 +38,14 @@ FIELDS = tuple(
 )
 
 
+def _canonical(data: dict[str, Any]) -> dict[str, Any]:
+    """system_type in lower case: "ERP", "Other", … were its values once and stay accepted."""
+    value = data.get("system_type")
+    if isinstance(value, str) and value.lower() in SyncConfiguration.SystemType.values:
+        return {**data, "system_type": value.lower()}
+    return data
+
+
 def _check_ranges(config: SyncConfiguration, errors: dict[str, str]) -> None:
     if not 1 <= config.batch_size <= 10_000:
         errors["batch_size"] = "Between 1 and 10,000 rows."
@@ -195,7 +203,7 @@ def configuration_create(**data: Any) -> SyncConfiguration:
     unknown = set(data) - set(FIELDS)
     if unknown:
         raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
-    config = SyncConfiguration(**data)
+    config = SyncConfiguration(**_canonical(data))
     config.full_clean()
     configuration_validate(config)
     config.save()
@@ -205,7 +213,7 @@ def configuration_create(**data: Any) -> SyncConfiguration:
 
 @transaction.atomic
 def configuration_update(*, config: SyncConfiguration, data: dict[str, Any]) -> SyncConfiguration:
-    for name, value in data.items():
+    for name, value in _canonical(data).items():
         if name not in FIELDS:
             raise ValidationError({name: "Unknown field."})
         setattr(config, name, value)
