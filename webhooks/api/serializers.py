@@ -31,8 +31,10 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         child=serializers.CharField(allow_blank=True, max_length=4096), required=False
     )
     secret_rotation_ends_at = serializers.DateTimeField(
-        source="previous_secret_expires_at", read_only=True
-    )
+        source="previous_secret_expires_at", read_only=True, allow_null=True,
+        help_text="While the previous secret still signs beside the new one: when it stops. "
+        "null outside a rotation.",
+    )  # fmt: skip
 
     class Meta:
         model = WebhookSubscription
@@ -172,10 +174,55 @@ class DeliveryDetailSerializer(DeliverySerializer):
 
 class AttemptResultSerializer(serializers.Serializer):
     delivery_id = serializers.IntegerField(source="delivery.id")
-    succeeded = serializers.BooleanField()
-    status_code = serializers.IntegerField(allow_null=True)
+    succeeded = serializers.BooleanField(help_text="The receiver answered 2xx.")
+    status_code = serializers.IntegerField(
+        allow_null=True, help_text="The receiver's HTTP status; null when none came back."
+    )
     duration_ms = serializers.IntegerField()
-    error = serializers.CharField()
+    error = serializers.CharField(
+        allow_blank=True, help_text="Why it failed (connection refused, timeout, the status…); "
+        "empty on success.",
+    )  # fmt: skip
+
+
+class DeliveryRetryResultSerializer(AttemptResultSerializer):
+    delivery_status = serializers.ChoiceField(
+        choices=WebhookDelivery.Status.choices, help_text="The delivery's status afterwards."
+    )
+    at = serializers.DateTimeField(help_text="When the attempt was made.")
+
+
+class StatusTotalsSerializer(serializers.Serializer):
+    pending = serializers.IntegerField()
+    delivering = serializers.IntegerField()
+    succeeded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class StatisticsSerializer(serializers.Serializer):
+    days = serializers.IntegerField(help_text="The window: deliveries created this many days back.")
+    total = serializers.IntegerField(help_text="Deliveries created in the window.")
+    by_status = StatusTotalsSerializer()
+    success_rate = serializers.FloatField(
+        allow_null=True, help_text="succeeded / (succeeded + failed), from 0 to 1; null before any "
+        "delivery finished.",
+    )  # fmt: skip
+    attempts = serializers.IntegerField(help_text="Attempts made in the window.")
+    latency_ms_p50 = serializers.IntegerField(
+        allow_null=True, help_text="Median attempt duration; null without attempts."
+    )
+    latency_ms_p95 = serializers.IntegerField(allow_null=True)
+    consecutive_failures = serializers.IntegerField(
+        help_text="Failed deliveries in a row now (the subscription is disabled at "
+        "WEBHOOK_MAX_CONSECUTIVE_FAILURES)."
+    )
+    oldest_pending_age_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Age of the oldest delivery still waiting; null if none."
+    )
+
+
+class RequeuedSerializer(serializers.Serializer):
+    requeued = serializers.IntegerField(help_text="Failed deliveries sent again.")
 
 
 class DeliveryFilterSerializer(serializers.Serializer):
