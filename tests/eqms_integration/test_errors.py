@@ -39,6 +39,19 @@ def test_unknown_api_paths_answer_json_with_debug_on_too(client, settings):
     assert response.json()["code"] == "not_found"
 
 
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_a_write_to_an_unknown_api_path_is_a_json_404_not_the_csrf_page(method, admin_user):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+
+    response = getattr(client, method)("/api/ncrs/0.5/", {}, content_type="application/json")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
 def test_a_request_for_a_host_not_allowed_gets_a_json_400_on_api_paths(client):
     api = client.get("/api/ncrs/", HTTP_HOST="evil.example")
     page = client.get("/admin/", HTTP_HOST="evil.example")
