@@ -16,6 +16,7 @@ from apikeys import services
 from apikeys.forms import APIKeyForm
 from apikeys.models import APIKey, APIKeyEvent
 from eqms_integration.api.client_ip import client_ip
+from eqms_integration.text import counted
 
 ISSUED_TEMPLATE = "admin/apikeys/apikey/key_issued.html"
 
@@ -153,7 +154,7 @@ class APIKeyAdmin(admin.ModelAdmin):
             except ValidationError as exc:
                 self.message_user(request, "; ".join(exc.messages), messages.WARNING)
         if revoked:
-            self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)
+            self.message_user(request, f"Revoked {counted(revoked, 'key')}.", messages.SUCCESS)
 
     @admin.action(description="Rotate selected API keys (24 h grace)", permissions=["rotate"])
     def rotate_selected(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> Any:

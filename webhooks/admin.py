@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from eqms_integration.text import counted, sentence
 from webhooks import services
 from webhooks.models import (
     SUBSCRIBABLE_EVENTS,
@@ -175,7 +176,9 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         for subscription in queryset:
             attempt = services.subscription_send_test(subscription=subscription)
             outcome = (
-                f"answered {attempt.status_code}" if attempt.status_code else attempt.error[:200]
+                f"answered {attempt.status_code}"
+                if attempt.status_code
+                else attempt.error[:200].rstrip(".")
             )
             self.message_user(
                 request,
@@ -196,7 +199,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     def enable(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
         for subscription in queryset:
             services.subscription_enable(subscription=subscription)
-        self.message_user(request, f"Enabled {queryset.count()} subscription(s).")
+        self.message_user(request, f"Enabled {counted(queryset.count(), 'subscription')}.")
 
     @admin.action(description="Disable selected subscriptions", permissions=["change"])
     def disable(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
@@ -205,7 +208,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             services.subscription_disable(subscription_id=s.pk, reason=f"Disabled by {who}.")
             for s in queryset
         )
-        self.message_user(request, f"Disabled {done} subscription(s).")
+        self.message_user(request, f"Disabled {counted(done, 'subscription')}.")
 
 
 class AttemptInline(admin.TabularInline):
@@ -284,6 +287,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
             self.message_user(
                 request,
                 f"Delivery {delivery.pk}: "
-                f"{'delivered' if attempt.succeeded else attempt.error[:200]}.",
+                + sentence("delivered" if attempt.succeeded else attempt.error[:200]),
                 messages.SUCCESS if attempt.succeeded else messages.WARNING,
             )

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from eqms_integration.text import counted
 from sync import services
 from sync.models import SyncConfiguration
 from sync.selectors import run_history
@@ -108,13 +109,13 @@ class SyncConfigurationAdmin(admin.ModelAdmin):
     def enable(self, request: HttpRequest, queryset: QuerySet[SyncConfiguration]) -> None:
         for config in queryset:
             services.configuration_set_enabled(config=config, enabled=True)
-        self.message_user(request, f"Enabled {queryset.count()} configuration(s).")
+        self.message_user(request, f"Enabled {counted(queryset.count(), 'configuration')}.")
 
     @admin.action(description="Disable selected configurations", permissions=["change"])
     def disable(self, request: HttpRequest, queryset: QuerySet[SyncConfiguration]) -> None:
         for config in queryset:
             services.configuration_set_enabled(config=config, enabled=False)
-        self.message_user(request, f"Disabled {queryset.count()} configuration(s).")
+        self.message_user(request, f"Disabled {counted(queryset.count(), 'configuration')}.")
 
     def has_execute_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("sync.execute_syncconfiguration")

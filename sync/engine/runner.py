@@ -12,6 +12,7 @@ import time
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from eqms_integration.text import counted
 from sync.connectors.errors import ConnectorError
 from sync.engine.inbound import InboundPhase
 from sync.engine.local import store_for
@@ -73,6 +74,9 @@ def execute(run: SyncRun, *, progress: ProgressFn | None = None) -> SyncRun:
         raise
     if run.failed:
         return _finish(
-            run, SyncRun.Status.PARTIAL, f"{run.failed} row(s) failed; see the row errors.", clock
+            run,
+            SyncRun.Status.PARTIAL,
+            f"{counted(run.failed, 'row')} failed; see the row errors.",
+            clock,
         )
     return _finish(run, SyncRun.Status.SUCCESS, "", clock)

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_celery_beat.validators import crontab_validator
 
+from eqms_integration.text import plural
 from quality.services.capa import CAPA_EDITABLE_FIELDS
 from quality.services.master_data import EQUIPMENT_FIELDS, SUPPLIER_FIELDS
 from quality.services.ncr import NCR_EDITABLE_FIELDS
@@ -167,7 +168,8 @@ def _check_remote(
     unknown = [name for name in remote_names if name not in columns]
     if unknown and "field_mappings" not in errors:
         errors["field_mappings"] = (
-            f"{config.remote_object} has no column(s) {', '.join(map(repr, unknown))} "
+            f"{config.remote_object} has no {plural(len(unknown), 'column')} "
+            f"{', '.join(map(repr, unknown))} "
             f"(columns: {listing})."
         )
 

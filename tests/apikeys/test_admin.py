@@ -69,7 +69,7 @@ def test_the_revoke_action_revokes_the_selected_keys(admin_client):
         follow=True,
     )
 
-    assert "Revoked 1 key(s)." in response.content.decode()
+    assert "Revoked 1 key." in response.content.decode()
     key = APIKey.objects.get(pk=issued.api_key.pk)
     assert key.state == "revoked" and key.revoked_by.username == "boss"
 
@@ -115,3 +115,14 @@ def test_audit_events_are_read_only_in_the_admin(admin_client):
     assert admin_client.get("/admin/apikeys/apikeyevent/").status_code == 200
     assert admin_client.get("/admin/apikeys/apikeyevent/add/").status_code == 403
     assert admin_client.post(f"/admin/apikeys/apikeyevent/{event.pk}/delete/").status_code == 403
+
+
+def test_revoking_several_keys_says_how_many_in_the_plural(admin_client):
+    keys = [services.apikey_create(name=f"K{n}", scopes=["*"]).api_key.pk for n in range(2)]
+
+    response = admin_client.post(
+        "/admin/apikeys/apikey/", {"action": "revoke_selected", "_selected_action": keys},
+        follow=True,
+    )  # fmt: skip
+
+    assert "Revoked 2 keys." in response.content.decode()

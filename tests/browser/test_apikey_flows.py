@@ -37,7 +37,7 @@ def test_an_administrator_creates_a_key_sees_it_once_and_revokes_it(
     page.check(f"input[name=_selected_action][value='{key.pk}']")
     page.select_option("select[name=action]", "revoke_selected")
     page.click("button[name=index]")
-    page.wait_for_selector("text=Revoked 1 key(s).")
+    page.wait_for_selector("text=Revoked 1 key.")
     page.screenshot(path=str(screenshot_dir / "admin-apikey-revoked.png"), full_page=True)
     key.refresh_from_db()
     assert key.state == "revoked"

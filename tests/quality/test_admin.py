@@ -43,7 +43,7 @@ def test_the_admin_form_cannot_set_closed_and_the_close_action_closes(admin_clie
         follow=True,
     )
 
-    assert "Closed 1 record(s)." in response.content.decode()
+    assert "Closed 1 NCR." in response.content.decode()
     ncr.refresh_from_db()
     assert ncr.status == "closed" and ncr.closed_at is not None
 
@@ -94,3 +94,13 @@ def test_records_cannot_be_deleted_from_the_admin(admin_client_logged_in):
     response = admin_client_logged_in.get(f"/admin/quality/ncr/{ncr.pk}/delete/")
 
     assert response.status_code == 403
+
+
+def test_closing_several_capas_says_how_many_in_the_plural(admin_client_logged_in):
+    ids = [services.capa_create(title=f"C{n}").pk for n in range(2)]
+
+    response = admin_client_logged_in.post(
+        "/admin/quality/capa/", {"action": "close_selected", "_selected_action": ids}, follow=True
+    )
+
+    assert "Closed 2 CAPAs." in response.content.decode()

@@ -47,7 +47,7 @@ def test_a_configuration_matching_the_remote_table_is_saved(admin_api, sqlite_co
         ({"remote_key": "id"}, "remote_key", "has no column 'id'"),
         ({"delta_field": "modified"}, "delta_field", "has no column 'modified'"),
         ({"field_mappings": [{"local": "number", "remote": "equipment_number"}]},
-         "field_mappings", "no column(s) 'equipment_number'"),
+         "field_mappings", "no column 'equipment_number'"),
         ({"field_mappings": [{"local": "colour", "remote": "description"}]},
          "field_mappings", "equipment has no field 'colour'"),
         ({"field_mappings": [{"local": "name", "remote": "description", "transform": "shout"}]},

@@ -152,3 +152,23 @@ def test_the_subscription_page_charts_fourteen_days_by_outcome(
     assert page.count('class="bar-failed"') == 1 and page.count('class="bar-succeeded"') == 1
     assert "1 succeeded, 1 failed" in page
     assert "success rate 50 %" in page
+
+
+def test_retrying_a_delivery_that_fails_again_says_why_in_one_sentence(
+    admin_client_logged_in, make_subscription, receiver
+):
+    make_subscription(max_retries=0)
+    receiver.respond(500, 500)
+    quality.ncr_create(title="A")
+    delivery = WebhookDelivery.objects.get()
+    services.delivery_attempt(delivery_id=delivery.pk)
+
+    response = admin_client_logged_in.post(
+        "/admin/webhooks/webhookdelivery/",
+        {"action": "retry_now", "_selected_action": [delivery.pk]},
+        follow=True,
+    )
+
+    text = response.content.decode()
+    assert f"Delivery {delivery.pk}: The receiver answered 500." in text
+    assert "500.." not in text

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from eqms_integration import encryption
+from eqms_integration.text import plural
 from webhooks.models import SUBSCRIBABLE_EVENTS, WebhookSubscription
 from webhooks.services.signing import RESERVED_HEADERS, secret_generate
 from webhooks.services.ssrf import UnsafeURLError, url_check
@@ -63,7 +64,7 @@ def validate_events(events: Any) -> list[str]:
     if unknown:
         raise ValidationError(
             {
-                "events": f"Unknown event type(s): {', '.join(unknown)}. "
+                "events": f"Unknown {plural(len(unknown), 'event type')}: {', '.join(unknown)}. "
                 f"Known: {', '.join(SUBSCRIBABLE_EVENTS)}."
             }
         )
