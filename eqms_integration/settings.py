@@ -80,7 +80,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apikeys.middleware.APIKeyExpiryHeaderMiddleware",
-    "eqms_integration.api.middleware.RejectNulInQueryMiddleware",
+    "eqms_integration.api.middleware.QueryParameterGuardMiddleware",
 ]
 
 ROOT_URLCONF = "eqms_integration.urls"

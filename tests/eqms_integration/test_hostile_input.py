@@ -195,6 +195,28 @@ def test_a_nul_in_any_query_parameter_is_a_400_naming_the_parameter(client_for, 
     assert name == url.split("?")[1].split("=")[0].replace("%00", "\x00")
 
 
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [("search=%FF%FE", "search"), ("owner=caf%E9", "owner"), ("%C3%28=1", "\ufffd(")],
+)
+def test_a_query_parameter_that_is_not_utf8_is_a_400_naming_it(client_for, query, name):
+    api = client_for("superuser")
+
+    response = api.get(f"/api/capas/?{query}")
+
+    body = assert_error(response, 400, "validation_error")
+    assert body["errors"] == {name: ["Not valid UTF-8 once percent-decoded."]}
+
+
+def test_query_parameters_in_utf8_with_plus_signs_and_escapes_pass(client_for):
+    services.ncr_create(title="Café crème", severity="minor")
+    api = client_for("superuser")
+
+    response = api.get("/api/ncrs/?search=caf%C3%A9+cr%C3%A8me&ordering=-created_at")
+
+    assert response.status_code == 200 and response.json()["count"] == 1
+
+
 def test_a_nul_in_the_status_of_a_configurations_runs_is_refused(client_for):
     api = client_for("superuser")
 
