@@ -26,6 +26,7 @@ from eqms_integration.admin_actions import (
     grace_period_form,
 )
 from eqms_integration.api.client_ip import client_ip
+from eqms_integration.text import counted
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -227,7 +228,7 @@ class APIKeyAdmin(ObjectActionsMixin, admin.ModelAdmin):
             except ValidationError as exc:
                 self.message_user(request, "; ".join(exc.messages), messages.WARNING)
         if revoked:
-            self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)
+            self.message_user(request, f"Revoked {counted(revoked, 'key')}.", messages.SUCCESS)
         return None
 
     @admin.action(description="Rotate selected API keys…", permissions=["rotate"])

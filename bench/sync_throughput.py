@@ -113,7 +113,7 @@ def configure(kind: str, table: str, batch_size: int) -> SyncConfiguration:
     conn, _ = Connection.objects.get_or_create(name=f"bench {kind}", defaults=fields)
     SyncConfiguration.objects.filter(name=f"bench {table}").delete()
     return configuration_create(
-        name=f"bench {table}", system_type="ERP", connection=conn, entity_type="equipment",
+        name=f"bench {table}", system_type="erp", connection=conn, entity_type="equipment",
         sync_type="delta", remote_object=table, remote_key="equipment_no",
         delta_field="changed_at", batch_size=batch_size, timeout_seconds=86400,
         field_mappings=[

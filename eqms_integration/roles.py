@@ -52,6 +52,16 @@ ROLE_MATRIX: dict[str, dict[str, list[str]]] = {
 }
 
 
+def roles_with(permission: str) -> list[str]:
+    """The roles whose matrix grants `permission` ("app_label.codename"), in matrix order."""
+    app_label, _, codename = permission.partition(".")
+    return [
+        role
+        for role, rules in ROLE_MATRIX.items()
+        if any(fnmatchcase(codename, pattern) for pattern in rules.get(app_label, []))
+    ]
+
+
 def matching_permission_ids(
     permission_model: Any, rules: dict[str, list[str]], using: str = "default"
 ) -> set[int]:

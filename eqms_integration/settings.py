@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apikeys.middleware.APIKeyExpiryHeaderMiddleware",
+    "eqms_integration.api.middleware.QueryParameterGuardMiddleware",
     "eqms_integration.api.middleware.NoStoreAPIResponses",
 ]
 
@@ -189,22 +190,25 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "eqms_integration.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "eqms_integration.api.filters.FilterBackend",
         "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "eqms_integration.api.filters.OrderingFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["eqms_integration.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "eqms_integration.api.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "eqms_integration.api.schema.AutoSchema",
     "DATETIME_FORMAT": "iso-8601",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+from eqms_integration.api.overview import API_DESCRIPTION, API_TAGS  # noqa: E402 - plain texts
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "E-QMS Integration Layer API",
-    "DESCRIPTION": "REST API for external systems (ERP, MES, WMS, CRM, PLM) and administrators.",
+    "DESCRIPTION": API_DESCRIPTION,
+    "TAGS": API_TAGS,
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

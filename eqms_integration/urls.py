@@ -16,12 +16,14 @@ from eqms_integration.api.errors import (
     api_aware_500,
     api_not_found,
 )
+from eqms_integration.api.index import APIIndexView
 
 admin.site.site_header = "E-QMS Integration Layer"
 admin.site.site_title = "E-QMS Integration"
 admin.site.index_title = "Administration"
 
-# The schema and its viewer are public on purpose: integrators read them before they have a key.
+# The schema, its viewer and the index (GET /api/) are public on purpose: integrators read
+# them before they have a key, and they show no data.
 schema_view = SpectacularAPIView.as_view(permission_classes=[AllowAny])
 docs_view = SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[AllowAny])
 
@@ -33,6 +35,7 @@ urlpatterns = [
     path("metrics", metrics_endpoint.metrics, name="metrics"),
     re_path(r"^api/schema/?$", schema_view, name="schema"),
     re_path(r"^api/docs/?$", docs_view, name="swagger-ui"),
+    re_path(r"^api/?$", APIIndexView.as_view(), name="api-index"),
     path("api/", include("quality.api.urls")),
     path("api/", include("apikeys.api.urls")),
     path("api/", include("sync.api.urls")),

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from eqms_integration.text import counted
 from operations.models import AlertKind
 from operations.services.alerts import alert_send
 
@@ -31,7 +32,7 @@ def delivery_exhausted(*, delivery: Any, error: str) -> None:
     alert_send(
         kind=AlertKind.DELIVERY_EXHAUSTED, obj=delivery,
         subject=f"{delivery.event.event_type} to {subscription.name} (delivery {delivery.pk})",
-        reason=f"Gave up after {attempts} attempt(s): {error or 'failed'}",
+        reason=f"Gave up after {counted(attempts, 'attempt')}: {error or 'failed'}",
         occurrence=f"round:{delivery.attempts_before_recovery}",
     )  # fmt: skip
 

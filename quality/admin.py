@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from eqms_integration.admin_actions import ObjectAction, ObjectActionsMixin
+from eqms_integration.text import counted
 from quality import services
 from quality.models import CAPA, NCR, Equipment, Supplier
 from quality.services.capa import CAPA_EDITABLE_FIELDS
@@ -107,7 +108,9 @@ def _close_selected(
         except ValidationError as exc:
             modeladmin.message_user(request, "; ".join(exc.messages), messages.WARNING)
     if closed:
-        modeladmin.message_user(request, f"Closed {closed} record(s).", messages.SUCCESS)
+        meta = modeladmin.model._meta
+        noun = counted(closed, str(meta.verbose_name), str(meta.verbose_name_plural))
+        modeladmin.message_user(request, f"Closed {noun}.", messages.SUCCESS)
 
 
 @admin.register(NCR)

@@ -19,6 +19,7 @@ from eqms_integration.admin_actions import (
     confirmed_selection,
     grace_period_form,
 )
+from eqms_integration.text import counted, plural
 from webhooks import services
 from webhooks.models import (
     SUBSCRIBABLE_EVENTS,
@@ -169,7 +170,10 @@ class WebhookSubscriptionAdmin(ObjectActionsMixin, admin.ModelAdmin):
         if grace_hours is None:
             details = "Give it to the receiver to verify the signatures."
         elif grace_hours:
-            details = f"The previous secret keeps signing beside it for {grace_hours} hour(s)."
+            details = (
+                "The previous secret keeps signing beside it for "
+                f"{grace_hours} {plural(grace_hours, 'hour')}."
+            )
         else:
             details = "The previous secret no longer signs."
         items = [
@@ -261,7 +265,7 @@ class WebhookSubscriptionAdmin(ObjectActionsMixin, admin.ModelAdmin):
     def enable(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
         for subscription in queryset:
             services.subscription_enable(subscription=subscription)
-        self.message_user(request, f"Enabled {queryset.count()} subscription(s).")
+        self.message_user(request, f"Enabled {counted(queryset.count(), 'subscription')}.")
 
     @admin.action(description="Disable selected subscriptions", permissions=["change"])
     def disable(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
@@ -270,7 +274,7 @@ class WebhookSubscriptionAdmin(ObjectActionsMixin, admin.ModelAdmin):
             services.subscription_disable(subscription_id=s.pk, reason=f"Disabled by {who}.")
             for s in queryset
         )
-        self.message_user(request, f"Disabled {done} subscription(s).")
+        self.message_user(request, f"Disabled {counted(done, 'subscription')}.")
 
 
 class AttemptInline(admin.TabularInline):

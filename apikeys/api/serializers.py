@@ -29,6 +29,11 @@ READ_ONLY = (
 class APIKeySerializer(serializers.ModelSerializer):
     """Never shows the hash or the key; validation of values happens in the services."""
 
+    schema_description = (
+        "An API key without its secret: the key itself is shown once, when it is created or "
+        "rotated."
+    )
+
     name = serializers.CharField(max_length=NAME_MAX_LENGTH)
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=list(SCOPES)), allow_empty=False
@@ -36,10 +41,21 @@ class APIKeySerializer(serializers.ModelSerializer):
     allowed_networks = serializers.ListField(
         child=serializers.CharField(max_length=64), required=False
     )
-    state = serializers.CharField(read_only=True)
-    revoked_by = serializers.StringRelatedField()
-    created_by = serializers.StringRelatedField()
-    rotated_from = serializers.SlugRelatedField(slug_field="key_id", read_only=True)
+    state = serializers.ChoiceField(
+        choices=["active", "revoked", "expired"], read_only=True,
+        help_text="`active` works; `revoked` (revoked, or replaced after a rotation's grace) "
+        "and `expired` are refused with 401.",
+    )  # fmt: skip
+    revoked_by = serializers.StringRelatedField(
+        allow_null=True, help_text="Who revoked it (a username); null while not revoked."
+    )
+    created_by = serializers.StringRelatedField(
+        allow_null=True, help_text="Who created it; null when made by a command."
+    )
+    rotated_from = serializers.SlugRelatedField(
+        slug_field="key_id", read_only=True, allow_null=True,
+        help_text="The key_id of the key this one replaced by rotation; null otherwise.",
+    )  # fmt: skip
 
     class Meta:
         model = APIKey
@@ -58,7 +74,13 @@ class APIKeySerializer(serializers.ModelSerializer):
 class IssuedAPIKeySerializer(APIKeySerializer):
     """The response to create and rotate: the only place the full key ever appears."""
 
-    key = serializers.CharField(read_only=True)
+    schema_description = (
+        "A key just issued, with `key`: the only time the full key is shown. Store it now."
+    )
+
+    key = serializers.CharField(
+        read_only=True, help_text="`eqms_<key_id>_<secret><checksum>`; send it as `X-API-Key`."
+    )
 
     class Meta(APIKeySerializer.Meta):
         fields = ("key", *APIKeySerializer.Meta.fields)

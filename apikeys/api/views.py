@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apikeys import services
-from apikeys.api import serializers
+from apikeys.api import docs, serializers
 from apikeys.models import APIKey, APIKeyEvent
 from eqms_integration.api.client_ip import client_ip
 from eqms_integration.api.permissions import model_permissions
@@ -24,6 +23,7 @@ def _issued(issued: services.IssuedKey) -> dict[str, Any]:
     return {"key": issued.key, **data}
 
 
+@docs.key_docs
 class APIKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = APIKey.objects.select_related("revoked_by", "created_by", "rotated_from")
     serializer_class = serializers.APIKeySerializer
@@ -44,7 +44,6 @@ class APIKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def _who(self, request: Request) -> dict[str, Any]:
         return {"actor": request.user, "ip": client_ip(request)}
 
-    @extend_schema(responses={201: serializers.IssuedAPIKeySerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -69,7 +68,6 @@ class APIKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         services.apikey_delete(key=self.get_object(), **self._who(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=serializers.RevokeSerializer, responses=serializers.APIKeySerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = serializers.RevokeSerializer(data=request.data)
@@ -79,9 +77,6 @@ class APIKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return Response(self.get_serializer(key).data)
 
-    @extend_schema(
-        request=serializers.RotateSerializer, responses={201: serializers.IssuedAPIKeySerializer}
-    )
     @action(detail=True, methods=["post"])
     def rotate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = serializers.RotateSerializer(data=request.data)
@@ -90,7 +85,6 @@ class APIKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         issued = services.apikey_rotate(key=self.get_object(), grace=grace, **self._who(request))
         return Response(_issued(issued), status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=serializers.APIKeyEventSerializer(many=True))
     @action(detail=True, methods=["get"])
     def events(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = self.get_object()
@@ -98,6 +92,7 @@ class APIKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return self.get_paginated_response(serializers.APIKeyEventSerializer(page, many=True).data)
 
 
+@docs.event_docs
 class APIKeyEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The audit trail of every key, deleted ones included, newest first; filter by
     `?key_id=` and `?event_type=`. Read-only: events are append-only."""

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apikeys.scopes import SCOPES
+from eqms_integration.text import plural
 
 NAME_MAX_LENGTH = 100
 MAX_NETWORKS = 100
@@ -22,7 +23,8 @@ def clean_scopes(scopes: Iterable[str]) -> list[str]:
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown:
         names = ", ".join(map(repr, unknown))
-        raise ValidationError({"scopes": f"Unknown scope(s): {names}. Known: {', '.join(SCOPES)}."})
+        what = plural(len(unknown), "scope")
+        raise ValidationError({"scopes": f"Unknown {what}: {names}. Known: {', '.join(SCOPES)}."})
     return scopes
 
 

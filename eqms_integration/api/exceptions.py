@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
@@ -27,19 +29,44 @@ def _django_validation_errors(exc: DjangoValidationError) -> dict[str, list[str]
     return {NON_FIELD_KEY: exc.messages}
 
 
-def _flatten(detail: Any) -> Any:
-    """DRF ErrorDetail trees become plain lists/dicts of strings."""
-    if isinstance(detail, dict):
-        return {key: _flatten(value) for key, value in detail.items()}
-    if isinstance(detail, list):
-        return [_flatten(item) for item in detail]
-    return str(detail)
+def _listed(detail: Any) -> list[Any]:
+    """A field's errors as a list of messages, or of objects for the fields nested in it."""
+    items = detail if isinstance(detail, list) else [detail]
+    listed: list[Any] = []
+    for item in items:
+        if isinstance(item, dict):
+            listed.append(field_errors(item))
+        elif isinstance(item, list):
+            listed.extend(_listed(item))
+        else:
+            listed.append(str(item))
+    return listed
+
+
+def field_errors(detail: dict[Any, Any]) -> dict[str, list[Any]]:
+    """DRF and Django error trees in the one shape of `errors`: every value is a list."""
+    return {str(key): _listed(value) for key, value in detail.items()}
 
 
 class ConflictError(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with a concurrent change; retry it."
     default_code = "conflict"
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+
+    def __init__(self) -> None:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        super().__init__(f"The request body is larger than the {limit:,} bytes accepted.")
+
+
+class BadRequest(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request could not be processed."
+    default_code = "bad_request"
 
 
 def error_body(code: str, message: str, errors: Any = None) -> dict[str, Any]:
@@ -53,6 +80,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # e.g. too many query parameters
+        exc = BadRequest()
     elif isinstance(exc, IntegrityError):
         # A uniqueness race lost after validation passed: the client may simply retry.
         logger.info("integrity error turned into 409: %s", exc)
@@ -74,7 +105,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail
-        errors = _flatten(detail if isinstance(detail, dict) else {NON_FIELD_KEY: detail})
+        errors = field_errors(detail if isinstance(detail, dict) else {NON_FIELD_KEY: detail})
         body = error_body("validation_error", "The request has invalid fields.", errors)
     else:
         body = error_body(_code_of(exc), str(exc.detail))

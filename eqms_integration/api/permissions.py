@@ -50,6 +50,18 @@ def required_scope(view: Any, request: Request) -> str | None:
     return _declared(view, request, "required_scopes")
 
 
+def request_may(request: Request, *, permission: str | None, scope: str | None) -> bool:
+    """Whether the request's principal holds `scope` (an API key) or `permission` (a user;
+    superusers hold every one). None: nobody of that kind may."""
+    has_scope = getattr(request.auth, "has_scope", None)
+    if has_scope is not None:
+        return scope is not None and has_scope(scope)
+    user = request.user
+    if permission is None or not (user and user.is_authenticated):
+        return False
+    return user.is_superuser or user.has_perm(permission)
+
+
 class ActionPermission(BasePermission):
     """Default permission class of the API.
 
@@ -78,7 +90,4 @@ class ActionPermission(BasePermission):
                 self.message = f"This API key lacks the scope {scope!r}."
                 return False
             return True
-        perm = required_permission(view, request)
-        if perm is None:
-            return False
-        return user.is_superuser or user.has_perm(perm)
+        return request_may(request, permission=required_permission(view, request), scope=None)

@@ -28,7 +28,10 @@ class NCRSerializer(serializers.ModelSerializer):
 
 
 class CAPASerializer(serializers.ModelSerializer):
-    ncr_number = serializers.CharField(source="ncr.number", read_only=True, default=None)
+    ncr_number = serializers.CharField(
+        source="ncr.number", read_only=True, default=None, allow_null=True,
+        help_text="The number of the NCR this CAPA answers; null without one.",
+    )  # fmt: skip
 
     class Meta:
         model = CAPA

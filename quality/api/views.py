@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,10 +11,11 @@ from rest_framework.response import Response
 from eqms_integration.api.permissions import model_permissions, resource_scopes
 from eqms_integration.api.viewsets import ServiceModelViewSet
 from quality import services
-from quality.api import filters, serializers
+from quality.api import docs, filters, serializers
 from quality.models import CAPA, NCR, Equipment, Supplier
 
 
+@docs.ncr_docs
 class NCRViewSet(ServiceModelViewSet):
     queryset = NCR.objects.all()
     serializer_class = serializers.NCRSerializer
@@ -34,13 +34,13 @@ class NCRViewSet(ServiceModelViewSet):
     create_service = staticmethod(services.ncr_create)
     update_service = staticmethod(lambda ncr, data: services.ncr_update(ncr=ncr, data=data))
 
-    @extend_schema(request=None, responses=serializers.NCRSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         ncr = services.ncr_close(ncr=self.get_object())
         return Response(self.get_serializer(ncr).data)
 
 
+@docs.capa_docs
 class CAPAViewSet(ServiceModelViewSet):
     queryset = CAPA.objects.select_related("ncr")
     serializer_class = serializers.CAPASerializer
@@ -54,13 +54,13 @@ class CAPAViewSet(ServiceModelViewSet):
     create_service = staticmethod(services.capa_create)
     update_service = staticmethod(lambda capa, data: services.capa_update(capa=capa, data=data))
 
-    @extend_schema(request=None, responses=serializers.CAPASerializer)
     @action(detail=True, methods=["post"])
     def close(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         capa = services.capa_close(capa=self.get_object())
         return Response(self.get_serializer(capa).data)
 
 
+@docs.equipment_docs
 class EquipmentViewSet(ServiceModelViewSet):
     queryset = Equipment.objects.all()
     serializer_class = serializers.EquipmentSerializer
@@ -82,6 +82,7 @@ class EquipmentViewSet(ServiceModelViewSet):
     )
 
 
+@docs.supplier_docs
 class SupplierViewSet(ServiceModelViewSet):
     queryset = Supplier.objects.all()
     serializer_class = serializers.SupplierSerializer

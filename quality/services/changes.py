@@ -43,7 +43,7 @@ def check_status_change(current: str, wanted: str | None, closed: str, label: st
     if wanted is None or wanted == current:
         return
     if wanted == closed:
-        raise ValidationError({"status": f"Use the close action to close a {label}."})
+        raise ValidationError({"status": f"Close the {label} with the close action."})
     if current == closed:
         raise ValidationError({"status": f"A closed {label} cannot be reopened."})
 

@@ -18,6 +18,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from eqms_integration.admin_actions import ObjectAction, ObjectActionsMixin
+from eqms_integration.text import counted
 from sync import services
 from sync.admin.mappings import FieldMappingsWidget, remote_columns
 from sync.admin.overview import overview
@@ -203,13 +204,13 @@ class SyncConfigurationAdmin(ObjectActionsMixin, admin.ModelAdmin):
     def enable(self, request: HttpRequest, queryset: QuerySet[SyncConfiguration]) -> None:
         for config in queryset:
             services.configuration_set_enabled(config=config, enabled=True)
-        self.message_user(request, f"Enabled {queryset.count()} configuration(s).")
+        self.message_user(request, f"Enabled {counted(queryset.count(), 'configuration')}.")
 
     @admin.action(description="Disable selected configurations", permissions=["change"])
     def disable(self, request: HttpRequest, queryset: QuerySet[SyncConfiguration]) -> None:
         for config in queryset:
             services.configuration_set_enabled(config=config, enabled=False)
-        self.message_user(request, f"Disabled {queryset.count()} configuration(s).")
+        self.message_user(request, f"Disabled {counted(queryset.count(), 'configuration')}.")
 
     def has_execute_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("sync.execute_syncconfiguration")

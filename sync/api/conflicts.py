@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from sync.api import serializers
+from sync.api import docs, serializers
 from sync.models import SyncConflict, SyncRecord
 from sync.services.conflicts import RemoteWriteError, conflict_resolve
 
@@ -22,6 +21,7 @@ class RemoteUnavailable(APIException):
     default_code = "remote_error"
 
 
+@docs.conflict_docs
 class SyncConflictViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -35,9 +35,6 @@ class SyncConflictViewSet(
     }  # fmt: skip
     required_scopes = {"list": "sync:read", "retrieve": "sync:read", "resolve": "sync:execute"}
 
-    @extend_schema(
-        request=serializers.ResolveSerializer, responses=serializers.SyncConflictSerializer
-    )
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = serializers.ResolveSerializer(data=request.data)
@@ -51,6 +48,7 @@ class SyncConflictViewSet(
         return Response(self.get_serializer(conflict).data)
 
 
+@docs.record_docs
 class SyncRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Synced entities the QMS has no model of its own for (orders, inventory, …)."""
 

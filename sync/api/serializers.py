@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from eqms_integration.api.fields import CaseInsensitiveChoiceField
 from sync.models import (
     Connection,
     SyncConfiguration,
@@ -59,11 +61,51 @@ class ColumnSerializer(serializers.Serializer):
     nullable = serializers.BooleanField()
 
 
+class LastRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=SyncRun.Status.choices)
+    trigger = serializers.CharField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    duration_ms = serializers.IntegerField(allow_null=True)
+    processed = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    conflicted = serializers.IntegerField()
+
+
+class RunTotalsSerializer(serializers.Serializer):
+    runs = serializers.IntegerField(help_text="Finished runs.")
+    succeeded = serializers.IntegerField()
+    partial = serializers.IntegerField()
+    failed_runs = serializers.IntegerField(help_text="Failed or timed out.")
+    rows_processed = serializers.IntegerField()
+    rows_created = serializers.IntegerField()
+    rows_updated = serializers.IntegerField()
+    rows_failed = serializers.IntegerField()
+    conflicts = serializers.IntegerField()
+
+
+class ConfigurationStatisticsSerializer(serializers.Serializer):
+    last_run = LastRunSerializer(allow_null=True, help_text="null before the first run ends.")
+    totals = RunTotalsSerializer(
+        allow_null=True, help_text="Over all finished runs; null before the first one."
+    )
+    pending_conflicts = serializers.IntegerField(help_text="Conflicts waiting for a person.")
+
+
 class SyncConfigurationSerializer(serializers.ModelSerializer):
     """`statistics` (read-only): the last finished run, totals over all runs, and the number
     of conflicts waiting for a person. `warnings` (read-only): what is allowed but probably
     not meant, e.g. a transform a two-way configuration applies to reads only."""
 
+    system_type = CaseInsensitiveChoiceField(
+        choices=SyncConfiguration.SystemType.choices,
+        help_text="Lower case; the upper-case spellings of earlier versions (`ERP`, `Other`) "
+        "are accepted too.",
+    )
     connection_name = serializers.CharField(source="connection.name", read_only=True)
     statistics = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
@@ -71,6 +113,7 @@ class SyncConfigurationSerializer(serializers.ModelSerializer):
     def get_warnings(self, obj: SyncConfiguration) -> list[str]:
         return configuration_warnings(obj)
 
+    @extend_schema_field(ConfigurationStatisticsSerializer)
     def get_statistics(self, obj: SyncConfiguration) -> dict[str, Any]:
         known = self.context.get("statistics")
         if known is None or obj.pk not in known:
@@ -118,6 +161,74 @@ class SyncRunDetailSerializer(SyncRunSerializer):
         read_only_fields = fields
 
 
+class ExecutedRunSerializer(SyncRunSerializer):
+    run_id = serializers.IntegerField(
+        source="pk", read_only=True, help_text="= `id`; poll `GET /api/sync/logs/{run_id}/`."
+    )
+
+    class Meta(SyncRunSerializer.Meta):
+        fields = ("run_id", *SyncRunSerializer.Meta.fields)
+        read_only_fields = fields
+
+
+class CursorSerializer(serializers.Serializer):
+    value = serializers.JSONField(
+        allow_null=True,
+        help_text="The last cursor value read; "
+        '`{"datetime": …}`, `{"date": …}`, `{"decimal": …}`, '
+        '`{"bytes": <hex>}` or a plain number or string.',
+    )
+    key = serializers.JSONField(allow_null=True, help_text="The key of the last row read.")
+
+
+class LocalCursorSerializer(serializers.Serializer):
+    updated_at = serializers.DateTimeField(help_text="QMS rows changed up to here are out.")
+    id = serializers.IntegerField()
+
+
+class RunStatusSerializer(serializers.Serializer):
+    configuration = serializers.IntegerField()
+    enabled = serializers.BooleanField()
+    active_run = SyncRunSerializer(allow_null=True, help_text="The queued or running run.")
+    last_run = SyncRunSerializer(allow_null=True, help_text="The last finished run.")
+    cursor = CursorSerializer(
+        allow_null=True, help_text="Where the next inbound delta run starts; null before the first."
+    )
+    local_cursor = LocalCursorSerializer(
+        allow_null=True,
+        help_text="Where the next outbound delta run starts; null before the first.",
+    )
+    pending_conflicts = serializers.IntegerField()
+    next_run_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the schedule starts it next; null when manual or disabled."
+    )
+
+
+class PreviewRowSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    values = serializers.DictField(required=False, help_text="The row as the QMS would take it.")
+    error = serializers.CharField(
+        required=False, help_text="Why the row could not be mapped (instead of `values`)."
+    )
+
+
+class DeltaPreviewSerializer(serializers.Serializer):
+    count = serializers.IntegerField(
+        allow_null=True,
+        help_text="Rows the next delta run would read; null when a REST API cannot tell.",
+    )
+    upper_bound = serializers.JSONField(
+        allow_null=True,
+        help_text="The cursor value the run would stop at (encoded like the cursor).",
+    )
+    after = serializers.ListField(
+        child=serializers.JSONField(),
+        allow_null=True,
+        help_text="[cursor, key] it would start after; null: from the beginning.",
+    )
+    rows = PreviewRowSerializer(many=True, help_text="The first `limit` rows, mapped.")
+
+
 class ExecuteSerializer(serializers.Serializer):
     full = serializers.BooleanField(default=False)
     dry_run = serializers.BooleanField(default=False)
@@ -126,7 +237,11 @@ class ExecuteSerializer(serializers.Serializer):
 class SyncConflictSerializer(serializers.ModelSerializer):
     configuration_name = serializers.CharField(source="configuration.name", read_only=True)
     resolved_by = serializers.CharField(source="resolved_by.username", read_only=True,
-                                        default=None)  # fmt: skip
+                                        default=None, allow_null=True)  # fmt: skip
+    resolution = serializers.ChoiceField(
+        choices=[("", "Not decided"), *SyncConflict.Resolution.choices], read_only=True,
+        help_text="Empty while pending.",
+    )  # fmt: skip
 
     class Meta:
         model = SyncConflict

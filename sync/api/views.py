@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -15,7 +14,8 @@ from rest_framework.response import Response
 from eqms_integration.api.permissions import model_permissions
 from eqms_integration.api.viewsets import ServiceModelViewSet
 from sync import services
-from sync.api import serializers
+from sync.api import docs, serializers
+from sync.api.filters import SyncConfigurationFilter
 from sync.models import Connection, SyncConfiguration, SyncConflict, SyncRun
 from sync.selectors import configuration_statistics
 from sync.services.preview import delta_preview
@@ -30,6 +30,7 @@ def _split_secrets(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
     return data, secrets
 
 
+@docs.connection_docs
 class ConnectionViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
@@ -69,17 +70,12 @@ class ConnectionViewSet(
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
 
-    @extend_schema(request=None, responses=serializers.ConnectionTestSerializer)
     @action(detail=True, methods=["post"])
     def test(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         result = services.connection_test(connection=self.get_object())
         return Response(asdict(result))
 
-    @extend_schema(
-        parameters=[OpenApiParameter("object", str, description="[schema.]table or view")],
-        responses=serializers.ColumnSerializer(many=True),
-    )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # one list of columns
     def describe(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         object_name = request.query_params.get("object", "")
         if not object_name:
@@ -90,10 +86,11 @@ class ConnectionViewSet(
         return Response([asdict(column) for column in columns])
 
 
+@docs.configuration_docs
 class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
     queryset = SyncConfiguration.objects.select_related("connection")
     serializer_class = serializers.SyncConfigurationSerializer
-    filterset_fields = ("entity_type", "system_type", "sync_direction", "enabled", "connection")
+    filterset_class = SyncConfigurationFilter
     search_fields = ("name", "description", "system_name", "remote_object")
     ordering_fields = ("name", "created_at", "updated_at")
     required_permissions = model_permissions(
@@ -125,9 +122,6 @@ class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
         services.configuration_delete(config=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(
-        request=serializers.ExecuteSerializer, responses={202: serializers.SyncRunSerializer}
-    )
     @action(detail=True, methods=["post"])
     def execute(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = serializers.ExecuteSerializer(data=request.data)
@@ -136,20 +130,17 @@ class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
         data = {"run_id": run.pk, **serializers.SyncRunSerializer(run).data}
         return Response(data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses=serializers.SyncRunSerializer(many=True))
     @action(detail=True, methods=["get"])
     def logs(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         runs = self.get_object().runs.select_related("configuration")
         status_filter = request.query_params.get("status")
         if status_filter:
+            if status_filter not in SyncRun.Status.values:
+                raise ValidationError({"status": f"One of {', '.join(SyncRun.Status.values)}."})
             runs = runs.filter(status=status_filter)
         page = self.paginate_queryset(runs)
         return self.get_paginated_response(serializers.SyncRunSerializer(page, many=True).data)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=SyncConflict.Status.values)],
-        responses=serializers.SyncConflictSerializer(many=True),
-    )
     @action(detail=True, methods=["get"])
     def conflicts(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         rows = self.get_object().conflicts.select_related("configuration", "resolved_by")
@@ -184,7 +175,6 @@ class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
             "next_run_at": next_run_at(config),
         })  # fmt: skip
 
-    @extend_schema(parameters=[OpenApiParameter("limit", int)])
     @action(detail=True, methods=["get"])
     def delta(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:
@@ -194,6 +184,7 @@ class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
         return Response(delta_preview(config=self.get_object(), limit=limit))
 
 
+@docs.run_docs
 class SyncRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = SyncRun.objects.select_related("configuration")
     filterset_fields = ("status", "configuration", "trigger")
@@ -212,13 +203,11 @@ class SyncRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             return serializers.SyncRunDetailSerializer
         return serializers.SyncRunSerializer
 
-    @extend_schema(request=None, responses={202: serializers.SyncRunSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         run = run_retry(run=self.get_object())
         return Response(serializers.SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses=serializers.SyncRunSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         run = run_cancel(run=self.get_object())

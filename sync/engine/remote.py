@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from django.db import Error as DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from eqms_integration.text import plural
 from sync.connectors import sql_write
 from sync.connectors.base import RemoteSession, RemoteSpec, WriteFailure, external_id
 from sync.connectors.errors import ConnectorError, redact
@@ -154,8 +155,9 @@ def remote_session(config: SyncConfiguration) -> Iterator[RemoteSession]:
     missing = [name for name in dict.fromkeys(wanted) if name not in columns]
     if missing:
         raise ConnectorError(
-            f"Configuration no longer matches the source: {spec.object_name} has no column(s) "
-            f"{', '.join(map(repr, missing))} (columns: {', '.join(sorted(columns))})."
+            f"Configuration no longer matches the source: {spec.object_name} has no "
+            f"{plural(len(missing), 'column')} {', '.join(map(repr, missing))} "
+            f"(columns: {', '.join(sorted(columns))})."
         )
     cast_key = sql_write.key_caster(columns[spec.key].data_type)
     with connector.open() as db:

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from eqms_integration import metrics
+from eqms_integration.text import counted
 from operations import occurrences
 from sync.connectors.errors import ConnectorError
 from sync.engine.inbound import InboundPhase
@@ -37,9 +38,12 @@ def _count_pending_conflicts(run: SyncRun) -> None:
 def _outcome(run: SyncRun) -> tuple[str, str]:
     """The status of a run that carried out its work, and what it says."""
     if run.failed:
-        return SyncRun.Status.PARTIAL, f"{run.failed} row(s) failed; see the row errors."
+        return SyncRun.Status.PARTIAL, f"{counted(run.failed, 'row')} failed; see the row errors."
     if run.pending_conflicts:
-        waiting = f"{run.pending_conflicts} conflict(s) wait for a person to resolve them."
+        conflicts = counted(run.pending_conflicts, "conflict")
+        one = run.pending_conflicts == 1
+        waiting = (f"{conflicts} {'waits' if one else 'wait'} for a person to resolve "
+                   f"{'it' if one else 'them'}.")  # fmt: skip
         return SyncRun.Status.SUCCESS_WITH_CONFLICTS, waiting
     return SyncRun.Status.SUCCESS, ""
 

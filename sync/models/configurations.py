@@ -12,12 +12,14 @@ class SyncConfiguration(models.Model):
     configurations "source" is the external system and "target" the QMS."""
 
     class SystemType(models.TextChoices):
-        ERP = "ERP", "ERP"
-        MES = "MES", "MES"
-        WMS = "WMS", "WMS"
-        CRM = "CRM", "CRM"
-        PLM = "PLM", "PLM"
-        OTHER = "Other", "Other"
+        # Lower case like every other choice; the old values ("ERP", "Other", …) are still
+        # accepted by the services and the API.
+        ERP = "erp", "ERP"
+        MES = "mes", "MES"
+        WMS = "wms", "WMS"
+        CRM = "crm", "CRM"
+        PLM = "plm", "PLM"
+        OTHER = "other", "Other"
 
     class EntityType(models.TextChoices):
         EQUIPMENT = "equipment", "Equipment"

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_celery_beat.validators import crontab_validator
 
+from eqms_integration.text import plural
 from quality.services.capa import CAPA_EDITABLE_FIELDS
 from quality.services.master_data import EQUIPMENT_FIELDS, SUPPLIER_FIELDS
 from quality.services.ncr import NCR_EDITABLE_FIELDS
@@ -59,6 +60,14 @@ def remote_changed(config: SyncConfiguration, before: dict[str, Any] | None) -> 
         return True
     newly_newest = now["conflict_strategy"] != before["conflict_strategy"]
     return newly_newest and config.conflict_strategy == Strategy.NEWEST_WINS
+
+
+def _canonical(data: dict[str, Any]) -> dict[str, Any]:
+    """system_type in lower case: "ERP", "Other", … were its values once and stay accepted."""
+    value = data.get("system_type")
+    if isinstance(value, str) and value.lower() in SyncConfiguration.SystemType.values:
+        return {**data, "system_type": value.lower()}
+    return data
 
 
 def _check_ranges(config: SyncConfiguration, errors: dict[str, str]) -> None:
@@ -198,7 +207,8 @@ def _check_remote(
     unknown = [name for name in remote_names if name not in columns]
     if unknown and "field_mappings" not in errors:
         errors["field_mappings"] = (
-            f"{config.remote_object} has no column(s) {', '.join(map(repr, unknown))} "
+            f"{config.remote_object} has no {plural(len(unknown), 'column')} "
+            f"{', '.join(map(repr, unknown))} "
             f"(columns: {listing})."
         )
 
@@ -241,7 +251,7 @@ def configuration_create(**data: Any) -> SyncConfiguration:
     unknown = set(data) - set(FIELDS)
     if unknown:
         raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
-    config = SyncConfiguration(**data)
+    config = SyncConfiguration(**_canonical(data))
     config.full_clean()
     configuration_validate(config, saving=True)
     config.save()
@@ -254,7 +264,7 @@ def configuration_update(*, config: SyncConfiguration, data: dict[str, Any]) -> 
     """Apply the changes; the remote catalogue is consulted only when a field that depends
     on it changed, so a configuration can be renamed or paused while its remote is down."""
     before = remote_snapshot(config)
-    for name, value in data.items():
+    for name, value in _canonical(data).items():
         if name not in FIELDS:
             raise ValidationError({name: "Unknown field."})
         setattr(config, name, value)

@@ -93,7 +93,7 @@ def test_revoking_selected_keys_asks_for_a_reason_first(admin_client):
 
     assert 'name="reason"' in asked.content.decode() and "Revoke API keys" in asked.content.decode()
     assert "This field is required" in no_reason.content.decode()
-    assert "Revoked 1 key(s)." in done.content.decode()
+    assert "Revoked 1 key." in done.content.decode()
     key = APIKey.objects.get(pk=issued.api_key.pk)
     assert key.state == "revoked" and key.revoked_by.username == "boss"
     assert key.revocation_reason == "plant closed"
@@ -218,3 +218,14 @@ def test_key_events_show_the_name_of_their_key_also_once_it_is_deleted(admin_cli
 
     assert "SAP production" in page and "Old MES (deleted)" in page
     assert kept.key_id in page
+
+
+def test_revoking_several_keys_says_how_many_in_the_plural(admin_client):
+    keys = [services.apikey_create(name=f"K{n}", scopes=["*"]).api_key.pk for n in range(2)]
+
+    response = admin_client.post(
+        "/admin/apikeys/apikey/", {"action": "revoke_selected", "_selected_action": keys},
+        follow=True,
+    )  # fmt: skip
+
+    assert "Revoked 2 keys." in response.content.decode()

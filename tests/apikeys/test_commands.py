@@ -59,7 +59,7 @@ def test_list_revoke_and_rotate_by_key_id():
     assert APIKey.objects.get(pk=first["id"]).revocation_reason == "decommissioned"
     assert APIKey.objects.get(pk=second["id"]).state == "revoked"
     assert rotated["key"] not in listing and first["key"] not in listing
-    assert "3 key(s)" in listing and "1 key(s)" in active
+    assert "3 keys" in listing and "1 key" in active
     assert rotated["key_id"] in active
 
 
@@ -77,7 +77,7 @@ def test_rotate_api_key_keeps_the_old_key_for_24_hours_by_default():
     assert old.state == "active"
     left = old.expires_at - timezone.now()
     assert timedelta(hours=24) - timedelta(seconds=10) < left <= timedelta(hours=24)
-    assert "The old key works for 86400 more second(s)." in output
+    assert "The old key works for 86400 more seconds." in output
 
 
 def test_an_expiry_beyond_year_9999_is_a_clear_error_not_a_traceback():
@@ -97,3 +97,22 @@ def test_a_grace_period_outside_0_to_30_days_is_a_clear_error_as_in_the_api(grac
         run("rotate_api_key", created["key_id"], "--grace-seconds", grace)
 
     assert APIKey.objects.get().state == "active"
+
+
+@pytest.mark.parametrize(
+    ("scopes", "said"),
+    [(["ncr:fly"], "Unknown scope: 'ncr:fly'."), (["a:b", "c:d"], "Unknown scopes: 'a:b', 'c:d'.")],
+)
+def test_unknown_scopes_are_named_in_the_singular_or_the_plural(scopes, said):
+    args = [part for scope in scopes for part in ("--scope", scope)]
+
+    with pytest.raises(CommandError) as refused:
+        run("create_api_key", "--name", "ERP", *args)
+
+    assert said in str(refused.value)
+
+
+def test_list_api_keys_counts_one_key_in_the_singular():
+    run("create_api_key", "--name", "ERP", "--scope", "*")
+
+    assert run("list_api_keys").rstrip().endswith("\n1 key")

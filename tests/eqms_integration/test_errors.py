@@ -39,6 +39,19 @@ def test_unknown_api_paths_answer_json_with_debug_on_too(client, settings):
     assert response.json()["code"] == "not_found"
 
 
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_a_write_to_an_unknown_api_path_is_a_json_404_not_the_csrf_page(method, admin_user):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+
+    response = getattr(client, method)("/api/ncrs/0.5/", {}, content_type="application/json")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
 def test_a_request_for_a_host_not_allowed_gets_a_json_400_on_api_paths(client):
     api = client.get("/api/ncrs/", HTTP_HOST="evil.example")
     page = client.get("/admin/", HTTP_HOST="evil.example")
@@ -119,3 +132,71 @@ def test_the_home_page_links_to_the_admin_the_docs_and_the_probes(client):
 
     for link in ('href="/admin/"', 'href="/api/docs', 'href="/healthz"', 'href="/readyz"'):
         assert link in html
+
+
+def every_value_is_a_list(errors: dict) -> bool:
+    """The `errors` rule: each value a list of messages or of nested error objects."""
+    for value in errors.values():
+        if not isinstance(value, list):
+            return False
+        for item in value:
+            if isinstance(item, dict):
+                if not every_value_is_a_list(item):
+                    return False
+            elif not isinstance(item, str):
+                return False
+    return True
+
+
+def test_errors_raised_with_a_bare_message_per_field_are_lists():
+    from rest_framework.exceptions import ValidationError as DRFValidationError
+
+    response = handle(DRFValidationError({"until": "Must be after since.", "x": {"y": "z"}}))
+
+    assert response.data["errors"] == {"until": ["Must be after since."], "x": [{"y": ["z"]}]}
+
+
+def test_a_bare_list_of_messages_lands_under_non_field_errors():
+    from rest_framework.exceptions import ValidationError as DRFValidationError
+
+    response = handle(DRFValidationError(["one", ["two"]]))
+
+    assert response.data["errors"] == {"non_field_errors": ["one", "two"]}
+
+
+def test_an_action_that_names_a_field_with_a_bare_message_answers_a_list(client_for):
+    from sync.models import Connection
+
+    connection = Connection.objects.create(name="ERP", kind="sqlite", database="/nowhere.db")
+    api = client_for("superuser")
+
+    response = api.get(f"/api/sync/connections/{connection.pk}/describe/")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"object": ["Give ?object=[schema.]table."]}
+
+
+def test_errors_of_items_of_a_list_field_are_nested_objects_in_a_list(client_for):
+    api = client_for("superuser")
+
+    response = api.post(
+        "/api/api-keys/", {"name": "ERP", "scopes": ["ncr:read", "ncr:fly"]}, format="json"
+    )
+
+    errors = response.json()["errors"]
+    assert response.status_code == 400
+    assert errors == {"scopes": [{"1": ['"ncr:fly" is not a valid choice.']}]}
+    assert every_value_is_a_list(errors)
+
+
+def test_errors_of_the_entries_of_an_object_field_are_a_nested_object_in_a_list(client_for):
+    api = client_for("superuser")
+    body = {"name": "x", "url": "http://127.0.0.1:9/", "events": ["ncr.created"],
+            "custom_headers": {"X-Plant": "7", "X-Line": ["not", "a", "string"]}}  # fmt: skip
+
+    response = api.post("/api/webhooks/", body, format="json")
+
+    errors = response.json()["errors"]
+    assert response.status_code == 400
+    assert errors == {"custom_headers": [{"X-Line": ["Not a valid string."]}]}
+    assert every_value_is_a_list(errors)

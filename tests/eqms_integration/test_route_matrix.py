@@ -21,7 +21,8 @@ pytestmark = pytest.mark.django_db
 
 ROLES = ("superuser", "Admin", "Manager", "Auditor", "", None)
 GROUP = re.compile(r"\(\?P<[a-z_]+>[^)]*\)")
-PUBLIC = {"api/schema/", "api/docs/"}  # readable before an integrator has a key, on purpose
+# Readable before an integrator has a key, on purpose: the schema, its docs, the index.
+PUBLIC = {"api/schema/", "api/docs/", "api/"}
 
 
 def _concrete(regex: str) -> str:

@@ -109,7 +109,7 @@ def test_a_delivery_is_alerted_when_it_runs_out_of_retries_not_on_each_failure(
     [alert] = Alert.objects.all()
     assert alert.kind == "webhook.delivery.exhausted"
     assert alert.subject == f"ncr.created to MES (delivery {delivery.pk})"
-    assert alert.reason == "Gave up after 3 attempt(s): The receiver answered 503."
+    assert alert.reason == "Gave up after 3 attempts: The receiver answered 503."
     assert alert.link == f"{BASE}/admin/webhooks/webhookdelivery/{delivery.pk}/change/"
 
 

@@ -43,7 +43,7 @@ def test_the_admin_form_cannot_set_closed_and_the_close_action_closes(admin_clie
         follow=True,
     )
 
-    assert "Closed 1 record(s)." in response.content.decode()
+    assert "Closed 1 NCR." in response.content.decode()
     ncr.refresh_from_db()
     assert ncr.status == "closed" and ncr.closed_at is not None
 
@@ -141,3 +141,13 @@ def test_capa_labels_read_capa_type_and_ncr(admin_client_logged_in):
     assert '<label class="required" for="id_capa_type">CAPA type:</label>' in page
     assert '<label for="id_ncr">NCR:</label>' in page
     assert "By CAPA type" in listing and "Capa type" not in listing and "Ncr" not in page
+
+
+def test_closing_several_capas_says_how_many_in_the_plural(admin_client_logged_in):
+    ids = [services.capa_create(title=f"C{n}").pk for n in range(2)]
+
+    response = admin_client_logged_in.post(
+        "/admin/quality/capa/", {"action": "close_selected", "_selected_action": ids}, follow=True
+    )
+
+    assert "Closed 2 CAPAs." in response.content.decode()

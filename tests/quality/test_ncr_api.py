@@ -138,7 +138,7 @@ def test_closed_can_only_be_reached_through_the_close_action(admin_api):
     by_create = admin_api.post("/api/ncrs/", {"title": "X", "status": "closed"}, format="json")
 
     assert by_patch.status_code == 400
-    assert "close action" in by_patch.json()["errors"]["status"][0]
+    assert by_patch.json()["errors"]["status"] == ["Close the NCR with the close action."]
     assert by_create.status_code == 400
     assert NCR.objects.get(pk=ncr["id"]).status == "open"
     assert NCR.objects.count() == 1

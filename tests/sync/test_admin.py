@@ -72,7 +72,7 @@ def test_the_test_action_reports_each_connection(admin_client, erp_sqlite):
 def test_a_configuration_with_an_unknown_column_is_refused_in_the_admin(admin_client, erp_sqlite):
     connection = Connection.objects.create(name="file", kind="sqlite", database=str(erp_sqlite))
     data = {
-        "name": "ERP equipment", "description": "", "system_type": "ERP", "system_name": "",
+        "name": "ERP equipment", "description": "", "system_type": "erp", "system_name": "",
         "connection": connection.pk, "entity_type": "equipment", "sync_direction": "inbound",
         "sync_type": "full", "remote_object": "equipment", "remote_key": "equipment_id",
         "delta_field": "", "conflict_strategy": "log", "batch_size": "100",

@@ -119,7 +119,7 @@ def test_list_syncs_shows_each_configuration_with_its_last_run_and_conflicts(sou
 
     text = out.getvalue()
     assert "ERP equipment" in text and "bidirectional" in text
-    assert "success" in text and text.rstrip().endswith("1 configuration(s)")
+    assert "success" in text and text.rstrip().endswith("1 configuration")
     line = next(line for line in text.splitlines() if "ERP equipment" in line)
     assert line.rstrip().endswith(" 1")  # one conflict waiting
 

@@ -21,7 +21,7 @@ def sqlite_connection(erp_sqlite):
 
 def body(connection, **overrides):
     return {
-        "name": "ERP equipment", "system_type": "ERP", "system_name": "SAP",
+        "name": "ERP equipment", "system_type": "erp", "system_name": "SAP",
         "connection": connection.pk, "entity_type": "equipment", "sync_direction": "inbound",
         "sync_type": "delta", "remote_object": "equipment", "remote_key": "equipment_no",
         "delta_field": "changed_at", "field_mappings": MAPPINGS, "schedule_type": "cron",
@@ -47,7 +47,7 @@ def test_a_configuration_matching_the_remote_table_is_saved(admin_api, sqlite_co
         ({"remote_key": "id"}, "remote_key", "has no column 'id'"),
         ({"delta_field": "modified"}, "delta_field", "has no column 'modified'"),
         ({"field_mappings": [{"local": "number", "remote": "equipment_number"}]},
-         "field_mappings", "no column(s) 'equipment_number'"),
+         "field_mappings", "no column 'equipment_number'"),
         ({"field_mappings": [{"local": "colour", "remote": "description"}]},
          "field_mappings", "equipment has no field 'colour'"),
         ({"field_mappings": [{"local": "name", "remote": "description", "transform": "shout"}]},
@@ -158,3 +158,61 @@ def test_managers_read_configurations_and_keys_need_sync_manage_to_write(
         reader.post("/api/sync/configurations/", body(sqlite_connection), format="json").status_code
         == 403
     )
+
+
+@pytest.mark.parametrize(("sent", "stored"), [("erp", "erp"), ("ERP", "erp"), ("Other", "other")])
+def test_system_types_are_lower_case_and_the_old_upper_case_spelling_is_accepted(
+    admin_api, sqlite_connection, sent, stored
+):
+    created = admin_api.post(
+        "/api/sync/configurations/", body(sqlite_connection, system_type=sent), format="json"
+    )
+    patched = admin_api.patch(
+        f"/api/sync/configurations/{created.json()['id']}/", {"system_type": sent.upper()},
+        format="json",
+    )  # fmt: skip
+
+    assert created.status_code == 201, created.json()
+    assert created.json()["system_type"] == stored
+    assert patched.status_code == 200 and patched.json()["system_type"] == stored
+    assert SyncConfiguration.objects.get().system_type == stored
+    for spelling in (stored, stored.upper()):
+        listed = admin_api.get(f"/api/sync/configurations/?system_type={spelling}").json()
+        assert listed["count"] == 1
+    assert admin_api.get("/api/sync/configurations/?system_type=mes").json()["count"] == 0
+
+
+def test_an_unknown_system_type_is_refused_in_lower_case(admin_api, sqlite_connection):
+    response = admin_api.post(
+        "/api/sync/configurations/", body(sqlite_connection, system_type="SCADA"), format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"system_type": ['"scada" is not a valid choice.']}
+
+
+def test_the_migration_rewrites_stored_upper_case_system_types_and_back(transactional_db):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("sync", "0005_two_way_sync")], [("sync", "0006_system_type_lower_case")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old_apps = executor.loader.project_state(before).apps
+    old = old_apps.get_model("sync", "SyncConfiguration")
+    link = old_apps.get_model("sync", "Connection").objects.create(name="ERP", kind="sqlite")
+    for n, value in enumerate(["ERP", "MES", "Other"]):
+        old.objects.create(name=f"c{n}", system_type=value, connection=link, entity_type="orders",
+                           remote_object="t", remote_key="k")  # fmt: skip
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    new = executor.loader.project_state(after).apps.get_model("sync", "SyncConfiguration")
+    lowered = sorted(new.objects.values_list("system_type", flat=True))
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    restored = sorted(old.objects.values_list("system_type", flat=True))
+    MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+
+    assert lowered == ["erp", "mes", "other"]
+    assert restored == ["ERP", "MES", "Other"]

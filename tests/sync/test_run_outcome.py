@@ -72,7 +72,7 @@ def test_a_run_that_leaves_a_conflict_waiting_is_success_with_conflicts_everywhe
         "success_with_conflicts", 1, 1,
     )  # fmt: skip
     assert code == 3 and "SUCCESS_WITH_CONFLICTS" in out
-    assert "1 conflict(s) wait for a person" in out
+    assert "1 conflict waits for a person to resolve it." in out
     detail = admin_api.get(f"/api/sync/logs/{waiting.pk}/").json()
     assert (detail["status"], detail["pending_conflicts"]) == ("success_with_conflicts", 1)
     listed = admin_api.get("/api/sync/logs/?status=success_with_conflicts").json()
@@ -113,7 +113,7 @@ def test_a_dry_run_says_it_would_leave_a_conflict_waiting_and_stores_none(source
     code, out = run_sync(str(config.pk), "--dry-run")
 
     dry = SyncRun.objects.latest("id")
-    assert code == 3 and "1 conflict(s) would wait for a person" in out
+    assert code == 3 and "1 conflict would wait for a person" in out
     assert (dry.status, dry.dry_run, dry.pending_conflicts) == ("success_with_conflicts", True, 1)
     assert not SyncConflict.objects.exists()
 

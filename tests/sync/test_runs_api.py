@@ -238,3 +238,13 @@ def test_a_source_down_fails_the_run_clearly_and_a_later_retry_brings_everything
     assert failed["error"].startswith("OperationalError") and "port 9" in failed["error"]
     assert (retry.attempt, SyncRun.objects.get(pk=retry.pk).created) == (2, 4)
     assert Equipment.objects.count() == 4
+
+
+def test_a_configurations_runs_filtered_by_an_unknown_status_is_a_400_listing_the_statuses(
+    admin_api, config
+):
+    response = admin_api.get(f"/api/sync/configurations/{config.pk}/logs/?status=done")
+
+    assert response.status_code == 400
+    (message,) = response.json()["errors"]["status"]
+    assert message.startswith("One of queued, in_progress, success, partial, failed")

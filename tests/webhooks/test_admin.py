@@ -264,3 +264,23 @@ def test_the_retry_button_of_a_failed_delivery_sends_it_again_and_says_so_once(
     assert re.search(rf"Delivery {delivery.pk}: the receiver answered 503 in \d+ ms\.<", page)
     assert ".." not in re.search(r'<ul class="messagelist">.*?</ul>', page, re.S).group(0)
     assert delivery.attempts.count() == 2
+
+
+def test_retrying_a_delivery_that_fails_again_says_why_in_one_sentence(
+    admin_client_logged_in, make_subscription, receiver
+):
+    make_subscription(max_retries=0)
+    receiver.respond(500, 500)
+    quality.ncr_create(title="A")
+    delivery = WebhookDelivery.objects.get()
+    services.delivery_attempt(delivery_id=delivery.pk)
+
+    response = admin_client_logged_in.post(
+        "/admin/webhooks/webhookdelivery/",
+        {"action": "retry_now", "_selected_action": [delivery.pk]},
+        follow=True,
+    )
+
+    text = response.content.decode()
+    assert f"Delivery {delivery.pk}: The receiver answered 500." in text
+    assert "500.." not in text

@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from eqms_integration.api.permissions import request_may
 from webhooks.models import (
     SUBSCRIBABLE_EVENTS,
     WebhookAttempt,
@@ -30,8 +31,10 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         child=serializers.CharField(allow_blank=True, max_length=4096), required=False
     )
     secret_rotation_ends_at = serializers.DateTimeField(
-        source="previous_secret_expires_at", read_only=True
-    )
+        source="previous_secret_expires_at", read_only=True, allow_null=True,
+        help_text="While the previous secret still signs beside the new one: when it stops. "
+        "null outside a rotation.",
+    )  # fmt: skip
 
     class Meta:
         model = WebhookSubscription
@@ -88,6 +91,10 @@ class NewSecretSerializer(serializers.Serializer):
 
 
 class AttemptSerializer(serializers.ModelSerializer):
+    response_body = serializers.CharField(
+        allow_null=True, help_text="The receiver's answer (5,000 characters at most)."
+    )
+
     class Meta:
         model = WebhookAttempt
         fields = (
@@ -123,21 +130,99 @@ class DeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# An NCR or CAPA event's payload carries the record as the API shows it: reading it takes what
+# reading the record takes, on top of reading deliveries (webhooks:read alone must not do).
+PAYLOAD_ACCESS = {
+    "ncr": {"permission": "quality.view_ncr", "scope": "ncr:read"},
+    "capa": {"permission": "quality.view_capa", "scope": "capa:read"},
+}
+
+
+def payload_readable(request: Any, event_type: str) -> bool:
+    needs = PAYLOAD_ACCESS.get(event_type.split(".", 1)[0])
+    return needs is None or request_may(request, **needs)
+
+
 class DeliveryDetailSerializer(DeliverySerializer):
-    payload = serializers.CharField(source="event.payload", read_only=True)
+    payload = serializers.CharField(
+        source="event.payload", read_only=True, allow_null=True,
+        help_text="The exact JSON body sent. null when `payload_redacted`.",
+    )  # fmt: skip
+    payload_redacted = serializers.SerializerMethodField(
+        help_text="true when the reader may not read the NCR or CAPA the event carries (an API "
+        "key without `ncr:read` / `capa:read`, a user without the view permission): `payload` "
+        "and the attempts' `response_body` are null then."
+    )
     attempts = AttemptSerializer(many=True, read_only=True)
 
     class Meta(DeliverySerializer.Meta):
-        fields = (*DeliverySerializer.Meta.fields, "payload", "attempts")
+        fields = (*DeliverySerializer.Meta.fields, "payload", "payload_redacted", "attempts")
         read_only_fields = fields
+
+    def get_payload_redacted(self, delivery: WebhookDelivery) -> bool:
+        return not payload_readable(self.context["request"], delivery.event.event_type)
+
+    def to_representation(self, delivery: WebhookDelivery) -> dict[str, Any]:
+        data = super().to_representation(delivery)
+        if data["payload_redacted"]:
+            # A receiver may echo the body it got, so its answers are withheld too.
+            data["payload"] = None
+            for attempt in data["attempts"]:
+                attempt["response_body"] = None
+        return data
 
 
 class AttemptResultSerializer(serializers.Serializer):
     delivery_id = serializers.IntegerField(source="delivery.id")
-    succeeded = serializers.BooleanField()
-    status_code = serializers.IntegerField(allow_null=True)
+    succeeded = serializers.BooleanField(help_text="The receiver answered 2xx.")
+    status_code = serializers.IntegerField(
+        allow_null=True, help_text="The receiver's HTTP status; null when none came back."
+    )
     duration_ms = serializers.IntegerField()
-    error = serializers.CharField()
+    error = serializers.CharField(
+        allow_blank=True, help_text="Why it failed (connection refused, timeout, the status…); "
+        "empty on success.",
+    )  # fmt: skip
+
+
+class DeliveryRetryResultSerializer(AttemptResultSerializer):
+    delivery_status = serializers.ChoiceField(
+        choices=WebhookDelivery.Status.choices, help_text="The delivery's status afterwards."
+    )
+    at = serializers.DateTimeField(help_text="When the attempt was made.")
+
+
+class StatusTotalsSerializer(serializers.Serializer):
+    pending = serializers.IntegerField()
+    delivering = serializers.IntegerField()
+    succeeded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class StatisticsSerializer(serializers.Serializer):
+    days = serializers.IntegerField(help_text="The window: deliveries created this many days back.")
+    total = serializers.IntegerField(help_text="Deliveries created in the window.")
+    by_status = StatusTotalsSerializer()
+    success_rate = serializers.FloatField(
+        allow_null=True, help_text="succeeded / (succeeded + failed), from 0 to 1; null before any "
+        "delivery finished.",
+    )  # fmt: skip
+    attempts = serializers.IntegerField(help_text="Attempts made in the window.")
+    latency_ms_p50 = serializers.IntegerField(
+        allow_null=True, help_text="Median attempt duration; null without attempts."
+    )
+    latency_ms_p95 = serializers.IntegerField(allow_null=True)
+    consecutive_failures = serializers.IntegerField(
+        help_text="Failed deliveries in a row now (the subscription is disabled at "
+        "WEBHOOK_MAX_CONSECUTIVE_FAILURES)."
+    )
+    oldest_pending_age_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Age of the oldest delivery still waiting; null if none."
+    )
+
+
+class RequeuedSerializer(serializers.Serializer):
+    requeued = serializers.IntegerField(help_text="Failed deliveries sent again.")
 
 
 class DeliveryFilterSerializer(serializers.Serializer):

@@ -8,7 +8,6 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -18,7 +17,7 @@ from rest_framework.throttling import UserRateThrottle
 
 from apikeys.principal import KeyPrincipal
 from webhooks import selectors, services
-from webhooks.api import serializers
+from webhooks.api import docs, serializers
 from webhooks.models import WebhookDelivery, WebhookSubscription
 
 SUB = "webhooks.{}_webhooksubscription"
@@ -43,6 +42,7 @@ class WebhookTestThrottle(UserRateThrottle):
         return super().get_cache_key(request, view)
 
 
+@docs.subscription_docs
 class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
     queryset = WebhookSubscription.objects.all()
     serializer_class = serializers.SubscriptionSerializer
@@ -79,7 +79,6 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
         ),
     }
 
-    @extend_schema(responses={201: serializers.SubscriptionCreatedSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -97,9 +96,6 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
         )
         return Response(self.get_serializer(subscription).data)
 
-    @extend_schema(
-        request=serializers.RegenerateSecretSerializer, responses=serializers.NewSecretSerializer
-    )
     @action(detail=True, methods=["post"], url_path="regenerate-secret")
     def regenerate_secret(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         subscription = self.get_object()
@@ -115,7 +111,6 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
             }
         )
 
-    @extend_schema(request=None, responses=serializers.AttemptResultSerializer)
     @action(
         detail=True,
         methods=["post"],
@@ -126,11 +121,6 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
         attempt = services.subscription_send_test(subscription=self.get_object())
         return Response(serializers.AttemptResultSerializer(attempt).data)
 
-    @extend_schema(
-        operation_id="webhooks_subscription_deliveries",
-        parameters=[OpenApiParameter("status", enum=WebhookDelivery.Status.values)],
-        responses=serializers.DeliverySerializer(many=True),
-    )
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         query = serializers.DeliveryFilterSerializer(data=request.query_params)
@@ -141,7 +131,6 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(serializers.DeliverySerializer(page, many=True).data)
 
-    @extend_schema(parameters=[OpenApiParameter("days", int)])
     @action(detail=True, methods=["get"])
     def statistics(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         query = serializers.StatisticsQuerySerializer(data=request.query_params)
@@ -151,7 +140,6 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
         )
         return Response(stats)
 
-    @extend_schema(request=serializers.RecoverSerializer)
     @action(detail=True, methods=["post"])
     def recover(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         subscription = self.get_object()
@@ -176,6 +164,7 @@ def _disabled_response() -> Response:
     )
 
 
+@docs.delivery_docs
 class WebhookDeliveryViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -199,7 +188,6 @@ class WebhookDeliveryViewSet(
             return serializers.DeliveryDetailSerializer
         return serializers.DeliverySerializer
 
-    @extend_schema(request=None, responses=serializers.AttemptResultSerializer)
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         attempt = services.delivery_retry_now(delivery=self.get_object())

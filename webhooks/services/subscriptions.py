@@ -18,6 +18,7 @@ from django.utils import timezone
 from eqms_integration import encryption
 from eqms_integration.http_headers import CONNECTION_HEADERS, HEADER_NAME, header_value_problem
 from eqms_integration.ssrf import WEBHOOKS, UnsafeURLError, url_check
+from eqms_integration.text import plural
 from webhooks.models import SUBSCRIBABLE_EVENTS, WebhookSubscription
 from webhooks.services.signing import RESERVED_HEADERS, secret_generate
 
@@ -62,7 +63,7 @@ def validate_events(events: Any) -> list[str]:
     if unknown:
         raise ValidationError(
             {
-                "events": f"Unknown event type(s): {', '.join(unknown)}. "
+                "events": f"Unknown {plural(len(unknown), 'event type')}: {', '.join(unknown)}. "
                 f"Known: {', '.join(SUBSCRIBABLE_EVENTS)}."
             }
         )

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from apikeys.models import APIKey
+from eqms_integration.text import counted
 
 
 class Command(BaseCommand):
@@ -26,4 +27,4 @@ class Command(BaseCommand):
                 f"{key.pk:>5}  {key.key_id:<12}  {key.state:<8}  {last:<16}  {key.usage_count:>8}  "
                 f"{key.name} [{', '.join(key.scopes)}]"
             )
-        self.stdout.write(f"{len(keys)} key(s)")
+        self.stdout.write(counted(len(keys), "key"))

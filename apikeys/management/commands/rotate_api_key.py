@@ -11,6 +11,7 @@ from apikeys.management.commands.create_api_key import format_errors
 from apikeys.management.commands.revoke_api_key import find_key
 from apikeys.services import apikey_rotate
 from apikeys.services.lifecycle import DEFAULT_ROTATION_GRACE, MAX_ROTATION_GRACE
+from eqms_integration.text import counted
 
 MAX_GRACE_SECONDS = int(MAX_ROTATION_GRACE.total_seconds())
 
@@ -48,6 +49,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps({"id": new.pk, "key_id": new.key_id, "key": issued.key}))
             return
         self.stdout.write(f"Rotated {old.key_id} -> {new.key_id} (id {new.pk}).")
-        self.stdout.write(f"The old key works for {options['grace_seconds']} more second(s).")
+        more = counted(options["grace_seconds"], "more second")
+        self.stdout.write(f"The old key works for {more}.")
         self.stdout.write("New key (shown once, copy it now):")
         self.stdout.write(issued.key)

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from audit import services
+from eqms_integration.text import counted
 
 
 class Command(BaseCommand):
@@ -37,5 +38,5 @@ class Command(BaseCommand):
         if cannot_seal:
             raise CommandError(f"Audit trail BROKEN: {cannot_seal}", returncode=1)
         if sealed and options["verbosity"] > 1:
-            self.stdout.write(f"Sealed {sealed} new event(s).")
+            self.stdout.write(f"Sealed {counted(sealed, 'new event')}.")
         self.stdout.write(result.summary())

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from eqms_integration.text import counted
 from sync.models import SyncConfiguration
 from sync.selectors import configuration_statistics
 from sync.services.schedules import next_run_at
@@ -42,4 +43,4 @@ class Command(BaseCommand):
                 f"{upcoming.strftime('%Y-%m-%d %H:%M') if upcoming else '-':<16} "
                 f"{stats[config.pk]['pending_conflicts']}"
             )
-        self.stdout.write(f"{len(configs)} configuration(s)")
+        self.stdout.write(counted(len(configs), "configuration"))

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from eqms_integration.text import counted
 from sync.engine.runner import execute
 from sync.models import SyncConfiguration, SyncRun
 from sync.services.runs import run_start
@@ -69,8 +70,8 @@ class Command(BaseCommand):
             )
         if run.pending_conflicts:
             self.stdout.write(
-                f"  {run.pending_conflicts} conflict(s) "
-                + ("would wait" if dry_run else "wait")
+                f"  {counted(run.pending_conflicts, 'conflict')} "
+                + ("would wait" if dry_run else ("waits" if run.pending_conflicts == 1 else "wait"))
                 + " for a person: admin Sync conflicts, or GET /api/sync/conflicts/"
                 f"?configuration={config.pk}&status=pending"
             )

@@ -1,0 +1,106 @@
+"""A delivery's payload carries the NCR or CAPA as the API shows it: reading it takes what
+reading that record takes (`ncr:read` / `capa:read` for keys, the view permission for users),
+on top of reading deliveries. Without it the payload, and what the receiver answered (it may
+echo the body), are null and `payload_redacted` says so."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from rest_framework.test import APIClient
+
+from apikeys.services import apikey_create
+from quality import services as quality
+from webhooks import services
+from webhooks.models import WebhookDelivery
+
+pytestmark = pytest.mark.django_db
+
+
+def key_client(*scopes: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=apikey_create(name="k", scopes=list(scopes)).key)
+    return client
+
+
+@pytest.fixture
+def deliveries(make_subscription, receiver) -> dict[str, WebhookDelivery]:
+    """One attempted delivery per kind of event, the receiver echoing what it got."""
+    subscription, _ = make_subscription(events=["ncr.created", "capa.created"])
+    ncr = quality.ncr_create(title="Crack in weld seam", severity="major")
+    quality.capa_create(title="Requalify welder", capa_type="corrective", ncr=ncr)
+    services.subscription_send_test(subscription=subscription)
+    found = {}
+    for delivery in WebhookDelivery.objects.select_related("event"):
+        receiver.respond((500, {}, delivery.event.payload))  # a receiver that echoes the body
+        services.delivery_retry_now(delivery=delivery)
+        found[delivery.event.event_type] = delivery
+    return found
+
+
+def read(client: APIClient, delivery: WebhookDelivery) -> dict:
+    response = client.get(f"/api/webhooks/deliveries/{delivery.pk}/")
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def test_a_webhooks_read_key_sees_deliveries_but_not_the_ncr_or_capa_they_carry(deliveries):
+    reader = key_client("webhooks:read")
+
+    for event_type in ("ncr.created", "capa.created"):
+        data = read(reader, deliveries[event_type])
+
+        assert data["payload_redacted"] is True
+        assert data["payload"] is None
+        assert data["attempts"] and all(a["response_body"] is None for a in data["attempts"])
+        assert "Crack in weld seam" not in str(data) and "Requalify" not in str(data)
+        assert data["event_type"] == event_type and data["status"]  # the rest is there
+
+
+def test_the_record_scope_shows_the_payload_of_its_own_events_only(deliveries):
+    ncr_reader = key_client("webhooks:read", "ncr:read")
+
+    ncr = read(ncr_reader, deliveries["ncr.created"])
+    capa = read(ncr_reader, deliveries["capa.created"])
+
+    assert ncr["payload_redacted"] is False
+    assert "Crack in weld seam" in ncr["payload"]
+    assert "Crack in weld seam" in ncr["attempts"][0]["response_body"]
+    assert capa["payload"] is None and capa["payload_redacted"] is True
+
+
+def test_a_wildcard_key_sees_every_payload(deliveries):
+    data = read(key_client("*"), deliveries["capa.created"])
+
+    assert "Requalify welder" in data["payload"]
+
+
+def test_test_events_carry_no_record_and_are_shown_to_any_reader(deliveries):
+    data = read(key_client("webhooks:read"), deliveries["webhook.test"])
+
+    assert data["payload_redacted"] is False
+    assert '"webhook.test"' in data["payload"]
+
+
+def test_a_user_who_may_read_deliveries_but_not_ncrs_sees_no_ncr_payload(deliveries, make_user):
+    group = Group.objects.create(name="Webhook operators")
+    group.permissions.add(Permission.objects.get(codename="view_webhookdelivery"))
+    user = make_user("operator")
+    user.groups.add(group)
+    client = APIClient()
+    client.force_authenticate(user)
+
+    hidden = read(client, deliveries["ncr.created"])
+    group.permissions.add(Permission.objects.get(codename="view_ncr"))
+    client.force_authenticate(type(user).objects.get(pk=user.pk))  # permissions are cached
+    shown = read(client, deliveries["ncr.created"])
+
+    assert hidden["payload"] is None and hidden["payload_redacted"] is True
+    assert "Crack in weld seam" in shown["payload"]
+
+
+@pytest.mark.parametrize("role", ["Auditor", "Manager", "Admin"])
+def test_every_role_that_reads_deliveries_reads_their_payloads(deliveries, client_for, role):
+    data = read(client_for(role), deliveries["capa.created"])
+
+    assert "Requalify welder" in data["payload"]
