@@ -195,7 +195,8 @@ def test_the_migration_rewrites_stored_upper_case_system_types_and_back(transact
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    before, after = [("sync", "0005_two_way_sync")], [("sync", "0006_system_type_lower_case")]
+    before = [("sync", "0006_run_outcome_with_conflicts_and_missing_ids")]
+    after = [("sync", "0007_system_type_lower_case")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     old_apps = executor.loader.project_state(before).apps

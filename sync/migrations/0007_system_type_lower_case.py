@@ -23,7 +23,7 @@ def to_old_case(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sync", "0005_two_way_sync"),
+        ("sync", "0006_run_outcome_with_conflicts_and_missing_ids"),
     ]
 
     operations = [
