@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -57,6 +59,50 @@ def _clean_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_outage_left_over() -> None:
+    """Outages are remembered per process (eqms_integration.outages): start each test with
+    every service up, as a new process would."""
+    from eqms_integration import outages
+
+    outages._current.clear()
+
+
+@dataclass
+class LogLines:
+    records: list[logging.LogRecord] = field(default_factory=list)
+
+    def of(self, logger: str, level: int = logging.WARNING) -> list[str]:
+        return [
+            r.getMessage()
+            for r in self.records
+            if (r.name == logger or r.name.startswith(logger + ".")) and r.levelno >= level
+        ]
+
+    @property
+    def tracebacks(self) -> list[logging.LogRecord]:
+        return [r for r in self.records if r.exc_info]
+
+
+@pytest.fixture
+def log_lines() -> Iterator[LogLines]:
+    """Every record logged while the test runs, from the root and from `django` (which does
+    not propagate to the root, so caplog misses it)."""
+    lines = LogLines()
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.records.append(record)
+
+    handler = Collect(level=logging.DEBUG)
+    watched = [logging.getLogger(), logging.getLogger("django")]
+    for logger in watched:
+        logger.addHandler(handler)
+    yield lines
+    for logger in watched:
+        logger.removeHandler(handler)
 
 
 @pytest.fixture
