@@ -214,8 +214,12 @@ SPECTACULAR_SETTINGS = {
 # --- API keys ---------------------------------------------------------------------------------
 APIKEY_BCRYPT_ROUNDS = env_int("APIKEY_BCRYPT_ROUNDS", 10, minimum=4)
 APIKEY_CACHE_TTL_SECONDS = env_int("APIKEY_CACHE_TTL_SECONDS", 60, minimum=0)
-APIKEY_MAX_FAILURES_PER_KEY = env_int("APIKEY_MAX_FAILURES_PER_KEY", 10, minimum=1)
+# Failure caps (apikeys/services/caps.py): the first two refuse (429), the last two slow down
+# checks from addresses a key was never verified from; none locks a known client out.
+APIKEY_MAX_FAILURES_PER_KEY_AND_IP = env_int("APIKEY_MAX_FAILURES_PER_KEY_AND_IP", 10, minimum=1)
 APIKEY_MAX_FAILURES_PER_IP = env_int("APIKEY_MAX_FAILURES_PER_IP", 50, minimum=1)
+APIKEY_MAX_FAILURES_PER_KEY = env_int("APIKEY_MAX_FAILURES_PER_KEY", 100, minimum=1)
+APIKEY_MAX_FAILURES = env_int("APIKEY_MAX_FAILURES", 1000, minimum=1)
 APIKEY_FAILURE_WINDOW_SECONDS = env_int("APIKEY_FAILURE_WINDOW_SECONDS", 300, minimum=1)
 APIKEY_USAGE_FLUSH_SECONDS = env_int("APIKEY_USAGE_FLUSH_SECONDS", 60, minimum=5)
 APIKEY_USAGE_PUSH_SECONDS = env_int("APIKEY_USAGE_PUSH_SECONDS", 5, minimum=1)

@@ -62,12 +62,17 @@ def _clean_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _no_outage_left_over() -> None:
-    """Outages are remembered per process (eqms_integration.outages): start each test with
-    every service up, as a new process would."""
+def _no_outage_left_over() -> Iterator[None]:
+    """Outages are remembered per process (eqms_integration.outages): each test starts with
+    every service up, as a new process would, and leaves none down behind it."""
+    from apikeys.services import store
     from eqms_integration import outages
 
     outages._current.clear()
+    yield
+    outages._current.clear()
+    store._unpublished.clear()
+    store.memory.clear()
 
 
 @dataclass
