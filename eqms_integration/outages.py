@@ -12,10 +12,13 @@ successful publish (broker), a successful cache call of the API-key store or the
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
@@ -24,6 +27,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 DATABASE, CACHE, BROKER = "database", "cache", "broker"
 # What a client is told to wait before trying again; short, as most outages are restarts.
@@ -99,3 +104,22 @@ def database_connected(sender: object, connection: object, **kwargs: object) -> 
 
     if getattr(connection, "alias", None) in settings.DATABASES:
         outage_over(DATABASE)
+
+
+def outage_tolerant(task: Callable[P, R]) -> Callable[P, R | None]:
+    """For Celery tasks: a backing service that is down ends the task quietly, logged once per
+    outage, instead of a traceback per task; the work stays in the database, due, and the
+    sweepers hand it out again once the service is back."""
+
+    @functools.wraps(task)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R | None:
+        try:
+            return task(*args, **kwargs)
+        except Exception as exc:
+            service = unavailable_service(exc)
+            if service is None:
+                raise
+            outage_report(service, exc)
+            return None
+
+    return run

@@ -257,7 +257,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apikeys.flush_usage",
         "schedule": float(APIKEY_USAGE_FLUSH_SECONDS),
     },
-    "sync-sweep-runs": {"task": "sync.sweep_runs", "schedule": 60.0},
 }
 
 # --- Logging ----------------------------------------------------------------------------------
@@ -315,3 +314,10 @@ SYNC_LOCAL_SETTLE_SECONDS = env_int("SYNC_LOCAL_SETTLE_SECONDS", 2, minimum=0)
 # A run in progress that has not finished a batch for this long lost its worker: the sweeper
 # marks it failed (and retries it), and the next run resumes after its last committed batch.
 SYNC_RUN_LEASE_SECONDS = env_int("SYNC_RUN_LEASE_SECONDS", 600, minimum=30)
+# celery-beat period of the run sweeper; a retry due before the next sweep is queued to start
+# at its due time.
+SYNC_SWEEP_INTERVAL_SECONDS = env_int("SYNC_SWEEP_INTERVAL_SECONDS", 60, minimum=1)
+CELERY_BEAT_SCHEDULE["sync-sweep-runs"] = {
+    "task": "sync.sweep_runs",
+    "schedule": float(SYNC_SWEEP_INTERVAL_SECONDS),
+}

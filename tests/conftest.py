@@ -169,6 +169,19 @@ def redis_url() -> str:
     return url
 
 
+def unreachable_database(settings_dict: dict, tmp_path) -> dict:
+    """Settings of a connection like `settings_dict` that fails to connect, for real: a
+    database file in a directory that does not exist (SQLite), or a port nobody listens on."""
+    import socket
+
+    if "sqlite" in settings_dict["ENGINE"]:
+        return {"NAME": str(tmp_path / "no-such-dir" / "db.sqlite3")}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return {"HOST": "127.0.0.1", "PORT": str(port)}
+
+
 def database_url_for_subprocess() -> str:
     """A DATABASE_URL that points another process at this test run's database."""
     from urllib.parse import quote

@@ -8,7 +8,6 @@ then pointed back. tests/outages/ stops and restarts real servers."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,24 +20,16 @@ from rest_framework.test import APIClient, APIRequestFactory
 from apikeys import services as keys
 from eqms_integration.api.errors import api_aware_500
 from eqms_integration.api.exceptions import exception_handler
+from tests.conftest import unreachable_database
 
 OUTAGES = "eqms_integration.outages"
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
 def database_down(tmp_path) -> Iterator[None]:
     saved = dict(connection.settings_dict)
     connection.close()
-    if connection.vendor == "sqlite":
-        connection.settings_dict["NAME"] = str(tmp_path / "no-such-dir" / "db.sqlite3")
-    else:
-        connection.settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port()))
+    connection.settings_dict.update(unreachable_database(saved, tmp_path))
     try:
         yield
     finally:
