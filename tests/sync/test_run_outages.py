@@ -97,7 +97,10 @@ def broker_raw_messages() -> list:
 
 
 def test_a_failed_run_is_retried_at_its_due_time_by_the_sweep_before_it(
-    sqlite_source, memory_broker, clock, settings  # noqa: F811
+    sqlite_source,
+    memory_broker,
+    clock,
+    settings,  # noqa: F811
 ):
     settings.SYNC_SWEEP_INTERVAL_SECONDS = 60
     config = configure(sqlite_source, max_retries=3)
@@ -118,7 +121,10 @@ def test_a_failed_run_is_retried_at_its_due_time_by_the_sweep_before_it(
 
 
 def test_a_later_retry_is_queued_by_the_last_sweep_before_it_falls_due(
-    sqlite_source, memory_broker, clock, settings  # noqa: F811
+    sqlite_source,
+    memory_broker,
+    clock,
+    settings,  # noqa: F811
 ):
     settings.SYNC_SWEEP_INTERVAL_SECONDS = 60
     config = configure(sqlite_source, max_retries=3)
@@ -138,7 +144,10 @@ def test_a_later_retry_is_queued_by_the_last_sweep_before_it_falls_due(
 
 
 def test_the_sweep_that_ends_a_silent_run_queues_its_retry_for_its_due_time(
-    sqlite_source, memory_broker, clock, settings  # noqa: F811
+    sqlite_source,
+    memory_broker,
+    clock,
+    settings,  # noqa: F811
 ):
     """The case where every retry came 120 s after the failure instead of 60: the sweep that
     ends the run stamps finished_at with its own time, and the next sweep is a hair early."""
