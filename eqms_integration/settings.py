@@ -250,6 +250,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# On a lost broker connection let running tasks finish and record their outcome (their
+# messages come back later and find the work done) rather than cancel them mid-request.
+# (Celery 6 will default to cancelling; eqms_integration/celery.py silences its notice.)
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Periodic tasks; django-celery-beat's DatabaseScheduler copies them into its tables.
 CELERY_BEAT_SCHEDULE = {
