@@ -35,9 +35,7 @@ def _watermark(now: datetime, margin: timedelta) -> datetime | None:
     """Deliveries enqueued before this had their messages taken by a worker, or lost them:
     the sending time of the latest probe a worker took at least `margin` ago, less `margin`
     (messages published in a transaction carry the stamp of a moment before they left)."""
-    probe = (
-        QueueProbe.objects.filter(reached_at__lte=now - margin).order_by("-sent_at").first()
-    )
+    probe = QueueProbe.objects.filter(reached_at__lte=now - margin).order_by("-sent_at").first()
     return probe.sent_at - margin if probe else None
 
 
