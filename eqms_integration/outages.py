@@ -35,9 +35,15 @@ DATABASE, CACHE, BROKER = "database", "cache", "broker"
 RETRY_AFTER_SECONDS = 5
 
 
+# While a service is down, callers that can do without it (the API-key cache, publishing)
+# try it again at most this often instead of waiting on it in every request.
+RETRY_SECONDS = 5.0
+
+
 @dataclass
 class _Outage:
     since: float  # time.monotonic()
+    last_failure: float
     refused: int = 0  # requests and operations that met it after the first
 
 
@@ -65,17 +71,15 @@ def cause_of(exc: BaseException) -> str:
 
 def outage_report(service: str, exc: BaseException) -> None:
     """Note that `service` failed; the first failure of an outage is logged, with its cause."""
+    now = time.monotonic()
     with _lock:
         outage = _current.get(service)
         if outage is not None:
             outage.refused += 1
+            outage.last_failure = now
             return
-        _current[service] = _Outage(since=time.monotonic())
-    logger.warning(
-        "%s unavailable (%s); answering 503 where it is needed until it is back",
-        service,
-        cause_of(exc),
-    )
+        _current[service] = _Outage(since=now, last_failure=now)
+    logger.warning("%s unavailable (%s)", service, cause_of(exc))
 
 
 def outage_over(service: str) -> None:
@@ -95,6 +99,12 @@ def outage_over(service: str) -> None:
 
 def is_down(service: str) -> bool:
     return service in _current
+
+
+def worth_trying(service: str) -> bool:
+    """False while `service` failed less than RETRY_SECONDS ago."""
+    outage = _current.get(service)
+    return outage is None or time.monotonic() - outage.last_failure >= RETRY_SECONDS
 
 
 def database_connected(sender: object, connection: object, **kwargs: object) -> None:

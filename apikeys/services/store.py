@@ -4,7 +4,7 @@ be reached, this process's memory — so a Redis outage does not stop external s
 Every operation runs against the shared cache unless it is known to be down; the first failure
 starts the outage (logged once, eqms_integration.outages) and the operation is done again in
 memory. During the outage each process counts failure caps and rate limits on its own and
-tries the shared cache again every RETRY_SHARED_SECONDS; the first answer ends the outage.
+tries the shared cache again every outages.RETRY_SECONDS; the first answer ends the outage.
 
 Key changes (revoke, rotate, new scopes) publish the key's new generation to the shared cache.
 A publication that fails during an outage is kept and made when the cache answers again, so a
@@ -16,7 +16,6 @@ the database still has the same generation (apikeys/services/verification.py).
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -32,22 +31,21 @@ from eqms_integration.outages import (
     outage_over,
     outage_report,
     unavailable_service,
+    worth_trying,
 )
 
 T = TypeVar("T")
-RETRY_SHARED_SECONDS = 5.0
 
 memory: BaseCache = LocMemCache(
     "apikeys-during-cache-outage", {"OPTIONS": {"MAX_ENTRIES": 100_000, "CULL_FREQUENCY": 10}}
 )
 _lock = threading.Lock()
-_retry_shared_at = 0.0
 _unpublished: dict[str, int] = {}  # key_id -> generation the shared cache has not been told
 
 
 def shared_is_down() -> bool:
     """True while an outage of the shared cache is known and not yet due for another try."""
-    return is_down(CACHE) and time.monotonic() < _retry_shared_at
+    return not worth_trying(CACHE)
 
 
 def is_cache_failure(exc: BaseException) -> bool:
@@ -55,9 +53,7 @@ def is_cache_failure(exc: BaseException) -> bool:
 
 
 def shared_failed(exc: BaseException) -> None:
-    global _retry_shared_at
     outage_report(CACHE, exc)
-    _retry_shared_at = time.monotonic() + RETRY_SHARED_SECONDS
 
 
 def shared_answered() -> None:

@@ -16,7 +16,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from eqms_integration.outages import BROKER, outage_over, outage_report, unavailable_service
+from eqms_integration.outages import (
+    BROKER,
+    outage_over,
+    outage_report,
+    unavailable_service,
+    worth_trying,
+)
 from sync.models import SyncConfiguration, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -34,6 +40,8 @@ def _enqueue(run_id: int, countdown: float | None = None) -> None:
     from sync.tasks import execute_sync_run
 
     def send() -> None:
+        if not worth_trying(BROKER):  # it failed seconds ago: the sweeper sends the run later
+            return
         try:
             execute_sync_run.apply_async((run_id,), countdown=countdown)
         except Exception as exc:

@@ -15,10 +15,9 @@ from apikeys.models import APIKey
 from apikeys.services import verification
 from apikeys.services.keyformat import build_key
 from eqms_integration.outages import RETRY_AFTER_SECONDS
+from tests.conftest import retry_is_due
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-OUTAGES = "eqms_integration.outages"
 
 
 def key_client(key: str, ip: str = "192.0.2.10") -> APIClient:
@@ -47,14 +46,8 @@ def bcrypt_checks(monkeypatch) -> list[int]:
 
 
 @pytest.fixture
-def shared_retry_now(monkeypatch):
-    """Lets the next request try the shared cache again at once (instead of RETRY seconds)."""
-    from apikeys.services import store
-
-    def retry() -> None:
-        monkeypatch.setattr(store, "_retry_shared_at", 0.0)
-
-    return retry
+def shared_retry_now():
+    return lambda: retry_is_due("cache")
 
 
 def test_keys_keep_working_while_the_cache_is_down_and_nothing_counted_is_lost(
@@ -94,7 +87,7 @@ def test_keys_keep_working_while_the_cache_is_down_and_nothing_counted_is_lost(
     assert after.status_code == 200
     usage = dict(APIKey.objects.values_list("name", "usage_count"))
     assert usage == {"ERP": 1 + 5 + 1 + 1, "MES": 3, "BI": 3}  # a throttled request counts
-    lines = log_lines.of(OUTAGES)
+    lines = log_lines.outages("cache")
     assert len(lines) == 2
     assert lines[0].startswith("cache unavailable (ConnectionError: ")
     assert lines[1].startswith("cache available again")
@@ -142,12 +135,10 @@ def test_a_request_that_needs_the_cache_for_itself_answers_503_while_it_is_down(
     assert [a.status_code for a in answers] == [503, 503]
     assert answers[0].json()["code"] == "service_unavailable"
     assert answers[0]["Retry-After"] == str(RETRY_AFTER_SECONDS)
-    assert len(log_lines.of(OUTAGES)) == 1 and log_lines.tracebacks == []
+    assert len(log_lines.outages("cache")) == 1 and log_lines.tracebacks == []
 
 
 def test_the_outage_is_retried_every_few_seconds_not_on_every_request(redis_cache, monkeypatch):
-    from apikeys.services import store
-
     issued = services.apikey_create(name="ERP", scopes=["ncr:read"])
     client = key_client(issued.key)
     redis_cache.stop()
@@ -162,7 +153,7 @@ def test_the_outage_is_retried_every_few_seconds_not_on_every_request(redis_cach
 
     monkeypatch.setattr(RedisCache, "get_many", counting)
     answers = [client.get("/api/ncrs/").status_code for _ in range(10)]
-    monkeypatch.setattr(store, "_retry_shared_at", 0.0)  # RETRY_SHARED_SECONDS later
+    retry_is_due("cache")
     client.get("/api/ncrs/")
 
     assert answers == [200] * 10

@@ -1,7 +1,9 @@
 """Handing deliveries to Celery. A delivery's enqueued_at says a message for it is waiting in
 the broker (set when one is published, cleared when a worker claims it): the sweeper sends no
 second message while one waits. A publish that fails (broker down) clears it again, so the
-next sweep sends the delivery: nothing is lost, and no 500 reaches the caller.
+next sweep sends the delivery: nothing is lost, and no 500 reaches the caller. For a few
+seconds after a failed publish (outages.RETRY_SECONDS) this process does not try again, so
+requests do not each wait for the broker's connection timeout.
 
 On commit, one broker message goes out per committed batch, not one per delivery: a single
 delivery goes straight to `deliver_webhook`; several go as `enqueue_webhook_deliveries`
@@ -18,7 +20,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from eqms_integration.outages import BROKER, outage_over, outage_report, unavailable_service
+from eqms_integration.outages import (
+    BROKER,
+    outage_over,
+    outage_report,
+    unavailable_service,
+    worth_trying,
+)
 from webhooks.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -47,6 +55,9 @@ def deliveries_enqueue(deliveries: Iterable[int] | Mapping[int, float]) -> int:
     from webhooks.tasks import deliver_webhook  # tasks import services; avoid the cycle
 
     waits = deliveries if isinstance(deliveries, Mapping) else dict.fromkeys(deliveries, 0.0)
+    if not worth_trying(BROKER):  # it failed seconds ago: leave them to the next sweep
+        _not_queued(list(waits))
+        return 0
     sent, unsent = 0, []
     for delivery_id, wait in waits.items():
         try:
@@ -86,7 +97,7 @@ def deliveries_enqueue_batched(delivery_ids: list[int]) -> None:
     """As few messages as possible: the delivery itself when alone, else fan-out batches."""
     from webhooks.tasks import enqueue_webhook_deliveries
 
-    if len(delivery_ids) == 1:
+    if len(delivery_ids) == 1 or not worth_trying(BROKER):
         deliveries_enqueue(delivery_ids)
         return
     size = settings.WEBHOOK_SWEEP_BATCH_SIZE
