@@ -15,6 +15,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from eqms_integration.api.exceptions import mark_logged
 from eqms_integration.outages import outage_over, outage_report
 
 
@@ -75,7 +76,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
             results[name] = {"ok": True}
         results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
     ready = all(result["ok"] for result in results.values())
-    return JsonResponse(
+    response = JsonResponse(
         {"status": "ready" if ready else "unavailable", "checks": results},
         status=200 if ready else 503,
     )
+    return response if ready else mark_logged(response)  # the outage itself is logged once
