@@ -93,7 +93,8 @@ def _slowed_lane(backend: BaseCache, key_id: str) -> str | None:
 
 def _lane_admits(backend: BaseCache, lane: str) -> bool:
     second = int(time.time())
-    admitted = keys.incr(backend, keys.slow_lane_key(lane, second), timeout=2)
+    # Named by its second, so a long lifetime changes nothing and survives a slow request.
+    admitted = keys.incr(backend, keys.slow_lane_key(lane, second), timeout=60)
     return admitted <= SLOW_LANE_CHECKS_PER_SECOND
 
 
