@@ -104,8 +104,8 @@ def _finish_when_database_answers(run: SyncRun, exc: Exception, clock: float) ->
     outage_report(DATABASE, exc)
     waited = _wait_for_database(deadline=time.monotonic() + settings.SYNC_RUN_LEASE_SECONDS)
     error = f"Database error during the run: {cause_of(exc)}."
-    if waited >= 1:
-        error += f" The service's database could not be reached for {waited:.0f} s."
+    if waited >= 0.5:
+        error += f" The service's database could not be reached for {waited:.1f} s."
     error += " Batches committed before it are kept; the next run resumes after them."
     ended = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.IN_PROGRESS).update(
         status=SyncRun.Status.FAILED, error=error, finished_at=timezone.now(),
