@@ -75,6 +75,14 @@ def _no_outage_left_over() -> Iterator[None]:
     store.memory.clear()
 
 
+def retry_is_due(service: str) -> None:
+    """Move the last failure of `service` RETRY_SECONDS back (eqms_integration.outages): the
+    next call that could do without it tries it again, instead of a few seconds later."""
+    from eqms_integration import outages
+
+    outages._current[service].last_failure -= outages.RETRY_SECONDS
+
+
 @dataclass
 class LogLines:
     records: list[logging.LogRecord] = field(default_factory=list)
@@ -85,6 +93,10 @@ class LogLines:
             for r in self.records
             if (r.name == logger or r.name.startswith(logger + ".")) and r.levelno >= level
         ]
+
+    def outages(self, service: str) -> list[str]:
+        """What eqms_integration.outages logged about one service (down, back)."""
+        return [m for m in self.of("eqms_integration.outages") if m.startswith(service + " ")]
 
     @property
     def tracebacks(self) -> list[logging.LogRecord]:
@@ -103,11 +115,15 @@ def log_lines() -> Iterator[LogLines]:
 
     handler = Collect(level=logging.DEBUG)
     watched = [logging.getLogger(), logging.getLogger("django")]
+    levels = [logger.level for logger in watched]
     for logger in watched:
         logger.addHandler(handler)
+        # A Celery test worker started earlier in the session leaves the root at ERROR.
+        logger.setLevel(min(logger.level or logging.WARNING, logging.WARNING))
     yield lines
-    for logger in watched:
+    for logger, level in zip(watched, levels, strict=True):
         logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 @pytest.fixture

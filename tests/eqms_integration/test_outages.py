@@ -22,8 +22,6 @@ from eqms_integration.api.errors import api_aware_500
 from eqms_integration.api.exceptions import exception_handler
 from tests.conftest import unreachable_database
 
-OUTAGES = "eqms_integration.outages"
-
 
 @contextmanager
 def database_down(tmp_path) -> Iterator[None]:
@@ -72,7 +70,7 @@ def test_rest_requests_while_the_database_is_down_get_503_and_the_outage_is_logg
     for response in answers:
         assert_unavailable(response)
     assert back.status_code == 200
-    [down, up] = log_lines.of(OUTAGES)
+    [down, up] = log_lines.outages("database")
     assert down.startswith("database unavailable (OperationalError: ")
     assert up.startswith("database available again after ")
     assert log_lines.tracebacks == []
@@ -105,7 +103,7 @@ def test_the_admin_while_the_database_is_down_is_a_503_page(make_user, tmp_path,
         assert page.status_code == 503 and int(page["Retry-After"]) > 0
         assert page["Content-Type"].startswith("text/html")
         assert b"database is unavailable" in page.content
-    assert len(log_lines.of(OUTAGES)) == 1
+    assert len(log_lines.outages("database")) == 1
     assert log_lines.tracebacks == []
 
 
@@ -120,7 +118,7 @@ def test_readyz_reports_the_database_down_and_logs_it_once_however_often_it_is_p
     assert [p.status_code for p in probes] == [503] * 3
     assert all(p.json()["checks"]["database"]["ok"] is False for p in probes)
     assert ready.status_code == 200
-    assert [line.split(" (")[0].split(" after")[0] for line in log_lines.of(OUTAGES)] == [
+    assert [line.split(" (")[0].split(" after")[0] for line in log_lines.outages("database")] == [
         "database unavailable",
         "database available again",
     ]
@@ -145,7 +143,7 @@ def test_the_api_error_handler_answers_503_for_each_backing_service(exc, service
         assert response.data["code"] == "service_unavailable"
         assert service in response.data["message"]
         assert "6379" not in str(response.data)
-    assert len(log_lines.of(OUTAGES)) == 1
+    assert len(log_lines.outages(service)) == 1
 
 
 def test_an_outage_met_by_a_middleware_is_a_503_from_the_django_handler_too():
