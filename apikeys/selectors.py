@@ -9,7 +9,8 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from apikeys.models import APIKey, APIKeyEvent
-from apikeys.services.cache import failure_lockouts
+from apikeys.services import store
+from apikeys.services.caps import lockouts_now
 
 UNUSED_DAYS = 90
 
@@ -42,9 +43,11 @@ def keys_unused(now: datetime, days: int = UNUSED_DAYS) -> QuerySet[APIKey]:
 
 
 def lockouts(now: datetime) -> dict[str, Any]:
-    """Key ids and client addresses refused now by the failure caps. A counter reaching its
-    cap records a `repeated_failures` event, so only the ids and addresses of those events
-    within the window are looked up in the cache: one query and one cache round trip."""
+    """What the failure caps refuse or slow now (apikeys/services/caps.py): keys under attack
+    (checks from new addresses slowed to one a second), keys refused from an address that
+    guessed, and addresses refused for keys they never used. A cap reached records a
+    `repeated_failures` event, so only the ids and addresses of those events within the window
+    are looked up in the cache: one query and one cache round trip."""
     since = now - timedelta(seconds=settings.APIKEY_FAILURE_WINDOW_SECONDS)
     events = list(
         APIKeyEvent.objects.filter(event_type=APIKeyEvent.Type.REPEATED_FAILURES,
@@ -52,13 +55,25 @@ def lockouts(now: datetime) -> dict[str, Any]:
         .order_by("-created_at")
         .values("key_id", "api_key_id", "api_key__name", "details")
     )  # fmt: skip
-    capped = [(e, e["details"].get("capped", [])) for e in events]
-    key_ids = list(dict.fromkeys(e["key_id"] for e, what in capped if "key_id" in what))
-    ips = list(dict.fromkeys(e["details"]["ip_bucket"] for e, what in capped if "ip" in what))
-    keys_out, ips_out = failure_lockouts(key_ids=key_ids, ips=ips)
+    key_ids, pairs, ips = [], [], []
+    for event in events:
+        capped, bucket = event["details"].get("capped", []), event["details"].get("ip_bucket")
+        if "key_id" in capped:
+            key_ids.append(event["key_id"])
+        if "key_id_and_ip" in capped and bucket:
+            pairs.append((event["key_id"], bucket))
+        if "ip" in capped and bucket:
+            ips.append(bucket)
+    key_ids, pairs, ips = (list(dict.fromkeys(x)) for x in (key_ids, pairs, ips))
+    found = store.run(lambda backend: lockouts_now(backend, key_ids=key_ids, pairs=pairs, ips=ips))
     names = {e["key_id"]: (e["api_key_id"], e["api_key__name"]) for e in events}
+    refused = {key for key, _ in found.refused_pairs}
+    affected = [k for k in dict.fromkeys([*key_ids, *(k for k, _ in pairs)])
+                if k in found.slowed_keys or k in refused]  # fmt: skip
     return {
-        "keys": [{"key_id": k, "id": names[k][0], "name": names[k][1]}
-                 for k in key_ids if k in keys_out],
-        "ips": [ip for ip in ips if ip in ips_out],
+        "keys": [{"key_id": k, "id": names[k][0], "name": names[k][1],
+                  "slowed": k in found.slowed_keys,
+                  "refused_from": sorted(ip for key, ip in found.refused_pairs if key == k)}
+                 for k in affected],
+        "ips": [ip for ip in ips if ip in found.refused_ips],
     }  # fmt: skip

@@ -1,4 +1,6 @@
-"""Per-key rate limit: a fixed one-minute window counted atomically in the cache (Redis)."""
+"""Per-key rate limit: a fixed one-minute window counted atomically in the cache (Redis).
+While the cache is down each process counts in its own memory (apikeys/services/store.py), so
+a key may then make up to its limit per process."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from rest_framework.throttling import BaseThrottle
 
 from apikeys.principal import KeyPrincipal
 from apikeys.services import cache as keys
+from apikeys.services import store
 
 
 class APIKeyRateThrottle(BaseThrottle):
@@ -22,7 +25,8 @@ class APIKeyRateThrottle(BaseThrottle):
             return True
         now = time.time()
         minute = int(now // 60)
-        count = keys.incr(keys.rate_key(principal.id, minute), timeout=120)
+        name = keys.rate_key(principal.id, minute)
+        count = store.run(lambda backend: keys.incr(backend, name, timeout=120))
         if count <= principal.rate_limit_per_minute:
             return True
         self._wait = 60 - (now % 60)

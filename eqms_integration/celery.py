@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 from celery import Celery, signals
+from celery.exceptions import CPendingDeprecationWarning
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eqms_integration.settings")
 
@@ -38,3 +40,15 @@ def stop_heartbeat(**kwargs: Any) -> None:
     from operations.liveness import worker_heartbeat_stop
 
     worker_heartbeat_stop()
+
+
+@signals.celeryd_after_setup.connect
+def _quiet_connection_loss_notice(**kwargs: object) -> None:
+    """Celery repeats a notice on every broker connection loss while running tasks are kept
+    (the choice made in settings: CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS).
+    Set after the worker's logging setup, which turns every such warning back on."""
+    warnings.filterwarnings(
+        "ignore",
+        message=r"\s*In Celery 5.1 we introduced an optional breaking change",
+        category=CPendingDeprecationWarning,
+    )

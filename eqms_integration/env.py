@@ -132,6 +132,9 @@ def cache_config(*, cache_url: str, redis_url: str, file_cache_dir: Path) -> dic
         return {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": redis_url,
+            # A Redis that stops answering (not only one that refuses) fails requests fast, so
+            # they answer 503 or fall back instead of hanging (eqms_integration/outages.py).
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     # Django's file cache with add/incr locked across processes (eqms_integration/cache.py).
     return {

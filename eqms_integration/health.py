@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 import uuid
@@ -16,7 +15,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-logger = logging.getLogger(__name__)
+from eqms_integration.api.exceptions import mark_logged
+from eqms_integration.outages import outage_over, outage_report
 
 
 def check_database() -> None:
@@ -69,9 +69,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
         try:
             check()
         except Exception as exc:  # a probe reports every failure, it never raises
-            logger.warning("readiness check %s failed: %s", name, exc)
+            outage_report(name, exc)  # logged once per outage, not once per probe
             results[name] = {"ok": False, "error": exc.__class__.__name__}
         else:
+            outage_over(name)
             results[name] = {"ok": True}
         results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
     ready = all(result["ok"] for result in results.values())
@@ -79,11 +80,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
     processes = process_checks(database_ok=results["database"]["ok"])
     results.update(processes)
     degraded = not all(result["ok"] for result in processes.values())
-    return JsonResponse(
+    response = JsonResponse(
         {"status": "unavailable" if not ready else "degraded" if degraded else "ready",
          "checks": results},
         status=200 if ready else 503,
     )  # fmt: skip
+    return response if ready else mark_logged(response)  # the outage itself is logged once
 
 
 def process_checks(*, database_ok: bool) -> dict[str, dict[str, object]]:

@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "eqms_integration.metrics.HttpMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A database, cache or broker outage met below here is a 503 with Retry-After, logged once.
+    "eqms_integration.middleware.DependencyOutageMiddleware",
     # Before everything that can write: the audit scope (channel, request id, client address).
     "audit.middleware.AuditContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -231,8 +233,12 @@ SPECTACULAR_SETTINGS = {
 # --- API keys ---------------------------------------------------------------------------------
 APIKEY_BCRYPT_ROUNDS = env_int("APIKEY_BCRYPT_ROUNDS", 10, minimum=4)
 APIKEY_CACHE_TTL_SECONDS = env_int("APIKEY_CACHE_TTL_SECONDS", 60, minimum=0)
-APIKEY_MAX_FAILURES_PER_KEY = env_int("APIKEY_MAX_FAILURES_PER_KEY", 10, minimum=1)
+# Failure caps (apikeys/services/caps.py): the first two refuse (429), the last two slow down
+# checks from addresses a key was never verified from; none locks a known client out.
+APIKEY_MAX_FAILURES_PER_KEY_AND_IP = env_int("APIKEY_MAX_FAILURES_PER_KEY_AND_IP", 10, minimum=1)
 APIKEY_MAX_FAILURES_PER_IP = env_int("APIKEY_MAX_FAILURES_PER_IP", 50, minimum=1)
+APIKEY_MAX_FAILURES_PER_KEY = env_int("APIKEY_MAX_FAILURES_PER_KEY", 100, minimum=1)
+APIKEY_MAX_FAILURES = env_int("APIKEY_MAX_FAILURES", 1000, minimum=1)
 APIKEY_FAILURE_WINDOW_SECONDS = env_int("APIKEY_FAILURE_WINDOW_SECONDS", 300, minimum=1)
 APIKEY_USAGE_FLUSH_SECONDS = env_int("APIKEY_USAGE_FLUSH_SECONDS", 60, minimum=5)
 APIKEY_USAGE_PUSH_SECONDS = env_int("APIKEY_USAGE_PUSH_SECONDS", 5, minimum=1)
@@ -264,6 +270,10 @@ CELERY_TIMEZONE = TIME_ZONE
 # django-celery-beat's DatabaseScheduler, recording beat's heartbeat as it ticks.
 CELERY_BEAT_SCHEDULER = "operations.beat:HeartbeatScheduler"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# On a lost broker connection let running tasks finish and record their outcome (their
+# messages come back later and find the work done) rather than cancel them mid-request.
+# (Celery 6 will default to cancelling; eqms_integration/celery.py silences its notice.)
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Periodic tasks; django-celery-beat's DatabaseScheduler copies them into its tables.
 CELERY_BEAT_SCHEDULE = {
@@ -271,7 +281,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apikeys.flush_usage",
         "schedule": float(APIKEY_USAGE_FLUSH_SECONDS),
     },
-    "sync-sweep-runs": {"task": "sync.sweep_runs", "schedule": 60.0},
 }
 
 # --- Logging ----------------------------------------------------------------------------------
@@ -373,3 +382,11 @@ PROMETHEUS_MULTIPROC_DIR = Path(
 ).resolve()
 PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)  # read on import
+
+# celery-beat period of the run sweeper; a retry due before the next sweep is queued to start
+# at its due time.
+SYNC_SWEEP_INTERVAL_SECONDS = env_int("SYNC_SWEEP_INTERVAL_SECONDS", 60, minimum=1)
+CELERY_BEAT_SCHEDULE["sync-sweep-runs"] = {
+    "task": "sync.sweep_runs",
+    "schedule": float(SYNC_SWEEP_INTERVAL_SECONDS),
+}

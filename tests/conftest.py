@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -62,6 +64,71 @@ def _clean_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_outage_left_over() -> Iterator[None]:
+    """Outages are remembered per process (eqms_integration.outages): each test starts with
+    every service up, as a new process would, and leaves none down behind it."""
+    from apikeys.services import store
+    from eqms_integration import outages
+
+    outages._current.clear()
+    yield
+    outages._current.clear()
+    store._unpublished.clear()
+    store.memory.clear()
+
+
+def retry_is_due(service: str) -> None:
+    """Move the last failure of `service` RETRY_SECONDS back (eqms_integration.outages): the
+    next call that could do without it tries it again, instead of a few seconds later."""
+    from eqms_integration import outages
+
+    outages._current[service].last_failure -= outages.RETRY_SECONDS
+
+
+@dataclass
+class LogLines:
+    records: list[logging.LogRecord] = field(default_factory=list)
+
+    def of(self, logger: str, level: int = logging.WARNING) -> list[str]:
+        return [
+            r.getMessage()
+            for r in self.records
+            if (r.name == logger or r.name.startswith(logger + ".")) and r.levelno >= level
+        ]
+
+    def outages(self, service: str) -> list[str]:
+        """What eqms_integration.outages logged about one service (down, back)."""
+        return [m for m in self.of("eqms_integration.outages") if m.startswith(service + " ")]
+
+    @property
+    def tracebacks(self) -> list[logging.LogRecord]:
+        return [r for r in self.records if r.exc_info]
+
+
+@pytest.fixture
+def log_lines() -> Iterator[LogLines]:
+    """Every record logged while the test runs, from the root and from `django` (which does
+    not propagate to the root, so caplog misses it)."""
+    lines = LogLines()
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.records.append(record)
+
+    handler = Collect(level=logging.DEBUG)
+    watched = [logging.getLogger(), logging.getLogger("django")]
+    levels = [logger.level for logger in watched]
+    for logger in watched:
+        logger.addHandler(handler)
+        # A Celery test worker started earlier in the session leaves the root at ERROR.
+        logger.setLevel(min(logger.level or logging.WARNING, logging.WARNING))
+    yield lines
+    for logger, level in zip(watched, levels, strict=True):
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 @pytest.fixture
@@ -156,6 +223,19 @@ def unanswered_port() -> Iterator[int]:
     for client in queued:
         client.close()
     server.close()
+
+
+def unreachable_database(settings_dict: dict, tmp_path) -> dict:
+    """Settings of a connection like `settings_dict` that fails to connect, for real: a
+    database file in a directory that does not exist (SQLite), or a port nobody listens on."""
+    import socket
+
+    if "sqlite" in settings_dict["ENGINE"]:
+        return {"NAME": str(tmp_path / "no-such-dir" / "db.sqlite3")}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return {"HOST": "127.0.0.1", "PORT": str(port)}
 
 
 def database_url_for_subprocess() -> str:

@@ -126,3 +126,19 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of delivery {self.delivery_id}"
+
+
+class QueueProbe(models.Model):
+    """A message sent through the broker behind the delivery messages already there. The
+    broker hands messages of a queue out in order, so once a worker has taken a probe every
+    delivery message published before it has been taken too: a due delivery enqueued before
+    it and still not claimed lost its message (webhooks/services/sweeper.py)."""
+
+    sent_at = models.DateTimeField(db_index=True)
+    reached_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+
+    def __str__(self) -> str:
+        return f"queue probe {self.pk} sent {self.sent_at:%H:%M:%S}"

@@ -1,11 +1,17 @@
-"""Cache entries of API-key verification (Django cache: Redis in production).
+"""Cache entries of API-key verification (Django cache: Redis in production; this process's
+memory while that cache is down, apikeys/services/store.py).
 
 - verified:<hmac of the full key>  -> KeyPrincipal snapshot (short TTL)
 - verified:<hmac>:checking         -> held while one request runs this key's bcrypt check
 - generation:<key_id>              -> current generation; a snapshot of another generation is dead
-- failures:key:<key_id>, failures:ip:<address or /64>  -> failed bcrypt checks in the current
-  window (plus checks under way: a check takes its slot first and gives it back on success)
+- failures:pair:<key_id>:<bucket>, failures:ip:<bucket>, failures:key:<key_id>, failures:all
+                                   -> failed bcrypt checks in the current window of one key_id
+  from one address (or /64), of one address, of one key_id, of the service (the first two also
+  hold checks under way: a check takes its slot first and gives it back on success)
+- verified-from:<key_id>:<bucket>  -> this key was verified from this address before (30 days)
+- slow:<lane>:<second>             -> checks admitted this second by a slowed lane
 - usage:<id>, last:<id>            -> requests not yet flushed to the key row
+- rate:<id>:<minute>               -> requests of a key with a rate limit, this minute
 The full key never appears in a cache key: only an HMAC digest under SECRET_KEY does.
 """
 
@@ -17,7 +23,7 @@ import ipaddress
 from contextlib import suppress
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
 
 PREFIX = "apikeys"
 
@@ -36,12 +42,27 @@ def checking_key(raw: str) -> str:
     return verified_key(raw) + ":checking"
 
 
-def failures_by_key(key_id: str) -> str:
-    return f"{PREFIX}:failures:key:{key_id}"
+def failures_by_pair(key_id: str, ip: str) -> str:
+    return f"{PREFIX}:failures:pair:{key_id}:{ip_bucket(ip)}"
 
 
 def failures_by_ip(ip: str) -> str:
     return f"{PREFIX}:failures:ip:{ip_bucket(ip)}"
+
+
+def failures_by_key(key_id: str) -> str:
+    return f"{PREFIX}:failures:key:{key_id}"
+
+
+FAILURES_ALL = f"{PREFIX}:failures:all"
+
+
+def verified_from_key(key_id: str, ip: str) -> str:
+    return f"{PREFIX}:verified-from:{key_id}:{ip_bucket(ip)}"
+
+
+def slow_lane_key(lane: str, second: int) -> str:
+    return f"{PREFIX}:slow:{lane}:{second}"
 
 
 def ip_bucket(ip: str) -> str:
@@ -70,51 +91,28 @@ def rate_key(pk: int, minute: int) -> str:
     return f"{PREFIX}:rate:{pk}:{minute}"
 
 
-def publish_generation(key_id: str, generation: int) -> None:
-    """Tell every process which generation of the key is current."""
-    cache.set(generation_key(key_id), generation, timeout=None)
-
-
-def incr(key: str, *, delta: int = 1, timeout: int | None) -> int:
-    """Increment a counter, creating it with a lifetime if absent (atomic on Redis and on the
-    embedded file cache, eqms_integration.cache).
+def incr(backend: BaseCache, key: str, *, delta: int = 1, timeout: int | None) -> int:
+    """Increment a counter, creating it with a lifetime if absent (atomic on Redis, on the
+    embedded file cache, eqms_integration.cache, and in memory).
 
     One round trip when the counter exists, which is the common case.
     """
     for _ in range(3):
         try:
-            value = cache.incr(key, delta)
+            value = backend.incr(key, delta)
         except ValueError:  # absent: create it, unless another process just did
-            if cache.add(key, delta, timeout=timeout):
+            if backend.add(key, delta, timeout=timeout):
                 return delta
             continue
         if value == delta:
             # Expired between Redis' EXISTS and INCR, which recreate it without a lifetime.
-            cache.touch(key, timeout)
+            backend.touch(key, timeout)
         return value
-    return cache.incr(key, delta)
+    return backend.incr(key, delta)
 
 
-def give_back(key: str, *, delta: int = 1) -> None:
+def give_back(backend: BaseCache, key: str, *, delta: int = 1) -> None:
     """Undo an increment; a counter that expired meanwhile has nothing to give back."""
     with suppress(ValueError):
-        if cache.decr(key, delta) <= 0:
-            cache.delete(key)  # nothing counted: never leave a counter without its lifetime
-
-
-def failure_lockouts(*, key_ids: list[str], ips: list[str]) -> tuple[set[str], set[str]]:
-    """Which of these key_ids and client addresses have used up their failure budget now, so
-    the verification refuses them without running bcrypt (read for the dashboard; the caps
-    policy lives here and in verification._take_failure_slots, and this follows it)."""
-    by_key = {failures_by_key(key_id): key_id for key_id in key_ids}
-    by_ip = {failures_by_ip(ip): ip for ip in ips}
-    counts = cache.get_many([*by_key, *by_ip])
-    keys_out = {
-        key_id for name, key_id in by_key.items()
-        if (counts.get(name) or 0) >= settings.APIKEY_MAX_FAILURES_PER_KEY
-    }  # fmt: skip
-    ips_out = {
-        ip for name, ip in by_ip.items()
-        if (counts.get(name) or 0) >= settings.APIKEY_MAX_FAILURES_PER_IP
-    }  # fmt: skip
-    return keys_out, ips_out
+        if backend.decr(key, delta) <= 0:
+            backend.delete(key)  # nothing counted: never leave a counter without its lifetime

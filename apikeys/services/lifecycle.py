@@ -17,8 +17,8 @@ from django.utils import timezone
 from apikeys.models import APIKey, APIKeyEvent
 from apikeys.services import validation
 from apikeys.services.audit import event_record
-from apikeys.services.cache import publish_generation
 from apikeys.services.keyformat import build_key, generate_key_id, preview
+from apikeys.services.store import publish_generation
 
 # Changing these changes what a presented key may do, so they invalidate cached verifications.
 VERIFICATION_FIELDS = ("scopes", "allowed_networks", "expires_at", "rate_limit_per_minute")

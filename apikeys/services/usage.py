@@ -21,6 +21,8 @@ from django.db.models import F
 
 from apikeys.models import APIKey
 from apikeys.services import cache as keys
+from apikeys.services import store
+from eqms_integration.outages import CACHE, outage_over
 
 logger = logging.getLogger(__name__)
 
@@ -45,17 +47,30 @@ class _UsageBuffer:
     def push(self) -> None:
         with self.lock:
             pending, self.pending = self.pending, {}
-        for pk, (count, last_time, last_ip) in pending.items():
+        items = list(pending.items())
+        for n, (pk, (count, last_time, last_ip)) in enumerate(items):
+            counted = False
             try:
-                keys.incr(keys.usage_key(pk), delta=count, timeout=None)
+                keys.incr(cache, keys.usage_key(pk), delta=count, timeout=None)
+                counted = True
                 cache.set(keys.last_used_key(pk), (last_time, last_ip), timeout=None)
-            except Exception:  # the cache is down: keep the counts for the next push
-                logger.warning("could not push API-key usage to the cache", exc_info=True)
-                with self.lock:
-                    entry = self.pending.setdefault(pk, [0, 0.0, ""])
-                    entry[0] += count
-                    entry[1], entry[2] = max(entry[1], last_time), entry[2] or last_ip
+            except Exception as exc:  # the cache is down: keep what is not pushed for later
+                if store.is_cache_failure(exc):
+                    store.shared_failed(exc)  # logged once per outage
+                else:
+                    logger.warning("could not push API-key usage to the cache", exc_info=True)
+                self._keep([(pk, (0 if counted else count, last_time, last_ip)), *items[n + 1 :]])
                 return
+        if items:
+            outage_over(CACHE)
+
+    def _keep(self, items: list[tuple[int, tuple[int, float, str]]]) -> None:
+        with self.lock:
+            for pk, (count, last_time, last_ip) in items:
+                entry = self.pending.setdefault(pk, [0, 0.0, ""])
+                entry[0] += count
+                if last_time > entry[1]:
+                    entry[1], entry[2] = last_time, last_ip
 
     def _run(self) -> None:
         while True:
@@ -83,6 +98,16 @@ def usage_flush(batch_size: int = 1000) -> int:
     The counter is decremented by what was written, so requests counted during the flush are
     kept for the next one.
     """
+    try:
+        return _flush(batch_size)
+    except Exception as exc:
+        if not store.is_cache_failure(exc):
+            raise
+        store.shared_failed(exc)  # the counts wait in the cache or in the web processes
+        return 0
+
+
+def _flush(batch_size: int) -> int:
     updated = 0
     ids = list(APIKey.objects.values_list("pk", flat=True))
     for start in range(0, len(ids), batch_size):

@@ -2,30 +2,35 @@
 
 Garbage fails the format/checksum test with no I/O. A cached verification (keyed by an HMAC of
 the key, checked against the key's current generation) costs one cache round trip and no
-database query. Otherwise: one indexed lookup by key_id, revoked/expired keys refused before
-bcrypt, at most one bcrypt check — and only while the failure caps for this key_id and this
-client address (IPv4) or /64 (IPv6) are not reached. A check takes its place in both failure
-counters before bcrypt runs and gives it back if the secret is right, so the caps hold under
-parallel guesses.
+database query. Otherwise: one indexed lookup by key_id and exactly one bcrypt check within
+the failure caps (apikeys/services/caps.py) — against a dummy hash of the same cost when the
+key_id is unknown, revoked or expired, so that none of those answers sooner than a wrong
+secret for a live key.
+
+While the shared cache is down (apikeys/services/store.py) verification goes on from the
+database: every request does the indexed lookup; a key this process has checked with bcrypt
+is accepted again without bcrypt as long as its row keeps the generation it was checked at,
+and the caps are counted in this process's memory.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import asdict
+from functools import lru_cache
 
 import bcrypt
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
 
-from apikeys.models import APIKey, APIKeyEvent
+from apikeys.models import APIKey
 from apikeys.principal import KeyPrincipal
 from apikeys.services import cache as keys
-from apikeys.services.audit import event_record
-from apikeys.services.keyformat import parse_key
+from apikeys.services import caps, store
+from apikeys.services.caps import TooManyFailures
+from apikeys.services.keyformat import ParsedKey, parse_key
 
-logger = logging.getLogger(__name__)
+__all__ = ["KeyRejected", "TooManyFailures", "principal_of", "verify_key"]
 
 # Requests that present the same uncached key at once wait for one bcrypt check instead of
 # each taking a failure slot (a busy client would otherwise hit the cap with a right key).
@@ -35,12 +40,6 @@ CHECK_POLL_SECONDS = 0.01
 
 class KeyRejected(Exception):
     """The key is missing, malformed, unknown, wrong, revoked or expired (never says which)."""
-
-
-class TooManyFailures(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("Too many failed API-key attempts.")
-        self.retry_after = retry_after
 
 
 def principal_of(key: APIKey) -> KeyPrincipal:
@@ -56,49 +55,10 @@ def principal_of(key: APIKey) -> KeyPrincipal:
     )
 
 
-def _from_cache(raw: str, key_id: str) -> KeyPrincipal | None:
-    verified, generation = keys.verified_key(raw), keys.generation_key(key_id)
-    found = cache.get_many([verified, generation])
-    snapshot = found.get(verified)
-    if snapshot is None or found.get(generation) != snapshot["generation"]:
-        return None
-    return KeyPrincipal(**snapshot)
-
-
-def _take_failure_slots(key_id: str, ip: str) -> tuple[int, int]:
-    """Count this check as a failure before running bcrypt, so parallel wrong guesses cannot
-    all pass a check made before any of them is counted. Over either cap: refused, and the
-    slots are given back (a refused attempt costs no bcrypt and must not extend the window).
-    Returns the counts including this attempt."""
-    window = settings.APIKEY_FAILURE_WINDOW_SECONDS
-    by_key = keys.incr(keys.failures_by_key(key_id), timeout=window)
-    by_ip = keys.incr(keys.failures_by_ip(ip), timeout=window)
-    if by_key > settings.APIKEY_MAX_FAILURES_PER_KEY or by_ip > settings.APIKEY_MAX_FAILURES_PER_IP:
-        _give_back_slots(key_id, ip)
-        raise TooManyFailures(window)
-    return by_key, by_ip
-
-
-def _give_back_slots(key_id: str, ip: str) -> None:
-    keys.give_back(keys.failures_by_key(key_id))
-    keys.give_back(keys.failures_by_ip(ip))
-
-
-def _record_failure(key: APIKey, key_id: str, ip: str, by_key: int, by_ip: int) -> None:
-    """The slots stay taken; the attempt that filled a counter up to its cap is audited."""
-    capped = []
-    if by_key == settings.APIKEY_MAX_FAILURES_PER_KEY:
-        capped.append("key_id")
-    if by_ip == settings.APIKEY_MAX_FAILURES_PER_IP:
-        capped.append("ip")
-    if capped:
-        logger.warning("API-key failure cap reached for %s (key_id=%s ip=%s)", capped, key_id, ip)
-        event_record(
-            key=key, key_id=key_id, event_type=APIKeyEvent.Type.REPEATED_FAILURES, ip=ip,
-            details={"capped": capped, "failures_by_key": by_key, "failures_by_ip": by_ip,
-                     "ip_bucket": keys.ip_bucket(ip),
-                     "window_seconds": settings.APIKEY_FAILURE_WINDOW_SECONDS},
-        )  # fmt: skip
+@lru_cache(maxsize=4)
+def _dummy_hash(rounds: int) -> bytes:
+    """A hash nobody's secret matches, at the cost new keys are hashed with."""
+    return bcrypt.hashpw(b"no key has this secret", bcrypt.gensalt(rounds=rounds))
 
 
 def verify_key(raw: str, ip: str) -> KeyPrincipal:
@@ -107,59 +67,112 @@ def verify_key(raw: str, ip: str) -> KeyPrincipal:
     parsed = parse_key(raw)
     if parsed is None:
         raise KeyRejected
-    principal = _from_cache(raw, parsed.key_id)
-    if principal is not None:
-        return principal
+    if not store.shared_is_down():
+        try:
+            principal = _verify(raw, parsed, ip, store.cache, shared=True)
+        except (KeyRejected, TooManyFailures):
+            store.shared_answered()
+            raise
+        except Exception as exc:
+            if not store.is_cache_failure(exc):
+                raise
+            store.shared_failed(exc)
+        else:
+            store.shared_answered()
+            return principal
+    return _verify(raw, parsed, ip, store.memory, shared=False)
 
-    key = APIKey.objects.filter(key_id=parsed.key_id).first()
-    if key is None:
-        # Count unknown ids per address too: probing costs the prober, not the server.
-        keys.incr(keys.failures_by_ip(ip), timeout=settings.APIKEY_FAILURE_WINDOW_SECONDS)
-        raise KeyRejected
-    if key.state != "active":
-        raise KeyRejected
+
+def _verify(
+    raw: str, parsed: ParsedKey, ip: str, backend: BaseCache, *, shared: bool
+) -> KeyPrincipal:
+    if shared:
+        principal = _from_cache(backend, raw, parsed.key_id)
+        if principal is not None:
+            return principal
+    found = APIKey.objects.filter(key_id=parsed.key_id).first()
+    key = found if found is not None and found.state == "active" else None
+    if not shared and key is not None and _checked_here(raw, key):
+        return principal_of(key)
     checking = keys.checking_key(raw)
-    if not cache.add(checking, 1, timeout=CHECK_LOCK_SECONDS):
+    if not backend.add(checking, 1, timeout=CHECK_LOCK_SECONDS):
         # The same key is being checked by another request: its result is ours.
-        principal = _wait_for_check(raw, parsed.key_id, checking)
+        principal = _wait_for_check(backend, raw, parsed.key_id, key, checking, shared=shared)
         if principal is not None:
             return principal
     try:
         # A check of this key may have ended between our first look and taking the lock.
-        return _from_cache(raw, parsed.key_id) or _check(key, parsed.key_id, parsed.secret, raw, ip)
+        return _result(backend, raw, parsed.key_id, key, shared=shared) or _check(
+            backend, key, parsed, raw, ip, found=found
+        )
     finally:
-        cache.delete(checking)
+        backend.delete(checking)
 
 
-def _wait_for_check(raw: str, key_id: str, checking: str) -> KeyPrincipal | None:
-    """Wait while another request checks this very key: its cached principal when it was
-    right; None when it was wrong, or took too long (then the caller checks for itself)."""
+def _from_cache(backend: BaseCache, raw: str, key_id: str) -> KeyPrincipal | None:
+    verified, generation = keys.verified_key(raw), keys.generation_key(key_id)
+    found = backend.get_many([verified, generation])
+    snapshot = found.get(verified)
+    if snapshot is None or found.get(generation) != snapshot["generation"]:
+        return None
+    return KeyPrincipal(**snapshot)
+
+
+def _checked_here(raw: str, key: APIKey) -> bool:
+    """This process checked this very key with bcrypt, at the generation the row has now."""
+    snapshot = store.memory.get(keys.verified_key(raw))
+    return snapshot is not None and snapshot["generation"] == key.generation
+
+
+def _result(
+    backend: BaseCache, raw: str, key_id: str, key: APIKey | None, *, shared: bool
+) -> KeyPrincipal | None:
+    """The principal another request's check left behind, if any."""
+    if shared:
+        return _from_cache(backend, raw, key_id)
+    return principal_of(key) if key is not None and _checked_here(raw, key) else None
+
+
+def _wait_for_check(
+    backend: BaseCache, raw: str, key_id: str, key: APIKey | None, checking: str, *,
+    shared: bool,
+) -> KeyPrincipal | None:  # fmt: skip
+    """Wait while another request checks this very key: its principal when it was right;
+    None when it was wrong, or took too long (then the caller checks for itself)."""
     deadline = time.monotonic() + CHECK_LOCK_SECONDS
     while time.monotonic() < deadline:
         time.sleep(CHECK_POLL_SECONDS)
-        principal = _from_cache(raw, key_id)
+        principal = _result(backend, raw, key_id, key, shared=shared)
         if principal is not None:
             return principal
-        if cache.add(checking, 1, timeout=CHECK_LOCK_SECONDS):
+        if backend.add(checking, 1, timeout=CHECK_LOCK_SECONDS):
             return None  # the other check ended without a result: ours now
     return None
 
 
-def _check(key: APIKey, key_id: str, secret: str, raw: str, ip: str) -> KeyPrincipal:
-    """The one bcrypt check, within the failure caps."""
-    by_key, by_ip = _take_failure_slots(key_id, ip)
+def _check(
+    backend: BaseCache, key: APIKey | None, parsed: ParsedKey, raw: str, ip: str,
+    *, found: APIKey | None,
+) -> KeyPrincipal:  # fmt: skip
+    """The one bcrypt check, within the failure caps; the same work for a key_id that is not
+    a live key, against the dummy hash."""
+    slots = caps.admit(backend, parsed.key_id, ip)
+    target = key.secret_hash.encode() if key else _dummy_hash(settings.APIKEY_BCRYPT_ROUNDS)
     try:
-        matches = bcrypt.checkpw(secret.encode(), key.secret_hash.encode())
+        matches = bcrypt.checkpw(parsed.secret.encode(), target) and key is not None
     except BaseException:
-        _give_back_slots(key_id, ip)
+        caps.release(backend, parsed.key_id, ip)
         raise
     if not matches:
-        _record_failure(key, key_id, ip, by_key, by_ip)
+        caps.failed(backend, found, parsed.key_id, ip, slots)
         raise KeyRejected
-    _give_back_slots(key_id, ip)  # a correct key does not spend the failure budget
+    caps.verified(backend, parsed.key_id, ip)
 
     principal = principal_of(key)
-    # add, not set: a concurrent change may already have published a newer generation.
-    cache.add(keys.generation_key(key.key_id), key.generation, timeout=None)
-    cache.set(keys.verified_key(raw), asdict(principal), timeout=settings.APIKEY_CACHE_TTL_SECONDS)
+    snapshot = asdict(principal)
+    store.memory.set(keys.verified_key(raw), snapshot, timeout=settings.APIKEY_CACHE_TTL_SECONDS)
+    if backend is not store.memory:
+        # add, not set: a concurrent change may already have published a newer generation.
+        backend.add(keys.generation_key(key.key_id), key.generation, timeout=None)
+        backend.set(keys.verified_key(raw), snapshot, timeout=settings.APIKEY_CACHE_TTL_SECONDS)
     return principal

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, renderers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from audit import export, selectors
 from audit.api.filters import AuditEventFilter
 from audit.api.serializers import AuditEventSerializer
+from eqms_integration.api.schema import documented
 
 READ = {"list": "audit.view_auditevent", "retrieve": "audit.view_auditevent"}
 
@@ -37,8 +38,10 @@ def _responses(serializer: type) -> dict:
     return {(200, "application/json"): serializer, (200, "text/csv"): OpenApiTypes.STR}
 
 
-@extend_schema_view(
+@documented(
+    "Audit trail",
     list=extend_schema(
+        summary="List audit events",
         description="Audit events, newest first. Filters: object_type, object_id, actor_type, "
         "actor_id, channel, action, occurred_after, occurred_before (ISO 8601, before is "
         "exclusive); `search` looks in the object's and the actor's names. `?format=csv` or "
@@ -46,6 +49,7 @@ def _responses(serializer: type) -> dict:
         responses=_responses(AuditEventSerializer),
     ),
     retrieve=extend_schema(
+        summary="Read an audit event",
         description="One audit event with its seal (null until the sealer has chained it).",
         responses=_responses(AuditEventSerializer),
     ),

@@ -15,6 +15,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from eqms_integration.outages import RETRY_AFTER_SECONDS, outage_report, unavailable_service
+
 logger = logging.getLogger(__name__)
 
 NON_FIELD_KEY = "non_field_errors"
@@ -73,7 +75,32 @@ def error_body(code: str, message: str, errors: Any = None) -> dict[str, Any]:
     return {"code": code, "message": message, "errors": errors or {}}
 
 
+def unavailable_body(service: str) -> dict[str, Any]:
+    return error_body(
+        "service_unavailable",
+        f"The {service} is unavailable; retry after the seconds given in Retry-After.",
+    )
+
+
+def mark_logged(response: Any) -> Any:
+    """Tell Django's request logger the response is accounted for: an outage is logged once by
+    eqms_integration.outages, not once per request it refuses."""
+    response._has_been_logged = True
+    return response
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    service = unavailable_service(exc)
+    if service is not None:
+        outage_report(service, exc)
+        set_rollback()
+        return mark_logged(
+            Response(
+                unavailable_body(service),
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_django_validation_errors(exc))
     elif isinstance(exc, Http404):

@@ -50,4 +50,7 @@ API_TAGS = [
      "own (orders, inventory, …)."},
     {"name": "API keys", "description": "Keys of machine clients: issue, scope, rotate, "
      "revoke, audit. People with the Admin role, session only."},
+    {"name": "Audit trail", "description": "Every change to QMS records and integration "
+     "settings: who, through which channel, old and new values, why; append-only and "
+     "hash-chained. Read only (Admin, Manager, Auditor; keys with `audit:read`)."},
 ]  # fmt: skip

@@ -67,6 +67,8 @@ ERROR_DESCRIPTIONS = {
     "`Retry-After` seconds.",
     "502": "`remote_error`: the external system could not be reached or refused the values; "
     "nothing was changed.",
+    "503": "`service_unavailable`: a backing service the request needs (database, cache, "
+    "broker) is down; nothing was changed; retry after `Retry-After` seconds.",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -121,6 +123,7 @@ class AutoSchema(openapi.AutoSchema):
             codes.append("409")
         if self.method in ("POST", "PUT", "PATCH"):
             codes += ["413", "415"]
+        codes.append("503")  # every operation needs the database
         return sorted(codes)
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
@@ -131,11 +134,12 @@ class AutoSchema(openapi.AutoSchema):
         for code, response in responses.items():
             if code in ERROR_DESCRIPTIONS and not response.get("description"):
                 response["description"] = ERROR_DESCRIPTIONS[code]
-        if "429" in responses:
-            responses["429"].setdefault("headers", {})["Retry-After"] = {
-                "schema": {"type": "integer"},
-                "description": "Seconds to wait before the next request.",
-            }
+        for code in ("429", "503"):
+            if code in responses:
+                responses[code].setdefault("headers", {})["Retry-After"] = {
+                    "schema": {"type": "integer"},
+                    "description": "Seconds to wait before the next request.",
+                }
         return responses
 
 

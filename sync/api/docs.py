@@ -13,7 +13,7 @@ RUN = {
     "id": 318, "configuration": 4, "configuration_name": "ERP equipment", "status": "queued",
     "trigger": "api", "full": False, "dry_run": False, "attempt": 1, "retry_of": None,
     "processed": 0, "created": 0, "updated": 0, "skipped": 0, "failed": 0, "conflicted": 0,
-    "missing_at_source": None, "retired": None, "error": "",
+    "pending_conflicts": 0, "missing_at_source": None, "retired": None, "error": "",
     "queued_at": "2026-11-21T06:00:00Z", "started_at": None, "finished_at": None,
     "duration_ms": None,
 }  # fmt: skip
@@ -281,7 +281,7 @@ run_docs = documented(
         description="Status, counts (`processed`, `created`, `updated`, `skipped`, `failed`, "
         "`conflicted`, `missing_at_source`, `retired`), timing, the error and the rows that "
         "failed (`row_errors`, each with its external id). Poll it after `execute`.",
-        examples=[_answer("Finished", {**FINISHED, "row_errors": []})],
+        examples=[_answer("Finished", {**FINISHED, "missing_at_source_ids": [], "row_errors": []})],
     ),
     retry=extend_schema(
         summary="Retry a run",

@@ -7,12 +7,18 @@ sides last agreed on. Whatever happens, the run ends with a status.
 
 from __future__ import annotations
 
+import logging
 import time
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
+from django.db import connection
 from django.utils import timezone
 
 from eqms_integration import metrics
+from eqms_integration.outages import DATABASE, cause_of, outage_report
 from eqms_integration.text import counted
 from operations import occurrences
 from sync.connectors.errors import ConnectorError
@@ -24,7 +30,9 @@ from sync.engine.remote import remote_session
 from sync.models import SyncConfiguration, SyncConflict, SyncRun
 from sync.services.configurations import configuration_validate
 
+logger = logging.getLogger(__name__)
 Direction = SyncConfiguration.Direction
+DATABASE_POLL_SECONDS = 0.5
 FINISH_FIELDS = [*COUNTS, "status", "error", "finished_at", "duration_ms", "missing_at_source",
                  "missing_at_source_ids", "retired", "pending_conflicts"]  # fmt: skip
 
@@ -90,6 +98,14 @@ def execute(run: SyncRun, *, progress: ProgressFn | None = None) -> SyncRun:
     """Carry out a run that has been started (status in_progress); always finishes it."""
     clock = time.monotonic()
     try:
+        return _execute(run, progress, clock)
+    except (DatabaseOperationalError, DatabaseInterfaceError) as exc:
+        # The service's own database (errors of an external one arrive as ConnectorError).
+        return _finish_when_database_answers(run, exc, clock)
+
+
+def _execute(run: SyncRun, progress: ProgressFn | None, clock: float) -> SyncRun:
+    try:
         _carry_out(run, progress)
     except RunStopped as exc:
         return _finish(run, exc.status, str(exc), clock)
@@ -98,6 +114,8 @@ def execute(run: SyncRun, *, progress: ProgressFn | None = None) -> SyncRun:
     except ValidationError as exc:
         message = "Configuration no longer matches the source: " + "; ".join(exc.messages)
         return _finish(run, SyncRun.Status.FAILED, message, clock)
+    except (DatabaseOperationalError, DatabaseInterfaceError):
+        raise
     except Exception as exc:
         # Never leave a run in progress. The batch being applied was rolled back: keep the
         # counts of the committed batches only, then let the error reach the logs.
@@ -105,3 +123,39 @@ def execute(run: SyncRun, *, progress: ProgressFn | None = None) -> SyncRun:
         _finish(run, SyncRun.Status.FAILED, f"Unexpected error: {type(exc).__name__}", clock)
         raise
     return _finish(run, None, "", clock)
+
+
+def _finish_when_database_answers(run: SyncRun, exc: Exception, clock: float) -> SyncRun:
+    """A database error (the server went away, or refused a statement): wait until it answers
+    again — up to the run's lease, after which the sweeper ends the run anyway — then end the
+    run as failed with that error, so its retry follows the configuration's policy and new
+    runs are not refused as "already running" meanwhile."""
+    outage_report(DATABASE, exc)
+    waited = _wait_for_database(deadline=time.monotonic() + settings.SYNC_RUN_LEASE_SECONDS)
+    error = f"Database error during the run: {cause_of(exc)}."
+    if waited >= 0.5:
+        error += f" The service's database could not be reached for {waited:.1f} s."
+    error += " Batches committed before it are kept; the next run resumes after them."
+    ended = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.IN_PROGRESS).update(
+        status=SyncRun.Status.FAILED, error=error, finished_at=timezone.now(),
+        duration_ms=int((time.monotonic() - clock) * 1000),
+    )  # fmt: skip
+    if not ended:
+        logger.info("sync run %s was ended elsewhere while its database was away", run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def _wait_for_database(*, deadline: float) -> float:
+    """Seconds until the default database accepts a connection again; raises the last error
+    at the deadline (the task fails; the sweeper ends the run once its lease has passed)."""
+    started = time.monotonic()
+    while True:
+        connection.close()  # the old connection is broken; Django opens a new one
+        try:
+            connection.ensure_connection()
+            return time.monotonic() - started
+        except (DatabaseOperationalError, DatabaseInterfaceError):
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(DATABASE_POLL_SECONDS)

@@ -16,6 +16,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from eqms_integration.outages import (
+    BROKER,
+    outage_over,
+    outage_report,
+    unavailable_service,
+    worth_trying,
+)
 from operations import occurrences
 from sync.models import SyncConfiguration, SyncRun
 
@@ -27,10 +34,26 @@ REQUEUE_AFTER = timedelta(minutes=2)
 FINAL = (SyncRun.Status.FAILED, SyncRun.Status.TIMEOUT)
 
 
-def _enqueue(run_id: int) -> None:
+def _enqueue(run_id: int, countdown: float | None = None) -> None:
+    """Hand the run to a worker when the transaction commits (after `countdown` seconds, which
+    the sweeper keeps within its interval). A broker that is down loses nothing: the run stays
+    queued and the sweeper sends it again."""
     from sync.tasks import execute_sync_run
 
-    transaction.on_commit(lambda: execute_sync_run.delay(run_id))
+    def send() -> None:
+        if not worth_trying(BROKER):  # it failed seconds ago: the sweeper sends the run later
+            return
+        try:
+            execute_sync_run.apply_async((run_id,), countdown=countdown)
+        except Exception as exc:
+            if unavailable_service(exc) != BROKER:
+                logger.warning("could not enqueue sync run %s", run_id, exc_info=True)
+            else:
+                outage_report(BROKER, exc)
+        else:
+            outage_over(BROKER)
+
+    transaction.on_commit(send)
 
 
 def _expire_stale(config: SyncConfiguration) -> int:
@@ -50,7 +73,8 @@ def _expire_stale(config: SyncConfiguration) -> int:
     ).update(
         status=SyncRun.Status.FAILED, finished_at=now,
         error=f"Marked as failed: no progress for {settings.SYNC_RUN_LEASE_SECONDS} s "
-              "(its worker stopped); the next run resumes after its last committed batch.",
+              "(its worker stopped, or lost the database for that long); the next run resumes "
+              "after its last committed batch.",
     )  # fmt: skip
     for run in config.runs.filter(finished_at=now, status__in=FINAL) if timed_out + died else ():
         occurrences.sync_run_ended(run)  # the runs just ended here
@@ -66,8 +90,10 @@ def run_start(
     dry_run: bool = False,
     queued: bool = False,
     retry_of: SyncRun | None = None,
+    countdown: float | None = None,
 ) -> SyncRun:
-    """Create the run (in progress, or queued for a worker). Refused while another is active."""
+    """Create the run (in progress, or queued for a worker, which may be told to wait up to
+    one sweep interval). Refused while another is active."""
     SyncConfiguration.objects.select_for_update().get(pk=config.pk)  # serialises starts
     _expire_stale(config)
     active = config.runs.filter(status__in=SyncRun.ACTIVE).first()
@@ -81,7 +107,7 @@ def run_start(
         attempt=retry_of.attempt + 1 if retry_of else 1, retry_of=retry_of,
     )  # fmt: skip
     if queued:
-        _enqueue(run.pk)
+        _enqueue(run.pk, countdown)
     return run
 
 
@@ -120,12 +146,12 @@ def run_cancel(*, run: SyncRun) -> SyncRun:
     return run
 
 
-def run_retry(*, run: SyncRun, trigger: str = "retry") -> SyncRun:
+def run_retry(*, run: SyncRun, trigger: str = "retry", countdown: float | None = None) -> SyncRun:
     if run.status in SyncRun.ACTIVE:
         raise ValidationError({"non_field_errors": f"Run {run.pk} is still {run.status}."})
     return run_start(
         config=run.configuration, trigger=trigger, full=run.full, dry_run=run.dry_run,
-        queued=True, retry_of=run,
+        queued=True, retry_of=run, countdown=countdown,
     )  # fmt: skip
 
 
@@ -134,11 +160,16 @@ def retry_delay(attempt: int) -> timedelta:
 
 
 def runs_sweep() -> dict[str, int]:
-    """Periodic (celery-beat): re-send lost queued runs, expire dead ones, retry failures."""
+    """Periodic (celery-beat, every SYNC_SWEEP_INTERVAL_SECONDS): re-send lost queued runs,
+    expire dead ones, and queue each retry that falls due before the next sweep, to start at
+    its due time (a countdown of at most one interval), so retries are neither early nor a
+    sweep late."""
     now = timezone.now()
+    interval = timedelta(seconds=settings.SYNC_SWEEP_INTERVAL_SECONDS)
     counts = {"requeued": 0, "expired": 0, "retried": 0}
+    # A retry may wait up to one interval in the broker before it starts: not lost.
     for run in SyncRun.objects.filter(
-        status=SyncRun.Status.QUEUED, queued_at__lt=now - REQUEUE_AFTER
+        status=SyncRun.Status.QUEUED, queued_at__lt=now - REQUEUE_AFTER - interval
     ):
         with transaction.atomic():
             _enqueue(run.pk)
@@ -150,11 +181,14 @@ def runs_sweep() -> dict[str, int]:
     failed = SyncRun.objects.filter(status__in=FINAL, dry_run=False, retries__isnull=True)
     for run in failed.select_related("configuration"):
         config = run.configuration
-        due = run.finished_at and run.finished_at + retry_delay(run.attempt) <= now
-        if not (config.enabled and due and run.attempt <= config.max_retries):
+        due_at = run.finished_at + retry_delay(run.attempt) if run.finished_at else None
+        if not (config.enabled and due_at and due_at <= now + interval):
+            continue
+        if run.attempt > config.max_retries:
             continue
         try:
-            run_retry(run=run, trigger="auto-retry")
+            wait = max((due_at - now).total_seconds(), 0.0)
+            run_retry(run=run, trigger="auto-retry", countdown=wait or None)
             counts["retried"] += 1
         except ValidationError:
             logger.info("retry of run %s deferred: another run is active", run.pk)

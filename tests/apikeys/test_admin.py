@@ -224,7 +224,9 @@ def test_revoking_several_keys_says_how_many_in_the_plural(admin_client):
     keys = [services.apikey_create(name=f"K{n}", scopes=["*"]).api_key.pk for n in range(2)]
 
     response = admin_client.post(
-        "/admin/apikeys/apikey/", {"action": "revoke_selected", "_selected_action": keys},
+        "/admin/apikeys/apikey/",
+        {"action": "revoke_selected", "_selected_action": keys, "confirmed": "yes",
+         "reason": "line closed"},
         follow=True,
     )  # fmt: skip
 

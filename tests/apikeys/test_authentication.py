@@ -235,29 +235,33 @@ def test_rotation_with_no_grace_stops_the_old_key_at_once(
     assert key_client(new.key).get("/api/ncrs/").status_code == 200
 
 
-def test_repeated_wrong_secrets_for_one_key_are_capped_and_bcrypt_stops_running(
+def test_repeated_wrong_secrets_for_one_key_from_one_address_are_capped_for_that_address_only(
     issue_key, key_client, bcrypt_calls, settings
 ):
-    settings.APIKEY_MAX_FAILURES_PER_KEY = 3
+    settings.APIKEY_MAX_FAILURES_PER_KEY_AND_IP = 3
+    settings.APIKEY_CACHE_TTL_SECONDS = 0  # every right key runs bcrypt too
     issued = issue_key(["ncr:read"])
     wrong = services.keyformat.build_key(issued.api_key.key_id)[0]
 
     statuses = [
-        key_client(wrong, ip=f"198.51.100.{i}").get("/api/ncrs/").status_code for i in range(6)
+        key_client(wrong, ip="203.0.113.66").get("/api/ncrs/").status_code for _ in range(6)
     ]
+    capped = key_client(wrong, ip="203.0.113.66").get("/api/ncrs/")
+    elsewhere = key_client(issued.key, ip="198.51.100.1").get("/api/ncrs/")
 
     assert statuses == [401, 401, 401, 429, 429, 429]
-    assert len(bcrypt_calls) == 3
-    event = APIKeyEvent.objects.get(event_type="repeated_failures")
-    assert event.key_id == issued.api_key.key_id and event.details["capped"] == ["key_id"]
-    capped = key_client(wrong).get("/api/ncrs/")
     assert int(capped["Retry-After"]) == settings.APIKEY_FAILURE_WINDOW_SECONDS
+    assert elsewhere.status_code == 200  # the right key from an address that was not guessing
+    assert len(bcrypt_calls) == 3 + 1
+    event = APIKeyEvent.objects.get(event_type="repeated_failures")
+    assert event.key_id == issued.api_key.key_id and event.details["capped"] == ["key_id_and_ip"]
+    assert event.api_key_id == issued.api_key.pk
 
 
 def test_a_client_already_verified_keeps_working_while_its_key_id_is_under_attack(
     issue_key, key_client, settings
 ):
-    settings.APIKEY_MAX_FAILURES_PER_KEY = 2
+    settings.APIKEY_MAX_FAILURES_PER_KEY_AND_IP = 2
     issued = issue_key(["ncr:read"])
     good = key_client(issued.key)
     assert good.get("/api/ncrs/").status_code == 200
@@ -308,7 +312,7 @@ def test_an_ipv6_client_rotating_addresses_within_its_64_is_capped_as_one_addres
 def test_a_correct_key_does_not_spend_the_failure_budget(
     issue_key, key_client, bcrypt_calls, settings
 ):
-    settings.APIKEY_MAX_FAILURES_PER_KEY = 2
+    settings.APIKEY_MAX_FAILURES_PER_KEY_AND_IP = 2
     settings.APIKEY_MAX_FAILURES_PER_IP = 2
     settings.APIKEY_CACHE_TTL_SECONDS = 0  # no cached verification: every request runs bcrypt
     issued = issue_key(["ncr:read"])

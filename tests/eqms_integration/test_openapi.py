@@ -158,7 +158,7 @@ def test_every_resource_of_the_index_answers_its_list(client_for):
 
 
 @pytest.fixture
-def world(tmp_path, settings, receiver):  # noqa: F811 - the fixture imported above
+def world(tmp_path, settings, receiver, sync_test_systems):  # noqa: F811 - imported above
     """A bit of everything: NCR, CAPA, master data, a key, a subscription with deliveries, a
     two-way sync configuration with a finished run, a conflict and a queued run."""
     settings.SYNC_LOCAL_SETTLE_SECONDS = 0
@@ -190,7 +190,17 @@ def world(tmp_path, settings, receiver):  # noqa: F811 - the fixture imported ab
         field_mappings=[{"local": "text", "remote": "description"}],
     )
     run(orders)
+    from audit.services import event_record
+
+    audited = event_record(
+        action="updated",
+        object_type="ncr",
+        object_id=str(ncr.pk),
+        object_repr=ncr.number,
+        changes={"title": ["Crak", "Crack"]},
+    )
     return {
+        "audit_event": audited,
         "config": config, "connection": config.connection, "run": first, "ncr": ncr,
         "capa": capa, "subscription": subscription, "key": key,
         "conflict": SyncConflict.objects.get(), "delivery": subscription.deliveries.first(),
@@ -209,6 +219,8 @@ def live_calls(w: dict) -> list[tuple[str, str, dict | None]]:
               "field_mappings": [{"local": "text", "remote": "description"}]}  # fmt: skip
     return [
         ("get", "/api/", None),
+        ("get", "/api/audit-events/?object_type=ncr", None),
+        ("get", f"/api/audit-events/{w['audit_event'].pk}/", None),
         ("get", "/api/ncrs/?ordering=-created_at", None), ("post", "/api/ncrs/", ncr),
         ("get", f"/api/ncrs/{n}/", None), ("put", f"/api/ncrs/{n}/", ncr),
         ("patch", f"/api/ncrs/{n}/", {"status": "under_investigation"}),

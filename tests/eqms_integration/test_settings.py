@@ -170,6 +170,7 @@ def test_cache_url_wins_then_redis_then_a_shared_file_cache(tmp_path):
     assert redis == {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://r:6379/1",
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
     assert cache_config(cache_url="", redis_url="", file_cache_dir=tmp_path)["BACKEND"].endswith(
         "FileBasedCache"

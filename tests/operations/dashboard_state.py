@@ -176,7 +176,7 @@ def _api_keys(now, settings) -> SimpleNamespace:
     APIKey.objects.filter(pk=idle.api_key.pk).update(
         created_at=now - timedelta(days=200), last_used_at=now - timedelta(days=120)
     )
-    settings.APIKEY_MAX_FAILURES_PER_KEY = 3
+    settings.APIKEY_MAX_FAILURES_PER_KEY_AND_IP = 3
     wrong, _ = build_key(locked.api_key.key_id)  # its key_id, another secret
     for _ in range(4):  # a scanner with a mistyped key, until the cap refuses it
         with pytest.raises((KeyRejected, TooManyFailures)):

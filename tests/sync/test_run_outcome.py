@@ -72,7 +72,7 @@ def test_a_run_that_leaves_a_conflict_waiting_is_success_with_conflicts_everywhe
         "success_with_conflicts", 1, 1,
     )  # fmt: skip
     assert code == 3 and "SUCCESS_WITH_CONFLICTS" in out
-    assert "1 conflict waits for a person to resolve it." in out
+    assert "1 conflict waits for a person" in out
     detail = admin_api.get(f"/api/sync/logs/{waiting.pk}/").json()
     assert (detail["status"], detail["pending_conflicts"]) == ("success_with_conflicts", 1)
     listed = admin_api.get("/api/sync/logs/?status=success_with_conflicts").json()

@@ -247,4 +247,6 @@ def test_a_configurations_runs_filtered_by_an_unknown_status_is_a_400_listing_th
 
     assert response.status_code == 400
     (message,) = response.json()["errors"]["status"]
-    assert message.startswith("One of queued, in_progress, success, partial, failed")
+    assert message.startswith(
+        "One of queued, in_progress, success, success_with_conflicts, partial, failed"
+    )

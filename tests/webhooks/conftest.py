@@ -175,6 +175,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
 
 FAN_OUT = "webhooks.tasks.enqueue_webhook_deliveries"
 DELIVER = "webhooks.tasks.deliver_webhook"
+PROBE = "webhooks.tasks.probe_webhook_queue"
 
 
 def broker_messages() -> list[tuple[str, list]]:

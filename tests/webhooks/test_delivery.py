@@ -380,14 +380,14 @@ def test_a_delivery_whose_worker_died_is_claimed_again_after_its_lease_and_compl
     )
     from webhooks.services.sweeper import deliveries_due
 
-    assert deliveries_due(now=timezone.now()) == [delivery_id]
+    assert deliveries_due(now=timezone.now()) == {delivery_id: 0.0}
     attempt = services.delivery_attempt(delivery_id=delivery_id)
 
     assert attempt.succeeded and attempt.number == 2
     assert len(receiver.requests) == 1
     assert only_delivery().status == "succeeded"
     assert services.delivery_attempt(delivery_id=delivery_id) is None
-    assert deliveries_due(now=timezone.now() + timedelta(days=1)) == []
+    assert deliveries_due(now=timezone.now() + timedelta(days=1)) == {}
 
 
 def test_a_worker_that_lost_its_lease_cannot_overwrite_the_new_owners_result(

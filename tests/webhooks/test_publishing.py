@@ -13,6 +13,7 @@ from quality import services as quality
 from tests.webhooks.conftest import (
     DELIVER,
     FAN_OUT,
+    PROBE,
     broker_down,
     broker_messages,
     deliveries_handed_to_workers,
@@ -194,38 +195,44 @@ def test_a_large_commit_is_fanned_out_in_messages_of_at_most_the_sweep_batch_siz
 
 
 def test_a_broker_that_is_down_at_commit_loses_nothing(
-    make_subscription, django_capture_on_commit_callbacks, settings, clock
+    make_subscription, django_capture_on_commit_callbacks
 ):
     for name in ("ERP", "MES", "CRM"):
         make_subscription(name=name)
-    settings.WEBHOOK_REQUEUE_AFTER_SECONDS = 60
 
     with broker_down(), django_capture_on_commit_callbacks(execute=True):
         quality.ncr_create(title="A")  # the commit stands even though enqueueing failed
 
     ids = sorted(WebhookDelivery.objects.values_list("id", flat=True))
     assert len(ids) == 3 and broker_messages() == []
-    clock.advance(59)
-    assert services.deliveries_sweep() == 0  # the fan-out may still be on its way
-    clock.advance(2)
-    assert services.deliveries_sweep() == 3
+    assert not WebhookDelivery.objects.filter(enqueued_at__isnull=False).exists()
+    assert services.deliveries_sweep() == 3  # the publish failed: the next sweep sends them
     # The sweeper enqueues each delivery itself, with no fan-out message in between.
     assert sorted(broker_messages()) == [(DELIVER, [i]) for i in ids]
-    assert services.deliveries_sweep() == 0  # just enqueued: not again until REQUEUE_AFTER
+    assert services.deliveries_sweep() == 0  # their messages wait in the broker now
 
 
-def test_a_fan_out_message_that_no_worker_runs_is_replaced_by_the_sweeper(
+def test_a_fan_out_message_that_no_worker_runs_is_replaced_once_a_probe_shows_it_lost(
     make_subscription, django_capture_on_commit_callbacks, settings, clock
 ):
     for name in ("ERP", "MES"):
         make_subscription(name=name)
     settings.WEBHOOK_REQUEUE_AFTER_SECONDS = 60
+    settings.WEBHOOK_SWEEP_INTERVAL_SECONDS = 10
     with django_capture_on_commit_callbacks(execute=True):
         quality.ncr_create(title="A")
 
     [(task, _)] = broker_messages()  # taken by a worker that dies before fanning out
     assert task == FAN_OUT
-    clock.advance(61)
+    clock.advance(59)
+    assert services.deliveries_sweep() == 0 and broker_messages() == []  # may still be queued
+    clock.advance(2)
+    assert services.deliveries_sweep() == 0  # suspected: a probe goes down the queue
+    [(probe, probe_args)] = broker_messages()
+    assert probe == PROBE
+    app.tasks[probe](*probe_args)  # a worker takes it: the fan-out was taken before it
+    assert services.deliveries_sweep() == 0  # not yet: a worker may still hold the message
+    clock.advance(settings.WEBHOOK_SWEEP_INTERVAL_SECONDS)
 
     assert services.deliveries_sweep() == 2
     assert sorted(deliveries_handed_to_workers()) == sorted(

@@ -141,19 +141,16 @@ def test_one_commit_for_several_subscriptions_publishes_one_message_and_each_get
     assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
 
 
-def test_a_fan_out_lost_at_commit_is_delivered_by_the_sweeper_once_requeue_time_has_passed(
-    make_subscription, receiver, celery_worker, published, settings
+def test_a_fan_out_lost_at_commit_is_delivered_by_the_next_sweep(
+    make_subscription, receiver, celery_worker, published
 ):
     subscribe_several(make_subscription, receiver)
-    settings.WEBHOOK_REQUEUE_AFTER_SECONDS = 1
 
     with broker_down():
         ncr = quality.ncr_create(title="Broker down")  # committed; its fan-out never left
-    assert services.deliveries_sweep() == 0  # too early: the fan-out might be on its way
-    time.sleep(1.2)
     assert receiver.requests == [] and statuses() == ["pending"] * len(RECEIVERS)
 
-    sweep_webhook_deliveries.delay()
+    sweep_webhook_deliveries.delay()  # the publish failed: no need to wait for it
     wait_for(lambda: statuses() == ["succeeded"] * len(RECEIVERS))
 
     assert paths_received(receiver) == sorted(RECEIVERS)
@@ -171,8 +168,7 @@ def test_a_fan_out_message_run_twice_still_delivers_each_event_once(
 
     enqueue_webhook_deliveries.delay(ids)  # as when acks_late hands a message out again
     enqueue_webhook_deliveries.delay(ids)
-    wait_for(lambda: len([t for t, _ in published if t == DELIVER]) == 2 * len(ids))
     wait_for(lambda: statuses() == ["succeeded"] * len(RECEIVERS))
-    time.sleep(0.5)  # the second message of each pair finds the delivery done
+    time.sleep(0.5)  # a second message of a delivery finds it done
 
     assert paths_received(receiver) == sorted(RECEIVERS)

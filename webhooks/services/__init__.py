@@ -5,7 +5,7 @@ from __future__ import annotations
 from webhooks.services.delivery import delivery_attempt, delivery_claim
 from webhooks.services.pruning import deliveries_prune
 from webhooks.services.publishing import event_publish
-from webhooks.services.queue import deliveries_enqueue
+from webhooks.services.queue import deliveries_enqueue, deliveries_fan_out
 from webhooks.services.recovery import (
     deliveries_requeue,
     delivery_retry_now,
@@ -19,10 +19,11 @@ from webhooks.services.subscriptions import (
     subscription_regenerate_secret,
     subscription_update,
 )
-from webhooks.services.sweeper import deliveries_sweep
+from webhooks.services.sweeper import deliveries_sweep, queue_probe_reached
 
 __all__ = [
     "deliveries_enqueue",
+    "deliveries_fan_out",
     "deliveries_prune",
     "deliveries_requeue",
     "deliveries_sweep",
@@ -30,6 +31,7 @@ __all__ = [
     "delivery_claim",
     "delivery_retry_now",
     "event_publish",
+    "queue_probe_reached",
     "subscription_create",
     "subscription_daily_outcomes",
     "subscription_disable",

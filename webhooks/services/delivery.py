@@ -19,6 +19,7 @@ from django.utils import timezone
 from webhooks.models import EventType, WebhookAttempt, WebhookDelivery
 from webhooks.services.attempts import attempt_record
 from webhooks.services.http_client import HttpResult, post_guarded
+from webhooks.services.queue import delivery_schedule
 from webhooks.services.signing import signed_headers
 from webhooks.services.subscriptions import custom_headers_of, secrets_in_use
 
@@ -51,6 +52,7 @@ def delivery_attempt(*, delivery_id: int, allow_retry: bool = True) -> WebhookAt
     now = timezone.now()
     token = delivery_claim(delivery_id=delivery_id, now=now)
     if token is None:
+        _early_message_dropped(delivery_id, now)
         return None
     delivery = WebhookDelivery.objects.select_related("event", "subscription").get(pk=delivery_id)
     subscription = delivery.subscription
@@ -65,13 +67,26 @@ def delivery_attempt(*, delivery_id: int, allow_retry: bool = True) -> WebhookAt
         )
         return None
     result = _send(delivery, now)
-    return attempt_record(
+    attempt = attempt_record(
         delivery=delivery,
         token=token,
         started_at=now,
         result=result,
         allow_retry=allow_retry and not is_test,
     )
+    if delivery.status == Status.PENDING:  # to be retried: send it when its backoff ends
+        wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
+        delivery_schedule(delivery_id, max(wait, 0.0))
+    return attempt
+
+
+def _early_message_dropped(delivery_id: int, now: datetime) -> None:
+    """A message that arrived before its delivery was due (another host's clock ran ahead)
+    was taken for nothing: say no message waits for the delivery, so the next sweep sends
+    one, instead of waiting to find it lost."""
+    WebhookDelivery.objects.filter(
+        pk=delivery_id, status=Status.PENDING, next_attempt_at__gt=now, enqueued_at__isnull=False
+    ).update(enqueued_at=None)
 
 
 def _send(delivery: WebhookDelivery, now: datetime) -> HttpResult:

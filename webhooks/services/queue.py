@@ -1,5 +1,9 @@
-"""Handing deliveries to Celery. A failure to enqueue loses nothing: the rows stay due with
-enqueued_at set, and the sweeper enqueues them again after WEBHOOK_REQUEUE_AFTER_SECONDS.
+"""Handing deliveries to Celery. A delivery's enqueued_at says a message for it is waiting in
+the broker (set when one is published, cleared when a worker claims it): the sweeper sends no
+second message while one waits. A publish that fails (broker down) clears it again, so the
+next sweep sends the delivery: nothing is lost, and no 500 reaches the caller. For a few
+seconds after a failed publish (outages.RETRY_SECONDS) this process does not try again, so
+requests do not each wait for the broker's connection timeout.
 
 On commit, one broker message goes out per committed batch, not one per delivery: a single
 delivery goes straight to `deliver_webhook`; several go as `enqueue_webhook_deliveries`
@@ -10,33 +14,90 @@ time is on the request's path; the fan-out moves it to the worker."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
+
+from eqms_integration.outages import (
+    BROKER,
+    outage_over,
+    outage_report,
+    unavailable_service,
+    worth_trying,
+)
+from webhooks.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
 
-def deliveries_enqueue(delivery_ids: Iterable[int]) -> int:
-    """One `deliver_webhook` message per delivery (the sweeper and the worker's fan-out)."""
+def _publish_failed(exc: Exception, what: str) -> None:
+    if unavailable_service(exc) == BROKER:
+        outage_report(BROKER, exc)  # once per outage, not once per delivery
+    else:
+        logger.warning("could not enqueue %s; the sweeper will", what, exc_info=True)
+
+
+def _not_queued(delivery_ids: list[int]) -> None:
+    """Their messages never left: the next sweep sends them (it would wait for them else)."""
+    try:
+        WebhookDelivery.objects.filter(id__in=delivery_ids, status="pending").update(
+            enqueued_at=None
+        )
+    except Exception:  # the database went too: the sweeper's probe finds them later
+        logger.warning("could not mark %d deliveries as not enqueued", len(delivery_ids))
+
+
+def deliveries_enqueue(deliveries: Iterable[int] | Mapping[int, float]) -> int:
+    """One `deliver_webhook` message per delivery (the sweeper, the worker's fan-out); a
+    mapping gives each the seconds to wait before it is due (always within one sweep)."""
     from webhooks.tasks import deliver_webhook  # tasks import services; avoid the cycle
 
-    sent = 0
-    for delivery_id in delivery_ids:
+    waits = deliveries if isinstance(deliveries, Mapping) else dict.fromkeys(deliveries, 0.0)
+    if not worth_trying(BROKER):  # it failed seconds ago: leave them to the next sweep
+        _not_queued(list(waits))
+        return 0
+    sent, unsent = 0, []
+    for delivery_id, wait in waits.items():
         try:
-            deliver_webhook.delay(delivery_id)
+            deliver_webhook.apply_async((delivery_id,), countdown=wait or None)
             sent += 1
-        except Exception:  # broker down: the sweeper retries; the caller's commit must stand
-            logger.warning("could not enqueue webhook delivery %s; the sweeper will", delivery_id)
+        except Exception as exc:  # broker down: the sweeper retries; the caller's commit stands
+            _publish_failed(exc, f"webhook delivery {delivery_id}")
+            unsent.append(delivery_id)
+    if unsent:
+        _not_queued(unsent)
+    elif sent:
+        outage_over(BROKER)
     return sent
+
+
+def deliveries_fan_out(delivery_ids: list[int]) -> int:
+    """The worker's half of a batched commit: one message per delivery still waiting, stamped
+    now (the moment its own message leaves, which the sweeper's probes compare with)."""
+    waiting = WebhookDelivery.objects.filter(id__in=delivery_ids, status="pending")
+    ids = list(waiting.values_list("id", flat=True))
+    WebhookDelivery.objects.filter(id__in=ids).update(enqueued_at=timezone.now())
+    return deliveries_enqueue(ids)
+
+
+def delivery_schedule(delivery_id: int, wait: float) -> bool:
+    """Send a delivery whose retry is due within one sweep interval, with a countdown to it:
+    on time, where the next sweep might come after it. False if a message already waits."""
+    if wait > settings.WEBHOOK_SWEEP_INTERVAL_SECONDS:
+        return False
+    marked = WebhookDelivery.objects.filter(
+        pk=delivery_id, status="pending", enqueued_at__isnull=True
+    ).update(enqueued_at=timezone.now())
+    return bool(marked) and deliveries_enqueue({delivery_id: wait}) == 1
 
 
 def deliveries_enqueue_batched(delivery_ids: list[int]) -> None:
     """As few messages as possible: the delivery itself when alone, else fan-out batches."""
     from webhooks.tasks import enqueue_webhook_deliveries
 
-    if len(delivery_ids) == 1:
+    if len(delivery_ids) == 1 or not worth_trying(BROKER):
         deliveries_enqueue(delivery_ids)
         return
     size = settings.WEBHOOK_SWEEP_BATCH_SIZE
@@ -44,14 +105,24 @@ def deliveries_enqueue_batched(delivery_ids: list[int]) -> None:
         batch = delivery_ids[start : start + size]
         try:
             enqueue_webhook_deliveries.delay(batch)
-        except Exception:  # broker down: the sweeper retries; the caller's commit must stand
-            logger.warning(
-                "could not enqueue %d webhook deliveries (%s…); the sweeper will",
-                len(batch),
-                batch[0],
-            )
+        except Exception as exc:  # broker down: the sweeper retries; the caller's commit stands
+            _publish_failed(exc, f"{len(batch)} webhook deliveries ({batch[0]}…)")
+            _not_queued(batch)
+        else:
+            outage_over(BROKER)
 
 
 def deliveries_enqueue_on_commit(delivery_ids: list[int]) -> None:
     if delivery_ids:
         transaction.on_commit(lambda: deliveries_enqueue_batched(delivery_ids))
+
+
+def probe_enqueue(probe_id: int) -> None:
+    """Send a probe down the queue the delivery messages take (task_routes may move them)."""
+    from webhooks.tasks import deliver_webhook, probe_webhook_queue
+
+    route = deliver_webhook.app.amqp.router.route({}, deliver_webhook.name)
+    try:
+        probe_webhook_queue.apply_async((probe_id,), queue=route.get("queue"))
+    except Exception as exc:  # a probe lost is replaced after WEBHOOK_REQUEUE_AFTER_SECONDS
+        _publish_failed(exc, f"queue probe {probe_id}")

@@ -1,0 +1,171 @@
+"""Failure caps: how much bcrypt work presented keys may cause, without locking out the right
+clients.
+
+Every presented key not answered from the verification cache costs one bcrypt check: against
+the key's hash, or against a dummy hash of the same cost when the key_id is unknown, revoked
+or expired (so the answer takes as long either way, and unknown ids are capped like any).
+A check takes its slot in the per-pair and per-address counters before it runs, so parallel
+guesses cannot overshoot those caps, and gives it back when the key is right.
+
+Per window of APIKEY_FAILURE_WINDOW_SECONDS (an address is an IPv4 address or an IPv6 /64):
+- one key_id from one address: APIKEY_MAX_FAILURES_PER_KEY_AND_IP failed checks, then 429 for
+  that key_id from that address;
+- one address, any key_ids: APIKEY_MAX_FAILURES_PER_IP, then 429 from that address for every
+  key_id that was not verified from it before;
+- one key_id from all addresses: APIKEY_MAX_FAILURES_PER_KEY, then an audit event, and checks
+  of that key_id from addresses it was never verified from are admitted one per second
+  (429 with Retry-After: 1 to the others) — slowed, not locked;
+- the whole service: APIKEY_MAX_FAILURES, then the same one-per-second lane for every check
+  from an address its key_id was never verified from.
+A key verified from an address is remembered with that address for VERIFIED_FROM_SECONDS, so
+clients already known keep working through an attack on their key or from behind the
+attacker's proxy. Whatever the number of addresses an attacker has, the service runs at most
+APIKEY_MAX_FAILURES + one per second of the window failed checks, plus those on key/address
+pairs already known (each capped as a pair).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache.backends.base import BaseCache
+
+from apikeys.models import APIKey, APIKeyEvent
+from apikeys.services import cache as keys
+from apikeys.services.audit import event_record
+
+logger = logging.getLogger(__name__)
+
+VERIFIED_FROM_SECONDS = 30 * 24 * 3600
+SLOW_LANE_CHECKS_PER_SECOND = 1
+EVERYONE = "*"  # the service-wide slow lane
+
+
+class TooManyFailures(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many failed API-key attempts.")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Slots:
+    """Failed checks counted so far, this one included."""
+
+    pair: int
+    ip: int
+
+
+def admit(backend: BaseCache, key_id: str, ip: str) -> Slots:
+    """Take this check's slots, or refuse it (TooManyFailures) and take nothing."""
+    window = settings.APIKEY_FAILURE_WINDOW_SECONDS
+    pair = keys.incr(backend, keys.failures_by_pair(key_id, ip), timeout=window)
+    by_ip = keys.incr(backend, keys.failures_by_ip(ip), timeout=window)
+    try:
+        if pair > settings.APIKEY_MAX_FAILURES_PER_KEY_AND_IP:
+            raise TooManyFailures(window)
+        lane = _slowed_lane(backend, key_id)
+        over_ip = by_ip > settings.APIKEY_MAX_FAILURES_PER_IP
+        if (over_ip or lane) and backend.get(keys.verified_from_key(key_id, ip)) is None:
+            if over_ip:
+                raise TooManyFailures(window)
+            if lane and not _lane_admits(backend, lane):
+                raise TooManyFailures(1)
+    except TooManyFailures:
+        # A refused check runs no bcrypt, and must not extend the window either.
+        release(backend, key_id, ip)
+        raise
+    return Slots(pair=pair, ip=by_ip)
+
+
+def _slowed_lane(backend: BaseCache, key_id: str) -> str | None:
+    """The lane this key_id's checks are slowed in, if the key or the service is under attack."""
+    by_key, everyone = keys.failures_by_key(key_id), keys.FAILURES_ALL
+    counts = backend.get_many([by_key, everyone])
+    if counts.get(everyone, 0) >= settings.APIKEY_MAX_FAILURES:
+        return EVERYONE
+    if counts.get(by_key, 0) >= settings.APIKEY_MAX_FAILURES_PER_KEY:
+        return key_id
+    return None
+
+
+def _lane_admits(backend: BaseCache, lane: str) -> bool:
+    second = int(time.time())
+    # Named by its second, so a long lifetime changes nothing and survives a slow request.
+    admitted = keys.incr(backend, keys.slow_lane_key(lane, second), timeout=60)
+    return admitted <= SLOW_LANE_CHECKS_PER_SECOND
+
+
+def release(backend: BaseCache, key_id: str, ip: str) -> None:
+    keys.give_back(backend, keys.failures_by_pair(key_id, ip))
+    keys.give_back(backend, keys.failures_by_ip(ip))
+
+
+def verified(backend: BaseCache, key_id: str, ip: str) -> None:
+    """A right key: its check costs no failure budget, and its address is now known to it."""
+    release(backend, key_id, ip)
+    backend.set(keys.verified_from_key(key_id, ip), 1, timeout=VERIFIED_FROM_SECONDS)
+
+
+def failed(backend: BaseCache, key: APIKey | None, key_id: str, ip: str, slots: Slots) -> None:
+    """A wrong key: the slots stay taken, the key-wide and service-wide counts grow, and the
+    failure that fills a cap up is audited (once per cap and window)."""
+    window = settings.APIKEY_FAILURE_WINDOW_SECONDS
+    by_key = keys.incr(backend, keys.failures_by_key(key_id), timeout=window)
+    everyone = keys.incr(backend, keys.FAILURES_ALL, timeout=window)
+    capped = [
+        name
+        for name, count, cap in (
+            ("key_id_and_ip", slots.pair, settings.APIKEY_MAX_FAILURES_PER_KEY_AND_IP),
+            ("ip", slots.ip, settings.APIKEY_MAX_FAILURES_PER_IP),
+            ("key_id", by_key, settings.APIKEY_MAX_FAILURES_PER_KEY),
+            ("all", everyone, settings.APIKEY_MAX_FAILURES),
+        )
+        if count == cap
+    ]
+    if not capped:
+        return
+    logger.warning("API-key failure cap reached for %s (key_id=%s ip=%s)", capped, key_id, ip)
+    event_record(
+        key=key, key_id=key_id, event_type=APIKeyEvent.Type.REPEATED_FAILURES, ip=ip,
+        details={"capped": capped, "failures_by_key_and_ip": slots.pair,
+                 "failures_by_ip": slots.ip, "failures_by_key": by_key,
+                 "failures_of_service": everyone, "ip_bucket": keys.ip_bucket(ip),
+                 "window_seconds": window},
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Lockouts:
+    """What the caps refuse or slow now (for the dashboard): key_ids whose checks from new
+    addresses are slowed, (key_id, address) pairs refused, addresses refused for new keys."""
+
+    slowed_keys: set[str]
+    refused_pairs: set[tuple[str, str]]
+    refused_ips: set[str]
+
+
+def lockouts_now(
+    backend: BaseCache, *, key_ids: list[str], pairs: list[tuple[str, str]], ips: list[str]
+) -> Lockouts:
+    """Which of these are over their cap in the current window: one cache round trip."""
+    names = {
+        **{keys.failures_by_key(k): ("key", k) for k in key_ids},
+        **{keys.failures_by_pair(k, ip): ("pair", (k, ip)) for k, ip in pairs},
+        **{keys.failures_by_ip(ip): ("ip", ip) for ip in ips},
+    }
+    caps = {
+        "key": settings.APIKEY_MAX_FAILURES_PER_KEY,
+        "pair": settings.APIKEY_MAX_FAILURES_PER_KEY_AND_IP,
+        "ip": settings.APIKEY_MAX_FAILURES_PER_IP,
+    }
+    counts = backend.get_many(list(names))
+    over = [(kind, what) for name, (kind, what) in names.items()
+            if (counts.get(name) or 0) >= caps[kind]]  # fmt: skip
+    return Lockouts(
+        slowed_keys={what for kind, what in over if kind == "key"},
+        refused_pairs={what for kind, what in over if kind == "pair"},
+        refused_ips={what for kind, what in over if kind == "ip"},
+    )
