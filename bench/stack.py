@@ -160,11 +160,17 @@ class PrivatePostgres:
         return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else list(argv)
 
     def __enter__(self) -> PrivatePostgres:
+        found = shutil.which("pg_config")
         bindir = Path(
-            subprocess.check_output(["pg_config", "--bindir"], text=True).strip()  # noqa: S607
+            subprocess.check_output([found, "--bindir"], text=True).strip()  # noqa: S603
+            if found
+            else "/nonexistent"
         )
         if not (bindir / "initdb").exists():
-            bindir = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+            candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+            if not candidates:
+                raise RuntimeError("no PostgreSQL server binaries (initdb) on this machine")
+            bindir = candidates[-1].parent
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         data = self.dir / "data"
