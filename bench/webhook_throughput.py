@@ -36,6 +36,7 @@ import asyncio
 import json
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -104,6 +105,7 @@ class Receiver:
             self.popen.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.popen.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)  # arrivals and the subscriptions' secrets
 
     def add_secret(self, path: str, secret: str) -> None:
         self.secrets[path] = secret
@@ -511,10 +513,10 @@ def profile_drain(
             ok(client.post(stack.url("/api/ncrs/"), json={"title": f"profile {i}"}))
         with stack.sql() as db:
             db.execute("SELECT pg_stat_statements_reset()")
+        before = receiver.count()
     finally:
         stack.resume_worker()
     expected = ncrs * subscriptions
-    before = receiver.count()
     pids = stack.worker_pids()
     spy = subprocess.Popen(  # noqa: S603
         [
