@@ -1,222 +1,621 @@
-"""Sync throughput: an ERP equipment table of N rows in MariaDB (or PostgreSQL) brought into the
-QMS by the sync engine, beside a raw baseline doing the same reads and inserts by hand.
+"""Sync throughput (issue 15), through public interfaces only, beside dlt and a raw floor.
 
-Prints, side by side in one run:
-  - a raw baseline: read the rows with the same driver, insert them into the QMS table with
-    executemany in batches (no mapping, no validation, no services, no links);
-  - a full sync of the same rows (rows/s, and the ratio to the raw baseline);
-  - a delta run after 1 % of the rows changed at the source, and a delta run with no change;
-  - peak Python memory (tracemalloc) of full runs of 10,000 rows and of N rows (it must not grow
-    with N: batches bound it).
+An ERP equipment table of --rows rows (key, description, status code, calibration date, change
+timestamp) in a schema of its own in the local PostgreSQL `test` database; the QMS in production
+shape (bench/stack.py: PostgreSQL, Redis, gunicorn, worker, beat). The connection and the
+configuration (inbound, equipment, batches of --batch-size, delta on the change timestamp) are
+created over REST with an API key; `manage.py run_sync` runs as a subprocess under
+`/usr/bin/time -v` (peak RSS), and durations and counts come from the run log over REST
+(`GET /api/sync/logs/{id}/`). Printed side by side in one run:
+
+  ours      full run, then a delta run after 1 % of the rows changed at the source, then an
+            idle delta run; peak memory at 10,000 rows and at --rows; the same full run into an
+            SQLite QMS (the embedded stack: SQLite, file broker, file cache); outbound full
+            runs QMS -> PostgreSQL table and QMS -> MariaDB table;
+  dlt       `sql_table` -> `postgres`, merge on the key, incremental on the change timestamp,
+            sqlalchemy and pyarrow backends (bench/dlt_peer.py, in the bench-only virtualenv
+            made from bench/requirements-peers.txt): full, delta of the same 1 %, idle;
+  floor     the rows the engine writes (equipment and its links, found through SQL) written
+            with COPY (bench/sync_floor.py): full, delta, idle.
 
     .venv/bin/python bench/sync_throughput.py [--rows 100000] [--batch-size 1000]
-                                              [--source mariadb|postgresql]
+        [--only ours,sqlite,outbound,memory,dlt,floor] [--profile DIR]
 
-The QMS side is a throw-away SQLite database under a temporary EQMS_VAR_DIR unless DATABASE_URL
-is set (then give it a database of its own: the bench migrates it and empties the equipment and
-sync tables). The source is a table of its own in the local server's `test` database, dropped
-at the end.
+--profile DIR runs ours' full, first delta (a rescan) and 1 % delta runs under py-spy
+(DIR/run_sync-full-pyspy.txt, ...;
+summarise with bench/pyspy_top.py) on a private PostgreSQL with pg_stat_statements, and writes
+the QMS-side queries per batch to DIR/queries-full.txt.
 """
 
+# ruff: noqa: S608 - identifiers in SQL are the bench's own (bench_erp_<pid>, its tables)
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("EQMS_VAR_DIR", tempfile.mkdtemp(prefix="eqms-bench-"))
-os.environ.setdefault("DEBUG", "true")
-os.environ.setdefault("CACHE_URL", "locmemcache://")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eqms_integration.settings")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stack import (
+    PYTHON,
+    ROOT,
+    PrivatePostgres,
+    Stack,
+    ok,
+    peers_bin,
+    pg_connect,
+    raise_on_sigterm,
+)
 
-import django
-
-django.setup()
-
-from django.conf import settings
-
-# DEBUG only spares the bench a SECRET_KEY; with it on, Django keeps the text of the last 9,000
-# queries of every connection (bulk inserts of 1,000 rows included), which production never does
-# and which would swamp the memory figures below.
-settings.DEBUG = False
-
-from django.core.management import call_command
-from django.db import connection, transaction
-from django.utils import timezone
-
-from quality.models import Equipment
-from sync.engine.runner import execute
-from sync.models import Connection, SyncConfiguration, SyncLink, SyncRun, SyncState
-from sync.services import configuration_create
-from sync.services.runs import run_start
-
-T0 = datetime(2026, 1, 1, 6, 0, 0)
-COLUMNS = "equipment_no, description, status_code, calibration, changed_at"
-SOURCES = {
-    "mariadb": {
-        "connection": {"kind": "mysql", "host": "127.0.0.1", "port": 3306, "database": "test",
-                       "username": "root"},
-        "create": "CREATE TABLE {t} (equipment_no varchar(32) PRIMARY KEY, description "
-                  "varchar(200), status_code varchar(4), calibration varchar(20), "
-                  "changed_at datetime(6) NULL, KEY {t}_changed (changed_at, equipment_no))",
+HERE = Path(__file__).resolve().parent
+SCOPES = ["sync:read", "sync:manage", "sync:execute", "equipment:read"]
+MAPPINGS = [
+    {"local": "name", "remote": "description", "transform": "trim"},
+    {
+        "local": "status",
+        "remote": "status_code",
+        "transform": {"type": "map", "values": {"A": "active", "M": "maintenance", "R": "retired"}},
     },
-    "postgresql": {
-        "connection": {"kind": "postgresql", "host": "127.0.0.1", "port": 5432,
-                       "database": "test", "username": "postgres"},
-        "create": "CREATE TABLE {t} (equipment_no varchar(32) PRIMARY KEY, description "
-                  "varchar(200), status_code varchar(4), calibration varchar(20), "
-                  "changed_at timestamp NULL); CREATE INDEX {t}_changed ON {t} "
-                  "(changed_at, equipment_no)",
-    },
-}  # fmt: skip
+    {"local": "calibration_due_date", "remote": "calibration", "transform": "date"},
+]
+PG_TABLE = (
+    "CREATE TABLE {t} (equipment_no varchar(32) PRIMARY KEY, description varchar(200), "
+    "status_code varchar(4), calibration date, changed_at timestamp)"
+)
+MARIADB_TABLE = (
+    "CREATE TABLE {t} (equipment_no varchar(32) PRIMARY KEY, description "
+    "varchar(200), status_code varchar(4), calibration date, changed_at datetime(6))"
+)
+RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
 
 
-def source_db(kind: str):
-    if kind == "mariadb":
-        import MySQLdb
+# --- the ERP side -------------------------------------------------------------------------------
+def erp_fill(db, table: str, rows: int, prefix: str) -> None:
+    db.execute(PG_TABLE.format(t=table))
+    db.execute(
+        f"INSERT INTO {table} SELECT %s || lpad(n::text, 7, '0'), 'Gauge ' || n, "
+        "(ARRAY['A', 'M', 'R'])[n %% 3 + 1], date '2027-01-01' + n %% 365, "
+        "timestamp '2026-01-01 06:00' + n * interval '1 second' FROM generate_series(1, %s) n",
+        [prefix, rows],
+    )
+    db.execute(f"CREATE INDEX ON {table} (changed_at, equipment_no)")
+    db.execute(f"ANALYZE {table}")
 
-        return MySQLdb.connect(host="127.0.0.1", port=3306, user="root", database="test",
-                               autocommit=True)  # fmt: skip
-    import psycopg
 
-    return psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test",
-                           autocommit=True)  # fmt: skip
+def erp_change(db, table: str, rows: int, tag: str, round_: int) -> int:
+    """1 % of the rows get a new description and a change timestamp past every earlier one."""
+    step = 100
+    result = db.execute(
+        f"UPDATE {table} SET description = 'Gauge ' || right(equipment_no, 7)::int || %s, "
+        "changed_at = timestamp '2030-01-01' + %s * interval '1 year' "
+        "+ right(equipment_no, 7)::int * interval '1 second' "
+        "WHERE right(equipment_no, 7)::int %% %s = 0",
+        [f" ({tag})", round_, step],
+    )
+    return result.rowcount
 
 
-def fill(db, table: str, count: int) -> None:
-    cursor = db.cursor()
-    for start in range(0, count, 5000):
-        rows = [
-            (f"EQ-{n:07d}", f"Gauge {n}", "AMR"[n % 3], "2027-03-01", T0 + timedelta(seconds=n))
-            for n in range(start + 1, min(start + 5000, count) + 1)
+# --- ours ---------------------------------------------------------------------------------------
+@dataclass
+class Result:
+    label: str
+    rows: int
+    seconds: float  # as the run measured itself (ours: the run log's duration)
+    wall: float  # the process, start-up included
+    rss_mib: float | None = None
+    detail: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    def __post_init__(self) -> None:
+        rss = f", peak RSS {self.rss_mib:.0f} MiB" if self.rss_mib else ""
+        print(
+            f"  {self.label}: {self.rows:,} rows in {self.seconds:.3f} s "
+            f"(process {self.wall:.2f} s{rss}) {self.detail}",
+            flush=True,
+        )
+
+
+def timed(
+    argv: list[str], env: dict | None = None, cwd: Path = ROOT, profile: Path | None = None
+) -> tuple[subprocess.CompletedProcess, float, float | None]:
+    """Run argv; (result, wall seconds, peak RSS MiB). Under py-spy when profiling."""
+    if profile is not None:
+        argv = [
+            str(peers_bin() / "py-spy"),
+            "record",
+            "--idle",
+            "--format",
+            "raw",
+            "--rate",
+            "100",
+            "--output",
+            str(profile),
+            "--",
+            *argv,
         ]
-        insert = f"INSERT INTO {table} ({COLUMNS}) VALUES (%s, %s, %s, %s, %s)"  # noqa: S608
-        cursor.executemany(insert, rows)
-
-
-def reset_qms() -> None:
-    SyncLink.objects.all().delete()
-    SyncState.objects.all().delete()
-    SyncRun.objects.all().delete()
-    Equipment.objects.all().delete()
-
-
-def configure(kind: str, table: str, batch_size: int) -> SyncConfiguration:
-    fields = SOURCES[kind]["connection"]
-    conn, _ = Connection.objects.get_or_create(name=f"bench {kind}", defaults=fields)
-    SyncConfiguration.objects.filter(name=f"bench {table}").delete()
-    return configuration_create(
-        name=f"bench {table}", system_type="erp", connection=conn, entity_type="equipment",
-        sync_type="delta", remote_object=table, remote_key="equipment_no",
-        delta_field="changed_at", batch_size=batch_size, timeout_seconds=86400,
-        field_mappings=[
-            {"local": "name", "remote": "description", "transform": "trim"},
-            {"local": "status", "remote": "status_code", "transform": {
-                "type": "map", "values": {"A": "active", "M": "maintenance", "R": "retired"}}},
-            {"local": "calibration_due_date", "remote": "calibration", "transform": "date"},
-        ],
-    )  # fmt: skip
-
-
-def sync(config: SyncConfiguration, full: bool = False) -> tuple[SyncRun, float]:
-    run = run_start(config=config, trigger="bench", full=full)
+    else:
+        argv = ["/usr/bin/time", "-v", *argv]
     started = time.perf_counter()
-    run = execute(run)
-    elapsed = time.perf_counter() - started
-    if run.status != "success":
-        raise SystemExit(f"run {run.pk} ended {run.status}: {run.error}")
-    return run, elapsed
+    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)  # noqa: S603
+    wall = time.perf_counter() - started
+    match = RSS.search(result.stderr)
+    return result, wall, int(match[1]) / 1024 if match else None
 
 
-def raw_baseline(db, table: str, batch_size: int) -> tuple[int, float]:
-    """The same rows read with the same driver and inserted by hand: the floor."""
-    reader = db.cursor()
-    started = time.perf_counter()
-    reader.execute(f"SELECT {COLUMNS} FROM {table} ORDER BY equipment_no")  # noqa: S608
-    now, count = timezone.now(), 0
-    status = {"A": "active", "M": "maintenance", "R": "retired"}
-    sql = ("INSERT INTO quality_equipment (number, name, category, location, manufacturer, "
-           "model, serial_number, status, calibration_due_date, created_at, updated_at) "
-           "VALUES (%s, %s, '', '', '', '', '', %s, %s, %s, %s)")  # fmt: skip
-    while rows := reader.fetchmany(batch_size):
-        with transaction.atomic(), connection.cursor() as writer:
-            writer.executemany(sql, [(r[0], r[1], status[r[2]], r[3], now, now) for r in rows])
-        count += len(rows)
-    return count, time.perf_counter() - started
+class Ours:
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.client = stack.client(stack.api_key("bench sync", SCOPES))
+
+    def connection(self, name: str, **fields) -> int:
+        return ok(
+            self.client.post(
+                self.stack.url("/api/sync/connections/"), json={"name": name, **fields}
+            )
+        )["id"]
+
+    def configuration(
+        self, name: str, connection: int, remote_object: str, direction: str, batch_size: int
+    ) -> int:
+        return ok(
+            self.client.post(
+                self.stack.url("/api/sync/configurations/"),
+                json={
+                    "name": name,
+                    "system_type": "ERP",
+                    "connection": connection,
+                    "entity_type": "equipment",
+                    "sync_direction": direction,
+                    "sync_type": "delta",
+                    "remote_object": remote_object,
+                    "remote_key": "equipment_no",
+                    "delta_field": "changed_at",
+                    "field_mappings": MAPPINGS,
+                    "batch_size": batch_size,
+                    "timeout_seconds": 86400,
+                    "max_retries": 0,
+                },
+            )
+        )["id"]
+
+    def run(self, label: str, config: int, full: bool, profile: Path | None = None) -> Result:
+        argv = self.stack.manage_argv("run_sync", str(config), *(["--full"] if full else []))
+        result, wall, rss = timed(argv, env=self.stack.env, profile=profile)
+        found = re.search(r"Run (\d+) of", result.stdout)
+        if found is None:
+            raise RuntimeError(f"run_sync printed no run id:\n{result.stdout}\n{result.stderr}")
+        log = ok(self.client.get(self.stack.url(f"/api/sync/logs/{found[1]}/")))
+        if log["status"] != "success" or result.returncode != 0:
+            raise RuntimeError(
+                f"{label}: run {log['id']} {log['status']}: {log['error']}\n"
+                f"{result.stdout[-1500:]}\n{result.stderr[-1500:]}"
+            )
+        return Result(
+            label,
+            log["processed"],
+            log["duration_ms"] / 1000,
+            wall,
+            rss,
+            f"created {log['created']}, updated {log['updated']}, unchanged {log['skipped']}",
+        )
 
 
-def traced_peak(config: SyncConfiguration) -> tuple[int, float]:
-    reset_qms()
-    tracemalloc.start()
-    try:
-        run, _ = sync(config, full=True)
-        return run.processed, tracemalloc.get_traced_memory()[1] / 2**20
-    finally:
-        tracemalloc.stop()
+def table_writes(stack: Stack) -> dict[str, tuple[int, int, int]]:
+    with stack.sql() as db:
+        return {
+            name: (ins, upd, dele)
+            for name, ins, upd, dele in db.execute(
+                "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables"
+            )
+        }
+
+
+def writes_between(before: dict, after: dict, rows: int) -> str:
+    parts = []
+    for name, counts in sorted(after.items()):
+        old = before.get(name, (0, 0, 0))
+        ins, upd, dele = (new - was for new, was in zip(counts, old, strict=True))
+        if ins or upd or dele:
+            parts.append(f"{name}: +{ins} ~{upd} -{dele} ({(ins + upd + dele) / rows:.2f}/row)")
+    return "; ".join(parts)
+
+
+def qms_count(stack: Stack, sql: str, params: list) -> int:
+    with stack.sql() as db:
+        return db.execute(sql, params).fetchone()[0]
+
+
+def expect(what: str, got: int, wanted: int) -> None:
+    if got != wanted:
+        raise RuntimeError(f"verification failed: {what}: {got}, expected {wanted}")
+
+
+# --- the floor ----------------------------------------------------------------------------------
+def floor_prepare(stack: Stack, schema: str, config: int) -> None:
+    with stack.sql() as db:
+        db.execute(f"CREATE SCHEMA {schema}")
+        for table in ("quality_equipment", "sync_synclink"):
+            db.execute(f"CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)")
+        db.execute(
+            f"ALTER TABLE {schema}.sync_synclink ADD FOREIGN KEY (configuration_id) "
+            "REFERENCES public.sync_syncconfiguration (id) DEFERRABLE INITIALLY DEFERRED"
+        )
+        db.execute(f"CREATE TABLE {schema}.state (cursor_value timestamp, cursor_key text)")
+        db.execute(f"INSERT INTO {schema}.state VALUES (NULL, NULL)")
+
+
+def floor_run(
+    stack: Stack, label: str, source_table: str, schema: str, config: int, mode: str
+) -> Result:
+    argv = [
+        PYTHON,
+        str(HERE / "sync_floor.py"),
+        "--source-db",
+        "test",
+        "--source-table",
+        source_table,
+        "--qms-db",
+        stack.name,
+        "--qms-port",
+        str(stack.pg_port),
+        "--schema",
+        schema,
+        "--configuration",
+        str(config),
+        "--mode",
+        mode,
+    ]
+    result, wall, rss = timed(argv)
+    if result.returncode:
+        raise RuntimeError(f"{label}: {result.stderr[-2000:]}")
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    return Result(label, out["rows"], out["seconds"], wall, rss)
+
+
+# --- dlt ----------------------------------------------------------------------------------------
+def dlt_run(
+    label: str,
+    backend: str,
+    schema: str,
+    table: str,
+    destination_db: str,
+    pipelines: Path,
+    chunk_size: int | None,
+) -> Result:
+    argv = [
+        str(peers_bin() / "python"),
+        str(HERE / "dlt_peer.py"),
+        "--source",
+        "postgresql+psycopg2://postgres@127.0.0.1:5432/test",
+        "--schema",
+        schema,
+        "--table",
+        table,
+        # dlt wants a password; the local server trusts the loopback and ignores it.
+        "--destination",
+        f"postgresql://postgres:unused@127.0.0.1:5432/{destination_db}",
+        "--dataset",
+        f"erp_{backend}",
+        "--pipelines-dir",
+        str(pipelines),
+        "--backend",
+        backend,
+        *(["--chunk-size", str(chunk_size)] if chunk_size else []),
+    ]
+    env = {**os.environ, "RUNTIME__LOG_LEVEL": "WARNING", "DLT_DATA_DIR": str(pipelines)}
+    result, wall, rss = timed(argv, env=env, cwd=pipelines)
+    if result.returncode:
+        raise RuntimeError(f"{label}: {result.stdout[-1000:]}\n{result.stderr[-3000:]}")
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    return Result(
+        label,
+        out["rows"],
+        out["seconds"],
+        wall,
+        rss,
+        f"dlt {out['dlt']}, files {','.join(out['file_formats'])}, chunk size {out['chunk_size']}",
+    )
+
+
+# --- the report ---------------------------------------------------------------------------------
+def mib(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def report(lines: dict[str, dict[str, Result | None]], reference: Result | None) -> None:
+    print(
+        f"\n{'':<36}{'full rows/s':>12}{'x ours':>8}{'full s':>8}{'wall s':>8}"
+        f"{'delta s':>9}{'rows':>7}{'idle s':>8}{'RSS MiB':>9}{'10k MiB':>9}"
+    )
+    for name, runs in lines.items():
+        full, delta, idle, small = (runs.get(k) for k in ("full", "delta", "idle", "small"))
+        ratio = f"{full.rate / reference.rate:.2f}" if full and reference else "-"
+        seconds, wall = (f"{full.seconds:.2f}", f"{full.wall:.2f}") if full else ("-", "-")
+        print(
+            f"{name:<36}{(f'{full.rate:,.0f}' if full else '-'):>12}{ratio:>8}"
+            f"{seconds:>8}{wall:>8}"
+            f"{(f'{delta.seconds:.3f}' if delta else '-'):>9}{(delta.rows if delta else '-'):>7}"
+            f"{(f'{idle.seconds:.3f}' if idle else '-'):>8}{mib(full.rss_mib if full else None):>9}"
+            f"{mib(small.rss_mib if small else None):>9}"
+        )
+    print(
+        "\nfull s / delta s / idle s: as each measured itself (ours: the run log's duration; "
+        "dlt: pipeline.run; floor: connect to commit). wall s: the whole process, interpreter "
+        "and Django/dlt start-up included. RSS: peak resident set of that process "
+        "(/usr/bin/time -v); 10k: a full run of a 10,000-row table."
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--small-rows", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--source", choices=sorted(SOURCES), default="mariadb")
+    parser.add_argument("--only", default="ours,sqlite,outbound,memory,dlt,floor")
+    parser.add_argument("--dlt-chunk-size", type=int, help="dlt's rows per read (its default)")
+    parser.add_argument("--profile", type=Path)
+    parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args()
-
-    call_command("migrate", verbosity=0)
-    db = source_db(args.source)
-    big, small = f"bench_erp_{os.getpid()}", f"bench_erp_small_{os.getpid()}"
-    for table, count in ((big, args.rows), (small, 10_000)):
-        for statement in SOURCES[args.source]["create"].format(t=table).split("; "):
-            db.cursor().execute(statement)
-        fill(db, table, count)
-    print(f"source: {args.source}, {args.rows:,} rows; QMS database: {connection.vendor}; "
-          f"batches of {args.batch_size:,}")  # fmt: skip
+    raise_on_sigterm()
+    only = set(args.only.split(","))
+    tag = os.getpid()
+    schema = f"bench_erp_{tag}"
+    big, small, out = f"{schema}.equipment", f"{schema}.equipment_small", f"{schema}.qms_out"
+    mariadb_table = f"bench_qms_out_{tag}"
+    started = datetime.now().astimezone()
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines: dict[str, dict[str, Result | None]] = {}
+    notes: list[str] = []
+    erp = pg_connect("test")
+    mariadb = None
     try:
-        reset_qms()
-        raw_rows, raw_seconds = raw_baseline(db, big, args.batch_size)
-        reset_qms()
-        config = configure(args.source, big, args.batch_size)
-        full, full_seconds = sync(config)
-        changed = max(1, args.rows // 100)
-        step = args.rows // changed
-        db.cursor().executemany(
-            f"UPDATE {big} SET description = %s, changed_at = %s WHERE equipment_no = %s",  # noqa: S608
-            [(f"Gauge {n} (recalibrated)", T0 + timedelta(days=400, seconds=n), f"EQ-{n:07d}")
-             for n in range(1, args.rows + 1, step)],
-        )  # fmt: skip
-        delta, delta_seconds = sync(config)
-        idle, idle_seconds = sync(config)
-        peaks = [traced_peak(configure(args.source, small, args.batch_size)),
-                 traced_peak(config)]  # fmt: skip
-    finally:
-        for table in (big, small):
-            db.cursor().execute(f"DROP TABLE IF EXISTS {table}")
-        db.close()
+        erp.execute(f"CREATE SCHEMA {schema}")
+        erp_fill(erp, big, args.rows, "EQ-")
+        if "memory" in only:
+            erp_fill(erp, small, args.small_rows, "EQS-")
+        erp.execute(PG_TABLE.format(t=out))
+        with contextlib.ExitStack() as stacks:
+            private = stacks.enter_context(PrivatePostgres()) if args.profile else None
+            stack = stacks.enter_context(
+                Stack(
+                    name=f"bench_sync_{tag}",
+                    web_workers=2,
+                    redis_db=9,
+                    pg_port=private.port if private else 5432,
+                    keep_logs=args.keep_logs,
+                )
+            )
+            conditions = stack.describe() + (" (private PostgreSQL)" if private else "")
+            print(f"stack: {conditions}; source: {args.rows:,} rows in test.{big}", flush=True)
+            ours = Ours(stack)
+            source = ours.connection(
+                "bench erp postgresql",
+                kind="postgresql",
+                host="127.0.0.1",
+                port=5432,
+                database="test",
+                username="postgres",
+            )
+            inbound = ours.configuration("bench inbound", source, big, "inbound", args.batch_size)
+            if args.profile:
+                profile(stack, ours, erp, inbound, big, args)
+                return
+            runs: dict[str, Result | None] = {}
+            if "ours" in only or "floor" in only:
+                before = table_writes(stack)
+                runs["full"] = ours.run("ours full", inbound, full=True)
+                time.sleep(1)  # table statistics are flushed by each backend within a second
+                notes.append(
+                    "rows written per record by our full run (pg_stat_user_tables): "
+                    + writes_between(before, table_writes(stack), args.rows)
+                )
+                expect(
+                    "QMS equipment rows",
+                    qms_count(
+                        stack,
+                        "SELECT count(*) FROM quality_equipment WHERE number LIKE %s",
+                        ["EQ-%"],
+                    ),
+                    args.rows,
+                )
+                # A --full run leaves the delta cursor where it was (none yet): the first delta
+                # run reads everything again (finding it unchanged) and sets the cursor.
+                first = ours.run("ours first delta", inbound, full=False)
+                notes.append(
+                    f"ours: the first delta run after the --full run read {first.rows:,} "
+                    f"rows ({first.detail}) in {first.seconds:.2f} s: a full run does "
+                    "not move the delta cursor"
+                )
+                changed = erp_change(erp, big, args.rows, "ours", 1)
+                runs["delta"] = ours.run("ours delta", inbound, full=False)
+                expect("delta rows read", runs["delta"].rows, changed)
+                expect(
+                    "QMS rows changed by the delta",
+                    qms_count(
+                        stack,
+                        "SELECT count(*) FROM quality_equipment WHERE name LIKE %s",
+                        ["% (ours)"],
+                    ),
+                    changed,
+                )
+                runs["idle"] = ours.run("ours idle", inbound, full=False)
+                with stack.sql() as db:
+                    sample = db.execute(
+                        "SELECT external_id, local_id, base_hash, base_values "
+                        "FROM sync_synclink LIMIT 1"
+                    ).fetchone()
+                notes.append(f"a link row as the engine writes it: {sample}")
+                lines[f"ours PG -> PG (batches {args.batch_size:,})"] = runs
+            if "outbound" in only:
+                target = ours.configuration(
+                    "bench outbound pg", source, out, "outbound", args.batch_size
+                )
+                result = ours.run("outbound pg", target, full=True)
+                expect(
+                    "rows in the PostgreSQL target",
+                    erp.execute(f"SELECT count(*) FROM {out}").fetchone()[0],
+                    result.rows,
+                )
+                lines["ours outbound QMS -> PG"] = {"full": result}
+                import MySQLdb  # the service's driver, only to create and check the table
 
-    raw_rate = raw_rows / raw_seconds
-    print(f"\n{'scenario':<34}{'rows':>10}{'seconds':>10}{'rows/s':>11}{'raw/engine':>12}")
-    for name, rows, seconds in (
-        ("raw read + executemany (floor)", raw_rows, raw_seconds),
-        ("full sync", full.processed, full_seconds),
-        (f"delta after {changed:,} rows changed", delta.processed, delta_seconds),
-        ("delta with nothing changed", idle.processed, idle_seconds),
-    ):
-        rate = rows / seconds if seconds else 0
-        ratio = f"{raw_rate / rate:.1f}x" if rows and rate else "-"
-        print(f"{name:<34}{rows:>10,}{seconds:>10.2f}{rate:>11,.0f}{ratio:>12}")
-    print(f"\nfull-run counts: created {full.created:,}; delta run: updated {delta.updated:,}, "
-          f"skipped {delta.skipped:,}; idle run read {idle.processed} rows")  # fmt: skip
-    print(f"\n{'peak Python memory of a full run':<34}{'rows':>10}{'MiB':>10}")
-    for rows, mib in peaks:
-        print(f"{'':<34}{rows:>10,}{mib:>10.1f}")
-    print(f"{'growth from 10,000 to N rows':<34}{'':>10}{peaks[1][1] / peaks[0][1]:>9.2f}x")
+                mariadb = MySQLdb.connect(
+                    host="127.0.0.1", port=3306, user="root", database="test", autocommit=True
+                )
+                mariadb.cursor().execute(MARIADB_TABLE.format(t=mariadb_table))
+                maria = ours.connection(
+                    "bench erp mariadb",
+                    kind="mysql",
+                    host="127.0.0.1",
+                    port=3306,
+                    database="test",
+                    username="root",
+                )
+                target = ours.configuration(
+                    "bench outbound mariadb", maria, mariadb_table, "outbound", args.batch_size
+                )
+                result = ours.run("outbound mariadb", target, full=True)
+                cursor = mariadb.cursor()
+                cursor.execute(f"SELECT count(*) FROM {mariadb_table}")
+                expect("rows in the MariaDB target", cursor.fetchone()[0], result.rows)
+                lines["ours outbound QMS -> MariaDB"] = {"full": result}
+            if "memory" in only and runs:  # after outbound, which writes out every QMS row
+                config = ours.configuration(
+                    "bench small", source, small, "inbound", args.batch_size
+                )
+                runs["small"] = ours.run("ours 10k", config, full=True)
+            if "floor" in only:
+                floor_schema = f"bench_floor_{tag}"
+                floor_prepare(stack, floor_schema, inbound)
+                floor: dict[str, Result | None] = {}
+                floor["full"] = floor_run(stack, "floor full", big, floor_schema, inbound, "full")
+                changed = erp_change(erp, big, args.rows, "floor", 2)
+                floor["delta"] = floor_run(
+                    stack, "floor delta", big, floor_schema, inbound, "delta"
+                )
+                expect("floor delta rows", floor["delta"].rows, changed)
+                floor["idle"] = floor_run(stack, "floor idle", big, floor_schema, inbound, "delta")
+                lines["floor: COPY equipment + links"] = floor
+        if "sqlite" in only:
+            with Stack(
+                name=f"bench_sqlite_{tag}", embedded=True, web_workers=2, keep_logs=args.keep_logs
+            ) as embedded:
+                mine = Ours(embedded)
+                source = mine.connection(
+                    "bench erp postgresql",
+                    kind="postgresql",
+                    host="127.0.0.1",
+                    port=5432,
+                    database="test",
+                    username="postgres",
+                )
+                config = mine.configuration(
+                    "bench inbound", source, big, "inbound", args.batch_size
+                )
+                lines["ours PG -> SQLite (embedded stack)"] = {
+                    "full": mine.run("ours sqlite full", config, full=True)
+                }
+        if "dlt" in only:
+            destination = f"bench_dlt_{tag}"
+            with pg_connect("postgres") as db:
+                db.execute(f'CREATE DATABASE "{destination}"')
+            pipelines = Path(tempfile.mkdtemp(prefix="eqms-bench-dlt-"))
+            try:
+                for round_, backend in enumerate(("sqlalchemy", "pyarrow"), start=3):
+                    runs = {}
+                    call = (
+                        backend,
+                        schema,
+                        "equipment",
+                        destination,
+                        pipelines,
+                        args.dlt_chunk_size,
+                    )
+                    runs["full"] = dlt_run(f"dlt {backend} full", *call)
+                    changed = erp_change(erp, big, args.rows, f"dlt {backend}", round_)
+                    runs["delta"] = dlt_run(f"dlt {backend} delta", *call)
+                    expect(f"dlt {backend} delta rows", runs["delta"].rows, changed)
+                    runs["idle"] = dlt_run(f"dlt {backend} idle", *call)
+                    lines[f"dlt {backend} backend"] = runs
+                    notes.append(f"dlt {backend}: {runs['full'].detail}")
+            finally:
+                shutil.rmtree(pipelines, ignore_errors=True)
+                with pg_connect("postgres") as db:
+                    db.execute(f'DROP DATABASE IF EXISTS "{destination}" WITH (FORCE)')
+    finally:
+        erp.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        erp.close()
+        if mariadb is not None:
+            mariadb.cursor().execute(f"DROP TABLE IF EXISTS {mariadb_table}")
+            mariadb.close()
+    print(
+        f"\n{started:%Y-%m-%d %H:%M %Z}, {os.cpu_count()} cores, load average at start "
+        f"{load_before}, at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}; QMS: "
+        f"{conditions}; source: PostgreSQL test.{big}, {args.rows:,} rows"
+    )
+    reference = next(iter(lines.values()), {}).get("full") if lines else None
+    report(lines, reference)
+    for note in notes:
+        print(f"\n{note}")
+
+
+def profile(
+    stack: Stack, ours: Ours, erp, inbound: int, big: str, args: argparse.Namespace
+) -> None:
+    """Full and delta runs under py-spy, QMS-side queries counted by pg_stat_statements."""
+    args.profile.mkdir(parents=True, exist_ok=True)
+    with stack.sql() as db:
+        db.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    # full; rescan: the first delta run after it, which reads everything again (a --full run
+    # leaves the cursor) and finds it unchanged; delta: 1 % changed.
+    for mode in ("full", "rescan", "delta"):
+        if mode == "delta":
+            erp_change(erp, big, args.rows, "profile", 1)
+        with stack.sql() as db:
+            db.execute("SELECT pg_stat_statements_reset()")
+        spy = args.profile / f"run_sync-{mode}-pyspy.txt"
+        result = ours.run(f"profiled {mode}", inbound, full=mode == "full", profile=spy)
+        batches = max(1, -(-result.rows // args.batch_size))
+        with stack.sql() as db:
+            queries = db.execute(
+                "SELECT s.calls, s.total_exec_time, s.rows, s.query FROM pg_stat_statements s "
+                "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database() "
+                "ORDER BY s.total_exec_time DESC"
+            ).fetchall()
+        lines = [
+            f"{mode} run: {result.rows} rows in {result.seconds:.2f} s "
+            f"({result.rate:,.0f} rows/s under py-spy), {batches} batches; QMS database "
+            "statements (the source's reads are on another server)",
+            f"{'calls':>8} {'per batch':>10} {'ms total':>10} {'ms/batch':>9}  query",
+        ]
+        total_ms = sum(q[1] for q in queries)
+        lines.insert(
+            1,
+            f"all statements: {sum(q[0] for q in queries)} calls, "
+            f"{total_ms:.0f} ms of database time = "
+            f"{100 * total_ms / 1000 / result.seconds:.0f}% of the run",
+        )
+        for calls, exec_ms, _, query in queries:
+            text = " ".join(query.split())[:150]
+            lines.append(
+                f"{calls:>8} {calls / batches:>10.2f} {exec_ms:>10.1f} "
+                f"{exec_ms / batches:>9.2f}  {text}"
+            )
+        (args.profile / f"queries-{mode}.txt").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines[:20]))
+        print(f"py-spy: {spy}\n")
 
 
 if __name__ == "__main__":
