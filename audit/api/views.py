@@ -79,8 +79,10 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             return export.csv_response([self.get_object()])
         return super().retrieve(request, *args, **kwargs)
 
-    def handle_exception(self, exc: Exception) -> Response:
-        if self._wants_csv():  # an error is the usual JSON {"code", "message", "errors"}
-            self.request.accepted_renderer = renderers.JSONRenderer()
-            self.request.accepted_media_type = renderers.JSONRenderer.media_type
-        return super().handle_exception(exc)
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any):
+        # Only list and retrieve stream CSV; every other answer (an error in the usual JSON
+        # {"code", "message", "errors"}, OPTIONS' description) is JSON whatever was asked.
+        if isinstance(response, Response) and self._wants_csv():
+            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_media_type = renderers.JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)

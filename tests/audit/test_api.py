@@ -193,3 +193,16 @@ def test_a_csv_request_that_fails_answers_in_the_json_error_shape(client_for, tr
     assert response.json()["code"] == "validation_error"
     missing = api.get(f"{LIST}999999/", {"format": "csv"})
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+def test_asking_for_csv_where_no_csv_is_streamed_answers_json(client_for, trail):
+    """OPTIONS describes the endpoint and an error is an error: both JSON, never a 500."""
+    auditor = client_for("Auditor")
+
+    described = auditor.options(f"{LIST}?format=csv")
+    missing = auditor.options(f"{LIST}0/?format=csv")
+    not_found = auditor.get(f"{LIST}0/?format=csv")
+
+    assert described.status_code == 200 and described["Content-Type"] == "application/json"
+    assert missing.status_code in (200, 404) and missing["Content-Type"] == "application/json"
+    assert not_found.status_code == 404 and not_found.json()["code"] == "not_found"
