@@ -18,6 +18,7 @@ from apikeys import selectors, services
 from apikeys.forms import APIKeyForm
 from apikeys.models import APIKey, APIKeyEvent
 from apikeys.services.lifecycle import MAX_ROTATION_GRACE
+from audit.admin_history import AuditHistoryMixin
 from eqms_integration import admin_secrets
 from eqms_integration.admin_actions import (
     ObjectAction,
@@ -96,8 +97,9 @@ RotateForm = grace_period_form("old key", int(MAX_ROTATION_GRACE.total_seconds()
 
 
 @admin.register(APIKey)
-class APIKeyAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class APIKeyAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.ModelAdmin):
     form = APIKeyForm
+    audit_object_type = "api_key"  # History: the key's audit trail from every channel
     list_display = (
         "name", "key_preview", "state", "scope_list", "expires_at", "last_used_at",
         "usage_count", "created_at",

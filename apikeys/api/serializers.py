@@ -87,7 +87,9 @@ class IssuedAPIKeySerializer(APIKeySerializer):
 
 
 class RevokeSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        max_length=255, help_text="Why the key is revoked (required; kept in the audit trail)."
+    )
 
 
 class RotateSerializer(serializers.Serializer):

@@ -128,13 +128,23 @@ def failed(backend: BaseCache, key: APIKey | None, key_id: str, ip: str, slots: 
     if not capped:
         return
     logger.warning("API-key failure cap reached for %s (key_id=%s ip=%s)", capped, key_id, ip)
+    details = {
+        "capped": capped,
+        "failures_by_key_and_ip": slots.pair,
+        "failures_by_ip": slots.ip,
+        "failures_by_key": by_key,
+        "failures_of_service": everyone,
+        "ip_bucket": keys.ip_bucket(ip),
+        "window_seconds": window,
+    }
     event_record(
-        key=key, key_id=key_id, event_type=APIKeyEvent.Type.REPEATED_FAILURES, ip=ip,
-        details={"capped": capped, "failures_by_key_and_ip": slots.pair,
-                 "failures_by_ip": slots.ip, "failures_by_key": by_key,
-                 "failures_of_service": everyone, "ip_bucket": keys.ip_bucket(ip),
-                 "window_seconds": window},
-    )  # fmt: skip
+        key=key,
+        key_id=key_id,
+        event_type=APIKeyEvent.Type.REPEATED_FAILURES,
+        ip=ip,
+        details=details,
+        reason=f"Failure cap reached: {', '.join(capped)}",
+    )
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ def test_every_bad_key_gets_the_same_401(issue_key, key_client, kind):
         other = services.keyformat.build_key(issued.api_key.key_id)[0]
         raw = other
     elif kind == "revoked":
-        services.apikey_revoke(key=issued.api_key)
+        services.apikey_revoke(key=issued.api_key, reason="test")
     elif kind == "expired":
         APIKey.objects.filter(pk=issued.api_key.pk).update(
             expires_at=timezone.now() - timedelta(seconds=1)

@@ -210,7 +210,7 @@ def test_unknown_revoked_and_expired_key_ids_run_the_same_bcrypt_check_as_a_wron
 ):
     settings.APIKEY_BCRYPT_ROUNDS = 5
     live, revoked, expired = issue_key(["*"]), issue_key(["*"]), issue_key(["*"])
-    services.apikey_revoke(key=revoked.api_key)
+    services.apikey_revoke(key=revoked.api_key, reason="test")
     APIKey.objects.filter(pk=expired.api_key.pk).update(expires_at=timezone.now())
     costs: list[bytes] = []
     real = verification.bcrypt.checkpw

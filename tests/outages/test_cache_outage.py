@@ -103,7 +103,7 @@ def test_a_key_revoked_while_the_cache_is_unreachable_is_refused_during_and_afte
 
     redis_cache.pause()  # unreachable, but keeps what it holds
     with django_capture_on_commit_callbacks(execute=True):
-        services.apikey_revoke(key=APIKey.objects.get(pk=issued.api_key.pk))
+        services.apikey_revoke(key=APIKey.objects.get(pk=issued.api_key.pk), reason="test")
     during = client.get("/api/ncrs/")
     redis_cache.resume()
     shared_retry_now()
