@@ -14,11 +14,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apikeys import validation
+from apikeys.keyformat import build_key, generate_key_id, preview
 from apikeys.models import APIKey, APIKeyEvent
-from apikeys.services import validation
 from apikeys.services.audit import event_record, snapshot
-from apikeys.services.keyformat import build_key, generate_key_id, preview
-from apikeys.services.store import publish_generation
+from apikeys.services.store import generation_publish
 from audit import services as audit
 
 # Changing these changes what a presented key may do, so they invalidate cached verifications.
@@ -45,7 +45,7 @@ def _bump_generation(key: APIKey) -> None:
     APIKey.objects.filter(pk=key.pk).update(generation=F("generation") + 1)
     key.refresh_from_db(fields=["generation"])
     key_id, generation = key.key_id, key.generation
-    transaction.on_commit(lambda: publish_generation(key_id, generation))
+    transaction.on_commit(lambda: generation_publish(key_id, generation))
 
 
 @transaction.atomic
@@ -235,4 +235,4 @@ def apikey_delete(*, key: APIKey, actor: Any = None, ip: str | None = None) -> N
     )
     key_id, generation = key.key_id, key.generation + 1
     key.delete()
-    transaction.on_commit(lambda: publish_generation(key_id, generation))
+    transaction.on_commit(lambda: generation_publish(key_id, generation))

@@ -24,19 +24,39 @@ WRITES = (
 )
 
 NCR_EXAMPLE = {
-    "id": 42, "number": "NCR-2026-0042", "title": "Scratched housing",
-    "description": "Found at final inspection, lot 2026-11-07.", "severity": "major",
-    "status": "open", "source": "Line 3", "detected_at": "2026-11-07T09:30:00Z",
-    "closed_at": None, "created_at": "2026-11-07T09:41:12Z", "updated_at": "2026-11-07T09:41:12Z",
-}  # fmt: skip
-NCR_CLOSED = {**NCR_EXAMPLE, "status": "closed", "closed_at": "2026-11-20T14:02:00Z",
-              "updated_at": "2026-11-20T14:02:00Z"}  # fmt: skip
+    "id": 42,
+    "number": "NCR-2026-0042",
+    "title": "Scratched housing",
+    "description": "Found at final inspection, lot 2026-11-07.",
+    "severity": "major",
+    "status": "open",
+    "source": "Line 3",
+    "detected_at": "2026-11-07T09:30:00Z",
+    "closed_at": None,
+    "created_at": "2026-11-07T09:41:12Z",
+    "updated_at": "2026-11-07T09:41:12Z",
+}
+NCR_CLOSED = {
+    **NCR_EXAMPLE,
+    "status": "closed",
+    "closed_at": "2026-11-20T14:02:00Z",
+    "updated_at": "2026-11-20T14:02:00Z",
+}
 CAPA_EXAMPLE = {
-    "id": 7, "number": "CAPA-2026-0007", "title": "Add a protective film before packing",
-    "description": "", "capa_type": "corrective", "status": "open", "ncr": 42,
-    "ncr_number": "NCR-2026-0042", "owner": "j.meier", "due_date": "2026-12-15",
-    "closed_at": None, "created_at": "2026-11-08T10:00:00Z", "updated_at": "2026-11-08T10:00:00Z",
-}  # fmt: skip
+    "id": 7,
+    "number": "CAPA-2026-0007",
+    "title": "Add a protective film before packing",
+    "description": "",
+    "capa_type": "corrective",
+    "status": "open",
+    "ncr": 42,
+    "ncr_number": "NCR-2026-0042",
+    "owner": "j.meier",
+    "due_date": "2026-12-15",
+    "closed_at": None,
+    "created_at": "2026-11-08T10:00:00Z",
+    "updated_at": "2026-11-08T10:00:00Z",
+}
 ALREADY_CLOSED = OpenApiExample(
     "Closed already",
     value={

@@ -20,7 +20,7 @@ from quality.services.changes import (
     validated_save,
 )
 from quality.services.events import capa_event_publish
-from quality.services.numbering import next_number
+from quality.services.numbering import number_reserve
 
 CAPA_EDITABLE_FIELDS = (
     "title",
@@ -65,7 +65,7 @@ def capa_create(
         due_date=due_date,
     )
     capa.full_clean(exclude=["number"])
-    capa.number = next_number("CAPA")
+    capa.number = number_reserve("CAPA")
     capa.save()
     trail.record_created(capa, CAPA_AUDITED_FIELDS)
     capa_event_publish(capa=capa, action="created")

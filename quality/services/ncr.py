@@ -19,7 +19,7 @@ from quality.services.changes import (
     validated_save,
 )
 from quality.services.events import ncr_event_publish
-from quality.services.numbering import next_number
+from quality.services.numbering import number_reserve
 
 NCR_EDITABLE_FIELDS = (
     "title",
@@ -53,7 +53,7 @@ def ncr_create(
         detected_at=detected_at,
     )
     ncr.full_clean(exclude=["number"])
-    ncr.number = next_number("NCR")
+    ncr.number = number_reserve("NCR")
     ncr.save()
     trail.record_created(ncr, NCR_AUDITED_FIELDS)
     ncr_event_publish(ncr=ncr, action="created")

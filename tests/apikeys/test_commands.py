@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from apikeys.keyformat import parse_key
 from apikeys.models import APIKey, APIKeyEvent
-from apikeys.services.keyformat import parse_key
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from apikeys import services
+from apikeys.keyformat import build_key
 from apikeys.models import APIKey
 from apikeys.services import verification
-from apikeys.services.keyformat import build_key
 from eqms_integration.outages import RETRY_AFTER_SECONDS
 from tests.conftest import retry_is_due
 
