@@ -104,7 +104,7 @@ key_docs = documented(
     ),
     revoke=extend_schema(
         summary="Revoke an API key",
-        description="Revokes the key with an optional `reason`, recorded in its audit trail. "
+        description="Revokes the key with a required `reason`, recorded in its audit trail. "
         "Its next request is refused (401), in every process. A key revoked already is a "
         "400.",
         request=serializers.RevokeSerializer,

@@ -83,6 +83,10 @@ def _answer(name: str, value: dict, status: str = "200") -> OpenApiExample:
     return OpenApiExample(name, value=value, response_only=True, status_codes=[status])
 
 
+CLOSE_REASON = OpenApiExample(
+    "With a reason", request_only=True, value={"reason": "Rework verified by QA"}
+)
+
 ncr_docs = documented(
     "NCRs",
     list=extend_schema(
@@ -124,7 +128,8 @@ ncr_docs = documented(
     update=extend_schema(
         summary="Replace an NCR's fields",
         description=WRITES.format(events="; a real change publishes `ncr.updated`")
-        + " `closed` is reached only through close, and a closed NCR cannot be reopened.",
+        + " `closed` is reached only through close, and a closed NCR cannot be reopened or"
+        " changed (400 naming it).",
     ),
     partial_update=extend_schema(
         summary="Change an NCR",
@@ -151,10 +156,11 @@ ncr_docs = documented(
         summary="Close an NCR",
         description="Closes the NCR: `status` becomes `closed` and `closed_at` is stamped, "
         "atomically, so of two concurrent closes one wins and the other gets a 400. "
-        "Publishes `ncr.closed` (and no `ncr.updated`). A closed NCR stays closed. No body.",
-        request=None,
+        "Publishes `ncr.closed` (and no `ncr.updated`). A closed NCR stays closed and is "
+        "read-only. An optional `reason` is recorded with the close in the audit trail.",
+        request=serializers.CloseSerializer,
         responses={200: serializers.NCRSerializer, 400: ErrorSerializer},
-        examples=[_answer("Closed", NCR_CLOSED), ALREADY_CLOSED],
+        examples=[CLOSE_REASON, _answer("Closed", NCR_CLOSED), ALREADY_CLOSED],
     ),
 )
 
@@ -198,7 +204,8 @@ capa_docs = documented(
     update=extend_schema(
         summary="Replace a CAPA's fields",
         description=WRITES.format(events="; a real change publishes `capa.updated`")
-        + " A closed CAPA cannot be reopened.",
+        + " A closed CAPA cannot be reopened or changed (400 naming it), and no CAPA is opened"
+        " against a closed NCR.",
     ),
     partial_update=extend_schema(
         summary="Change a CAPA",
@@ -216,10 +223,12 @@ capa_docs = documented(
     close=extend_schema(
         summary="Close a CAPA",
         description="Closes the CAPA (`status` `closed`, `closed_at` stamped) atomically and "
-        "publishes `capa.closed`. A second close is a 400. No body.",
-        request=None,
+        "publishes `capa.closed`. A second close is a 400; a closed CAPA is read-only. An "
+        "optional `reason` is recorded with the close in the audit trail.",
+        request=serializers.CloseSerializer,
         responses={200: serializers.CAPASerializer, 400: ErrorSerializer},
         examples=[
+            CLOSE_REASON,
             _answer(
                 "Closed", {**CAPA_EXAMPLE, "status": "closed", "closed_at": "2026-12-10T16:00:00Z"}
             ),
