@@ -4,39 +4,66 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
+from audit.admin_history import AuditHistoryMixin
 from eqms_integration.admin_actions import ObjectAction, ObjectActionsMixin
 from eqms_integration.text import counted
-from quality import services
+from quality import registry
 from quality.models import CAPA, NCR, Equipment, Supplier
-from quality.services.capa import CAPA_EDITABLE_FIELDS
-from quality.services.master_data import EQUIPMENT_FIELDS, SUPPLIER_FIELDS
-from quality.services.ncr import NCR_EDITABLE_FIELDS
 
 
-class ServiceAdmin(ObjectActionsMixin, admin.ModelAdmin):
-    """Routes admin saves through the services so rules (numbering, closing) hold here too."""
+class ServiceAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.ModelAdmin):
+    """Routes admin saves through the services so rules (numbering, closing, the audit trail)
+    hold here too; the History page shows the record's audit trail from every channel."""
 
-    editable_fields: tuple[str, ...] = ()
+    entity: registry.Entity  # model, editable fields and services, from the registry
     readonly_fields: tuple[str, ...] = ("created_at", "updated_at")
     list_per_page = 50
+
+    @property
+    def editable_fields(self) -> tuple[str, ...]:
+        return self.entity.editable_fields
+
+    @property
+    def audit_object_type(self) -> str:  # type: ignore[override]
+        return self.entity.object_type
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # records are closed or retired, never deleted
 
-    # Set by subclasses, as on the API viewsets: create_service(**data), update_service(obj, data).
-    create_service: Any
-    update_service: Any
-
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         fields = tuple(super().get_readonly_fields(request, obj))
-        if obj is not None and getattr(obj, "status", None) == "closed":
-            fields += ("status",)  # nothing leaves `closed`
+        if obj is not None and self.entity.is_closed(obj):
+            fields += self.entity.editable_fields  # a closed record is read-only
         return fields
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """A change the services refuse (a closed record, a CAPA against a closed NCR) is
+        reported on the page it came from, naming the record, and nothing is saved."""
+        if request.method == "POST" and object_id is not None:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is not None and self.entity.is_closed(obj):
+                label = self.opts.verbose_name
+                message = f"{obj.number} is closed: a closed {label} cannot be changed."
+                self.message_user(request, message, messages.ERROR)
+                return HttpResponseRedirect(self.change_url(obj))
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:  # raised by a service inside the admin's transaction
+            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         field = super().formfield_for_choice_field(db_field, request, **kwargs)
@@ -54,9 +81,9 @@ class ServiceAdmin(ObjectActionsMixin, admin.ModelAdmin):
             if name in form.cleaned_data
         }
         if change:
-            saved = type(self).update_service(type(obj).objects.get(pk=obj.pk), data)
+            saved = self.entity.update(type(obj).objects.get(pk=obj.pk), data)
         else:
-            saved = type(self).create_service(**data)
+            saved = self.entity.create(**data)
         obj.pk = saved.pk
         obj.__dict__.update(
             {f.attname: getattr(saved, f.attname) for f in saved._meta.concrete_fields}
@@ -70,14 +97,14 @@ class ClosableAdmin(ServiceAdmin):
     has_close_actions = True
     actions = ("close_selected",)
 
-    def close_service(self, obj: Any) -> Any:
-        raise NotImplementedError
+    def close_service(self, obj: Any, reason: str = "") -> Any:
+        return self.entity.close(obj, reason=reason)
 
     def cannot_close(self, obj: Any) -> str:
         return f"{obj.number} is already closed." if obj.status == "closed" else ""
 
     def close_one(self, request: HttpRequest, obj: Any, data: dict[str, Any]) -> None:
-        closed = self.close_service(obj)
+        closed = self.close_service(obj, data.get("reason", ""))
         self.message_user(request, f"Closed {closed.number}.", messages.SUCCESS)
 
     @admin.action(description="Close selected %(verbose_name_plural)s", permissions=["close"])
@@ -89,12 +116,26 @@ class ClosableAdmin(ServiceAdmin):
         return request.user.has_perm(f"{opts.app_label}.close_{opts.model_name}")
 
 
+class CloseForm(forms.Form):
+    reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional; recorded in the audit trail with the close.",
+    )
+
+
 def _close_action(label: str) -> ObjectAction:
     return ObjectAction(
-        "close", "Close", f"quality.close_{label.lower()}", "close_one", unavailable="cannot_close",
-        question=f"Close {{obj}}? A closed {label} cannot be reopened; its webhook subscribers "
-                 f"receive {label.lower()}.closed.",
-    )  # fmt: skip
+        "close",
+        "Close",
+        f"quality.close_{label.lower()}",
+        "close_one",
+        unavailable="cannot_close",
+        form=CloseForm,
+        question=f"Close {{obj}}? A closed {label} cannot be reopened or changed; its webhook "
+        f"subscribers receive {label.lower()}.closed.",
+    )
 
 
 def _close_selected(
@@ -128,27 +169,10 @@ class NCRAdmin(ClosableAdmin):
     list_filter = ("status", "severity", "created_at")
     search_fields = ("number", "title", "description", "source")
     date_hierarchy = "created_at"
-    readonly_fields = ("number", "closed_at", "created_at", "updated_at")
-    fields = (
-        "number",
-        "title",
-        "description",
-        "severity",
-        "status",
-        "source",
-        "detected_at",
-        "closed_at",
-        "created_at",
-        "updated_at",
-    )
-    editable_fields = NCR_EDITABLE_FIELDS
+    entity = registry.NCR_ENTITY
+    readonly_fields = (*entity.read_only_fields, *registry.TIMESTAMPS)
+    fields = (*entity.form_fields, *registry.TIMESTAMPS)
     object_actions = (_close_action("NCR"),)
-
-    create_service = staticmethod(services.ncr_create)
-    update_service = staticmethod(lambda obj, data: services.ncr_update(ncr=obj, data=data))
-
-    def close_service(self, obj: NCR) -> NCR:
-        return services.ncr_close(ncr=obj)
 
 
 @admin.register(CAPA)
@@ -168,28 +192,10 @@ class CAPAAdmin(ClosableAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("ncr",)
     autocomplete_fields = ("ncr",)
-    readonly_fields = ("number", "closed_at", "created_at", "updated_at")
-    fields = (
-        "number",
-        "title",
-        "description",
-        "capa_type",
-        "status",
-        "ncr",
-        "owner",
-        "due_date",
-        "closed_at",
-        "created_at",
-        "updated_at",
-    )
-    editable_fields = CAPA_EDITABLE_FIELDS
+    entity = registry.CAPA_ENTITY
+    readonly_fields = (*entity.read_only_fields, *registry.TIMESTAMPS)
+    fields = (*entity.form_fields, *registry.TIMESTAMPS)
     object_actions = (_close_action("CAPA"),)
-
-    create_service = staticmethod(services.capa_create)
-    update_service = staticmethod(lambda obj, data: services.capa_update(capa=obj, data=data))
-
-    def close_service(self, obj: CAPA) -> CAPA:
-        return services.capa_close(capa=obj)
 
 
 @admin.register(Equipment)
@@ -205,12 +211,7 @@ class EquipmentAdmin(ServiceAdmin):
     )
     list_filter = ("status", "category", "location")
     search_fields = ("number", "name", "serial_number", "manufacturer", "model")
-    editable_fields = EQUIPMENT_FIELDS
-
-    create_service = staticmethod(services.equipment_create)
-    update_service = staticmethod(
-        lambda obj, data: services.equipment_update(equipment=obj, data=data)
-    )
+    entity = registry.EQUIPMENT_ENTITY
 
 
 @admin.register(Supplier)
@@ -226,9 +227,4 @@ class SupplierAdmin(ServiceAdmin):
     )
     list_filter = ("status", "approval_status")
     search_fields = ("number", "name", "contact_name", "email")
-    editable_fields = SUPPLIER_FIELDS
-
-    create_service = staticmethod(services.supplier_create)
-    update_service = staticmethod(
-        lambda obj, data: services.supplier_update(supplier=obj, data=data)
-    )
+    entity = registry.SUPPLIER_ENTITY
