@@ -31,8 +31,14 @@ def remote_columns(connection: Connection | None, remote_object: str) -> Columns
     if connection is None or not remote_object:
         return None, "Choose the connection and the table to pick its columns from a list.", ""
     if connection.kind == Connection.Kind.REST:
-        return None, ("A REST API has no catalogue: type the JSON field names (dotted paths "
-                      "into nested objects, such as address.city, work too)."), ""  # fmt: skip
+        return (
+            None,
+            (
+                "A REST API has no catalogue: type the JSON field names (dotted paths "
+                "into nested objects, such as address.city, work too)."
+            ),
+            "",
+        )
     try:
         described = services.connection_describe(connection=connection, object_name=remote_object)
     except ValidationError as exc:
@@ -51,9 +57,12 @@ class FieldMappingsWidget(forms.Textarea):
     template_name = "sync/widgets/field_mappings.html"  # in sync/templates: the form renderer's
 
     def __init__(
-        self, *, columns: Callable[[], Columns] | None = None, columns_url: str = "",
+        self,
+        *,
+        columns: Callable[[], Columns] | None = None,
+        columns_url: str = "",
         attrs: dict[str, Any] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(attrs={"rows": 8, "cols": 90, **(attrs or {})})
         self.columns, self.columns_url = columns, columns_url
 
@@ -65,9 +74,12 @@ class FieldMappingsWidget(forms.Textarea):
         # Read only when the page is drawn (a valid POST never needs the catalogue).
         columns, note, error = self.columns() if self.columns else (None, "", "")
         context["editor"] = {
-            "local_fields": local_fields_by_type(), "columns": columns, "note": note,
-            "error": error, "columns_url": self.columns_url,
+            "local_fields": local_fields_by_type(),
+            "columns": columns,
+            "note": note,
+            "error": error,
+            "columns_url": self.columns_url,
             "transforms": [name for name, (needs, _, _) in TRANSFORMS.items() if not needs],
-        }  # fmt: skip
+        }
         context["editor_id"] = f"{context['widget']['attrs'].get('id', name)}-editor"
         return context

@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from sync import transforms
 from sync.engine import retries
+from sync.engine.links import links_by_external_id, links_by_local_id
 from sync.engine.mapping import typed_row
-from sync.engine.phases import PhaseBase, links_by_external_id, links_by_local_id
+from sync.engine.phases import PhaseBase
 from sync.engine.reconcile import Item
 from sync.engine.settle import Settler, error_text
 from sync.models import SyncConfiguration, SyncRetry
@@ -42,16 +43,20 @@ class OutboundPhase(PhaseBase):
             self.run.processed += 1
             link = links.get(obj.pk)
             ext = link.external_id if link else self.store.external_id_of(obj)
-            item = Item(ext, link=link, local_obj=obj, local=self.store.values_of(obj),
-                        remote_known=False)  # fmt: skip
+            item = Item(
+                ext, link=link, local_obj=obj, local=self.store.values_of(obj), remote_known=False
+            )
             if self.delta and link is not None and item.local_hash == link.base_hash:
                 self._leave(item, settler)  # as agreed (our own inbound writes included)
                 continue
             items.append(item)
         taken = links_by_external_id(self.config, [i.external_id for i in items if not i.link])
         for item in [i for i in items if not i.link and i.external_id in taken]:
-            settler.fail(item.external_id, "This external id is already linked to another "
-                         "QMS record.", item.local_obj.pk)  # fmt: skip
+            settler.fail(
+                item.external_id,
+                "This external id is already linked to another QMS record.",
+                item.local_obj.pk,
+            )
             items.remove(item)
         bidirectional = self.config.sync_direction == SyncConfiguration.Direction.BIDIRECTIONAL
         if bidirectional or not self.delta:

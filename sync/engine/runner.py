@@ -22,10 +22,11 @@ from eqms_integration.outages import DATABASE, cause_of, outage_report
 from eqms_integration.text import counted
 from operations import occurrences
 from sync.connectors.errors import ConnectorError
+from sync.engine.deletions import deletions
 from sync.engine.inbound import InboundPhase
 from sync.engine.local import store_for
 from sync.engine.outbound import OutboundPhase
-from sync.engine.phases import COUNTS, ProgressFn, RunStopped, deletions
+from sync.engine.phases import COUNTS, ProgressFn, RunStopped
 from sync.engine.remote import remote_session
 from sync.models import SyncConfiguration, SyncConflict, SyncRun
 from sync.services.configurations import configuration_validate
@@ -33,8 +34,17 @@ from sync.services.configurations import configuration_validate
 logger = logging.getLogger(__name__)
 Direction = SyncConfiguration.Direction
 DATABASE_POLL_SECONDS = 0.5
-FINISH_FIELDS = [*COUNTS, "status", "error", "finished_at", "duration_ms", "missing_at_source",
-                 "missing_at_source_ids", "retired", "pending_conflicts"]  # fmt: skip
+FINISH_FIELDS = [
+    *COUNTS,
+    "status",
+    "error",
+    "finished_at",
+    "duration_ms",
+    "missing_at_source",
+    "missing_at_source_ids",
+    "retired",
+    "pending_conflicts",
+]
 
 
 def _count_pending_conflicts(run: SyncRun) -> None:
@@ -50,8 +60,10 @@ def _outcome(run: SyncRun) -> tuple[str, str]:
     if run.pending_conflicts:
         conflicts = counted(run.pending_conflicts, "conflict")
         one = run.pending_conflicts == 1
-        waiting = (f"{conflicts} {'waits' if one else 'wait'} for a person to resolve "
-                   f"{'it' if one else 'them'}.")  # fmt: skip
+        waiting = (
+            f"{conflicts} {'waits' if one else 'wait'} for a person to resolve "
+            f"{'it' if one else 'them'}."
+        )
         return SyncRun.Status.SUCCESS_WITH_CONFLICTS, waiting
     return SyncRun.Status.SUCCESS, ""
 
@@ -79,9 +91,14 @@ def _carry_out(run: SyncRun, progress: ProgressFn | None) -> None:
         # Both halves fix their upper bounds now, before either writes anything.
         inbound = InboundPhase(run, store, session, progress, started)
         outbound = OutboundPhase(run, store, session, progress, started)
-        halves = [half for half, wanted in ((inbound, config.sync_direction != Direction.OUTBOUND),
-                                            (outbound, config.sync_direction != Direction.INBOUND))
-                  if wanted]  # fmt: skip
+        halves = [
+            half
+            for half, wanted in (
+                (inbound, config.sync_direction != Direction.OUTBOUND),
+                (outbound, config.sync_direction != Direction.INBOUND),
+            )
+            if wanted
+        ]
         planned = [half.plan() for half in halves]  # so progress shows the run's real total
         for half in halves:
             half.total = None if None in planned else sum(planned)
@@ -137,9 +154,11 @@ def _finish_when_database_answers(run: SyncRun, exc: Exception, clock: float) ->
         error += f" The service's database could not be reached for {waited:.1f} s."
     error += " Batches committed before it are kept; the next run resumes after them."
     ended = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.IN_PROGRESS).update(
-        status=SyncRun.Status.FAILED, error=error, finished_at=timezone.now(),
+        status=SyncRun.Status.FAILED,
+        error=error,
+        finished_at=timezone.now(),
         duration_ms=int((time.monotonic() - clock) * 1000),
-    )  # fmt: skip
+    )
     if not ended:
         logger.info("sync run %s was ended elsewhere while its database was away", run.pk)
     run.refresh_from_db()

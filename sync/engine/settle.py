@@ -12,10 +12,10 @@ from django.utils import timezone
 from sync import transforms
 from sync.connectors.base import RemoteSession
 from sync.engine import conflicts
-from sync.engine import values as V
 from sync.engine.local import LocalStore
 from sync.engine.mapping import unmap
-from sync.engine.reconcile import Action, Item, Settlement, decide, settle
+from sync.engine.reconcile import Action, Item, Settlement, decide, decide_conflict
+from sync.engine.values import digest
 from sync.models import SyncConfiguration, SyncLink, SyncRowError, SyncRun
 
 LINK_FIELDS = ["local_id", "base_hash", "base_values", "synced_at"]
@@ -58,7 +58,7 @@ class Settler:
             waiting = pending.get(item.external_id)
             if action is None:
                 run.conflicted += 1
-                settlement = settle(config.conflict_strategy, item, config.delta_field)
+                settlement = decide_conflict(config.conflict_strategy, item, config.delta_field)
                 action = settlement.action
                 if settlement.record == "logged":
                     decided.append((item, settlement, waiting))
@@ -140,7 +140,7 @@ class Settler:
         for item, values in agreed:
             if item.local_obj is None:
                 continue
-            base_hash = V.digest(values)
+            base_hash = digest(values)
             link = item.link
             if link is None:
                 link = new.get(item.external_id) or SyncLink(

@@ -28,7 +28,7 @@ MODELS: dict[str, type[models.Model]] = {
 _TEXT_FIELDS = (models.CharField, models.TextField)
 
 
-def typed(entity_type: str, values: dict[str, Any]) -> dict[str, Any]:
+def typed_values(entity_type: str, values: dict[str, Any]) -> dict[str, Any]:
     """Values converted to the Python types of the entity's fields (raises ValidationError
     naming the value when one cannot be converted). The record store keeps JSON."""
     model = MODELS.get(entity_type)

@@ -14,14 +14,13 @@ from quality.services.capa import CAPA_EDITABLE_FIELDS
 from quality.services.master_data import EQUIPMENT_FIELDS, SUPPLIER_FIELDS
 from quality.services.ncr import NCR_EDITABLE_FIELDS
 from sync import transforms
-from sync.connectors import sql_write
 from sync.connectors.errors import ConnectorError
+from sync.connectors.factory import connector_for
 from sync.connectors.rest.session import resource_url
-from sync.connectors.sql import Column, SQLConnector, split_object_name
-from sync.connectors.sql_targets import TargetRefused
+from sync.connectors.sql import Column, SQLConnector, catalog, split_object_name
+from sync.connectors.sql.targets import TargetRefused
 from sync.models import Connection, SyncConfiguration
-from sync.services.connections import connector_for
-from sync.services.schedules import schedule_sync, unschedule_sync
+from sync.services.schedules import schedule_delete, schedule_save
 
 E = SyncConfiguration.EntityType
 Strategy = SyncConfiguration.ConflictStrategy
@@ -41,8 +40,15 @@ FIELDS = tuple(
 Direction = SyncConfiguration.Direction
 # What the remote catalogue is checked against. A save that changes none of these (a rename,
 # a description, a schedule, disabling) must work while the remote system is down.
-REMOTE_FIELDS = ("connection_id", "remote_object", "remote_key", "delta_field",
-                 "field_mappings", "sync_direction", "entity_type")  # fmt: skip
+REMOTE_FIELDS = (
+    "connection_id",
+    "remote_object",
+    "remote_key",
+    "delta_field",
+    "field_mappings",
+    "sync_direction",
+    "entity_type",
+)
 
 
 def remote_snapshot(config: SyncConfiguration) -> dict[str, Any]:
@@ -216,7 +222,7 @@ def _check_remote(
 def _key_is_unique(connector: SQLConnector, config: SyncConfiguration) -> bool:
     with connector.open() as db:
         name = connector.qualify(config.remote_object)
-        return sql_write.key_is_unique(db, object_name=name, key=config.remote_key)
+        return catalog.key_is_unique(db, object_name=name, key=config.remote_key)
 
 
 def _temporal(column: Column, kind: str) -> bool:
@@ -255,7 +261,7 @@ def configuration_create(**data: Any) -> SyncConfiguration:
     config.full_clean()
     configuration_validate(config, saving=True)
     config.save()
-    schedule_sync(config)
+    schedule_save(config)
     return config
 
 
@@ -271,7 +277,7 @@ def configuration_update(*, config: SyncConfiguration, data: dict[str, Any]) -> 
     config.full_clean()
     configuration_validate(config, check_remote=remote_changed(config, before), saving=True)
     config.save()
-    schedule_sync(config)
+    schedule_save(config)
     return config
 
 
@@ -279,11 +285,11 @@ def configuration_update(*, config: SyncConfiguration, data: dict[str, Any]) -> 
 def configuration_set_enabled(*, config: SyncConfiguration, enabled: bool) -> SyncConfiguration:
     config.enabled = enabled
     config.save(update_fields=["enabled", "updated_at"])
-    schedule_sync(config)
+    schedule_save(config)
     return config
 
 
 @transaction.atomic
 def configuration_delete(*, config: SyncConfiguration) -> None:
-    unschedule_sync(config.pk)
+    schedule_delete(config.pk)
     config.delete()

@@ -10,12 +10,12 @@ from typing import Any
 from urllib.parse import quote
 
 from sync.connectors.base import RemoteSpec, WriteFailure, external_id
+from sync.connectors.cursors import compare
 from sync.connectors.errors import ConnectorError
 from sync.connectors.rest.client import HttpClient, display
 from sync.connectors.rest.options import RestOptions
 from sync.connectors.rest.paging import Pager, items_at
 from sync.connectors.rest.values import MISSING, at_path, nest, query_value, row_of, to_json
-from sync.engine.cursor import compare
 
 RESOURCE = re.compile(r"^[A-Za-z0-9_\-.~/{}]+$")
 
@@ -71,9 +71,13 @@ class RESTSession:
         if after is not None and after[0] is not None and self.options.delta_param:
             params[self.options.delta_param] = query_value(after[0])
         return Pager(
-            self.client, self.options, base_url=self.base_url, url=self.url, params=params,
+            self.client,
+            self.options,
+            base_url=self.base_url,
+            url=self.url,
+            params=params,
             size=size,
-        )  # fmt: skip
+        )
 
     def _wanted(self, row: dict[str, Any], after: tuple | None, upper: Any | None) -> bool:
         """Keyset filter: (cursor, key) > after and cursor <= upper, comparing like types."""
