@@ -12,9 +12,13 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from sync.engine.mapping import local_fields
 from sync.models import SyncConflict
-from sync.services.conflicts import RemoteWriteError, conflict_resolve
+from sync.services.conflicts import (
+    RemoteWriteError,
+    conflict_fields,
+    conflict_local_model,
+    conflict_resolve,
+)
 
 CUSTOM_PREFIX = "custom__"
 
@@ -22,9 +26,7 @@ CUSTOM_PREFIX = "custom__"
 def comparison(conflict: SyncConflict) -> list[dict[str, Any]]:
     """One row per synced field: base, source and target values, and whether they differ."""
     base = conflict.base_values or {}
-    names = local_fields(conflict.configuration) or sorted(
-        {*conflict.source_values, *conflict.target_values}
-    )
+    names = conflict_fields(conflict) or sorted({*conflict.source_values, *conflict.target_values})
     return [
         {
             "field": name,
@@ -39,11 +41,9 @@ def comparison(conflict: SyncConflict) -> list[dict[str, Any]]:
 
 def local_record_link(conflict: SyncConflict) -> str:
     """A link to the QMS record of the conflict (its admin page), or why there is none."""
-    from sync.engine.local import store_for
-
     if conflict.local_id is None:
         return "none yet (the record is not in the QMS)"
-    model = store_for(conflict.configuration).model
+    model = conflict_local_model(conflict)
     opts = model._meta
     obj = model.objects.filter(pk=conflict.local_id).first()
     if obj is None:

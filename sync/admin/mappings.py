@@ -12,8 +12,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from sync import services
+from sync.configuration_checks import LOCAL_FIELDS
 from sync.models import Connection, SyncConfiguration
-from sync.services.configurations import LOCAL_FIELDS
 from sync.transforms import TRANSFORMS
 
 Columns = tuple[list[str] | None, str, str]  # column names (None: type them), note, error

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from sync.connectors.errors import ConnectorError
@@ -22,6 +23,16 @@ Resolution = SyncConflict.Resolution
 
 class RemoteWriteError(Exception):
     """The external system could not be reached or refused the values; nothing was changed."""
+
+
+def conflict_fields(conflict: SyncConflict) -> list[str]:
+    """The QMS fields the conflict's configuration synchronises, in mapping order."""
+    return local_fields(conflict.configuration)
+
+
+def conflict_local_model(conflict: SyncConflict) -> type[Model]:
+    """The QMS model (or the record store) that holds the conflict's local record."""
+    return store_for(conflict.configuration).model
 
 
 def _resolvable(conflict: SyncConflict) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,6 +25,8 @@ from eqms_integration.outages import (
     worth_trying,
 )
 from operations import occurrences
+from sync.engine import runner
+from sync.engine.phases import ProgressFn
 from sync.models import SyncConfiguration, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -32,19 +35,20 @@ RETRY_BASE_SECONDS = 60
 RETRY_CAP_SECONDS = 3600
 REQUEUE_AFTER = timedelta(minutes=2)
 FINAL = (SyncRun.Status.FAILED, SyncRun.Status.TIMEOUT)
+# Enqueued by name, so this module never imports the tasks (which import it).
+EXECUTE_TASK = "sync.execute_run"
 
 
 def _enqueue(run_id: int, countdown: float | None = None) -> None:
     """Hand the run to a worker when the transaction commits (after `countdown` seconds, which
     the sweeper keeps within its interval). A broker that is down loses nothing: the run stays
     queued and the sweeper sends it again."""
-    from sync.tasks import execute_sync_run
 
     def send() -> None:
         if not worth_trying(BROKER):  # it failed seconds ago: the sweeper sends the run later
             return
         try:
-            execute_sync_run.apply_async((run_id,), countdown=countdown)
+            current_app.signature(EXECUTE_TASK).apply_async((run_id,), countdown=countdown)
         except Exception as exc:
             if unavailable_service(exc) != BROKER:
                 logger.warning("could not enqueue sync run %s", run_id, exc_info=True)
@@ -162,6 +166,12 @@ def run_claim(run_id: int) -> SyncRun | None:
         if claimed
         else None
     )
+
+
+def run_execute(*, run: SyncRun, progress: ProgressFn | None = None) -> SyncRun:
+    """Carry out a run in progress (claimed by a worker, or started by the run_sync command)
+    to its end; always finishes it with a status."""
+    return runner.execute(run, progress=progress)
 
 
 def run_cancel(*, run: SyncRun) -> SyncRun:
