@@ -10,9 +10,7 @@ from django.core.exceptions import ValidationError
 from django_celery_beat.validators import crontab_validator
 
 from eqms_integration.text import plural
-from quality.services.capa import CAPA_EDITABLE_FIELDS
-from quality.services.master_data import EQUIPMENT_FIELDS, SUPPLIER_FIELDS
-from quality.services.ncr import NCR_EDITABLE_FIELDS
+from quality import registry
 from sync import transforms
 from sync.connectors.base import RemoteSession
 from sync.connectors.errors import ConnectorError
@@ -20,15 +18,16 @@ from sync.connectors.rest.session import resource_url
 from sync.connectors.sql import Column, TableCatalogue
 from sync.models import SyncConfiguration
 
-E = SyncConfiguration.EntityType
 Strategy = SyncConfiguration.ConflictStrategy
-# Entity types with a QMS model of their own; the others land in the generic record store.
-LOCAL_FIELDS: dict[str, tuple[str, ...]] = {
-    E.EQUIPMENT: EQUIPMENT_FIELDS,
-    E.SUPPLIERS: SUPPLIER_FIELDS,
-    E.NCR: NCR_EDITABLE_FIELDS,
-    E.CAPA: CAPA_EDITABLE_FIELDS,
-}
+
+
+def local_fields_of(entity_type: str) -> tuple[str, ...] | None:
+    """The QMS fields a configuration of this entity type may map, from the entity registry;
+    None for types without a QMS model (the record store takes any valid field name)."""
+    entity = registry.entity_for(entity_type)
+    return entity.editable_fields if entity is not None else None
+
+
 RECORD_FIELD = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 Direction = SyncConfiguration.Direction
 
@@ -83,7 +82,7 @@ def _check_mappings(config: SyncConfiguration, errors: dict[str, str]) -> list[s
     if not isinstance(mappings, list) or not mappings:
         errors["field_mappings"] = 'Give a list of {"local", "remote", "transform"?} objects.'
         return []
-    allowed = LOCAL_FIELDS.get(config.entity_type)
+    allowed = local_fields_of(config.entity_type)
     problems, remote_names, seen = [], [], set()
     for index, mapping in enumerate(mappings, start=1):
         if not isinstance(mapping, dict) or not {"local", "remote"} <= set(mapping):
