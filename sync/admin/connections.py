@@ -137,6 +137,16 @@ class ConnectionAdmin(ObjectActionsMixin, admin.ModelAdmin):
             saved = services.connection_create(**data, **secrets)
         obj.pk = saved.pk
 
+    def delete_model(self, request: HttpRequest, obj: Connection) -> None:
+        services.connection_delete(connection=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        for connection in queryset:
+            try:
+                services.connection_delete(connection=connection)
+            except ValidationError as exc:
+                self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+
     @admin.action(description="Test selected connections", permissions=["test"])
     def test_selected(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
         for connection in queryset:

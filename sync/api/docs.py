@@ -108,7 +108,8 @@ connection_docs = documented(
     ),
     destroy=extend_schema(
         summary="Delete a connection",
-        description="Deletes the connection; one still used by a configuration is a 409.",
+        description="Deletes the connection; one still used by configurations is a 400 "
+        "naming them (delete them or move them to another connection first).",
     ),
     test=extend_schema(
         summary="Test a connection",

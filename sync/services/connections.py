@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from eqms_integration import encryption
 from eqms_integration.ssrf import SYNC, UnsafeURLError, url_check
+from eqms_integration.text import counted
 from sync.connectors.errors import ConnectorError
 from sync.connectors.factory import connector_for, credentials_of, sql_target
 from sync.connectors.rest import (
@@ -142,6 +143,25 @@ def connection_update(
     _apply_secrets(connection, password, credentials)
     connection.save()
     return connection
+
+
+@transaction.atomic
+def connection_delete(*, connection: Connection) -> None:
+    """Delete a connection no configuration uses; one in use is refused with the names of
+    the configurations that use it (no retry can change that, only deleting them or moving
+    them to another connection)."""
+    connection = Connection.objects.select_for_update().get(pk=connection.pk)
+    users = list(connection.configurations.order_by("name").values_list("name", flat=True))
+    if users:
+        listed = ", ".join(repr(name) for name in users)
+        raise ValidationError(
+            {
+                "non_field_errors": f"{connection.name} is used by "
+                f"{counted(len(users), 'configuration')} ({listed}): delete them, or move them "
+                "to another connection, first."
+            }
+        )
+    connection.delete()
 
 
 def connection_test(*, connection: Connection) -> TestResult:
