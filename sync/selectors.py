@@ -88,10 +88,12 @@ def configurations_health(now: datetime) -> list[dict[str, Any]]:
     )
     runs = SyncRun.objects.in_bulk([c.latest_run_id for c in configs if c.latest_run_id])
     failed = dict(
-        SyncRun.objects.filter(status__in=[SyncRun.Status.FAILED, SyncRun.Status.TIMEOUT],
-                               finished_at__gte=since)
-        .values_list("configuration_id").annotate(n=Count("id"))
-    )  # fmt: skip
+        SyncRun.objects.filter(
+            status__in=[SyncRun.Status.FAILED, SyncRun.Status.TIMEOUT], finished_at__gte=since
+        )
+        .values_list("configuration_id")
+        .annotate(n=Count("id"))
+    )
     pending = dict(
         SyncConflict.objects.filter(status=SyncConflict.Status.PENDING)
         .values_list("configuration_id")

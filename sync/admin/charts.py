@@ -64,18 +64,33 @@ def _panel(
         height = plot_h * amount / peak
         x = LEFT + slot * index + (slot - bar_w) / 2
         finished = timezone.localtime(run["finished_at"])
-        bars.append({
-            "x": round(x, 1), "y": round(TOP + plot_h - max(height, 1), 1),
-            "width": round(bar_w, 1), "height": round(max(height, 1), 1),
-            "colour": OUTCOMES.get(run["status"], ("#888888", ""))[0],
-            "dry_run": run["dry_run"], "status": run["status"],
-            "tooltip": _tooltip(run, finished),
-            "label": finished.strftime(label_format) if index % every == 0 else "",
-            "label_x": round(x + bar_w / 2, 1),
-        })  # fmt: skip
-    return {"title": title, "bars": bars, "ticks": ticks, "width": WIDTH, "height": HEIGHT,
-            "left": LEFT, "right": WIDTH - RIGHT, "top": TOP, "bottom": TOP + plot_h,
-            "label_y": TOP + plot_h + 16, "name": value}  # fmt: skip
+        bars.append(
+            {
+                "x": round(x, 1),
+                "y": round(TOP + plot_h - max(height, 1), 1),
+                "width": round(bar_w, 1),
+                "height": round(max(height, 1), 1),
+                "colour": OUTCOMES.get(run["status"], ("#888888", ""))[0],
+                "dry_run": run["dry_run"],
+                "status": run["status"],
+                "tooltip": _tooltip(run, finished),
+                "label": finished.strftime(label_format) if index % every == 0 else "",
+                "label_x": round(x + bar_w / 2, 1),
+            }
+        )
+    return {
+        "title": title,
+        "bars": bars,
+        "ticks": ticks,
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "right": WIDTH - RIGHT,
+        "top": TOP,
+        "bottom": TOP + plot_h,
+        "label_y": TOP + plot_h + 16,
+        "name": value,
+    }
 
 
 def _tooltip(run: dict, finished: Any) -> str:

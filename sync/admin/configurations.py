@@ -22,13 +22,9 @@ from eqms_integration.text import counted
 from sync import services
 from sync.admin.mappings import FieldMappingsWidget, remote_columns
 from sync.admin.overview import overview
+from sync.configuration_checks import configuration_warnings
 from sync.models import Connection, SyncConfiguration, SyncRun
-from sync.services.configurations import FIELDS as CONFIGURATION_FIELDS
-from sync.services.configurations import (
-    configuration_warnings,
-    remote_changed,
-    remote_snapshot,
-)
+from sync.services.configurations import FIELDS, remote_changed, remote_snapshot
 from sync.services.preview import delta_preview
 from sync.services.runs import run_request
 
@@ -38,7 +34,7 @@ PREVIEW_TEMPLATE = "admin/sync/syncconfiguration/preview.html"
 class SyncConfigurationForm(forms.ModelForm):
     class Meta:
         model = SyncConfiguration
-        fields = CONFIGURATION_FIELDS
+        fields = FIELDS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -55,9 +51,7 @@ class SyncConfigurationForm(forms.ModelForm):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        candidate = SyncConfiguration(
-            **{f: cleaned[f] for f in CONFIGURATION_FIELDS if f in cleaned}
-        )
+        candidate = SyncConfiguration(**{f: cleaned[f] for f in FIELDS if f in cleaned})
         # A rename or a new schedule is saved while the remote is down (self.instance still
         # holds the stored values here).
         before = remote_snapshot(self.instance) if self.instance.pk else None
@@ -73,58 +67,100 @@ class SyncConfigurationForm(forms.ModelForm):
 
 class RunForm(forms.Form):
     full = forms.BooleanField(
-        required=False, label="Full run",
+        required=False,
+        label="Full run",
         help_text="Read everything, not only what changed since the last run.",
-    )  # fmt: skip
+    )
 
 
 @admin.register(SyncConfiguration)
 class SyncConfigurationAdmin(ObjectActionsMixin, admin.ModelAdmin):
     form = SyncConfigurationForm
-    list_display = ("name", "system_type", "entity_type", "sync_direction", "sync_type",
-                    "connection", "schedule_type", "enabled")  # fmt: skip
+    list_display = (
+        "name",
+        "system_type",
+        "entity_type",
+        "sync_direction",
+        "sync_type",
+        "connection",
+        "schedule_type",
+        "enabled",
+    )
     list_filter = ("system_type", "entity_type", "sync_direction", "schedule_type", "enabled")
     search_fields = ("name", "system_name", "remote_object")
     list_select_related = ("connection",)
     actions = ("run_now", "preview_delta", "enable", "disable")
     change_form_template = "admin/sync/syncconfiguration/change_form.html"
     object_actions = (
-        ObjectAction("run", "Run now", "sync.execute_syncconfiguration", "run_one", form=RunForm,
-                     unavailable="cannot_run",
-                     question="Queue a run of {obj} for a worker? It reads and writes both "
-                              "sides as configured."),
-        ObjectAction("dry-run", "Dry run", "sync.execute_syncconfiguration", "dry_run_one",
-                     form=RunForm, unavailable="cannot_run",
-                     question="Queue a dry run of {obj}? It reads and compares both sides as a "
-                              "run would, counts what it would do, and writes nothing."),
-    )  # fmt: skip
+        ObjectAction(
+            "run",
+            "Run now",
+            "sync.execute_syncconfiguration",
+            "run_one",
+            form=RunForm,
+            unavailable="cannot_run",
+            question="Queue a run of {obj} for a worker? It reads and writes both "
+            "sides as configured.",
+        ),
+        ObjectAction(
+            "dry-run",
+            "Dry run",
+            "sync.execute_syncconfiguration",
+            "dry_run_one",
+            form=RunForm,
+            unavailable="cannot_run",
+            question="Queue a dry run of {obj}? It reads and compares both sides as a "
+            "run would, counts what it would do, and writes nothing.",
+        ),
+    )
     fieldsets = (
         (None, {"fields": ("name", "description", "enabled")}),
-        ("What moves where", {"fields": ("system_type", "system_name", "connection",
-                                         "entity_type", "sync_direction", "sync_type",
-                                         "remote_object", "remote_key", "delta_field",
-                                         "field_mappings", "apply_deletions")}),
-        ("Conflicts and limits", {"fields": ("conflict_strategy", "batch_size",
-                                             "timeout_seconds", "max_retries")}),
+        (
+            "What moves where",
+            {
+                "fields": (
+                    "system_type",
+                    "system_name",
+                    "connection",
+                    "entity_type",
+                    "sync_direction",
+                    "sync_type",
+                    "remote_object",
+                    "remote_key",
+                    "delta_field",
+                    "field_mappings",
+                    "apply_deletions",
+                )
+            },
+        ),
+        (
+            "Conflicts and limits",
+            {"fields": ("conflict_strategy", "batch_size", "timeout_seconds", "max_retries")},
+        ),
         ("Schedule", {"fields": ("schedule_type", "interval_minutes", "cron_expression")}),
-    )  # fmt: skip
+    )
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
         return [
             path("columns/", view(self.columns_view), name="sync_syncconfiguration_columns"),
-            path("<int:object_id>/preview/", view(self.preview_view),
-                 name="sync_syncconfiguration_preview"),
+            path(
+                "<int:object_id>/preview/",
+                view(self.preview_view),
+                name="sync_syncconfiguration_preview",
+            ),
             *super().get_urls(),
-        ]  # fmt: skip
+        ]
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
         extra = dict(extra_context or {})
-        config = SyncConfiguration.objects.filter(pk=object_id).select_related(
-            "connection"
-        ).first() if object_id.isdigit() else None  # fmt: skip
+        config = (
+            SyncConfiguration.objects.filter(pk=object_id).select_related("connection").first()
+            if object_id.isdigit()
+            else None
+        )
         if config is not None:
             extra["overview"] = overview(config)
             extra["may_execute"] = self.has_execute_permission(request)
@@ -144,8 +180,9 @@ class SyncConfigurationAdmin(ObjectActionsMixin, admin.ModelAdmin):
     def preview_view(self, request: HttpRequest, object_id: int) -> TemplateResponse:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        config = get_object_or_404(SyncConfiguration.objects.select_related("connection"),
-                                   pk=object_id)  # fmt: skip
+        config = get_object_or_404(
+            SyncConfiguration.objects.select_related("connection"), pk=object_id
+        )
         return self._previews(request, [config])
 
     def _previews(self, request: HttpRequest, configs: Any) -> TemplateResponse:
@@ -155,27 +192,42 @@ class SyncConfigurationAdmin(ObjectActionsMixin, admin.ModelAdmin):
                 previews.append((config, delta_preview(config=config, limit=20), ""))
             except ValidationError as exc:
                 previews.append((config, None, "; ".join(exc.messages)))
-        context = {**self.admin_site.each_context(request), "title": "Next delta run",
-                   "opts": self.model._meta, "previews": previews,
-                   "may_execute": self.has_execute_permission(request)}  # fmt: skip
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Next delta run",
+            "opts": self.model._meta,
+            "previews": previews,
+            "may_execute": self.has_execute_permission(request),
+        }
         return TemplateResponse(request, PREVIEW_TEMPLATE, context)
 
     def cannot_run(self, config: SyncConfiguration) -> str:
         if not config.enabled:
             return f"{config.name} is disabled; enable it first."
         active = config.runs.filter(status__in=SyncRun.ACTIVE).first()
-        return f"{config.name} is already running (run {active.pk}, {active.status})." if (
-            active) else ""  # fmt: skip
+        return (
+            f"{config.name} is already running (run {active.pk}, {active.status})."
+            if (active)
+            else ""
+        )
 
-    def _queue(self, request: HttpRequest, config: SyncConfiguration, *, full: bool,
-               dry_run: bool) -> None:  # fmt: skip
+    def _queue(
+        self, request: HttpRequest, config: SyncConfiguration, *, full: bool, dry_run: bool
+    ) -> None:
         run = run_request(config=config, trigger="admin", full=full, dry_run=dry_run)
         url = reverse("admin:sync_syncrun_change", args=[run.pk])
         kind = "dry run" if dry_run else "run"
-        self.message_user(request, format_html(
-            '{}: <a href="{}">{} {}</a> queued; a worker carries it out.',
-            config.name, url, kind, run.pk,
-        ), messages.SUCCESS)  # fmt: skip
+        self.message_user(
+            request,
+            format_html(
+                '{}: <a href="{}">{} {}</a> queued; a worker carries it out.',
+                config.name,
+                url,
+                kind,
+                run.pk,
+            ),
+            messages.SUCCESS,
+        )
 
     def run_one(self, request: HttpRequest, config: SyncConfiguration, data: dict) -> None:
         self._queue(request, config, full=data["full"], dry_run=False)
@@ -183,8 +235,9 @@ class SyncConfigurationAdmin(ObjectActionsMixin, admin.ModelAdmin):
     def dry_run_one(self, request: HttpRequest, config: SyncConfiguration, data: dict) -> None:
         self._queue(request, config, full=data["full"], dry_run=True)
 
-    @admin.action(description="Preview the next delta run (reads, writes nothing)",
-                  permissions=["view"])  # fmt: skip
+    @admin.action(
+        description="Preview the next delta run (reads, writes nothing)", permissions=["view"]
+    )
     def preview_delta(
         self, request: HttpRequest, queryset: QuerySet[SyncConfiguration]
     ) -> HttpResponse | None:
@@ -225,7 +278,7 @@ class SyncConfigurationAdmin(ObjectActionsMixin, admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: SyncConfiguration, form: Any, change: bool
     ) -> None:
-        data = {name: form.cleaned_data[name] for name in CONFIGURATION_FIELDS}
+        data = {name: form.cleaned_data[name] for name in FIELDS}
         if change:
             saved = services.configuration_update(
                 config=SyncConfiguration.objects.get(pk=obj.pk), data=data

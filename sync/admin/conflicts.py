@@ -12,9 +12,13 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from sync.engine.mapping import local_fields
 from sync.models import SyncConflict
-from sync.services.conflicts import RemoteWriteError, conflict_resolve
+from sync.services.conflicts import (
+    RemoteWriteError,
+    conflict_fields,
+    conflict_local_model,
+    conflict_resolve,
+)
 
 CUSTOM_PREFIX = "custom__"
 
@@ -22,23 +26,24 @@ CUSTOM_PREFIX = "custom__"
 def comparison(conflict: SyncConflict) -> list[dict[str, Any]]:
     """One row per synced field: base, source and target values, and whether they differ."""
     base = conflict.base_values or {}
-    names = local_fields(conflict.configuration) or sorted(
-        {*conflict.source_values, *conflict.target_values}
-    )
+    names = conflict_fields(conflict) or sorted({*conflict.source_values, *conflict.target_values})
     return [
-        {"field": name, "base": base.get(name), "source": conflict.source_values.get(name),
-         "target": conflict.target_values.get(name), "differs": name in conflict.fields}
+        {
+            "field": name,
+            "base": base.get(name),
+            "source": conflict.source_values.get(name),
+            "target": conflict.target_values.get(name),
+            "differs": name in conflict.fields,
+        }
         for name in names
-    ]  # fmt: skip
+    ]
 
 
 def local_record_link(conflict: SyncConflict) -> str:
     """A link to the QMS record of the conflict (its admin page), or why there is none."""
-    from sync.engine.local import store_for
-
     if conflict.local_id is None:
         return "none yet (the record is not in the QMS)"
-    model = store_for(conflict.configuration).model
+    model = conflict_local_model(conflict)
     opts = model._meta
     obj = model.objects.filter(pk=conflict.local_id).first()
     if obj is None:
@@ -49,8 +54,17 @@ def local_record_link(conflict: SyncConflict) -> str:
 
 @admin.register(SyncConflict)
 class SyncConflictAdmin(admin.ModelAdmin):
-    list_display = ("id", "configuration", "external_id", "status", "strategy",
-                    "differing_fields", "resolution", "resolved_by", "detected_at")  # fmt: skip
+    list_display = (
+        "id",
+        "configuration",
+        "external_id",
+        "status",
+        "strategy",
+        "differing_fields",
+        "resolution",
+        "resolved_by",
+        "detected_at",
+    )
     list_filter = ("status", "resolved_automatically", "strategy", "configuration")
     search_fields = ("external_id",)
     list_select_related = ("configuration", "resolved_by")
@@ -61,15 +75,52 @@ class SyncConflictAdmin(admin.ModelAdmin):
         return ", ".join(obj.fields)
 
     fieldsets = (
-        (None, {"fields": ("configuration", "external_id", "local_record", "status",
-                           "strategy", "fields", "detected_at", "updated_at", "run")}),
-        ("Decision", {"fields": ("resolution", "resolved_value", "resolved_automatically",
-                                 "resolved_by", "resolved_at", "notes")}),
-        ("Technical details", {"classes": ("collapse",),
-                               "fields": ("source_hash", "target_hash", "source_changed_at",
-                                          "target_changed_at", "local_id", "source_values",
-                                          "target_values", "base_values")}),
-    )  # fmt: skip
+        (
+            None,
+            {
+                "fields": (
+                    "configuration",
+                    "external_id",
+                    "local_record",
+                    "status",
+                    "strategy",
+                    "fields",
+                    "detected_at",
+                    "updated_at",
+                    "run",
+                )
+            },
+        ),
+        (
+            "Decision",
+            {
+                "fields": (
+                    "resolution",
+                    "resolved_value",
+                    "resolved_automatically",
+                    "resolved_by",
+                    "resolved_at",
+                    "notes",
+                )
+            },
+        ),
+        (
+            "Technical details",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "source_hash",
+                    "target_hash",
+                    "source_changed_at",
+                    "target_changed_at",
+                    "local_id",
+                    "source_values",
+                    "target_values",
+                    "base_values",
+                ),
+            },
+        ),
+    )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in SyncConflict._meta.fields] + ["local_record"]
@@ -86,18 +137,21 @@ class SyncConflictAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         resolve = path(
-            "<int:conflict_id>/resolve/", self.admin_site.admin_view(self.resolve_view),
+            "<int:conflict_id>/resolve/",
+            self.admin_site.admin_view(self.resolve_view),
             name="sync_syncconflict_resolve",
-        )  # fmt: skip
+        )
         return [resolve, *super().get_urls()]
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
         extra = dict(extra_context or {})
-        conflict = SyncConflict.objects.filter(pk=object_id).select_related(
-            "configuration"
-        ).first() if object_id.isdigit() else None  # fmt: skip
+        conflict = (
+            SyncConflict.objects.filter(pk=object_id).select_related("configuration").first()
+            if object_id.isdigit()
+            else None
+        )
         if conflict is not None:
             extra["comparison"] = comparison(conflict)
             extra["local_record"] = local_record_link(conflict)
@@ -129,15 +183,20 @@ class SyncConflictAdmin(admin.ModelAdmin):
         custom = self._custom_values(request) if resolution == "custom_value" else None
         try:
             conflict = conflict_resolve(
-                conflict=conflict, resolution=resolution, resolved_value=custom,
-                notes=request.POST.get("notes", "").strip(), user=request.user,
-            )  # fmt: skip
+                conflict=conflict,
+                resolution=resolution,
+                resolved_value=custom,
+                notes=request.POST.get("notes", "").strip(),
+                user=request.user,
+            )
         except (ValidationError, RemoteWriteError) as exc:
             reason = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
             self.message_user(request, f"Not resolved: {reason}", messages.ERROR)
         else:
             self.message_user(
-                request, f"Conflict {conflict.pk} ({conflict.external_id}): {conflict.status}, "
-                f"{conflict.get_resolution_display().lower()}.", messages.SUCCESS,
-            )  # fmt: skip
+                request,
+                f"Conflict {conflict.pk} ({conflict.external_id}): {conflict.status}, "
+                f"{conflict.get_resolution_display().lower()}.",
+                messages.SUCCESS,
+            )
         return HttpResponseRedirect(reverse("admin:sync_syncconflict_change", args=[conflict_id]))

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from eqms_integration.admin_actions import ObjectAction, ObjectActionsMixin
 from sync import services
 from sync.models import Connection
-from sync.services.connections import FIELDS, credentials_of, validate_connection
+from sync.services.connections import FIELDS, connection_validate, credentials_of
 
 
 class OptionalJSONField(forms.JSONField):
@@ -26,9 +26,10 @@ class OptionalJSONField(forms.JSONField):
 
 class ConnectionForm(forms.ModelForm):
     password = forms.CharField(
-        required=False, widget=forms.PasswordInput(render_value=False),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
         help_text="Leave empty to keep the stored password.",
-    )  # fmt: skip
+    )
     base_url = forms.URLField(
         required=False, assume_scheme="https", max_length=500, label="Base URL"
     )
@@ -45,7 +46,7 @@ class ConnectionForm(forms.ModelForm):
             credentials_of(self.instance) if self.instance.pk else {}
         )
         try:
-            validate_connection(candidate, credentials)
+            connection_validate(candidate, credentials)
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 self.add_error(field if field in self.fields else None, errors)
@@ -69,9 +70,14 @@ REST_FIELDS = ("base_url", "auth_type", "credentials")
 class ConnectionAdmin(ObjectActionsMixin, admin.ModelAdmin):
     form = ConnectionForm
     object_actions = (
-        ObjectAction("test", "Test the connection", "sync.test_connection", "test_one",
-                     question="Connect to {obj} now and record the outcome?"),
-    )  # fmt: skip
+        ObjectAction(
+            "test",
+            "Test the connection",
+            "sync.test_connection",
+            "test_one",
+            question="Connect to {obj} now and record the outcome?",
+        ),
+    )
     list_display = (
         "name",
         "kind",
@@ -130,6 +136,16 @@ class ConnectionAdmin(ObjectActionsMixin, admin.ModelAdmin):
         else:
             saved = services.connection_create(**data, **secrets)
         obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: Connection) -> None:
+        services.connection_delete(connection=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        for connection in queryset:
+            try:
+                services.connection_delete(connection=connection)
+            except ValidationError as exc:
+                self.message_user(request, "; ".join(exc.messages), messages.ERROR)
 
     @admin.action(description="Test selected connections", permissions=["test"])
     def test_selected(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:

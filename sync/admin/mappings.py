@@ -12,8 +12,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from sync import services
+from sync.configuration_checks import local_fields_of
 from sync.models import Connection, SyncConfiguration
-from sync.services.configurations import LOCAL_FIELDS
 from sync.transforms import TRANSFORMS
 
 Columns = tuple[list[str] | None, str, str]  # column names (None: type them), note, error
@@ -21,9 +21,9 @@ Columns = tuple[list[str] | None, str, str]  # column names (None: type them), n
 
 def local_fields_by_type() -> dict[str, list[str] | None]:
     """The QMS fields each entity type can map (None: the record store takes any name)."""
+    by_type = {str(value): local_fields_of(value) for value in SyncConfiguration.EntityType.values}
     return {
-        str(value): list(LOCAL_FIELDS[value]) if value in LOCAL_FIELDS else None
-        for value in SyncConfiguration.EntityType.values
+        value: list(fields) if fields is not None else None for value, fields in by_type.items()
     }
 
 
@@ -31,8 +31,14 @@ def remote_columns(connection: Connection | None, remote_object: str) -> Columns
     if connection is None or not remote_object:
         return None, "Choose the connection and the table to pick its columns from a list.", ""
     if connection.kind == Connection.Kind.REST:
-        return None, ("A REST API has no catalogue: type the JSON field names (dotted paths "
-                      "into nested objects, such as address.city, work too)."), ""  # fmt: skip
+        return (
+            None,
+            (
+                "A REST API has no catalogue: type the JSON field names (dotted paths "
+                "into nested objects, such as address.city, work too)."
+            ),
+            "",
+        )
     try:
         described = services.connection_describe(connection=connection, object_name=remote_object)
     except ValidationError as exc:
@@ -51,9 +57,12 @@ class FieldMappingsWidget(forms.Textarea):
     template_name = "sync/widgets/field_mappings.html"  # in sync/templates: the form renderer's
 
     def __init__(
-        self, *, columns: Callable[[], Columns] | None = None, columns_url: str = "",
+        self,
+        *,
+        columns: Callable[[], Columns] | None = None,
+        columns_url: str = "",
         attrs: dict[str, Any] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(attrs={"rows": 8, "cols": 90, **(attrs or {})})
         self.columns, self.columns_url = columns, columns_url
 
@@ -65,9 +74,12 @@ class FieldMappingsWidget(forms.Textarea):
         # Read only when the page is drawn (a valid POST never needs the catalogue).
         columns, note, error = self.columns() if self.columns else (None, "", "")
         context["editor"] = {
-            "local_fields": local_fields_by_type(), "columns": columns, "note": note,
-            "error": error, "columns_url": self.columns_url,
+            "local_fields": local_fields_by_type(),
+            "columns": columns,
+            "note": note,
+            "error": error,
+            "columns_url": self.columns_url,
             "transforms": [name for name, (needs, _, _) in TRANSFORMS.items() if not needs],
-        }  # fmt: skip
+        }
         context["editor_id"] = f"{context['widget']['attrs'].get('id', name)}-editor"
         return context

@@ -8,10 +8,10 @@ from typing import Any
 from django.urls import reverse
 
 from sync.admin.charts import run_chart
-from sync.engine import cursor as cursor_codec
+from sync.configuration_checks import configuration_warnings
+from sync.connectors import cursors
 from sync.models import SyncConfiguration, SyncRun, SyncState
 from sync.selectors import configuration_statistics, run_history
-from sync.services.configurations import configuration_warnings
 from sync.services.preview import first_run_notice
 from sync.services.schedules import next_run_at
 
@@ -19,11 +19,11 @@ RECENT_RUNS = 10
 
 
 def _shown(value: Any) -> str:
-    decoded = cursor_codec.decode(value)
+    decoded = cursors.decode(value)
     return decoded.isoformat() if hasattr(decoded, "isoformat") else str(decoded)
 
 
-def cursors(config: SyncConfiguration) -> dict[str, str | None]:
+def cursor_texts(config: SyncConfiguration) -> dict[str, str | None]:
     """Both cursors as text: where the next delta run starts on each side (None: from the
     beginning)."""
     state = SyncState.objects.filter(configuration=config).first()
@@ -54,7 +54,7 @@ def overview(config: SyncConfiguration) -> dict[str, Any]:
         "conflicts_url": f"{conflicts}?status__exact=pending&configuration__id__exact={config.pk}",
         "runs_url": f"{runs}?configuration__id__exact={config.pk}",
         "active_run": config.runs.filter(status__in=SyncRun.ACTIVE).first(),
-        "cursors": cursors(config),
+        "cursors": cursor_texts(config),
         "reads_remote": direction != SyncConfiguration.Direction.OUTBOUND,
         "writes_remote": direction != SyncConfiguration.Direction.INBOUND,
         "next_run_at": next_run_at(config),

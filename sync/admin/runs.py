@@ -31,25 +31,71 @@ def run_outcome(run: SyncRun) -> str:
 
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "configuration", "outcome", "mode", "trigger", "processed", "created",
-                    "updated", "skipped", "failed", "conflicted", "pending_conflicts",
-                    "duration_ms", "queued_at", "finished_at")  # fmt: skip
+    list_display = (
+        "id",
+        "configuration",
+        "outcome",
+        "mode",
+        "trigger",
+        "processed",
+        "created",
+        "updated",
+        "skipped",
+        "failed",
+        "conflicted",
+        "pending_conflicts",
+        "duration_ms",
+        "queued_at",
+        "finished_at",
+    )
     list_filter = ("status", "dry_run", "trigger", "configuration")
     list_select_related = ("configuration",)
     inlines = (SyncRowErrorInline,)
     fieldsets = (
-        (None, {"fields": ("configuration", "outcome", "mode", "trigger", "attempt", "retry_of",
-                           "error")}),
-        ("Rows", {"fields": ("processed", "created", "updated", "skipped", "failed", "conflicted",
-                             "conflicts_left", "missing_at_source", "missing_ids", "retired")}),
-        ("Times", {"fields": ("queued_at", "started_at", "heartbeat_at", "finished_at",
-                              "duration_ms")}),
-    )  # fmt: skip
+        (
+            None,
+            {
+                "fields": (
+                    "configuration",
+                    "outcome",
+                    "mode",
+                    "trigger",
+                    "attempt",
+                    "retry_of",
+                    "error",
+                )
+            },
+        ),
+        (
+            "Rows",
+            {
+                "fields": (
+                    "processed",
+                    "created",
+                    "updated",
+                    "skipped",
+                    "failed",
+                    "conflicted",
+                    "conflicts_left",
+                    "missing_at_source",
+                    "missing_ids",
+                    "retired",
+                )
+            },
+        ),
+        (
+            "Times",
+            {"fields": ("queued_at", "started_at", "heartbeat_at", "finished_at", "duration_ms")},
+        ),
+    )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in SyncRun._meta.fields] + [
-            "outcome", "mode", "conflicts_left", "missing_ids",
-        ]  # fmt: skip
+            "outcome",
+            "mode",
+            "conflicts_left",
+            "missing_ids",
+        ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -87,8 +133,15 @@ class SyncRecordAdmin(admin.ModelAdmin):
     list_display = ("entity_type", "external_id", "configuration", "updated_at")
     list_filter = ("entity_type", "configuration")
     search_fields = ("external_id",)
-    readonly_fields = ("entity_type", "external_id", "data", "data_hash", "configuration",
-                       "created_at", "updated_at")  # fmt: skip
+    readonly_fields = (
+        "entity_type",
+        "external_id",
+        "data",
+        "data_hash",
+        "configuration",
+        "created_at",
+        "updated_at",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -98,8 +151,7 @@ class SyncRecordAdmin(admin.ModelAdmin):
 class SyncRetryAdmin(admin.ModelAdmin):
     """Records that failed and that every later run tries again (read-only)."""
 
-    list_display = ("configuration", "side", "external_id", "attempts", "message",
-                    "last_failed_at")  # fmt: skip
+    list_display = ("configuration", "side", "external_id", "attempts", "message", "last_failed_at")
     list_filter = ("side", "configuration")
     search_fields = ("external_id",)
     list_select_related = ("configuration",)

@@ -30,9 +30,10 @@ class SyncConflictViewSet(
     filterset_fields = ("status", "configuration", "resolved_automatically", "external_id")
     ordering_fields = ("detected_at", "updated_at", "resolved_at")
     required_permissions = {
-        "list": "sync.view_syncconflict", "retrieve": "sync.view_syncconflict",
+        "list": "sync.view_syncconflict",
+        "retrieve": "sync.view_syncconflict",
         "resolve": "sync.resolve_syncconflict",
-    }  # fmt: skip
+    }
     required_scopes = {"list": "sync:read", "retrieve": "sync:read", "resolve": "sync:execute"}
 
     @action(detail=True, methods=["post"])

@@ -10,25 +10,65 @@ from sync.api import serializers
 from sync.models import SyncConflict, SyncRun
 
 RUN = {
-    "id": 318, "configuration": 4, "configuration_name": "ERP equipment", "status": "queued",
-    "trigger": "api", "full": False, "dry_run": False, "attempt": 1, "retry_of": None,
-    "processed": 0, "created": 0, "updated": 0, "skipped": 0, "failed": 0, "conflicted": 0,
-    "pending_conflicts": 0, "missing_at_source": None, "retired": None, "error": "",
-    "queued_at": "2026-11-21T06:00:00Z", "started_at": None, "finished_at": None,
+    "id": 318,
+    "configuration": 4,
+    "configuration_name": "ERP equipment",
+    "status": "queued",
+    "trigger": "api",
+    "full": False,
+    "dry_run": False,
+    "attempt": 1,
+    "retry_of": None,
+    "processed": 0,
+    "created": 0,
+    "updated": 0,
+    "skipped": 0,
+    "failed": 0,
+    "conflicted": 0,
+    "pending_conflicts": 0,
+    "missing_at_source": None,
+    "retired": None,
+    "error": "",
+    "queued_at": "2026-11-21T06:00:00Z",
+    "started_at": None,
+    "finished_at": None,
     "duration_ms": None,
-}  # fmt: skip
-FINISHED = {**RUN, "id": 317, "status": "success", "trigger": "schedule", "processed": 42,
-            "created": 3, "updated": 39, "started_at": "2026-11-21T05:45:00Z",
-            "finished_at": "2026-11-21T05:45:02Z", "duration_ms": 2140}  # fmt: skip
+}
+FINISHED = {
+    **RUN,
+    "id": 317,
+    "status": "success",
+    "trigger": "schedule",
+    "processed": 42,
+    "created": 3,
+    "updated": 39,
+    "started_at": "2026-11-21T05:45:00Z",
+    "finished_at": "2026-11-21T05:45:02Z",
+    "duration_ms": 2140,
+}
 CONFLICT = {
-    "id": 55, "configuration": 4, "configuration_name": "ERP equipment", "run": 317,
-    "external_id": "EQ-00017", "local_id": 210, "status": "pending", "strategy": "manual",
-    "fields": ["name"], "source_values": {"name": "Caliper 0-150 (ERP)"},
-    "target_values": {"name": "Caliper 0-150 mm"}, "base_values": {"name": "Caliper"},
-    "target_changed_at": "2026-11-20T16:20:00Z", "resolution": "", "resolved_value": None,
-    "resolved_automatically": False, "resolved_by": None, "resolved_at": None, "notes": "",
-    "detected_at": "2026-11-21T05:45:01Z", "updated_at": "2026-11-21T05:45:01Z",
-}  # fmt: skip
+    "id": 55,
+    "configuration": 4,
+    "configuration_name": "ERP equipment",
+    "run": 317,
+    "external_id": "EQ-00017",
+    "local_id": 210,
+    "status": "pending",
+    "strategy": "manual",
+    "fields": ["name"],
+    "source_values": {"name": "Caliper 0-150 (ERP)"},
+    "target_values": {"name": "Caliper 0-150 mm"},
+    "base_values": {"name": "Caliper"},
+    "target_changed_at": "2026-11-20T16:20:00Z",
+    "resolution": "",
+    "resolved_value": None,
+    "resolved_automatically": False,
+    "resolved_by": None,
+    "resolved_at": None,
+    "notes": "",
+    "detected_at": "2026-11-21T05:45:01Z",
+    "updated_at": "2026-11-21T05:45:01Z",
+}
 RUN_STATUSES = ", ".join(f"`{value}`" for value in SyncRun.Status.values)
 
 
@@ -68,7 +108,8 @@ connection_docs = documented(
     ),
     destroy=extend_schema(
         summary="Delete a connection",
-        description="Deletes the connection; one still used by a configuration is a 409.",
+        description="Deletes the connection; one still used by configurations is a 400 "
+        "naming them (delete them or move them to another connection first).",
     ),
     test=extend_schema(
         summary="Test a connection",

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from eqms_integration.api.fields import CaseInsensitiveChoiceField
+from sync.configuration_checks import configuration_warnings
 from sync.models import (
     Connection,
     SyncConfiguration,
@@ -15,16 +16,18 @@ from sync.models import (
     SyncRun,
 )
 from sync.selectors import configuration_statistics
-from sync.services.configurations import configuration_warnings
 
 
 class ConnectionSerializer(serializers.ModelSerializer):
     """Secrets are write-only: `has_password` / `has_credentials` say whether one is stored."""
 
     password = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, max_length=1000,
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=1000,
         style={"input_type": "password"},
-    )  # fmt: skip
+    )
     credentials = serializers.DictField(write_only=True, required=False)
     has_password = serializers.SerializerMethodField()
     has_credentials = serializers.SerializerMethodField()
@@ -32,15 +35,35 @@ class ConnectionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Connection
         fields = (
-            "id", "name", "kind", "host", "port", "database", "username", "password",
-            "has_password", "options", "base_url", "auth_type", "credentials", "has_credentials",
-            "timeout_seconds", "last_tested_at", "last_test_ok", "last_test_message",
-            "created_at", "updated_at",
-        )  # fmt: skip
-        read_only_fields = (
-            "id", "last_tested_at", "last_test_ok", "last_test_message", "created_at",
+            "id",
+            "name",
+            "kind",
+            "host",
+            "port",
+            "database",
+            "username",
+            "password",
+            "has_password",
+            "options",
+            "base_url",
+            "auth_type",
+            "credentials",
+            "has_credentials",
+            "timeout_seconds",
+            "last_tested_at",
+            "last_test_ok",
+            "last_test_message",
+            "created_at",
             "updated_at",
-        )  # fmt: skip
+        )
+        read_only_fields = (
+            "id",
+            "last_tested_at",
+            "last_test_ok",
+            "last_test_message",
+            "created_at",
+            "updated_at",
+        )
 
     def get_has_password(self, obj: Connection) -> bool:
         return bool(obj.password_encrypted)
@@ -123,13 +146,34 @@ class SyncConfigurationSerializer(serializers.ModelSerializer):
     class Meta:
         model = SyncConfiguration
         fields = (
-            "id", "name", "description", "system_type", "system_name", "connection",
-            "connection_name", "entity_type", "sync_direction", "sync_type", "remote_object",
-            "remote_key", "delta_field", "field_mappings", "conflict_strategy", "batch_size",
-            "timeout_seconds", "max_retries", "schedule_type", "interval_minutes",
-            "cron_expression", "apply_deletions", "enabled", "statistics", "warnings",
-            "created_at", "updated_at",
-        )  # fmt: skip
+            "id",
+            "name",
+            "description",
+            "system_type",
+            "system_name",
+            "connection",
+            "connection_name",
+            "entity_type",
+            "sync_direction",
+            "sync_type",
+            "remote_object",
+            "remote_key",
+            "delta_field",
+            "field_mappings",
+            "conflict_strategy",
+            "batch_size",
+            "timeout_seconds",
+            "max_retries",
+            "schedule_type",
+            "interval_minutes",
+            "cron_expression",
+            "apply_deletions",
+            "enabled",
+            "statistics",
+            "warnings",
+            "created_at",
+            "updated_at",
+        )
         read_only_fields = ("id", "statistics", "warnings", "created_at", "updated_at")
 
 
@@ -145,11 +189,30 @@ class SyncRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = SyncRun
         fields = (
-            "id", "configuration", "configuration_name", "status", "trigger", "full", "dry_run",
-            "attempt", "retry_of", "processed", "created", "updated", "skipped", "failed",
-            "conflicted", "pending_conflicts", "missing_at_source", "retired", "error",
-            "queued_at", "started_at", "finished_at", "duration_ms",
-        )  # fmt: skip
+            "id",
+            "configuration",
+            "configuration_name",
+            "status",
+            "trigger",
+            "full",
+            "dry_run",
+            "attempt",
+            "retry_of",
+            "processed",
+            "created",
+            "updated",
+            "skipped",
+            "failed",
+            "conflicted",
+            "pending_conflicts",
+            "missing_at_source",
+            "retired",
+            "error",
+            "queued_at",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+        )
         read_only_fields = fields
 
 
@@ -236,21 +299,40 @@ class ExecuteSerializer(serializers.Serializer):
 
 class SyncConflictSerializer(serializers.ModelSerializer):
     configuration_name = serializers.CharField(source="configuration.name", read_only=True)
-    resolved_by = serializers.CharField(source="resolved_by.username", read_only=True,
-                                        default=None, allow_null=True)  # fmt: skip
+    resolved_by = serializers.CharField(
+        source="resolved_by.username", read_only=True, default=None, allow_null=True
+    )
     resolution = serializers.ChoiceField(
-        choices=[("", "Not decided"), *SyncConflict.Resolution.choices], read_only=True,
+        choices=[("", "Not decided"), *SyncConflict.Resolution.choices],
+        read_only=True,
         help_text="Empty while pending.",
-    )  # fmt: skip
+    )
 
     class Meta:
         model = SyncConflict
         fields = (
-            "id", "configuration", "configuration_name", "run", "external_id", "local_id",
-            "status", "strategy", "fields", "source_values", "target_values", "base_values",
-            "target_changed_at", "resolution", "resolved_value", "resolved_automatically",
-            "resolved_by", "resolved_at", "notes", "detected_at", "updated_at",
-        )  # fmt: skip
+            "id",
+            "configuration",
+            "configuration_name",
+            "run",
+            "external_id",
+            "local_id",
+            "status",
+            "strategy",
+            "fields",
+            "source_values",
+            "target_values",
+            "base_values",
+            "target_changed_at",
+            "resolution",
+            "resolved_value",
+            "resolved_automatically",
+            "resolved_by",
+            "resolved_at",
+            "notes",
+            "detected_at",
+            "updated_at",
+        )
         read_only_fields = fields
 
 
@@ -275,6 +357,13 @@ class ResolveSerializer(serializers.Serializer):
 class SyncRecordSerializer(serializers.ModelSerializer):
     class Meta:
         model = SyncRecord
-        fields = ("id", "entity_type", "external_id", "data", "configuration", "created_at",
-                  "updated_at")  # fmt: skip
+        fields = (
+            "id",
+            "entity_type",
+            "external_id",
+            "data",
+            "configuration",
+            "created_at",
+            "updated_at",
+        )
         read_only_fields = fields

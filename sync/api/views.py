@@ -32,19 +32,25 @@ def _split_secrets(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
 
 @docs.connection_docs
 class ConnectionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
-):  # fmt: skip
+):
     queryset = Connection.objects.all()
     serializer_class = serializers.ConnectionSerializer
     filterset_fields = ("kind",)
     search_fields = ("name", "host", "database", "base_url")
     ordering_fields = ("name", "created_at", "last_tested_at")
     required_permissions = model_permissions(
-        "sync", "connection",
-        extra={"destroy": "sync.delete_connection", "test": "sync.test_connection",
-               "describe": "sync.view_connection"},
-    )  # fmt: skip
+        "sync",
+        "connection",
+        extra={
+            "destroy": "sync.delete_connection",
+            "test": "sync.test_connection",
+            "describe": "sync.view_connection",
+        },
+    )
     # A connection holds credentials and says where the service connects: only people with
     # the Admin role create, change, delete or test them. API keys read them (and manage
     # configurations on them); every other action is undeclared, so keys are refused.
@@ -70,6 +76,10 @@ class ConnectionViewSet(
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
 
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.connection_delete(connection=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     @action(detail=True, methods=["post"])
     def test(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         result = services.connection_test(connection=self.get_object())
@@ -94,18 +104,30 @@ class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
     search_fields = ("name", "description", "system_name", "remote_object")
     ordering_fields = ("name", "created_at", "updated_at")
     required_permissions = model_permissions(
-        "sync", "syncconfiguration",
-        extra={"destroy": "sync.delete_syncconfiguration",
-               "execute": "sync.execute_syncconfiguration", "logs": "sync.view_syncrun",
-               "run_status": "sync.view_syncconfiguration",
-               "delta": "sync.view_syncconfiguration", "conflicts": "sync.view_syncconflict"},
-    )  # fmt: skip
+        "sync",
+        "syncconfiguration",
+        extra={
+            "destroy": "sync.delete_syncconfiguration",
+            "execute": "sync.execute_syncconfiguration",
+            "logs": "sync.view_syncrun",
+            "run_status": "sync.view_syncconfiguration",
+            "delta": "sync.view_syncconfiguration",
+            "conflicts": "sync.view_syncconflict",
+        },
+    )
     required_scopes = {
-        "list": "sync:read", "retrieve": "sync:read", "create": "sync:manage",
-        "update": "sync:manage", "partial_update": "sync:manage", "destroy": "sync:manage",
-        "execute": "sync:execute", "logs": "sync:read", "run_status": "sync:read",
-        "delta": "sync:read", "conflicts": "sync:read",
-    }  # fmt: skip
+        "list": "sync:read",
+        "retrieve": "sync:read",
+        "create": "sync:manage",
+        "update": "sync:manage",
+        "partial_update": "sync:manage",
+        "destroy": "sync:manage",
+        "execute": "sync:execute",
+        "logs": "sync:read",
+        "run_status": "sync:read",
+        "delta": "sync:read",
+        "conflicts": "sync:read",
+    }
     create_service = staticmethod(services.configuration_create)
     update_service = staticmethod(
         lambda config, data: services.configuration_update(config=config, data=data)
@@ -113,8 +135,10 @@ class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        context = {**self.get_serializer_context(),
-                   "statistics": configuration_statistics(obj.pk for obj in page)}  # fmt: skip
+        context = {
+            **self.get_serializer_context(),
+            "statistics": configuration_statistics(obj.pk for obj in page),
+        }
         data = self.get_serializer_class()(page, many=True, context=context).data
         return self.get_paginated_response(data)
 
@@ -161,19 +185,22 @@ class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
         active = runs.filter(status__in=SyncRun.ACTIVE).first()
         last = runs.exclude(status__in=SyncRun.ACTIVE).first()
         state = getattr(config, "state", None)
-        return Response({
-            "configuration": config.pk,
-            "enabled": config.enabled,
-            "active_run": serializers.SyncRunSerializer(active).data if active else None,
-            "last_run": serializers.SyncRunSerializer(last).data if last else None,
-            "cursor": {"value": state.cursor_value, "key": state.cursor_key} if state else None,
-            "local_cursor": (
-                {"updated_at": state.local_cursor_value, "id": state.local_cursor_key}
-                if state and state.local_cursor_value else None
-            ),
-            "pending_conflicts": config.conflicts.filter(status="pending").count(),
-            "next_run_at": next_run_at(config),
-        })  # fmt: skip
+        return Response(
+            {
+                "configuration": config.pk,
+                "enabled": config.enabled,
+                "active_run": serializers.SyncRunSerializer(active).data if active else None,
+                "last_run": serializers.SyncRunSerializer(last).data if last else None,
+                "cursor": {"value": state.cursor_value, "key": state.cursor_key} if state else None,
+                "local_cursor": (
+                    {"updated_at": state.local_cursor_value, "id": state.local_cursor_key}
+                    if state and state.local_cursor_value
+                    else None
+                ),
+                "pending_conflicts": config.conflicts.filter(status="pending").count(),
+                "next_run_at": next_run_at(config),
+            }
+        )
 
     @action(detail=True, methods=["get"])
     def delta(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -190,13 +217,17 @@ class SyncRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     filterset_fields = ("status", "configuration", "trigger")
     ordering_fields = ("queued_at", "finished_at", "duration_ms")
     required_permissions = {
-        "list": "sync.view_syncrun", "retrieve": "sync.view_syncrun",
-        "retry": "sync.execute_syncconfiguration", "cancel": "sync.execute_syncconfiguration",
-    }  # fmt: skip
+        "list": "sync.view_syncrun",
+        "retrieve": "sync.view_syncrun",
+        "retry": "sync.execute_syncconfiguration",
+        "cancel": "sync.execute_syncconfiguration",
+    }
     required_scopes = {
-        "list": "sync:read", "retrieve": "sync:read", "retry": "sync:execute",
+        "list": "sync:read",
+        "retrieve": "sync:read",
+        "retry": "sync:execute",
         "cancel": "sync:execute",
-    }  # fmt: skip
+    }
 
     def get_serializer_class(self) -> type:
         if self.action == "retrieve":

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from eqms_integration.batching import chunked
 from operations import occurrences
-from sync.engine import values as V
 from sync.engine.reconcile import Item, Settlement, as_aware
+from sync.engine.values import differing_fields, digest
 from sync.models import SyncConfiguration, SyncConflict, SyncRun
 
 Status = SyncConflict.Status
@@ -33,8 +33,8 @@ def _fill(conflict: SyncConflict, run: SyncRun, item: Item, settlement: Settleme
     conflict.local_id = item.local_obj.pk if item.local_obj is not None else None
     conflict.source_values, conflict.target_values = source, target
     conflict.base_values = item.link.base_values if item.link else None
-    conflict.fields = V.differing_fields(source, target)
-    conflict.source_hash, conflict.target_hash = V.digest(source), V.digest(target)
+    conflict.fields = differing_fields(source, target)
+    conflict.source_hash, conflict.target_hash = digest(source), digest(target)
     conflict.target_changed_at = getattr(item.local_obj, "updated_at", None)
     cursor_field = run.configuration.delta_field
     conflict.source_changed_at = as_aware((item.remote_row or {}).get(cursor_field))
@@ -58,10 +58,13 @@ def record(
     if pending is not None:
         supersede(pending, run, f"Settled by {run.configuration.conflict_strategy}.")
     conflict = SyncConflict(
-        configuration=run.configuration, external_id=item.external_id,
-        status=Status.RESOLVED, resolution=settlement.resolution, resolved_automatically=True,
+        configuration=run.configuration,
+        external_id=item.external_id,
+        status=Status.RESOLVED,
+        resolution=settlement.resolution,
+        resolved_automatically=True,
         resolved_at=timezone.now(),
-    )  # fmt: skip
+    )
     _fill(conflict, run, item, settlement)
     conflict.save()
     return conflict
@@ -74,5 +77,13 @@ def supersede(conflict: SyncConflict, run: SyncRun, reason: str) -> None:
     conflict.resolved_at = timezone.now()
     conflict.run = run
     conflict.notes = (conflict.notes + "\n" if conflict.notes else "") + reason
-    conflict.save(update_fields=["status", "resolved_automatically", "resolved_at", "run",
-                                 "notes", "updated_at"])  # fmt: skip
+    conflict.save(
+        update_fields=[
+            "status",
+            "resolved_automatically",
+            "resolved_at",
+            "run",
+            "notes",
+            "updated_at",
+        ]
+    )

@@ -10,11 +10,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from sync import transforms
+from sync.connectors import cursors
 from sync.connectors.base import external_id
-from sync.engine import cursor as cursor_codec
 from sync.engine import retries
+from sync.engine.links import links_by_external_id, mark_seen
 from sync.engine.mapping import typed_row
-from sync.engine.phases import PhaseBase, links_by_external_id, mark_seen
+from sync.engine.phases import PhaseBase
 from sync.engine.reconcile import Item
 from sync.engine.settle import Settler, error_text
 from sync.models import SyncRetry
@@ -31,7 +32,7 @@ class InboundPhase(PhaseBase):
         typed: dict[str, tuple[dict, dict]] = {}
         for row in rows:
             ext = external_id(row, key)
-            self.run.processed += 1
+            settler.counts.read()
             try:
                 typed[ext] = (row, typed_row(self.config, row))
             except (transforms.TransformError, ValidationError) as exc:
@@ -45,16 +46,18 @@ class InboundPhase(PhaseBase):
             link = links.get(ext)
             obj = local.get(link.local_id) if link else adopted.get(ext)
             local_values = self.store.values_of(obj) if obj is not None else None
-            items.append(Item(ext, link=link, remote_row=row, remote=values, local_obj=obj,
-                              local=local_values))  # fmt: skip
+            items.append(
+                Item(
+                    ext, link=link, remote_row=row, remote=values, local_obj=obj, local=local_values
+                )
+            )
         return items
 
     def plan(self) -> int | None:
         state, session = self.state, self.session
         self.after: Cursor | None = None
         if self.delta and state.cursor_value is not None:
-            self.after = (cursor_codec.decode(state.cursor_value),
-                          cursor_codec.decode(state.cursor_key))  # fmt: skip
+            self.after = (cursors.decode(state.cursor_value), cursors.decode(state.cursor_key))
         self.upper = session.upper_bound() if self.delta else None
         self.retry_upto = retries.newest(self.config, self.side)
         # An empty source, or no row has a cursor value yet: nothing to read.
@@ -71,8 +74,9 @@ class InboundPhase(PhaseBase):
         if self.nothing_to_read:
             return False
         newest = self.after
-        for rows in session.batches(after=self.after if self.delta else None, upper=self.upper,
-                                    size=self.config.batch_size):  # fmt: skip
+        for rows in session.batches(
+            after=self.after if self.delta else None, upper=self.upper, size=self.config.batch_size
+        ):
             fields: list[str] = []
             with transaction.atomic():
                 settler = self.settler()
@@ -97,8 +101,8 @@ class InboundPhase(PhaseBase):
     def _cursor_fields(self, newest: Cursor | None) -> list[str]:
         if newest is None:
             return []
-        self.state.cursor_value = cursor_codec.encode(newest[0])
-        self.state.cursor_key = cursor_codec.encode(newest[1])
+        self.state.cursor_value = cursors.encode(newest[0])
+        self.state.cursor_key = cursors.encode(newest[1])
         return ["cursor_value", "cursor_key"]
 
     def _retry(self, upto: int) -> None:
@@ -118,25 +122,11 @@ class InboundPhase(PhaseBase):
             return False
         if not self.delta:
             return True
-        cursor = row.get(self.config.delta_field)
-        if cursor is None:
-            return False
+        cursor, key = row.get(self.config.delta_field), row.get(self.config.remote_key)
         try:
-            if self.upper is not None and cursor_codec.compare(cursor, self.upper) > 0:
-                return False
-            return self.after is None or _keyset_after(
-                (cursor, row.get(self.config.remote_key)), self.after
-            )
+            return cursors.in_window(cursor, key, after=self.after, upper=self.upper)
         except ValueError:
             return False
-
-
-def _keyset_after(candidate: Cursor, after: Cursor) -> bool:
-    """(cursor, key) > (after cursor, after key), comparing values of either source type."""
-    order = cursor_codec.compare(candidate[0], after[0])
-    if order == 0:
-        return cursor_codec.compare(candidate[1], after[1]) > 0
-    return order > 0
 
 
 def _newest(newest: Cursor | None, rows: list[dict], field: str, key: str) -> Cursor | None:
@@ -145,7 +135,7 @@ def _newest(newest: Cursor | None, rows: list[dict], field: str, key: str) -> Cu
         if candidate[0] is None:
             continue
         try:
-            if newest is None or _keyset_after(candidate, newest):
+            if newest is None or cursors.keyset_after(*candidate, newest):
                 newest = candidate
         except ValueError:  # values of no one kind from a loosely typed API: compare as text
             if newest is None or tuple(map(str, candidate)) > tuple(map(str, newest)):

@@ -5,7 +5,7 @@ rows changed since a cursor, and retire rows the source no longer has."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -15,12 +15,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from eqms_integration.batching import chunked
-from quality import services as quality
-from quality.models import CAPA, NCR, Equipment, Supplier
+from quality import registry
+from quality.registry import Entity
 from quality.services import bulk
-from quality.services.master_data import EQUIPMENT_FIELDS, SUPPLIER_FIELDS
-from sync.engine import values as V
 from sync.engine.mapping import local_fields
+from sync.engine.values import digest, normalised
 from sync.models import SyncConfiguration, SyncRecord
 
 LocalCursor = tuple[datetime, int]
@@ -78,8 +77,11 @@ class LocalStore(ABC):
         for external_id, obj, values in work:
             try:
                 with transaction.atomic():
-                    saved = (self.create(external_id, values) if obj is None
-                             else self.update(obj, values))  # fmt: skip
+                    saved = (
+                        self.create(external_id, values)
+                        if obj is None
+                        else self.update(obj, values)
+                    )
             except ValidationError as exc:
                 saved = exc
             results.append(saved)
@@ -111,13 +113,10 @@ class LocalStore(ABC):
 class MasterDataStore(LocalStore):
     """Equipment and suppliers: the external id is the number unless `number` is mapped."""
 
-    def __init__(
-        self, config: SyncConfiguration, model: type[models.Model], create: Callable,
-        update: Callable, retired: dict[str, str],
-    ) -> None:  # fmt: skip
+    def __init__(self, config: SyncConfiguration, entity: Entity) -> None:
         super().__init__(config)
-        self.model, self._create, self._update, self.retired = model, create, update, retired
-        self.allowed = EQUIPMENT_FIELDS if model is Equipment else SUPPLIER_FIELDS
+        self.model, self._create, self._update = entity.model, entity.create, entity.update
+        self.retired, self.allowed = entity.retired, entity.editable_fields
 
     def create(self, external_id: str, values: dict[str, Any]) -> Any:
         return self._create(**{"number": external_id, **values})
@@ -156,12 +155,10 @@ class MasterDataStore(LocalStore):
 class LifecycleStore(LocalStore):
     """NCR and CAPA: numbered by the QMS, closed only through `close`, never deleted."""
 
-    def __init__(
-        self, config: SyncConfiguration, model: type[models.Model], create: Callable,
-        update: Callable, close: Callable,
-    ) -> None:  # fmt: skip
+    def __init__(self, config: SyncConfiguration, entity: Entity) -> None:
         super().__init__(config)
-        self.model, self._create, self._update, self._close = model, create, update, close
+        self.model, self._create, self._update = entity.model, entity.create, entity.update
+        self._close = entity.close
 
     def create(self, external_id: str, values: dict[str, Any]) -> Any:
         values = dict(values)
@@ -202,19 +199,22 @@ class RecordStore(LocalStore):
 
     def _new(self, external_id: str, data: dict[str, Any]) -> SyncRecord:
         return SyncRecord(
-            entity_type=self.config.entity_type, external_id=external_id, data=data,
-            data_hash=V.digest(data), configuration=self.config,
-        )  # fmt: skip
+            entity_type=self.config.entity_type,
+            external_id=external_id,
+            data=data,
+            data_hash=digest(data),
+            configuration=self.config,
+        )
 
     def create(self, external_id: str, values: dict[str, Any]) -> Any:
-        record = self._new(external_id, V.normalised(values))
+        record = self._new(external_id, normalised(values))
         record.save()
         return record
 
     def update(self, obj: Any, values: dict[str, Any]) -> Any:
         # Other configurations may map other fields of the same record: merge, don't replace.
-        obj.data = {**obj.data, **V.normalised(values)}
-        obj.data_hash, obj.configuration = V.digest(obj.data), self.config
+        obj.data = {**obj.data, **normalised(values)}
+        obj.data_hash, obj.configuration = digest(obj.data), self.config
         obj.save(update_fields=["data", "data_hash", "configuration", "updated_at"])
         return obj
 
@@ -229,12 +229,12 @@ class RecordStore(LocalStore):
         now, creates, updates, results = timezone.now(), [], [], []
         for external_id, obj, values in work:
             if obj is None:
-                obj = self._new(external_id, V.normalised(values))
+                obj = self._new(external_id, normalised(values))
                 creates.append(obj)
             else:
-                obj.data = {**obj.data, **V.normalised(values)}
+                obj.data = {**obj.data, **normalised(values)}
                 obj.data_hash, obj.configuration, obj.updated_at = (
-                    V.digest(obj.data),
+                    digest(obj.data),
                     self.config,
                     now,
                 )
@@ -252,29 +252,11 @@ class RecordStore(LocalStore):
 
 
 def store_for(config: SyncConfiguration) -> LocalStore:
-    entity = config.entity_type
-    if entity == "equipment":
-        return MasterDataStore(
-            config, Equipment, quality.equipment_create,
-            lambda obj, data: quality.equipment_update(equipment=obj, data=data),
-            {"status": Equipment.Status.RETIRED},
-        )  # fmt: skip
-    if entity == "suppliers":
-        return MasterDataStore(
-            config, Supplier, quality.supplier_create,
-            lambda obj, data: quality.supplier_update(supplier=obj, data=data),
-            {"status": Supplier.Status.INACTIVE},
-        )  # fmt: skip
-    if entity == "ncr":
-        return LifecycleStore(
-            config, NCR, quality.ncr_create,
-            lambda obj, data: quality.ncr_update(ncr=obj, data=data),
-            lambda obj, data: quality.ncr_close(ncr=obj, data=data),
-        )  # fmt: skip
-    if entity == "capa":
-        return LifecycleStore(
-            config, CAPA, quality.capa_create,
-            lambda obj, data: quality.capa_update(capa=obj, data=data),
-            lambda obj, data: quality.capa_close(capa=obj, data=data),
-        )  # fmt: skip
-    return RecordStore(config)
+    """The store of the configuration's entity type: the registry's QMS entity, or the record
+    store for types the registry does not know."""
+    entity = registry.entity_for(config.entity_type)
+    if entity is None:
+        return RecordStore(config)
+    if entity.closable:
+        return LifecycleStore(config, entity)
+    return MasterDataStore(config, entity)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sync import transforms
-from sync.engine import values as V
+from sync.engine.values import typed_values
 from sync.models import SyncConfiguration
 
 
@@ -32,7 +32,7 @@ def map_row(config: SyncConfiguration, row: dict[str, Any]) -> dict[str, Any]:
 
 def typed_row(config: SyncConfiguration, row: dict[str, Any]) -> dict[str, Any]:
     """External row -> typed QMS values; TransformError or ValidationError when it cannot."""
-    return V.typed(config.entity_type, map_row(config, row))
+    return typed_values(config.entity_type, map_row(config, row))
 
 
 def unmap(config: SyncConfiguration, external_id: str, values: dict[str, Any]) -> dict[str, Any]:

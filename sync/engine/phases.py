@@ -1,31 +1,27 @@
 """What both halves of a run share: the batch transaction with its counts, row errors,
-retries and cursor; progress, cancellation, timeout and heartbeat between batches; link
-look-ups; and, after a complete full read, the rows the source no longer has."""
+retries and cursor; progress, cancellation, timeout and heartbeat between batches."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from eqms_integration.batching import chunked
 from sync.connectors.base import RemoteSession
 from sync.engine import retries
+from sync.engine.counts import COUNTS
 from sync.engine.local import LocalStore
-from sync.engine.settle import Settler, error_text
+from sync.engine.settle import Settler
 from sync.models import (
     SyncConfiguration,
     SyncConflict,
-    SyncLink,
     SyncRowError,
     SyncRun,
     SyncState,
 )
 
-COUNTS = ["processed", "created", "updated", "skipped", "failed", "conflicted"]
 ProgressFn = Callable[[SyncRun, "int | None"], None]  # the run so far, rows to read in all
 
 
@@ -39,9 +35,13 @@ class PhaseBase:
     side: str  # SyncRetry.Side
 
     def __init__(
-        self, run: SyncRun, store: LocalStore, session: RemoteSession,
-        progress: ProgressFn | None, started: float,
-    ) -> None:  # fmt: skip
+        self,
+        run: SyncRun,
+        store: LocalStore,
+        session: RemoteSession,
+        progress: ProgressFn | None,
+        started: float,
+    ) -> None:
         self.run, self.store, self.session, self.progress = run, store, session, progress
         self.config: SyncConfiguration = run.configuration
         self.delta = self.config.sync_type == SyncConfiguration.SyncType.DELTA and not run.full
@@ -88,55 +88,3 @@ class PhaseBase:
         """Fix what this half will read (before either half writes anything) and say how
         many rows that is, retries included; None when the source cannot tell."""
         raise NotImplementedError
-
-
-def links_by_external_id(config: SyncConfiguration, ids: list[str]) -> dict[str, SyncLink]:
-    found: dict[str, SyncLink] = {}
-    for chunk in chunked(ids):
-        rows = SyncLink.objects.filter(configuration=config, external_id__in=chunk)
-        found.update({link.external_id: link for link in rows})
-    return found
-
-
-def links_by_local_id(config: SyncConfiguration, pks: list[int]) -> dict[int, SyncLink]:
-    found: dict[int, SyncLink] = {}
-    for chunk in chunked(pks):
-        rows = SyncLink.objects.filter(configuration=config, local_id__in=chunk)
-        found.update({link.local_id: link for link in rows})
-    return found
-
-
-def mark_seen(config: SyncConfiguration, ids: list[str], run: SyncRun) -> None:
-    for chunk in chunked(ids):
-        SyncLink.objects.filter(configuration=config, external_id__in=chunk).update(
-            last_seen_run=run.pk
-        )
-
-
-def deletions(run: SyncRun, store: LocalStore) -> None:
-    """After a complete full read: count linked rows the source no longer has, and retire
-    them when the configuration says so (inbound configurations only)."""
-    config = run.configuration
-    missing = SyncLink.objects.filter(configuration=config).exclude(last_seen_run=run.pk)
-    run.missing_at_source = missing.count()
-    ids = missing.order_by("external_id").values_list("external_id", flat=True)
-    run.missing_at_source_ids = list(ids[: SyncRun.MISSING_IDS_KEPT])
-    run.retired = 0
-    if not config.apply_deletions or run.dry_run:
-        return
-    for chunk in chunked(list(missing.values_list("pk", "local_id", "external_id"))):
-        objs = store.get_many(local_id for _, local_id, _ in chunk)
-        for link_pk, local_id, external_id in chunk:
-            obj = objs.get(local_id)
-            try:
-                with transaction.atomic():
-                    if obj is not None and store.retire(obj):
-                        run.retired += 1
-                    if obj is None or store.retire_deletes:
-                        SyncLink.objects.filter(pk=link_pk).delete()
-            except ValidationError as exc:
-                run.failed += 1
-                SyncRowError.objects.create(
-                    run=run, external_id=external_id,
-                    message=f"Gone at the source, but could not be retired: {error_text(exc)}",
-                )  # fmt: skip

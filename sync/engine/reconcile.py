@@ -12,7 +12,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from sync.engine import values as V
+from sync.engine.values import digest, normalised
 from sync.models import SyncConfiguration, SyncLink
 
 Direction = SyncConfiguration.Direction
@@ -46,16 +46,16 @@ class Item:
         self.refresh()
 
     def refresh(self) -> None:
-        self.remote_norm = V.normalised(self.remote) if self.remote is not None else None
-        self.local_norm = V.normalised(self.local) if self.local is not None else None
+        self.remote_norm = normalised(self.remote) if self.remote is not None else None
+        self.local_norm = normalised(self.local) if self.local is not None else None
 
     @property
     def remote_hash(self) -> str | None:
-        return V.digest(self.remote_norm) if self.remote_norm is not None else None
+        return digest(self.remote_norm) if self.remote_norm is not None else None
 
     @property
     def local_hash(self) -> str | None:
-        return V.digest(self.local_norm) if self.local_norm is not None else None
+        return digest(self.local_norm) if self.local_norm is not None else None
 
     @property
     def base_hash(self) -> str:
@@ -117,15 +117,17 @@ def _newest(item: Item, cursor_field: str) -> Settlement:
     target_at = getattr(item.local_obj, "updated_at", None)
     if source_at is None or target_at is None:
         return Settlement(
-            Action.HOLD, "pending",
+            Action.HOLD,
+            "pending",
             note="newest_wins needs a timestamp cursor column to compare; left for a person.",
-        )  # fmt: skip
+        )
     if source_at >= target_at:
         return Settlement(Action.UPDATE_LOCAL, None, "source_wins")
     return Settlement(Action.PUSH, None, "target_wins")
 
 
-def settle(strategy: str, item: Item, cursor_field: str) -> Settlement:
+def decide_conflict(strategy: str, item: Item, cursor_field: str) -> Settlement:
+    """What the configured strategy makes of a record changed on both sides."""
     if strategy == Strategy.SOURCE_WINS:
         return Settlement(Action.UPDATE_LOCAL, None, "source_wins")
     if strategy == Strategy.TARGET_WINS:
@@ -136,7 +138,9 @@ def settle(strategy: str, item: Item, cursor_field: str) -> Settlement:
         return Settlement(Action.HOLD, None)
     if strategy == Strategy.LOG:
         return Settlement(
-            Action.UPDATE_LOCAL, "logged", "source_wins",
+            Action.UPDATE_LOCAL,
+            "logged",
+            "source_wins",
             "Strategy 'log': the source was applied; resolve again to choose otherwise.",
-        )  # fmt: skip
+        )
     return Settlement(Action.HOLD, "pending")

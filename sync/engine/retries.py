@@ -26,11 +26,16 @@ def remember(config: SyncConfiguration, side: str, settler: Settler) -> None:
             attempts=F("attempts") + 1, message=message, local_id=local_id
         )
     SyncRetry.objects.bulk_create(
-        SyncRetry(configuration=config, side=side, external_id=external_id, local_id=local_id,
-                  message=message)
+        SyncRetry(
+            configuration=config,
+            side=side,
+            external_id=external_id,
+            local_id=local_id,
+            message=message,
+        )
         for external_id, (local_id, message) in failed.items()
         if external_id not in known
-    )  # fmt: skip
+    )
 
 
 def newest(config: SyncConfiguration, side: str) -> int:

@@ -21,20 +21,31 @@ from eqms_integration import metrics
 from eqms_integration.outages import DATABASE, cause_of, outage_report
 from eqms_integration.text import counted
 from operations import occurrences
+from sync.configuration_checks import session_check
 from sync.connectors.errors import ConnectorError
+from sync.engine.counts import COUNTS
+from sync.engine.deletions import deletions
 from sync.engine.inbound import InboundPhase
 from sync.engine.local import store_for
 from sync.engine.outbound import OutboundPhase
-from sync.engine.phases import COUNTS, ProgressFn, RunStopped, deletions
+from sync.engine.phases import ProgressFn, RunStopped
 from sync.engine.remote import remote_session
 from sync.models import SyncConfiguration, SyncConflict, SyncRun
-from sync.services.configurations import configuration_validate
 
 logger = logging.getLogger(__name__)
 Direction = SyncConfiguration.Direction
 DATABASE_POLL_SECONDS = 0.5
-FINISH_FIELDS = [*COUNTS, "status", "error", "finished_at", "duration_ms", "missing_at_source",
-                 "missing_at_source_ids", "retired", "pending_conflicts"]  # fmt: skip
+FINISH_FIELDS = [
+    *COUNTS,
+    "status",
+    "error",
+    "finished_at",
+    "duration_ms",
+    "missing_at_source",
+    "missing_at_source_ids",
+    "retired",
+    "pending_conflicts",
+]
 
 
 def _count_pending_conflicts(run: SyncRun) -> None:
@@ -50,8 +61,10 @@ def _outcome(run: SyncRun) -> tuple[str, str]:
     if run.pending_conflicts:
         conflicts = counted(run.pending_conflicts, "conflict")
         one = run.pending_conflicts == 1
-        waiting = (f"{conflicts} {'waits' if one else 'wait'} for a person to resolve "
-                   f"{'it' if one else 'them'}.")  # fmt: skip
+        waiting = (
+            f"{conflicts} {'waits' if one else 'wait'} for a person to resolve "
+            f"{'it' if one else 'them'}."
+        )
         return SyncRun.Status.SUCCESS_WITH_CONFLICTS, waiting
     return SyncRun.Status.SUCCESS, ""
 
@@ -75,13 +88,21 @@ def _carry_out(run: SyncRun, progress: ProgressFn | None) -> None:
     store = store_for(config)
     started = time.monotonic()
     with remote_session(config) as session:  # an unreachable source fails here, saying so
-        configuration_validate(config)
+        session_check(config, session)  # with what the session described as it opened
         # Both halves fix their upper bounds now, before either writes anything.
         inbound = InboundPhase(run, store, session, progress, started)
-        outbound = OutboundPhase(run, store, session, progress, started)
-        halves = [half for half, wanted in ((inbound, config.sync_direction != Direction.OUTBOUND),
-                                            (outbound, config.sync_direction != Direction.INBOUND))
-                  if wanted]  # fmt: skip
+        two_way = config.sync_direction == Direction.BIDIRECTIONAL
+        outbound = OutboundPhase(
+            run, store, session, progress, started, inbound=inbound if two_way else None
+        )
+        halves = [
+            half
+            for half, wanted in (
+                (inbound, config.sync_direction != Direction.OUTBOUND),
+                (outbound, config.sync_direction != Direction.INBOUND),
+            )
+            if wanted
+        ]
         planned = [half.plan() for half in halves]  # so progress shows the run's real total
         for half in halves:
             half.total = None if None in planned else sum(planned)
@@ -89,7 +110,6 @@ def _carry_out(run: SyncRun, progress: ProgressFn | None) -> None:
             read_everything = inbound.run_phase()
             if read_everything and not inbound.delta and not run.dry_run:
                 deletions(run, store)
-            outbound.was_read = inbound.was_read
         if config.sync_direction != Direction.INBOUND:
             outbound.run_phase()
 
@@ -137,9 +157,11 @@ def _finish_when_database_answers(run: SyncRun, exc: Exception, clock: float) ->
         error += f" The service's database could not be reached for {waited:.1f} s."
     error += " Batches committed before it are kept; the next run resumes after them."
     ended = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.IN_PROGRESS).update(
-        status=SyncRun.Status.FAILED, error=error, finished_at=timezone.now(),
+        status=SyncRun.Status.FAILED,
+        error=error,
+        finished_at=timezone.now(),
         duration_ms=int((time.monotonic() - clock) * 1000),
-    )  # fmt: skip
+    )
     if not ended:
         logger.info("sync run %s was ended elsewhere while its database was away", run.pk)
     run.refresh_from_db()

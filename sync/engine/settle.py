@@ -12,10 +12,11 @@ from django.utils import timezone
 from sync import transforms
 from sync.connectors.base import RemoteSession
 from sync.engine import conflicts
-from sync.engine import values as V
+from sync.engine.counts import RunCounts
 from sync.engine.local import LocalStore
 from sync.engine.mapping import unmap
-from sync.engine.reconcile import Action, Item, Settlement, decide, settle
+from sync.engine.reconcile import Action, Item, Settlement, decide, decide_conflict
+from sync.engine.values import digest
 from sync.models import SyncConfiguration, SyncLink, SyncRowError, SyncRun
 
 LINK_FIELDS = ["local_id", "base_hash", "base_values", "synced_at"]
@@ -40,9 +41,10 @@ class Settler:
         self.errors: list[SyncRowError] = []
         self.failures: dict[str, tuple[int | None, str]] = {}  # external id -> (local id, why)
         self.settled: set[str] = set()
+        self.counts = RunCounts(run)
 
     def fail(self, external_id: str, message: str, local_id: int | None = None) -> None:
-        self.run.failed += 1
+        self.counts.failed()
         self.errors.append(SyncRowError(run=self.run, external_id=external_id, message=message))
         self.failures[external_id] = (local_id, message)
 
@@ -57,8 +59,8 @@ class Settler:
             action = decide(config.sync_direction, item)
             waiting = pending.get(item.external_id)
             if action is None:
-                run.conflicted += 1
-                settlement = settle(config.conflict_strategy, item, config.delta_field)
+                self.counts.conflicted()
+                settlement = decide_conflict(config.conflict_strategy, item, config.delta_field)
                 action = settlement.action
                 if settlement.record == "logged":
                     decided.append((item, settlement, waiting))
@@ -69,7 +71,7 @@ class Settler:
             elif waiting is not None:
                 conflicts.supersede(waiting, run, "Both sides are back in step.")
             if action in (Action.NONE, Action.HOLD):
-                run.skipped += 1
+                self.counts.skipped()
                 if (
                     action == Action.NONE
                     and item.remote_norm is not None
@@ -106,10 +108,7 @@ class Settler:
             if isinstance(outcome, ValidationError):
                 self.fail(item.external_id, error_text(outcome), _pk(item.local_obj))
                 continue
-            if item.local_obj is None:
-                self.run.created += 1
-            else:
-                self.run.updated += 1
+            self.counts.written(new=item.local_obj is None)
             item.local_obj = outcome
             done.append((item, item.remote_norm or {}))
         return done
@@ -127,10 +126,7 @@ class Settler:
                 self.fail(item.external_id, refused[item.external_id], _pk(item.local_obj))
                 continue
             new = item.remote is None if item.remote_known else item.link is None
-            if new:
-                self.run.created += 1
-            else:
-                self.run.updated += 1
+            self.counts.written(new=new)
             done.append((item, item.local_norm or {}))
         return done
 
@@ -140,7 +136,7 @@ class Settler:
         for item, values in agreed:
             if item.local_obj is None:
                 continue
-            base_hash = V.digest(values)
+            base_hash = digest(values)
             link = item.link
             if link is None:
                 link = new.get(item.external_id) or SyncLink(

@@ -3,8 +3,14 @@
 
 from django.db import migrations, models
 
-OLD_TO_NEW = {"ERP": "erp", "MES": "mes", "WMS": "wms", "CRM": "crm", "PLM": "plm",
-              "Other": "other"}  # fmt: skip
+OLD_TO_NEW = {
+    "ERP": "erp",
+    "MES": "mes",
+    "WMS": "wms",
+    "CRM": "crm",
+    "PLM": "plm",
+    "Other": "other",
+}
 
 
 def _rename(apps, mapping: dict[str, str]) -> None:

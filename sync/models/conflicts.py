@@ -52,9 +52,12 @@ class SyncConflict(models.Model):
     resolved_value = models.JSONField(null=True, blank=True)
     resolved_automatically = models.BooleanField(default=False)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True, default="")
     detected_at = models.DateTimeField(auto_now_add=True)
@@ -82,5 +85,8 @@ class SyncConflict(models.Model):
         values are old."""
         if self.status == self.Status.PENDING:
             return True
-        return (self.status == self.Status.RESOLVED and self.resolved_automatically
-                and bool(self.resolution))  # fmt: skip
+        return (
+            self.status == self.Status.RESOLVED
+            and self.resolved_automatically
+            and bool(self.resolution)
+        )

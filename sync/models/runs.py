@@ -50,10 +50,11 @@ class SyncRun(models.Model):
     # Full runs only: linked rows no longer at the source (reported; retired when configured).
     missing_at_source = models.PositiveIntegerField(null=True, blank=True)
     missing_at_source_ids = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text=f"External ids of the rows gone at the source, sorted, at most "
         f"{MISSING_IDS_KEPT:,} (missing_at_source is the exact count).",
-    )  # fmt: skip
+    )
     retired = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     queued_at = models.DateTimeField(auto_now_add=True)

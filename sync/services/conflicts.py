@@ -7,13 +7,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from sync.connectors.errors import ConnectorError
-from sync.engine import values as V
 from sync.engine.local import store_for
 from sync.engine.mapping import local_fields, unmap
 from sync.engine.remote import remote_session
+from sync.engine.values import digest, normalised, typed_values
 from sync.models import SyncConflict, SyncLink
 from sync.transforms import TransformError
 
@@ -22,6 +23,16 @@ Resolution = SyncConflict.Resolution
 
 class RemoteWriteError(Exception):
     """The external system could not be reached or refused the values; nothing was changed."""
+
+
+def conflict_fields(conflict: SyncConflict) -> list[str]:
+    """The QMS fields the conflict's configuration synchronises, in mapping order."""
+    return local_fields(conflict.configuration)
+
+
+def conflict_local_model(conflict: SyncConflict) -> type[Model]:
+    """The QMS model (or the record store) that holds the conflict's local record."""
+    return store_for(conflict.configuration).model
 
 
 def _resolvable(conflict: SyncConflict) -> None:
@@ -39,16 +50,20 @@ def _chosen(conflict: SyncConflict, resolution: str, custom: Any) -> dict[str, A
         return dict(conflict.target_values)
     if not isinstance(custom, dict) or not custom:
         raise ValidationError(
-            {"resolved_value": "custom_value needs an object of field values, e.g. "
-                               '{"name": "Gauge 7"}.'}
-        )  # fmt: skip
+            {
+                "resolved_value": "custom_value needs an object of field values, e.g. "
+                '{"name": "Gauge 7"}.'
+            }
+        )
     fields = local_fields(conflict.configuration)
     unknown = sorted(set(custom) - set(fields))
     if unknown:
         raise ValidationError(
-            {"resolved_value": f"Not a synced field: {', '.join(unknown)} "
-                               f"(synced: {', '.join(fields)})."}
-        )  # fmt: skip
+            {
+                "resolved_value": f"Not a synced field: {', '.join(unknown)} "
+                f"(synced: {', '.join(fields)})."
+            }
+        )
     return {**conflict.target_values, **custom}
 
 
@@ -63,8 +78,9 @@ def _write_remote(conflict: SyncConflict, typed: dict[str, Any]) -> None:
     except ConnectorError as exc:
         raise RemoteWriteError(f"{config.connection.name}: {exc}") from None
     if failures:
-        raise RemoteWriteError(f"{config.connection.name} refused the values: "
-                               f"{failures[0].message}")  # fmt: skip
+        raise RemoteWriteError(
+            f"{config.connection.name} refused the values: {failures[0].message}"
+        )
 
 
 def _write_local(conflict: SyncConflict, typed: dict[str, Any]) -> Any:
@@ -77,9 +93,13 @@ def _write_local(conflict: SyncConflict, typed: dict[str, Any]) -> Any:
 
 @transaction.atomic
 def conflict_resolve(
-    *, conflict: SyncConflict, resolution: str, resolved_value: Any = None, notes: str = "",
+    *,
+    conflict: SyncConflict,
+    resolution: str,
+    resolved_value: Any = None,
+    notes: str = "",
     user: Any = None,
-) -> SyncConflict:  # fmt: skip
+) -> SyncConflict:
     """Apply the chosen values to the QMS and the external system (ignored: neither), then
     record who decided what. Raises ValidationError for a bad choice and RemoteWriteError
     when the external side cannot take the values (the QMS is then left unchanged too)."""
@@ -95,16 +115,22 @@ def conflict_resolve(
     if resolution == Resolution.IGNORED:
         conflict.status = SyncConflict.Status.IGNORED
     else:
-        typed = V.typed(conflict.configuration.entity_type,
-                        _chosen(conflict, resolution, resolved_value))  # fmt: skip
+        typed = typed_values(
+            conflict.configuration.entity_type, _chosen(conflict, resolution, resolved_value)
+        )
         obj = _write_local(conflict, typed)
         _write_remote(conflict, typed)  # last: if it fails, the local write rolls back
-        agreed = V.normalised(typed)
+        agreed = normalised(typed)
         SyncLink.objects.update_or_create(
-            configuration=conflict.configuration, external_id=conflict.external_id,
-            defaults={"local_id": obj.pk, "base_hash": V.digest(agreed), "base_values": agreed,
-                      "synced_at": timezone.now()},
-        )  # fmt: skip
+            configuration=conflict.configuration,
+            external_id=conflict.external_id,
+            defaults={
+                "local_id": obj.pk,
+                "base_hash": digest(agreed),
+                "base_values": agreed,
+                "synced_at": timezone.now(),
+            },
+        )
         conflict.local_id = obj.pk
         conflict.resolved_value = agreed if resolution == Resolution.CUSTOM_VALUE else None
     conflict.resolution = resolution

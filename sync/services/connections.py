@@ -12,22 +12,31 @@ from django.utils import timezone
 
 from eqms_integration import encryption
 from eqms_integration.ssrf import SYNC, UnsafeURLError, url_check
+from eqms_integration.text import counted
 from sync.connectors.errors import ConnectorError
+from sync.connectors.factory import connector_for, credentials_of, sql_target
 from sync.connectors.rest import (
     REQUIRED_CREDENTIALS,
-    RESTConnector,
     credential_problems,
     missing_credentials,
     rest_options_errors,
 )
 from sync.connectors.sql import Column, SQLConnector
-from sync.connectors.sql_targets import TargetRefused, check_target, refuse_own_server
+from sync.connectors.sql.targets import TargetRefused
 from sync.models import Connection
 
 FIELDS = (
-    "name", "kind", "host", "port", "database", "username", "options", "base_url",
-    "auth_type", "timeout_seconds",
-)  # fmt: skip
+    "name",
+    "kind",
+    "host",
+    "port",
+    "database",
+    "username",
+    "options",
+    "base_url",
+    "auth_type",
+    "timeout_seconds",
+)
 
 
 @dataclass(frozen=True)
@@ -37,19 +46,7 @@ class TestResult:
     duration_ms: float
 
 
-def password_of(connection: Connection) -> str:
-    return (
-        encryption.decrypt(connection.password_encrypted) if connection.password_encrypted else ""
-    )
-
-
-def credentials_of(connection: Connection) -> dict[str, Any]:
-    if not connection.credentials_encrypted:
-        return {}
-    return json.loads(encryption.decrypt(connection.credentials_encrypted))
-
-
-def validate_connection(connection: Connection, credentials: dict[str, Any]) -> None:
+def connection_validate(connection: Connection, credentials: dict[str, Any]) -> None:
     """Rules across fields (what each kind and auth type needs), raised by field."""
     errors: dict[str, str] = {}
     if connection.kind == Connection.Kind.REST:
@@ -81,7 +78,7 @@ def validate_connection(connection: Connection, credentials: dict[str, Any]) -> 
             errors["host"] = "Give the database server's host name or address."
         if not errors and connection.kind in Connection.Kind.values:
             try:
-                _sql_target(connection)
+                sql_target(connection)
             except TargetRefused as exc:
                 errors[exc.field] = str(exc)
     if not isinstance(connection.options, dict):
@@ -119,7 +116,7 @@ def connection_create(
     if unknown:
         raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
     connection = Connection(**fields)
-    validate_connection(connection, credentials or {})
+    connection_validate(connection, credentials or {})
     connection.full_clean()
     _apply_secrets(connection, password, credentials or {})
     connection.save()
@@ -139,7 +136,7 @@ def connection_update(
         if name not in FIELDS:
             raise ValidationError({name: "Unknown field."})
         setattr(connection, name, value)
-    validate_connection(
+    connection_validate(
         connection, credentials if credentials is not None else credentials_of(connection)
     )
     connection.full_clean()
@@ -148,37 +145,23 @@ def connection_update(
     return connection
 
 
-def _sql_target(connection: Connection) -> str:
-    return check_target(
-        kind=connection.kind, host=connection.host, port=connection.port,
-        database=connection.database, options=connection.options,
-    )  # fmt: skip
-
-
-def connector_for(connection: Connection) -> SQLConnector | RESTConnector:
-    """The connector of a connection: every test, describe, run, preview and resolution gets
-    its connector here, so the target checks (SSRF guard, never the service's own database)
-    hold on every path. Raises TargetRefused (a ConnectorError) for a refused target."""
-    if connection.kind == Connection.Kind.REST:
-        return RESTConnector(
-            base_url=connection.base_url,
-            auth_type=connection.auth_type,
-            credentials=credentials_of(connection),
-            timeout=connection.timeout_seconds,
-            options=connection.options,
+@transaction.atomic
+def connection_delete(*, connection: Connection) -> None:
+    """Delete a connection no configuration uses; one in use is refused with the names of
+    the configurations that use it (no retry can change that, only deleting them or moving
+    them to another connection)."""
+    connection = Connection.objects.select_for_update().get(pk=connection.pk)
+    users = list(connection.configurations.order_by("name").values_list("name", flat=True))
+    if users:
+        listed = ", ".join(repr(name) for name in users)
+        raise ValidationError(
+            {
+                "non_field_errors": f"{connection.name} is used by "
+                f"{counted(len(users), 'configuration')} ({listed}): delete them, or move them "
+                "to another connection, first."
+            }
         )
-    return SQLConnector(
-        kind=connection.kind,
-        host=connection.host,
-        port=connection.port,
-        database=_sql_target(connection),
-        username=connection.username,
-        password=password_of(connection),
-        options=connection.options,
-        timeout=connection.timeout_seconds,
-        alias=f"sync-connection-{connection.pk}",
-        check_server=refuse_own_server,
-    )
+    connection.delete()
 
 
 def connection_test(*, connection: Connection) -> TestResult:

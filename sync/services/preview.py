@@ -11,9 +11,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from sync import transforms
+from sync.connectors import cursors
 from sync.connectors.base import external_id
 from sync.connectors.errors import ConnectorError
-from sync.engine import cursor as cursor_codec
+from sync.engine.links import links_by_local_id
+from sync.engine.local import store_for
+from sync.engine.mapping import typed_row, unmap
+from sync.engine.remote import remote_session
 from sync.models import SyncConfiguration, SyncRun, SyncState
 
 Direction = SyncConfiguration.Direction
@@ -38,15 +42,12 @@ def first_run_notice(config: SyncConfiguration) -> str:
 
 
 def _remote_preview(config: SyncConfiguration, limit: int) -> dict[str, Any]:
-    from sync.engine.mapping import typed_row
-    from sync.engine.remote import remote_session
-
     if not config.delta_field:
         raise ValidationError({"delta_field": "This configuration has no cursor column."})
     state = SyncState.objects.filter(configuration=config).first()
     after = None
     if state and state.cursor_value is not None:
-        after = (cursor_codec.decode(state.cursor_value), cursor_codec.decode(state.cursor_key))
+        after = (cursors.decode(state.cursor_value), cursors.decode(state.cursor_key))
     try:
         with remote_session(config) as session:
             upper = session.upper_bound()
@@ -68,17 +69,14 @@ def _remote_preview(config: SyncConfiguration, limit: int) -> dict[str, Any]:
         preview.append(entry)
     return {
         "count": total,
-        "upper_bound": cursor_codec.encode(upper),
-        "after": [cursor_codec.encode(v) for v in after] if after else None,
+        "upper_bound": cursors.encode(upper),
+        "after": [cursors.encode(v) for v in after] if after else None,
         "rows": preview,
     }
 
 
 def _local_preview(config: SyncConfiguration, limit: int) -> dict[str, Any]:
     """The QMS rows changed since the outbound cursor, as they would be written out."""
-    from sync.engine.local import store_for
-    from sync.engine.mapping import unmap
-    from sync.engine.phases import links_by_local_id
 
     store = store_for(config)
     state = SyncState.objects.filter(configuration=config).first()

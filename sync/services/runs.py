@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,6 +25,8 @@ from eqms_integration.outages import (
     worth_trying,
 )
 from operations import occurrences
+from sync.engine import runner
+from sync.engine.phases import ProgressFn
 from sync.models import SyncConfiguration, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -32,19 +35,20 @@ RETRY_BASE_SECONDS = 60
 RETRY_CAP_SECONDS = 3600
 REQUEUE_AFTER = timedelta(minutes=2)
 FINAL = (SyncRun.Status.FAILED, SyncRun.Status.TIMEOUT)
+# Enqueued by name, so this module never imports the tasks (which import it).
+EXECUTE_TASK = "sync.execute_run"
 
 
 def _enqueue(run_id: int, countdown: float | None = None) -> None:
     """Hand the run to a worker when the transaction commits (after `countdown` seconds, which
     the sweeper keeps within its interval). A broker that is down loses nothing: the run stays
     queued and the sweeper sends it again."""
-    from sync.tasks import execute_sync_run
 
     def send() -> None:
         if not worth_trying(BROKER):  # it failed seconds ago: the sweeper sends the run later
             return
         try:
-            execute_sync_run.apply_async((run_id,), countdown=countdown)
+            current_app.signature(EXECUTE_TASK).apply_async((run_id,), countdown=countdown)
         except Exception as exc:
             if unavailable_service(exc) != BROKER:
                 logger.warning("could not enqueue sync run %s", run_id, exc_info=True)
@@ -64,21 +68,51 @@ def _expire_stale(config: SyncConfiguration) -> int:
     silent = now - timedelta(seconds=settings.SYNC_RUN_LEASE_SECONDS)
     running = config.runs.filter(status=SyncRun.Status.IN_PROGRESS)
     timed_out = running.filter(started_at__lt=timeout).update(
-        status=SyncRun.Status.TIMEOUT, finished_at=now,
+        status=SyncRun.Status.TIMEOUT,
+        finished_at=now,
         error=f"Marked as timed out: still running after its timeout of "
-              f"{config.timeout_seconds} s.",
-    )  # fmt: skip
+        f"{config.timeout_seconds} s.",
+    )
     died = running.filter(
         Q(heartbeat_at__lt=silent) | Q(heartbeat_at__isnull=True, started_at__lt=silent)
     ).update(
-        status=SyncRun.Status.FAILED, finished_at=now,
+        status=SyncRun.Status.FAILED,
+        finished_at=now,
         error=f"Marked as failed: no progress for {settings.SYNC_RUN_LEASE_SECONDS} s "
-              "(its worker stopped, or lost the database for that long); the next run resumes "
-              "after its last committed batch.",
-    )  # fmt: skip
+        "(its worker stopped, or lost the database for that long); the next run resumes "
+        "after its last committed batch.",
+    )
     for run in config.runs.filter(finished_at=now, status__in=FINAL) if timed_out + died else ():
         occurrences.sync_run_ended(run)  # the runs just ended here
     return timed_out + died
+
+
+def _run_create(
+    config: SyncConfiguration,
+    *,
+    trigger: str,
+    full: bool,
+    dry_run: bool,
+    queued: bool,
+    retry_of: SyncRun | None = None,
+) -> SyncRun:
+    """The new run, in progress or queued; refused while another is active."""
+    SyncConfiguration.objects.select_for_update().get(pk=config.pk)  # serialises starts
+    _expire_stale(config)
+    active = config.runs.filter(status__in=SyncRun.ACTIVE).first()
+    if active is not None:
+        message = f"{config.name} is already running (run {active.pk}, {active.status})."
+        raise ValidationError({"non_field_errors": message})
+    return SyncRun.objects.create(
+        configuration=config,
+        trigger=trigger,
+        full=full,
+        dry_run=dry_run,
+        status=SyncRun.Status.QUEUED if queued else SyncRun.Status.IN_PROGRESS,
+        started_at=None if queued else timezone.now(),
+        attempt=retry_of.attempt + 1 if retry_of else 1,
+        retry_of=retry_of,
+    )
 
 
 @transaction.atomic
@@ -88,26 +122,28 @@ def run_start(
     trigger: str = "manual",
     full: bool = False,
     dry_run: bool = False,
-    queued: bool = False,
+) -> SyncRun:
+    """Create a run in progress, for this process to carry out now (the run_sync command).
+    Refused while another is active."""
+    return _run_create(config, trigger=trigger, full=full, dry_run=dry_run, queued=False)
+
+
+@transaction.atomic
+def _run_queue(
+    *,
+    config: SyncConfiguration,
+    trigger: str,
+    full: bool,
+    dry_run: bool,
     retry_of: SyncRun | None = None,
     countdown: float | None = None,
 ) -> SyncRun:
-    """Create the run (in progress, or queued for a worker, which may be told to wait up to
+    """Create a queued run and hand it to a worker on commit (which may be told to wait up to
     one sweep interval). Refused while another is active."""
-    SyncConfiguration.objects.select_for_update().get(pk=config.pk)  # serialises starts
-    _expire_stale(config)
-    active = config.runs.filter(status__in=SyncRun.ACTIVE).first()
-    if active is not None:
-        message = f"{config.name} is already running (run {active.pk}, {active.status})."
-        raise ValidationError({"non_field_errors": message})
-    run = SyncRun.objects.create(
-        configuration=config, trigger=trigger, full=full, dry_run=dry_run,
-        status=SyncRun.Status.QUEUED if queued else SyncRun.Status.IN_PROGRESS,
-        started_at=None if queued else timezone.now(),
-        attempt=retry_of.attempt + 1 if retry_of else 1, retry_of=retry_of,
-    )  # fmt: skip
-    if queued:
-        _enqueue(run.pk, countdown)
+    run = _run_create(
+        config, trigger=trigger, full=full, dry_run=dry_run, queued=True, retry_of=retry_of
+    )
+    _enqueue(run.pk, countdown)
     return run
 
 
@@ -117,7 +153,7 @@ def run_request(
     """Queue a run for a worker (the REST API, the admin, schedules)."""
     if not config.enabled:
         raise ValidationError({"non_field_errors": f"{config.name} is disabled."})
-    return run_start(config=config, trigger=trigger, full=full, dry_run=dry_run, queued=True)
+    return _run_queue(config=config, trigger=trigger, full=full, dry_run=dry_run)
 
 
 def run_claim(run_id: int) -> SyncRun | None:
@@ -130,6 +166,12 @@ def run_claim(run_id: int) -> SyncRun | None:
         if claimed
         else None
     )
+
+
+def run_execute(*, run: SyncRun, progress: ProgressFn | None = None) -> SyncRun:
+    """Carry out a run in progress (claimed by a worker, or started by the run_sync command)
+    to its end; always finishes it with a status."""
+    return runner.execute(run, progress=progress)
 
 
 def run_cancel(*, run: SyncRun) -> SyncRun:
@@ -149,10 +191,14 @@ def run_cancel(*, run: SyncRun) -> SyncRun:
 def run_retry(*, run: SyncRun, trigger: str = "retry", countdown: float | None = None) -> SyncRun:
     if run.status in SyncRun.ACTIVE:
         raise ValidationError({"non_field_errors": f"Run {run.pk} is still {run.status}."})
-    return run_start(
-        config=run.configuration, trigger=trigger, full=run.full, dry_run=run.dry_run,
-        queued=True, retry_of=run, countdown=countdown,
-    )  # fmt: skip
+    return _run_queue(
+        config=run.configuration,
+        trigger=trigger,
+        full=run.full,
+        dry_run=run.dry_run,
+        retry_of=run,
+        countdown=countdown,
+    )
 
 
 def retry_delay(attempt: int) -> timedelta:

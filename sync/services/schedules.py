@@ -19,7 +19,7 @@ def task_name(config_pk: int) -> str:
     return f"sync configuration {config_pk}"
 
 
-def schedule_sync(config: SyncConfiguration) -> PeriodicTask | None:
+def schedule_save(config: SyncConfiguration) -> PeriodicTask | None:
     """Create, update or remove the beat entry so that it matches the configuration."""
     name = task_name(config.pk)
     kind = config.schedule_type
@@ -34,18 +34,27 @@ def schedule_sync(config: SyncConfiguration) -> PeriodicTask | None:
     else:
         minute, hour, day_of_month, month_of_year, day_of_week = config.cron_expression.split()
         fields["crontab"], _ = CrontabSchedule.objects.get_or_create(
-            minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year,
-            day_of_week=day_of_week, timezone=timezone.get_current_timezone_name(),
-        )  # fmt: skip
+            minute=minute,
+            hour=hour,
+            day_of_month=day_of_month,
+            month_of_year=month_of_year,
+            day_of_week=day_of_week,
+            timezone=timezone.get_current_timezone_name(),
+        )
     task, _ = PeriodicTask.objects.update_or_create(
         name=name,
-        defaults={**fields, "task": TASK, "args": json.dumps([config.pk]),
-                  "enabled": config.enabled, "description": f"Runs {config.name}"},
-    )  # fmt: skip
+        defaults={
+            **fields,
+            "task": TASK,
+            "args": json.dumps([config.pk]),
+            "enabled": config.enabled,
+            "description": f"Runs {config.name}",
+        },
+    )
     return task
 
 
-def unschedule_sync(config_pk: int) -> None:
+def schedule_delete(config_pk: int) -> None:
     PeriodicTask.objects.filter(name=task_name(config_pk)).delete()
 
 
@@ -65,6 +74,11 @@ def next_run_at(
         last = task.last_run_at or task.date_changed or now
         return max(last + timedelta(minutes=config.interval_minutes), now)
     minute, hour, day_of_month, month_of_year, day_of_week = config.cron_expression.split()
-    schedule = crontab(minute=minute, hour=hour, day_of_month=day_of_month,
-                       month_of_year=month_of_year, day_of_week=day_of_week)  # fmt: skip
+    schedule = crontab(
+        minute=minute,
+        hour=hour,
+        day_of_month=day_of_month,
+        month_of_year=month_of_year,
+        day_of_week=day_of_week,
+    )
     return now + schedule.remaining_estimate(task.last_run_at or now)

@@ -18,7 +18,7 @@ from operations.models import Heartbeat
 from operations.services import heartbeat_record
 from quality import services as quality
 from sync.models import Connection, SyncConfiguration, SyncConflict, SyncRun
-from sync.services.schedules import schedule_sync
+from sync.services.schedules import schedule_save
 from webhooks import services as webhooks
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
@@ -124,7 +124,7 @@ def _sync(now) -> SimpleNamespace:
         name="MES orders", entity_type="orders", remote_object="dbo.Orders", **fields
     )
     for config in (equipment, suppliers):
-        schedule_sync(config)
+        schedule_save(config)
     SyncRun.objects.create(
         configuration=equipment,
         status="success",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
+from sync.connectors.factory import password_of
 from sync.models import Connection
-from sync.services.connections import password_of
 
 pytestmark = pytest.mark.django_db
 

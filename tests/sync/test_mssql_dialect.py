@@ -16,12 +16,12 @@ import pytest
 from django.db import ConnectionHandler
 from django.db.models import Q
 
-from sync.connectors import mssql
+from sync.connectors import cursors
 from sync.connectors.errors import ConnectorError
-from sync.connectors.identifiers import quote_mssql
-from sync.connectors.sql import _qualified, batch_query, split_object_name
-from sync.connectors.sql_write import fetch_rows, upsert_rows
-from sync.engine import cursor as cursor_codec
+from sync.connectors.sql import mssql
+from sync.connectors.sql.identifiers import qualified, quote_mssql, split_object_name
+from sync.connectors.sql.read import batch_query, fetch_rows
+from sync.connectors.sql.write import upsert_rows
 from tests.conftest import mssql_backend
 
 RV = bytes.fromhex("00000000000007d1")  # a rowversion as pyodbc / mssql-python return it
@@ -48,7 +48,7 @@ def test_mssql_djangos_quote_name_does_not_escape_so_ours_doubles_the_bracket(sq
     assert quote_mssql("Order Lines") == "[Order Lines]"
     assert quote_mssql("a]b") == "[a]]b]"
     assert quote_mssql("[Order Lines]") == "[[Order Lines]]]"  # a name, whatever it holds
-    assert _qualified(sqlserver, "dbo.Order Lines") == "[dbo].[Order Lines]"
+    assert qualified(sqlserver, "dbo.Order Lines") == "[dbo].[Order Lines]"
     for name in ["a]b", "[dbo].[Parts]", 'x"y', "a.b.c", "t; DROP TABLE x", "t--"]:
         with pytest.raises(ConnectorError):
             split_object_name(name)
@@ -98,7 +98,7 @@ def test_a_merge_upserts_with_holdlock_and_the_last_of_duplicate_keys_wins(sqlse
     ]
 
     sql, params = mssql.merge_statement(
-        quote_mssql, _qualified(sqlserver, "dbo.Parts"), "part_no", rows
+        quote_mssql, qualified(sqlserver, "dbo.Parts"), "part_no", rows
     )
 
     assert sql == (
@@ -231,8 +231,8 @@ def test_a_next_full_page_starts_after_the_last_key(sqlserver):
 def test_a_delta_page_on_a_rowversion_compares_it_with_binary_parameters(sqlserver):
     # The cursor as the engine stores it (JSON) and reads it back; the upper bound as a driver
     # might hand it over (a memoryview).
-    stored = json.loads(json.dumps(cursor_codec.encode(RV)))
-    after = (cursor_codec.decode(stored), 42)
+    stored = json.loads(json.dumps(cursors.encode(RV)))
+    after = (cursors.decode(stored), 42)
     upper = memoryview(bytes.fromhex("0000000000000fa0"))
 
     sql, params, _ = batch_query(

@@ -14,9 +14,11 @@ from collections.abc import Iterator
 import environ
 import pytest
 
-from sync.connectors.sql import SQLConnector, max_value, select_batch
-from sync.connectors.sql_write import fetch_rows, key_caster, key_is_unique, upsert_rows
-from sync.engine import cursor as cursor_codec
+from sync.connectors import cursors
+from sync.connectors.sql import SQLConnector
+from sync.connectors.sql.catalog import key_caster, key_is_unique
+from sync.connectors.sql.read import fetch_rows, max_value, select_batch
+from sync.connectors.sql.write import upsert_rows
 
 MSSQL_TEST_URL = os.environ.get("MSSQL_TEST_URL", "")
 
@@ -161,8 +163,8 @@ def test_delta_pages_on_a_rowversion_read_every_row_once_and_then_only_changes(s
                 return seen, after
             seen += [row["part_no"] for row in page]
             # The cursor as the engine keeps it between batches: JSON in the database.
-            stored = json.loads(json.dumps(cursor_codec.encode(page[-1]["rv"])))
-            after = (cursor_codec.decode(stored), page[-1]["part_no"])
+            stored = json.loads(json.dumps(cursors.encode(page[-1]["rv"])))
+            after = (cursors.decode(stored), page[-1]["part_no"])
 
     first, after = read_all(None)
     upsert(server, db, [{"part_no": "P-00013", "description": "Changed", "qty": 13}])

@@ -15,10 +15,10 @@ import pytest
 
 from sync.connectors.base import RemoteSpec, WriteFailure
 from sync.connectors.errors import ConnectorError
+from sync.connectors.factory import connector_for
 from sync.connectors.rest import RESTConnector, rest_options_errors
 from sync.connectors.rest.client import retry_wait
 from sync.models import Connection
-from sync.services.connections import connector_for
 from tests.sync.rest_server import RESOURCE, TOKEN_PATH, FakeERP, Reply
 
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)

@@ -186,7 +186,7 @@ def test_testing_describing_or_running_a_connection_whose_file_went_missing_crea
 def test_a_file_removed_between_the_check_and_the_open_is_not_created(erp_sqlite):
     """The check and the open are not one step: the file is opened with mode=rw, so a file
     gone by then fails the connection instead of being created empty."""
-    from sync.services.connections import connector_for
+    from sync.connectors.factory import connector_for
 
     connector = connector_for(Connection(name="ERP", kind="sqlite", database=str(erp_sqlite)))
     erp_sqlite.unlink()

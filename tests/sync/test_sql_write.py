@@ -11,7 +11,9 @@ import pytest
 
 from sync.connectors.errors import ConnectorError
 from sync.connectors.sql import SQLConnector
-from sync.connectors.sql_write import fetch_rows, key_caster, key_is_unique, upsert_rows
+from sync.connectors.sql.catalog import key_caster, key_is_unique
+from sync.connectors.sql.read import fetch_rows
+from sync.connectors.sql.write import upsert_rows
 from tests.sync.sources import PG, MariaDBSource, PostgresSource, Source, SQLiteSource
 
 # pytest-django lets a test open any database connection only with this mark.

@@ -93,10 +93,15 @@ def retry_wait(header: str | None, attempt: int) -> float:
 
 class HttpClient:
     def __init__(
-        self, *, timeout: float, secrets: list[str], sleep: Callable[[float], None],
-        headers: Mapping[str, str] | None = None, auth: tuple[str, str] | None = None,
+        self,
+        *,
+        timeout: float,
+        secrets: list[str],
+        sleep: Callable[[float], None],
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
         max_bytes: int = MAX_RESPONSE_BYTES,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.timeout = timeout
         self.secrets = secrets
         self.sleep = sleep
@@ -136,10 +141,15 @@ class HttpClient:
         return redact(body.decode("utf-8", errors="replace"), self.secrets, limit=limit)
 
     def send(
-        self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
-        body: bytes | None = None, form: Mapping[str, str] | None = None,
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: bytes | None = None,
+        form: Mapping[str, str] | None = None,
         excerpt_only: bool = False,
-    ) -> Answer:  # fmt: skip
+    ) -> Answer:
         """One request, retried on 429/503 as the server asks. Network trouble, an oversized
         or too slow answer raise ConnectorError; any HTTP status is returned."""
         renewed = False
@@ -161,16 +171,26 @@ class HttpClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _once(
-        self, method: str, url: str, params: Mapping[str, Any] | None, body: bytes | None,
-        form: Mapping[str, str] | None, excerpt_only: bool,
-    ) -> Answer:  # fmt: skip
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        body: bytes | None,
+        form: Mapping[str, str] | None,
+        excerpt_only: bool,
+    ) -> Answer:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         try:
             response = self.http.request(
-                method, url, params=params, data=body if body is not None else form,
-                headers=headers, timeout=(self.timeout, self.timeout), allow_redirects=False,
+                method,
+                url,
+                params=params,
+                data=body if body is not None else form,
+                headers=headers,
+                timeout=(self.timeout, self.timeout),
+                allow_redirects=False,
                 stream=True,
-            )  # fmt: skip
+            )
         except UnsafeURLError as exc:
             text = f"{method} {display(url)} was refused by the SSRF guard: {exc}"
             raise self.fail(text) from None

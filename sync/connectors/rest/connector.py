@@ -29,8 +29,11 @@ PUBLIC_CREDENTIALS = ("username", "header", "token_url", "scope")
 
 
 # Credentials sent in a header (basic ones base64-encoded from latin-1, as requests does).
-HEADER_CREDENTIALS = {"bearer": ("token",), "api_key_header": ("value",),
-                      "basic": ("username", "password")}  # fmt: skip
+HEADER_CREDENTIALS = {
+    "bearer": ("token",),
+    "api_key_header": ("value",),
+    "basic": ("username", "password"),
+}
 
 
 def missing_credentials(auth_type: str, credentials: dict) -> list[str]:
@@ -59,10 +62,16 @@ def credential_problems(auth_type: str, credentials: dict) -> list[str]:
 
 class RESTConnector:
     def __init__(
-        self, *, base_url: str, auth_type: str, credentials: dict, timeout: int,
-        options: dict | None = None, sleep: Callable[[float], None] = time.sleep,
+        self,
+        *,
+        base_url: str,
+        auth_type: str,
+        credentials: dict,
+        timeout: int,
+        options: dict | None = None,
+        sleep: Callable[[float], None] = time.sleep,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if not base_url:
             raise ConnectorError("A REST connection needs a base_url.")
         self.base_url = base_url.rstrip("/") + "/"
@@ -77,21 +86,29 @@ class RESTConnector:
         """Every credential but those that name things (removed from messages wherever they
         appear; numbers count too)."""
         return [
-            text for name, value in self.credentials.items()
+            text
+            for name, value in self.credentials.items()
             if name not in PUBLIC_CREDENTIALS and (text := secret_text(value))
-        ]  # fmt: skip
+        ]
 
     def _client(self, headers: dict[str, str] | None = None, auth=None) -> HttpClient:
         return HttpClient(
-            timeout=self.timeout, secrets=self._secrets(), sleep=self.sleep, headers=headers,
-            auth=auth, max_bytes=self.max_response_bytes,
-        )  # fmt: skip
+            timeout=self.timeout,
+            secrets=self._secrets(),
+            sleep=self.sleep,
+            headers=headers,
+            auth=auth,
+            max_bytes=self.max_response_bytes,
+        )
 
     def _token(self) -> tuple[str, float | None]:
         """A fresh OAuth2 access token, and its lifetime in seconds when the server gives one."""
         creds = self.credentials
-        form = {"grant_type": "client_credentials", "client_id": creds["client_id"],
-                "client_secret": creds["client_secret"]}  # fmt: skip
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+        }
         if creds.get("scope"):
             form["scope"] = creds["scope"]
         client = self._client()

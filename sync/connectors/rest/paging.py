@@ -30,9 +30,15 @@ class Pager:
     """The pages (lists of raw items) of one listing, each fetched when it is wanted."""
 
     def __init__(
-        self, client: HttpClient, options: RestOptions, *, base_url: str, url: str,
-        params: dict[str, Any], size: int,
-    ) -> None:  # fmt: skip
+        self,
+        client: HttpClient,
+        options: RestOptions,
+        *,
+        base_url: str,
+        url: str,
+        params: dict[str, Any],
+        size: int,
+    ) -> None:
         self.client = client
         self.options = options
         self.base_url = base_url

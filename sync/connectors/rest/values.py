@@ -1,5 +1,5 @@
 """JSON items as rows and back: dotted field paths, and Python values written as JSON (cursor
-values are compared by sync.engine.cursor)."""
+values are compared by sync.connectors.cursors)."""
 
 from __future__ import annotations
 

@@ -29,8 +29,9 @@ class Command(BaseCommand):
             last = stats[config.pk]["last_run"]
             last_text = (
                 f"{last['status']} {last['finished_at']:%Y-%m-%d %H:%M} ({last['processed']} rows)"
-                if last and last["finished_at"] else "never"
-            )  # fmt: skip
+                if last and last["finished_at"]
+                else "never"
+            )
             upcoming = next_run_at(config)
             schedule = {
                 "manual": "manual",

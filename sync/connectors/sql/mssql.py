@@ -35,7 +35,7 @@ def cursor_parameter(value: Any) -> Any:
     A `rowversion` (alias `timestamp`) column comes back from pyodbc and mssql-python as 8
     bytes; `[rv] > ?` compares it byte by byte only when the parameter is binary too (bytes
     are bound as varbinary(8)): a hex text would be converted character by character and
-    compare wrongly without any error. `sync.engine.cursor` stores such a value as
+    compare wrongly without any error. `sync.connectors.cursors` stores such a value as
     `{"bytes": "<hex>"}` and decodes it back to bytes; this accepts that JSON form as well
     as bytes-like values, so a stored cursor always reaches the server as binary.
     """

@@ -4,19 +4,21 @@ MySQL/MariaDB, SQLite, and SQL Server through mssql-django. Identifiers are quot
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
 
 from django.db import ConnectionHandler
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import load_backend
 
 from eqms_integration.mssql_options import mssql_options
-from sync.connectors import mssql
+from eqms_integration.text import plural
+from sync.connectors.base import RemoteSpec
 from sync.connectors.errors import ConnectorError, redact
-from sync.connectors.identifiers import quoter
+from sync.connectors.sql.catalog import Column, TableCatalogue, key_caster
+from sync.connectors.sql.identifiers import split_object_name
+from sync.connectors.sql.session import SQLSession
 
 ENGINES = {
     "postgresql": "django.db.backends.postgresql",
@@ -24,33 +26,23 @@ ENGINES = {
     "sqlite": "django.db.backends.sqlite3",
     "mssql": "mssql",
 }
-# A table, view or schema name as configurations may give it: letters, digits, _, $, # and
-# spaces inside; never quotes, dots, semicolons or comment markers (`[schema.]table` splits on
-# the dot). Column names may be anything the catalogue holds: they are quoted with escaping.
-IDENTIFIER = re.compile(r"^[A-Za-z_#@][A-Za-z0-9_$#@ ]{0,127}$")
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    data_type: str
-    nullable: bool
-
-
-def split_object_name(name: str) -> tuple[str | None, str]:
-    """'schema.table' or 'table'; each part must look like an identifier."""
-    parts = name.split(".")
-    if len(parts) > 2 or not all(IDENTIFIER.match(part) for part in parts):
-        raise ConnectorError(f"{name!r} is not a table or view name of the form [schema.]name.")
-    return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
 
 
 class SQLConnector:
     def __init__(
-        self, *, kind: str, host: str, port: int | None, database: str, username: str,
-        password: str, options: dict, timeout: int, alias: str,
+        self,
+        *,
+        kind: str,
+        host: str,
+        port: int | None,
+        database: str,
+        username: str,
+        password: str,
+        options: dict,
+        timeout: int,
+        alias: str,
         check_server: Callable[[BaseDatabaseWrapper], None] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if kind not in ENGINES:
             raise ConnectorError(f"{kind!r} is not an SQL connection kind.")
         self.kind = kind
@@ -75,7 +67,7 @@ class SQLConnector:
             "default"
         ]
         self.alias = alias
-        # Asked right after connecting, before anything is read (sql_targets.refuse_own_server).
+        # Asked right after connecting, before anything is read (targets.refuse_own_server).
         self.check_server = check_server
 
     @staticmethod
@@ -134,19 +126,63 @@ class SQLConnector:
     def describe(self, object_name: str) -> list[Column]:
         """The columns of a table or view, read from the database's catalogue. Raises
         ConnectorError naming the object when it does not exist."""
+        with self.open() as db:
+            return self.describe_on(db, object_name)
+
+    def describe_on(self, db: BaseDatabaseWrapper, object_name: str) -> list[Column]:
+        """describe() over a connection already open (from open())."""
         schema, table = split_object_name(object_name)
         schema = schema or self.schema
-        with self.open() as db:
-            try:
-                with db.cursor() as cursor:
-                    columns = self._columns(db, cursor, schema, table)
-            except ConnectorError:
-                raise
-            except Exception as exc:
-                raise self._fail(exc) from None
+        try:
+            with db.cursor() as cursor:
+                columns = self._columns(db, cursor, schema, table)
+        except ConnectorError:
+            raise
+        except Exception as exc:
+            raise self._fail(exc) from None
         if not columns:
             raise ConnectorError(f"No table or view {object_name!r} in this database.")
         return columns
+
+    def _catalogue(self, db: BaseDatabaseWrapper, object_name: str) -> TableCatalogue:
+        name = self.qualify(object_name)
+        columns = {column.name: column for column in self.describe_on(db, name)}
+        return TableCatalogue(db=db, kind=self.kind, object_name=name, columns=columns)
+
+    @contextmanager
+    def inspect(self, object_name: str) -> Iterator[TableCatalogue]:
+        """The catalogue of one table or view over one connection, for checks beyond its
+        columns (is the key unique) while it is open."""
+        with self.open() as db:
+            yield self._catalogue(db, object_name)
+
+    @contextmanager
+    def session(self, spec: RemoteSpec) -> Iterator[SQLSession]:
+        """An open session on the table or view spec.object_name: one connection, the table
+        described once (the session's `catalogue`). Checked again on every open (runs,
+        previews, resolutions): a column renamed at the source fails here with its name,
+        before any SQL names it (SQLite would even read a quoted name it does not know as a
+        string constant)."""
+        with self.open() as db:
+            catalogue = self._catalogue(db, spec.object_name)
+            spec = replace(spec, object_name=catalogue.object_name)
+            columns = catalogue.columns
+            wanted = [spec.key, *([spec.cursor_field] if spec.cursor_field else []), *spec.columns]
+            missing = [name for name in dict.fromkeys(wanted) if name not in columns]
+            if missing:
+                raise ConnectorError(
+                    f"Configuration no longer matches the source: {spec.object_name} has no "
+                    f"{plural(len(missing), 'column')} {', '.join(map(repr, missing))} "
+                    f"(columns: {', '.join(sorted(columns))})."
+                )
+            yield SQLSession(
+                db,
+                kind=self.kind,
+                spec=spec,
+                cast_key=key_caster(columns[spec.key].data_type),
+                secrets=[self.password],
+                catalogue=catalogue,
+            )
 
     def _columns(
         self, db: BaseDatabaseWrapper, cursor, schema: str | None, table: str
@@ -179,83 +215,3 @@ class SQLConnector:
         )
         cursor.execute(query, params)
         return [Column(row[0], row[1], row[2] == "YES") for row in cursor.fetchall()]
-
-
-def _qualified(db: BaseDatabaseWrapper, object_name: str) -> str:
-    schema, table = split_object_name(object_name)
-    q = quoter(db)
-    return f"{q(schema)}.{q(table)}" if schema else q(table)
-
-
-def _keyset_where(
-    q: Callable[[str], str], key: str, cursor_field: str | None, after: tuple | None,
-    upper: object | None,
-) -> tuple[str, list, str]:  # fmt: skip
-    """WHERE clause, its parameters and the ORDER BY of a keyset read."""
-    where, params = [], []
-    if cursor_field:
-        d, k = q(cursor_field), q(key)
-        where.append(f"{d} IS NOT NULL AND {d} <= %s")
-        params.append(upper)
-        if after is not None:
-            where.append(f"({d} > %s OR ({d} = %s AND {k} > %s))")
-            params += [after[0], after[0], after[1]]
-        order = f"{d}, {k}"
-    else:
-        if after is not None:
-            where.append(f"{q(key)} > %s")
-            params.append(after[1])
-        order = q(key)
-    return (f" WHERE {' AND '.join(where)}" if where else ""), params, order
-
-
-def batch_query(
-    db: BaseDatabaseWrapper, *, kind: str, object_name: str, columns: Sequence[str], key: str,
-    cursor_field: str | None, after: tuple | None, upper: object | None, limit: int,
-) -> tuple[str, list, list[str]]:  # fmt: skip
-    """The SQL, parameters and selected columns of one select_batch page."""
-    q = quoter(db)
-    wanted = list(dict.fromkeys([key, *([cursor_field] if cursor_field else []), *columns]))
-    condition, params, order = _keyset_where(q, key, cursor_field, after, upper)
-    select = ", ".join(q(c) for c in wanted)
-    table = _qualified(db, object_name)
-    if kind == "mssql":
-        sql = mssql.top_page(select, table, condition, order, limit)
-        return sql, [mssql.cursor_parameter(p) for p in params], wanted
-    sql = f"SELECT {select} FROM {table}{condition} ORDER BY {order} LIMIT {int(limit)}"  # noqa: S608
-    return sql, params, wanted
-
-
-def select_batch(
-    db: BaseDatabaseWrapper, *, kind: str, object_name: str, columns: Sequence[str], key: str,
-    cursor_field: str | None, after: tuple | None, upper: object | None, limit: int,
-) -> list[dict]:  # fmt: skip
-    """One page in keyset order: by (cursor_field, key) for delta reads, bounded above by
-    `upper` (fixed at run start); by key alone for full reads. Identifiers come validated
-    against the catalogue and are quoted with their quote character escaped; every value is a
-    parameter."""
-    sql, params, wanted = batch_query(
-        db, kind=kind, object_name=object_name, columns=columns, key=key,
-        cursor_field=cursor_field, after=after, upper=upper, limit=limit,
-    )  # fmt: skip
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [dict(zip(wanted, row, strict=True)) for row in cursor.fetchall()]
-
-
-def count_rows(
-    db: BaseDatabaseWrapper, *, object_name: str, key: str, cursor_field: str | None,
-    after: tuple | None, upper: object | None,
-) -> int:  # fmt: skip
-    """How many rows the same keyset read would return in all."""
-    condition, params, _ = _keyset_where(quoter(db), key, cursor_field, after, upper)
-    with db.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {_qualified(db, object_name)}{condition}", params)  # noqa: S608
-        return int(cursor.fetchone()[0])
-
-
-def max_value(db: BaseDatabaseWrapper, object_name: str, column: str) -> object | None:
-    q = quoter(db)
-    with db.cursor() as cursor:
-        cursor.execute(f"SELECT MAX({q(column)}) FROM {_qualified(db, object_name)}")  # noqa: S608
-        return cursor.fetchone()[0]

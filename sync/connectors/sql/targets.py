@@ -2,7 +2,7 @@
 
 A sync connection holds whatever its configurations read, so a connection to the service's
 own database would read its sessions and password hashes. Checked on save and every time a
-connector is built from a connection (`sync.services.connections.connector_for`):
+connector is built from a connection (`sync.connectors.factory.connector_for`):
 
 - SQLite: an existing regular file under a directory of SYNC_SQLITE_DIRS (none by default:
   SQLite connections are refused), never the service's database file nor anything under
@@ -44,23 +44,62 @@ LOCAL = "this machine"
 ALLOWED_OPTIONS = {
     "sqlite": {"schema"},
     "postgresql": {
-        "schema", "sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "application_name",
-        "options", "target_session_attrs", "keepalives", "keepalives_idle",
-        "keepalives_interval", "keepalives_count", "isolation_level", "assume_role",
+        "schema",
+        "sslmode",
+        "sslrootcert",
+        "sslcert",
+        "sslkey",
+        "sslcrl",
+        "application_name",
+        "options",
+        "target_session_attrs",
+        "keepalives",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "isolation_level",
+        "assume_role",
     },
-    "mysql": {"schema", "charset", "ssl", "ssl_mode", "init_command", "isolation_level",
-              "sql_mode"},
+    "mysql": {
+        "schema",
+        "charset",
+        "ssl",
+        "ssl_mode",
+        "init_command",
+        "isolation_level",
+        "sql_mode",
+    },
     "mssql": {
-        "schema", "driver", "dsn", "python_driver", "extra_params", "unicode_results",
-        "connection_retries", "connection_retry_backoff_time", "query_timeout",
-        "isolation_level", "setencoding", "setdecoding", "collation", "datefirst",
+        "schema",
+        "driver",
+        "dsn",
+        "python_driver",
+        "extra_params",
+        "unicode_results",
+        "connection_retries",
+        "connection_retry_backoff_time",
+        "query_timeout",
+        "isolation_level",
+        "setencoding",
+        "setdecoding",
+        "collation",
+        "datefirst",
     },
-}  # fmt: skip
+}
 # ODBC connection-string keys that choose the server or database (SQL Server extra_params).
 ODBC_TARGET_KEYS = {
-    "server", "address", "addr", "network address", "database", "initial catalog", "dsn",
-    "filedsn", "savefile", "attachdbfilename", "driver",
-}  # fmt: skip
+    "server",
+    "address",
+    "addr",
+    "network address",
+    "database",
+    "initial catalog",
+    "dsn",
+    "filedsn",
+    "savefile",
+    "attachdbfilename",
+    "driver",
+}
 
 
 class TargetRefused(ConnectorError):

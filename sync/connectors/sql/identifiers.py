@@ -11,6 +11,7 @@ character doubled inside, as each dialect's grammar says.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -45,3 +46,23 @@ BY_VENDOR: dict[str, Quote] = {
 def quoter(db: BaseDatabaseWrapper) -> Quote:
     """The quoting function of the database `db` speaks to."""
     return BY_VENDOR[db.vendor]
+
+
+# A table, view or schema name as configurations may give it: letters, digits, _, $, # and
+# spaces inside; never quotes, dots, semicolons or comment markers (`[schema.]table` splits on
+# the dot). Column names may be anything the catalogue holds: they are quoted with escaping.
+IDENTIFIER = re.compile(r"^[A-Za-z_#@][A-Za-z0-9_$#@ ]{0,127}$")
+
+
+def split_object_name(name: str) -> tuple[str | None, str]:
+    """'schema.table' or 'table'; each part must look like an identifier."""
+    parts = name.split(".")
+    if len(parts) > 2 or not all(IDENTIFIER.match(part) for part in parts):
+        raise ConnectorError(f"{name!r} is not a table or view name of the form [schema.]name.")
+    return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
+
+
+def qualified(db: BaseDatabaseWrapper, object_name: str) -> str:
+    schema, table = split_object_name(object_name)
+    q = quoter(db)
+    return f"{q(schema)}.{q(table)}" if schema else q(table)
