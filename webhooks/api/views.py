@@ -19,6 +19,7 @@ from apikeys.principal import KeyPrincipal
 from webhooks import catalogue, selectors, services
 from webhooks.api import docs, serializers
 from webhooks.models import WebhookDelivery, WebhookSubscription
+from webhooks.services.subscriptions import subscription_delete
 
 SUB = "webhooks.{}_webhooksubscription"
 DELIVERY = "webhooks.{}_webhookdelivery"
@@ -95,6 +96,9 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
             subscription=subscription, data=dict(serializer.validated_data)
         )
         return Response(self.get_serializer(subscription).data)
+
+    def perform_destroy(self, instance: WebhookSubscription) -> None:
+        subscription_delete(subscription=instance)
 
     @action(detail=True, methods=["post"], url_path="regenerate-secret")
     def regenerate_secret(self, request: Request, *args: Any, **kwargs: Any) -> Response:
