@@ -221,3 +221,19 @@ def test_a_real_worker_delivers_the_operational_event_of_a_disabling(
     [body] = received(ops_receiver, secret)
     assert body["event"] == "webhook.subscription.disabled"
     assert body["data"]["object"]["name"] == "ERP"
+
+
+def test_a_subscription_can_choose_the_operational_events_through_the_api(client_for, ops_receiver):
+    api = client_for("Admin")
+
+    chosen = api.post(
+        "/api/webhooks/", {"name": "Ops", "url": ops_receiver.url, "events": OPS}, format="json"
+    )
+    unknown = api.post(
+        "/api/webhooks/",
+        {"name": "Ops", "url": ops_receiver.url, "events": ["sync.run.exploded"]},
+        format="json",
+    )
+
+    assert chosen.status_code == 201 and chosen.json()["events"] == OPS
+    assert unknown.status_code == 400 and "events" in unknown.json()["errors"]

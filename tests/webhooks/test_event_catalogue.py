@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apikeys import services as keys
+from operations.models import AlertKind
 from operations.tasks import sweep_alerts
 from quality import services as quality
 from quality.models import Equipment
@@ -20,7 +21,7 @@ from sync.services.runs import run_claim, run_retry
 from tests.sync.sources import SQLiteSource
 from tests.sync.test_engine import T0, configure, rows, run
 from webhooks import catalogue, services
-from webhooks.models import SUBSCRIBABLE_EVENTS, WebhookDelivery, WebhookEvent
+from webhooks.models import OPERATIONAL_EVENTS, SUBSCRIBABLE_EVENTS, WebhookDelivery, WebhookEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +44,11 @@ def test_every_event_a_subscription_can_choose_is_in_the_catalogue_with_a_schema
     for spec in catalogue.event_types():
         assert spec.schema["type"] == "object" and spec.version >= 1 and spec.description
         validator(spec.schema).validate(spec.example)
+
+
+def test_every_kind_of_alert_is_an_operational_event_a_subscription_can_choose():
+    assert sorted(OPERATIONAL_EVENTS) == sorted(AlertKind.values)
+    assert set(OPERATIONAL_EVENTS) < set(SUBSCRIBABLE_EVENTS)
 
 
 def test_the_catalogue_is_served_to_readers_of_webhooks_and_its_examples_validate():
