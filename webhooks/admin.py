@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 
+from audit.admin_history import AuditHistoryMixin
 from eqms_integration import admin_secrets
 from eqms_integration.admin_actions import (
     ObjectAction,
@@ -96,7 +97,8 @@ def _outcome(attempt: WebhookAttempt) -> str:
 
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class WebhookSubscriptionAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.ModelAdmin):
+    audit_object_type = "webhook_subscription"
     form = SubscriptionForm
     change_form_template = "admin/webhooks/webhooksubscription/change_form.html"
     list_display = (
@@ -160,6 +162,15 @@ class WebhookSubscriptionAdmin(ObjectActionsMixin, admin.ModelAdmin):
             saved, request._webhook_secret = services.subscription_create(**data)
         obj.pk = saved.pk
         obj.__dict__.update({f.attname: getattr(saved, f.attname) for f in saved._meta.fields})
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        subs.subscription_delete(subscription=obj)
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]
+    ) -> None:
+        for subscription in queryset:
+            subs.subscription_delete(subscription=subscription)
 
     def response_add(self, request: HttpRequest, obj: Any, post_url_continue: Any = None) -> Any:
         return self._show_secrets(request, [(obj, request._webhook_secret)], grace_hours=None)

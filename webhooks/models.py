@@ -14,11 +14,24 @@ class EventType(models.TextChoices):
     CAPA_CREATED = "capa.created", "CAPA created"
     CAPA_UPDATED = "capa.updated", "CAPA updated"
     CAPA_CLOSED = "capa.closed", "CAPA closed"
+    # Operational events (operations/occurrences.py): the same as operations.models.AlertKind.
+    SUBSCRIPTION_DISABLED = "webhook.subscription.disabled", "Webhook subscription disabled"
+    DELIVERY_EXHAUSTED = "webhook.delivery.exhausted", "Webhook delivery gave up"
+    SYNC_RUN_FAILED = "sync.run.failed", "Sync run failed"
+    SYNC_CONFLICT_PENDING = "sync.conflict.pending", "Sync conflict waits for a person"
+    APIKEY_EXPIRING = "apikey.expiring", "API key expiring"
     TEST = "webhook.test", "Test"
 
 
 # What a subscription can ask for; webhook.test is sent on request to one subscription only.
 SUBSCRIBABLE_EVENTS = tuple(value for value in EventType.values if value != EventType.TEST)
+OPERATIONAL_EVENTS = (
+    EventType.SUBSCRIPTION_DISABLED,
+    EventType.DELIVERY_EXHAUSTED,
+    EventType.SYNC_RUN_FAILED,
+    EventType.SYNC_CONFLICT_PENDING,
+    EventType.APIKEY_EXPIRING,
+)
 
 
 class WebhookSubscription(models.Model):

@@ -7,8 +7,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from apikeys.selectors import keys_expiring
+from operations import occurrences
 from operations.models import Alert, AlertKind
-from operations.services.alerts import alert_send, target_of
+from operations.services.alerts import target_of
 
 
 def apikey_expiry_alerts() -> int:
@@ -35,7 +36,6 @@ def apikey_expiry_alerts() -> int:
             f"{key.expires_at:%Y-%m-%d %H:%M} UTC, {when}. Rotate it and give the new key to "
             "its system before then, or extend its expiry."
         )
-        if alert_send(kind=AlertKind.APIKEY_EXPIRING, obj=key, reason=reason,
-                      occurrence=occurrence):  # fmt: skip
+        if occurrences.apikey_expiring(key=key, reason=reason, occurrence=occurrence):
             sent += 1
     return sent

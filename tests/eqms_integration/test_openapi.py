@@ -258,6 +258,7 @@ def live_calls(w: dict) -> list[tuple[str, str, dict | None]]:
         ("post", f"/api/webhooks/{s}/recover/", {"since": "2026-01-01T00:00:00Z",
                                                   "until": "2099-01-01T00:00:00Z"}),
         ("get", "/api/webhooks/deliveries/", None),
+        ("get", "/api/webhooks/event-types/", None),
         ("get", f"/api/webhooks/deliveries/{w['delivery'].pk}/", None),
         ("post", f"/api/webhooks/deliveries/{w['delivery'].pk}/retry/", None),
         ("post", "/api/webhooks/", {"name": "MES", "url": w["subscription"].url,

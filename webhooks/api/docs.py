@@ -6,6 +6,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 
 from eqms_integration.api.schema import ErrorSerializer, documented
+from webhooks import catalogue
 from webhooks.api import serializers
 from webhooks.models import WebhookDelivery
 
@@ -94,7 +95,9 @@ subscription_docs = documented(
     ),
     destroy=extend_schema(
         summary="Delete a webhook subscription",
-        description="Deletes the subscription and its deliveries; nothing more is sent to it.",
+        description="Deletes the subscription and its deliveries; nothing more is sent to it. "
+        "The audit trail keeps the deletion and, for each delivery deleted with it, which "
+        "event it carried and how it ended.",
     ),
     regenerate_secret=extend_schema(
         summary="Rotate the signing secret",
@@ -216,5 +219,27 @@ delivery_docs = documented(
                 {**ATTEMPT, "delivery_status": "succeeded", "at": "2026-11-21T09:12:44Z"},
             )
         ],
+    ),
+)
+
+
+def _catalogue_example() -> dict:
+    spec = catalogue.event_type("ncr.created")
+    return {"name": spec.name, "label": spec.label, "description": spec.description,
+            "version": spec.version, "schema": spec.schema, "example": spec.example}  # fmt: skip
+
+
+event_type_docs = documented(
+    "Webhooks",
+    list=extend_schema(
+        summary="List the event types a subscription can choose",
+        description="The event catalogue: every value a subscription's `events` may hold, with "
+        "what it means, the version of its payload and the JSON Schema of the whole body a "
+        "receiver gets (`id`, `event`, `timestamp`, `data`), and an example body. NCR and CAPA "
+        "events carry the record; the operational events (`webhook.subscription.disabled`, "
+        "`webhook.delivery.exhausted`, `sync.run.failed`, `sync.conflict.pending`, "
+        "`apikey.expiring`) name the object, the reason and a link to its admin page.",
+        operation_id="webhooks_event_types_list",
+        examples=[_answer("ncr.created", _catalogue_example())],
     ),
 )

@@ -241,3 +241,20 @@ class RecoverSerializer(serializers.Serializer):
         if attrs["since"] >= attrs["until"]:
             raise serializers.ValidationError({"until": "Must be after since."})
         return attrs
+
+
+class WebhookEventTypeSerializer(serializers.Serializer):
+    schema_description = "An event a subscription can choose, with the contract of its body."
+
+    name = serializers.CharField(help_text="What to put in a subscription's `events`.")
+    label = serializers.CharField(help_text="For people.")
+    description = serializers.CharField(help_text="When it is sent.")
+    version = serializers.IntegerField(
+        help_text="The version of the payload's contract: raised when a field changes meaning "
+        "or goes away (added fields raise it too: the schema allows no others)."
+    )
+    schema = serializers.DictField(
+        help_text="JSON Schema (draft 2020-12) of the whole body a receiver gets: `id`, "
+        "`event`, `timestamp` and `data`."
+    )
+    example = serializers.DictField(help_text="A body of this event; it validates against `schema`")

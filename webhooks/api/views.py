@@ -16,9 +16,10 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
 
 from apikeys.principal import KeyPrincipal
-from webhooks import selectors, services
+from webhooks import catalogue, selectors, services
 from webhooks.api import docs, serializers
 from webhooks.models import WebhookDelivery, WebhookSubscription
+from webhooks.services.subscriptions import subscription_delete
 
 SUB = "webhooks.{}_webhooksubscription"
 DELIVERY = "webhooks.{}_webhookdelivery"
@@ -95,6 +96,9 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
             subscription=subscription, data=dict(serializer.validated_data)
         )
         return Response(self.get_serializer(subscription).data)
+
+    def perform_destroy(self, instance: WebhookSubscription) -> None:
+        subscription_delete(subscription=instance)
 
     @action(detail=True, methods=["post"], url_path="regenerate-secret")
     def regenerate_secret(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -198,3 +202,17 @@ class WebhookDeliveryViewSet(
                 "at": timezone.now(),
             }
         )
+
+
+@docs.event_type_docs
+class WebhookEventTypeViewSet(viewsets.GenericViewSet):
+    """The event catalogue: read-only, the same for everybody who may read subscriptions."""
+
+    serializer_class = serializers.WebhookEventTypeSerializer
+    filter_backends: list = []
+    required_permissions = {"list": SUB.format("view")}
+    required_scopes = {"list": READ}
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(list(catalogue.event_types()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -1,7 +1,11 @@
-"""Subscriptions: create, change, rotate the secret, enable and disable.
+"""Subscriptions: create, change, rotate the secret, enable, disable and delete, each
+recorded in the audit trail in the same transaction (who and through which channel come from
+the audit context: a person in the admin, a key or user through the API, the service itself
+in a task).
 
 Secrets and custom header values are stored encrypted; the clear secret is returned only by
-the calls that create it, so callers can show it once.
+the calls that create it, so callers can show it once. Neither ever enters the audit trail:
+it says only that a secret was set or changed, and which custom headers exist.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit import services as audit
+from audit.changes import SECRET_CHANGED, SECRET_OLD, SECRET_SET
 from eqms_integration import encryption
 from eqms_integration.http_headers import CONNECTION_HEADERS, HEADER_NAME, header_value_problem
 from eqms_integration.ssrf import WEBHOOKS, UnsafeURLError, url_check
 from eqms_integration.text import plural
 from webhooks.models import SUBSCRIBABLE_EVENTS, WebhookSubscription
+from webhooks.services.pruning import deliveries_evidence_record
 from webhooks.services.signing import RESERVED_HEADERS, secret_generate
 
 DEFAULT_GRACE_SECONDS = 24 * 3600
@@ -35,6 +42,18 @@ EDITABLE_FIELDS = (
     "custom_headers",
 )
 REDACTED = "********"
+AUDITED_FIELDS = (
+    "name",
+    "url",
+    "events",
+    "is_active",
+    "retry_enabled",
+    "max_retries",
+    "retry_delay_seconds",
+    "disabled_reason",
+)
+OBJECT_TYPE = "webhook_subscription"
+HEADER_VALUES = "custom_header_values"  # audited as a secret: only "changed", never a value
 
 
 def custom_headers_of(subscription: WebhookSubscription) -> dict[str, str]:
@@ -98,6 +117,34 @@ def validate_url(url: str) -> str:
     return url
 
 
+def _audited(subscription: WebhookSubscription) -> dict[str, Any]:
+    """What the trail compares: the settings, the names of the custom headers, and their
+    values (compared, then recorded only as a secret marker)."""
+    values = audit.field_values(subscription, AUDITED_FIELDS)
+    headers = custom_headers_of(subscription) if subscription.custom_headers_encrypted else {}
+    values["custom_headers"] = sorted(headers)
+    values[HEADER_VALUES] = headers
+    return values
+
+
+def _audit_record(
+    action: str,
+    subscription: WebhookSubscription,
+    changes: dict[str, Any],
+    *,
+    reason: str = "",
+    object_id: int | None = None,
+) -> None:
+    audit.event_record(
+        action=action, object_type=OBJECT_TYPE, object_id=object_id or subscription.pk,
+        object_repr=subscription.name, changes=changes, reason=reason,
+    )  # fmt: skip
+
+
+def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    return audit.changes_between(before, after, secret_fields=(HEADER_VALUES,))
+
+
 def _apply(subscription: WebhookSubscription, data: Mapping[str, Any]) -> None:
     unknown = sorted(set(data) - set(EDITABLE_FIELDS))
     if unknown:
@@ -130,6 +177,8 @@ def subscription_create(**data: Any) -> tuple[WebhookSubscription, str]:
     secret = secret_generate()
     subscription.secret_encrypted = encryption.encrypt(secret)
     subscription.save()
+    changes = _changes({}, _audited(subscription))
+    _audit_record("created", subscription, {**changes, "secret": [None, SECRET_SET]})
     return subscription, secret
 
 
@@ -137,6 +186,9 @@ def subscription_create(**data: Any) -> tuple[WebhookSubscription, str]:
 def subscription_update(
     *, subscription: WebhookSubscription, data: Mapping[str, Any]
 ) -> WebhookSubscription:
+    """Change the editable fields; an update that changes nothing records nothing. Turning
+    `is_active` is recorded as `enabled` / `disabled`, with the other changes made with it."""
+    before = _audited(subscription)
     was_active = subscription.is_active
     _apply(subscription, data)
     if subscription.is_active and not was_active:
@@ -145,6 +197,13 @@ def subscription_update(
         subscription.disabled_reason = "Disabled by a user."
         subscription.disabled_at = timezone.now()
     subscription.save()
+    changes = _changes(before, _audited(subscription))
+    if changes:
+        if subscription.is_active != was_active:
+            action = "enabled" if subscription.is_active else "disabled"
+        else:
+            action = "updated"
+        _audit_record(action, subscription, changes)
     return subscription
 
 
@@ -159,6 +218,7 @@ def subscription_regenerate_secret(
         )
     secret = secret_generate()
     now = timezone.now()
+    expired_before = subscription.previous_secret_expires_at
     if grace_period_seconds:
         subscription.previous_secret_encrypted = subscription.secret_encrypted
         subscription.previous_secret_expires_at = now + timedelta(seconds=grace_period_seconds)
@@ -174,6 +234,17 @@ def subscription_regenerate_secret(
             "updated_at",
         ]
     )
+    changes = audit.changes_between(
+        {"previous_secret_valid_until": expired_before},
+        {"previous_secret_valid_until": subscription.previous_secret_expires_at},
+    )
+    changes["secret"] = [SECRET_OLD, SECRET_CHANGED]
+    reason = (
+        f"The previous secret keeps signing for {grace_period_seconds} s."
+        if grace_period_seconds
+        else "The previous secret stopped signing at once."
+    )
+    _audit_record("secret_rotated", subscription, changes, reason=reason)
     return secret
 
 
@@ -186,19 +257,55 @@ def _clear_failures(subscription: WebhookSubscription) -> None:
 
 @transaction.atomic
 def subscription_enable(*, subscription: WebhookSubscription) -> WebhookSubscription:
+    before = _audited(subscription)
+    failures = subscription.consecutive_failures
     subscription.is_active = True
     _clear_failures(subscription)
     subscription.save()
+    changes = _changes(before, _audited(subscription))
+    if failures:
+        changes["consecutive_failures"] = [failures, 0]
+    if changes:  # enabling an enabled subscription with no failures changes nothing
+        _audit_record("enabled", subscription, changes)
     return subscription
 
 
+@transaction.atomic
 def subscription_disable(*, subscription_id: int, reason: str) -> bool:
-    """Disable with a reason the admin shows; False if it was already disabled."""
-    return bool(
+    """Disable with a reason the admin shows; False if it was already disabled. By a person
+    (the admin) or by the service (a 410, too many failures): the audit context says which."""
+    current = (
+        WebhookSubscription.objects.filter(pk=subscription_id, is_active=True)
+        .values("name", "disabled_reason")
+        .first()
+    )
+    disabled = bool(
         WebhookSubscription.objects.filter(pk=subscription_id, is_active=True).update(
             is_active=False, disabled_reason=reason, disabled_at=timezone.now()
         )
     )
+    if disabled and current is not None:
+        audit.event_record(
+            action="disabled", object_type=OBJECT_TYPE, object_id=subscription_id,
+            object_repr=current["name"], reason=reason,
+            changes={"is_active": [True, False],
+                     "disabled_reason": [current["disabled_reason"], reason]},
+        )  # fmt: skip
+    return disabled
+
+
+@transaction.atomic
+def subscription_delete(*, subscription: WebhookSubscription) -> None:
+    """Delete it with its deliveries; the trail keeps the deletion, the settings it had, and
+    for each delivery deleted with it which event it carried and how it ended."""
+    before = _audited(subscription)
+    deliveries_evidence_record(
+        subscription.deliveries.all(), reason="Deleted with its subscription."
+    )
+    subscription_id = subscription.pk
+    subscription.delete()
+    changes = {**_changes(before, {}), "secret": [SECRET_OLD, None]}
+    _audit_record("deleted", subscription, changes, object_id=subscription_id)
 
 
 def subscriptions_for_event(event_type: str) -> Iterable[WebhookSubscription]:
