@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, models, transaction
@@ -20,6 +21,9 @@ from django.urls import NoReverseMatch, reverse
 
 from eqms_integration.logconfig import redact
 from operations.models import Alert
+
+# operations.tasks.send_alert_emails, enqueued by name: tasks import services, never the reverse.
+SEND_ALERT_EMAILS_TASK = "operations.send_alert_emails"
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +89,7 @@ def alert_emails_enqueue() -> None:
     except Exception:  # the cache is down: one message too many is harmless
         logger.debug("alert e-mail debounce unavailable", exc_info=True)
     try:
-        from operations.tasks import send_alert_emails  # tasks import services
-
-        send_alert_emails.delay()
+        current_app.signature(SEND_ALERT_EMAILS_TASK).apply_async()
     except Exception:  # broker down: the periodic sweep sends it
         logger.warning("could not enqueue the alert e-mail; the sweep will send it")
 
