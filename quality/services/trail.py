@@ -23,21 +23,25 @@ def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
     return audit.field_values(obj, fields)
 
 
-def _data(obj: models.Model, action: str, changes: dict[str, Any], reason: str = "") -> Any:
+def _data(
+    obj: models.Model, action: str, changes: dict[str, Any], reason: str = ""
+) -> audit.EventData:
     return audit.EventData(action, object_type(obj), obj.pk, obj.number, changes, reason)
 
 
-def created_event(obj: models.Model, fields: Sequence[str]) -> Any:
+def created_event(obj: models.Model, fields: Sequence[str]) -> audit.EventData:
     return _data(obj, "created", audit.changes_between({}, snapshot(obj, fields)))
 
 
-def updated_event(obj: models.Model, before: dict[str, Any], fields: Sequence[str]) -> Any:
+def updated_event(
+    obj: models.Model, before: dict[str, Any], fields: Sequence[str]
+) -> audit.EventData | None:
     """The `updated` event of a change, or None when no audited field changed."""
     changes = audit.changes_between(before, snapshot(obj, fields))
     return _data(obj, "updated", changes) if changes else None
 
 
-def record(event: Any) -> None:
+def record(event: audit.EventData | None) -> None:
     if event is not None:
         audit.event_record(
             action=event.action,
@@ -64,7 +68,7 @@ def record_closed(
     record(_data(obj, "closed", changes, reason))
 
 
-def record_many(events: Iterable[Any]) -> None:
+def record_many(events: Iterable[audit.EventData | None]) -> None:
     """One INSERT statement for a batch's events (the bulk paths)."""
     batch = [event for event in events if event is not None]
     if batch:
