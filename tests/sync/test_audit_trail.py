@@ -245,6 +245,7 @@ def test_runs_started_cancelled_and_retried_through_the_api_are_recorded(
 
 
 def test_what_a_run_does_is_done_as_the_run_through_the_sync_channel(source):
+    """The QMS records a run writes name the run as their actor, through the sync channel."""
     config = configure(source)
     seen: list[context.Current] = []
 
@@ -258,6 +259,11 @@ def test_what_a_run_does_is_done_as_the_run_through_the_sync_channel(source):
     assert seen[0].actor.name == f"ERP equipment (run {started.pk})"
     assert context.current().channel != "sync"  # the scope ends with the run
     assert SyncConfiguration.objects.get().pk == config.pk
+    created = events("equipment", "created")
+    assert len(created) == 2  # written by the quality services the engine calls
+    assert {(e.actor_type, e.actor_id, e.channel) for e in created} == {
+        ("sync_run", str(started.pk), "sync")
+    }
 
 
 def test_the_admin_deletes_an_ended_run_and_a_record_through_services_leaving_their_trail(
