@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from audit.admin_history import AuditHistoryMixin
 from eqms_integration.admin_actions import ObjectAction, ObjectActionsMixin
 from eqms_integration.text import counted
 from sync import services
@@ -74,7 +75,8 @@ class RunForm(forms.Form):
 
 
 @admin.register(SyncConfiguration)
-class SyncConfigurationAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class SyncConfigurationAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.ModelAdmin):
+    audit_object_type = "sync_configuration"
     form = SyncConfigurationForm
     list_display = (
         "name",

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from audit.admin_history import AuditHistoryMixin
 from sync.models import SyncConflict
 from sync.services.conflicts import (
     RemoteWriteError,
@@ -53,7 +54,8 @@ def local_record_link(conflict: SyncConflict) -> str:
 
 
 @admin.register(SyncConflict)
-class SyncConflictAdmin(admin.ModelAdmin):
+class SyncConflictAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    audit_object_type = "sync_conflict"
     list_display = (
         "id",
         "configuration",
@@ -186,7 +188,7 @@ class SyncConflictAdmin(admin.ModelAdmin):
                 conflict=conflict,
                 resolution=resolution,
                 resolved_value=custom,
-                notes=request.POST.get("notes", "").strip(),
+                reason=request.POST.get("notes", "").strip(),
                 user=request.user,
             )
         except (ValidationError, RemoteWriteError) as exc:

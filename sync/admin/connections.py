@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from audit.admin_history import AuditHistoryMixin
 from eqms_integration.admin_actions import ObjectAction, ObjectActionsMixin
 from sync import services
 from sync.models import Connection
@@ -67,7 +68,8 @@ REST_FIELDS = ("base_url", "auth_type", "credentials")
 
 
 @admin.register(Connection)
-class ConnectionAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class ConnectionAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.ModelAdmin):
+    audit_object_type = "sync_connection"
     form = ConnectionForm
     object_actions = (
         ObjectAction(

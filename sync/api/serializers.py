@@ -339,6 +339,7 @@ class SyncConflictSerializer(serializers.ModelSerializer):
 class ResolveSerializer(serializers.Serializer):
     resolution = serializers.ChoiceField(choices=SyncConflict.Resolution.choices)
     resolved_value = serializers.DictField(required=False, allow_null=True)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
     def validate(self, attrs: dict) -> dict:

@@ -7,6 +7,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from audit.models import AuditEvent
+from audit.services import changes_between, event_record, field_values
 from sync.configuration_checks import catalogue_errors, rest_errors, rule_errors
 from sync.connectors.errors import ConnectorError
 from sync.connectors.factory import connector_for
@@ -94,6 +96,23 @@ def configuration_validate(
         raise ValidationError(errors)
 
 
+def _record(action: str, config: SyncConfiguration, changes: dict[str, Any]) -> None:
+    event_record(
+        action=action,
+        object_type=AuditEvent.ObjectType.SYNC_CONFIGURATION,
+        object_id=config.pk,
+        object_repr=config.name,
+        changes=changes,
+    )
+
+
+def _update_action(changes: dict[str, Any], config: SyncConfiguration) -> str:
+    """A change of `enabled` alone is recorded as what it is: enabled or disabled."""
+    if set(changes) == {"enabled"}:
+        return "enabled" if config.enabled else "disabled"
+    return "updated"
+
+
 @transaction.atomic
 def configuration_create(**data: Any) -> SyncConfiguration:
     unknown = set(data) - set(FIELDS)
@@ -103,6 +122,7 @@ def configuration_create(**data: Any) -> SyncConfiguration:
     config.full_clean()
     configuration_validate(config, saving=True)
     config.save()
+    _record("created", config, changes_between({}, field_values(config, FIELDS)))
     schedule_save(config)
     return config
 
@@ -111,7 +131,7 @@ def configuration_create(**data: Any) -> SyncConfiguration:
 def configuration_update(*, config: SyncConfiguration, data: dict[str, Any]) -> SyncConfiguration:
     """Apply the changes; the remote catalogue is consulted only when a field that depends
     on it changed, so a configuration can be renamed or paused while its remote is down."""
-    before = remote_snapshot(config)
+    before, values = remote_snapshot(config), field_values(config, FIELDS)
     for name, value in _canonical(data).items():
         if name not in FIELDS:
             raise ValidationError({name: "Unknown field."})
@@ -119,19 +139,28 @@ def configuration_update(*, config: SyncConfiguration, data: dict[str, Any]) -> 
     config.full_clean()
     configuration_validate(config, check_remote=remote_changed(config, before), saving=True)
     config.save()
+    changes = changes_between(values, field_values(config, FIELDS))
+    if changes:
+        _record(_update_action(changes, config), config, changes)
     schedule_save(config)
     return config
 
 
 @transaction.atomic
 def configuration_set_enabled(*, config: SyncConfiguration, enabled: bool) -> SyncConfiguration:
+    was = config.enabled
     config.enabled = enabled
     config.save(update_fields=["enabled", "updated_at"])
+    if was != enabled:
+        _record("enabled" if enabled else "disabled", config, {"enabled": [was, enabled]})
     schedule_save(config)
     return config
 
 
 @transaction.atomic
 def configuration_delete(*, config: SyncConfiguration) -> None:
-    schedule_delete(config.pk)
+    schedule_delete(config)
+    values, pk = field_values(config, FIELDS), config.pk
     config.delete()
+    config.pk = pk
+    _record("deleted", config, changes_between(values, {}))

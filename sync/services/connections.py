@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.services import changes_between, event_record, field_values
 from eqms_integration import encryption
 from eqms_integration.ssrf import SYNC, UnsafeURLError, url_check
 from eqms_integration.text import counted
@@ -25,6 +27,7 @@ from sync.connectors.sql import Column, SQLConnector
 from sync.connectors.sql.targets import TargetRefused
 from sync.models import Connection
 
+SECRETS = ("password", "credentials")  # in the audit trail: that they changed, never values
 FIELDS = (
     "name",
     "kind",
@@ -99,6 +102,27 @@ def _unsafe(url: str) -> str:
     return ""
 
 
+def _trail_values(connection: Connection) -> dict[str, Any]:
+    """What the audit trail compares: the fields, and the secrets as stored (encrypted),
+    which changes_between turns into markers (set, changed, cleared) and never stores. A
+    secret sent again counts as changed: its ciphertext is new."""
+    return {
+        **field_values(connection, FIELDS),
+        "password": connection.password_encrypted,
+        "credentials": connection.credentials_encrypted,
+    }
+
+
+def _record(action: str, connection: Connection, changes: dict[str, Any]) -> None:
+    event_record(
+        action=action,
+        object_type=AuditEvent.ObjectType.SYNC_CONNECTION,
+        object_id=connection.pk,
+        object_repr=connection.name,
+        changes=changes,
+    )
+
+
 def _apply_secrets(connection: Connection, password: str | None, credentials: dict | None) -> None:
     if password is not None:
         connection.password_encrypted = encryption.encrypt(password) if password else ""
@@ -120,6 +144,9 @@ def connection_create(
     connection.full_clean()
     _apply_secrets(connection, password, credentials or {})
     connection.save()
+    _record(
+        "created", connection, changes_between({}, _trail_values(connection), secret_fields=SECRETS)
+    )
     return connection
 
 
@@ -132,6 +159,7 @@ def connection_update(
     credentials: dict | None = None,
 ) -> Connection:
     """Secrets left out (None) keep their stored values; "" / {} clears them."""
+    before = _trail_values(connection)
     for name, value in data.items():
         if name not in FIELDS:
             raise ValidationError({name: "Unknown field."})
@@ -142,6 +170,9 @@ def connection_update(
     connection.full_clean()
     _apply_secrets(connection, password, credentials)
     connection.save()
+    changes = changes_between(before, _trail_values(connection), secret_fields=SECRETS)
+    if changes:
+        _record("updated", connection, changes)
     return connection
 
 
@@ -161,7 +192,11 @@ def connection_delete(*, connection: Connection) -> None:
                 "to another connection, first."
             }
         )
+    before = _trail_values(connection)
+    pk = connection.pk
     connection.delete()
+    connection.pk = pk
+    _record("deleted", connection, changes_between(before, {}, secret_fields=SECRETS))
 
 
 def connection_test(*, connection: Connection) -> TestResult:
