@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from eqms_integration.api.fields import CaseInsensitiveChoiceField
+from sync.api.access import missing_access
 from sync.models import (
     Connection,
     SyncConfiguration,
@@ -131,6 +132,21 @@ class SyncConfigurationSerializer(serializers.ModelSerializer):
             "created_at", "updated_at",
         )  # fmt: skip
         read_only_fields = ("id", "statistics", "warnings", "created_at", "updated_at")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        request = self.context.get("request")
+        if request is None:
+            return attrs
+        entity = attrs.get("entity_type", getattr(self.instance, "entity_type", ""))
+        direction = attrs.get("sync_direction", getattr(self.instance, "sync_direction", ""))
+        missing = missing_access(request, entity, direction)
+        if missing:
+            raise serializers.ValidationError({
+                "entity_type": f"A {direction} sync of {entity} moves those records: "
+                f"configuring it takes {' and '.join(missing)} (an API key) or the "
+                "permission to view or change them (a user)."
+            })  # fmt: skip
+        return attrs
 
 
 class SyncRowErrorSerializer(serializers.ModelSerializer):
