@@ -5,6 +5,9 @@ echo the body), are null and `payload_redacted` says so."""
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 from django.contrib.auth.models import Group, Permission
 from rest_framework.test import APIClient
@@ -155,3 +158,32 @@ def test_a_key_with_the_record_scope_subscribes_to_its_events(receiver):
 
     assert allowed.status_code == 201, allowed.json()
     assert refused.status_code == 400 and "capa:read" in refused.json()["errors"]["events"][0]
+
+
+def test_custom_header_values_a_receiver_echoes_are_not_kept_in_its_answer(
+    make_subscription, receiver, client_for
+):
+    """Found by the attack of issue 10: a receiver that echoes the request (a debugging
+    endpoint, a gateway's error page) showed the custom headers' values, which the API shows
+    as ******** to everybody, to every reader of deliveries."""
+    token, user_pw = "Bearer tok-4f9a2c71e0", "svc:Wn8#q2"
+    subscription, _ = make_subscription(
+        events=["ncr.created"], custom_headers={"Authorization": token, "X-Pass": user_pw}
+    )
+    echoed = json.dumps({"headers": {"Authorization": token, "X-Pass": user_pw},
+                         "basic": base64.b64encode(user_pw.encode()).decode()})  # fmt: skip
+    receiver.respond((400, {}, echoed))
+    services.subscription_send_test(subscription=subscription)
+
+    delivery = WebhookDelivery.objects.get()
+    seen = [
+        read(key_client("*"), delivery),
+        read(client_for("Auditor"), delivery),
+    ]
+
+    assert receiver.requests and receiver.requests[0].headers["Authorization"] == token
+    for data in seen:
+        body = data["attempts"][0]["response_body"]
+        assert "tok-4f9a2c71e0" not in body and "Wn8#q2" not in body
+        assert base64.b64encode(user_pw.encode()).decode() not in body
+        assert '"headers"' in body  # the rest of the answer is kept
