@@ -524,6 +524,7 @@ def test_a_server_slower_than_the_timeout_fails_the_read(erp):
         (Reply(body={"items": [{"name": "keyless"}]}), "has no 'id' (the key field)"),
         (Reply(500, {"error": "database is down"}), "HTTP 500: {\"error\": \"database is down\"}"),
         (Reply(403, {"error": "forbidden"}), "HTTP 403: the credentials were refused"),
+        (Reply(body=b"[" * 100_000 + b"]" * 100_000), "is nested too deeply to be read"),
     ],
 )  # fmt: skip
 def test_a_malformed_or_failed_answer_is_a_clear_connector_error(erp, reply, expected):

@@ -237,6 +237,11 @@ class HttpClient:
     def json_of(self, answer: Answer) -> Any:
         try:
             return json.loads(answer.body)
+        except RecursionError:  # a hostile or broken API: [[[[…]]]] deeper than Python parses
+            raise self.fail(
+                f"The JSON from {answer.method} {display(answer.url)} is nested too deeply "
+                "to be read."
+            ) from None
         except ValueError:
             kind = answer.headers.get("Content-Type") or "no Content-Type"
             raise self.fail(
