@@ -9,9 +9,8 @@ from typing import Any
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError, ValidationError
 
-# Far deeper than any body of this API (field mappings with transforms are 5 levels); deep
-# enough nesting breaks json's own recursion and every recursive walk after it.
-MAX_DEPTH = 64
+from eqms_integration.json_depth import MAX_DEPTH  # field mappings with transforms are 5 levels
+
 # PostgreSQL text and jsonb refuse NUL; UTF-8 cannot encode a lone surrogate (from "\ud800").
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 NON_FIELD_KEY = "non_field_errors"
