@@ -48,3 +48,13 @@ def missing_access(request: Any, entity_type: str, direction: str) -> list[str]:
         if not allowed:
             missing.append(scope)
     return missing
+
+
+def readable_entities(request: Any) -> list[str]:
+    """The entity types whose records the request may read: conflicts show both sides'
+    values of a record, so they are listed to its readers only."""
+    return [
+        entity
+        for entity in SyncConfiguration.EntityType.values
+        if entity_access(request, entity, "read")[0]
+    ]

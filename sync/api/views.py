@@ -15,7 +15,7 @@ from eqms_integration.api.permissions import model_permissions
 from eqms_integration.api.viewsets import ServiceModelViewSet
 from sync import services
 from sync.api import docs, serializers
-from sync.api.access import entity_access
+from sync.api.access import entity_access, readable_entities
 from sync.api.filters import SyncConfigurationFilter
 from sync.models import Connection, SyncConfiguration, SyncConflict, SyncRun
 from sync.selectors import configuration_statistics
@@ -144,7 +144,10 @@ class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
 
     @action(detail=True, methods=["get"])
     def conflicts(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        rows = self.get_object().conflicts.select_related("configuration", "resolved_by")
+        config = self.get_object()
+        rows = config.conflicts.select_related("configuration", "resolved_by")
+        if config.entity_type not in readable_entities(request):
+            rows = rows.none()  # as GET /api/sync/conflicts/ lists them: to readers of the record
         wanted = request.query_params.get("status")
         if wanted:
             if wanted not in SyncConflict.Status.values:
