@@ -13,10 +13,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
+from eqms_integration.storable import unstorable
 from quality.models import CAPA, NCR, Equipment, Supplier
 
 MODELS: dict[str, type[models.Model]] = {
@@ -31,6 +33,10 @@ _TEXT_FIELDS = (models.CharField, models.TextField)
 def typed(entity_type: str, values: dict[str, Any]) -> dict[str, Any]:
     """Values converted to the Python types of the entity's fields (raises ValidationError
     naming the value when one cannot be converted). The record store keeps JSON."""
+    for name, value in values.items():
+        # A remote row the database cannot store fails alone, not the batch it is in.
+        if problem := unstorable(value):
+            raise ValidationError({name: f"The value holds {problem}, which cannot be stored."})
     model = MODELS.get(entity_type)
     if model is None:
         return normalised(values)
