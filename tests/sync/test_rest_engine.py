@@ -13,7 +13,7 @@ from quality import services as quality
 from quality.models import Equipment
 from sync import services
 from sync.engine.runner import execute
-from sync.models import SyncConfiguration, SyncRun
+from sync.models import SyncConfiguration, SyncLink, SyncRun
 from sync.services.runs import run_start
 from tests.sync.rest_server import RESOURCE, FakeERP, Reply
 
@@ -161,6 +161,8 @@ def test_a_row_holding_what_the_database_cannot_store_fails_alone(erp, entity_ty
             {"id": "EQ-14", "name": "Gauge \ud83414", "site": {"hall": "Hall 1"},
              "updated_at": T0.isoformat()},
             {"id": "EQ-15", "name": "Gauge 15", "site": {"hall": float("inf")},
+             "updated_at": T0.isoformat()},
+            {"id": "EQ\x0016", "name": "Gauge 16", "site": {"hall": "Hall 1"},
              "updated_at": T0.isoformat()})  # fmt: skip
     config = configure(erp, entity_type=entity_type, field_mappings=[
         {"local": "name", "remote": "name"},
@@ -170,7 +172,9 @@ def test_a_row_holding_what_the_database_cannot_store_fails_alone(erp, entity_ty
     done = run(config)
 
     errors = {e.external_id: e.message for e in done.row_errors.all()}
-    assert (done.status, done.created, done.failed) == ("partial", 12, 3), done.error
+    assert (done.status, done.created, done.failed) == ("partial", 13, 3), done.error
     assert "a NUL character (U+0000)" in errors["EQ-13"]
     assert "an unpaired surrogate (U+D834)" in errors["EQ-14"]
     assert "a number out of range" in errors["EQ-15"]
+    # A key holding a NUL is kept as its escape, so its row is stored and found again.
+    assert SyncLink.objects.filter(configuration=config, external_id="EQ\\u000016").exists()
