@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from eqms_integration import health, metrics_endpoint
+from eqms_integration.admin_login import CappedAdminAuthenticationForm
 from eqms_integration.api.errors import (
     api_aware_400,
     api_aware_403,
@@ -21,6 +22,7 @@ from eqms_integration.api.index import APIIndexView
 admin.site.site_header = "E-QMS Integration Layer"
 admin.site.site_title = "E-QMS Integration"
 admin.site.index_title = "Administration"
+admin.site.login_form = CappedAdminAuthenticationForm  # password guessing is capped per address
 
 # The schema, its viewer and the index (GET /api/) are public on purpose: integrators read
 # them before they have a key, and they show no data.

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError, ValidationError
 
-# Far deeper than any body of this API (field mappings with transforms are 5 levels); deep
-# enough nesting breaks json's own recursion and every recursive walk after it.
-MAX_DEPTH = 64
-# PostgreSQL text and jsonb refuse NUL; UTF-8 cannot encode a lone surrogate (from "\ud800").
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+from eqms_integration.json_depth import MAX_DEPTH  # field mappings with transforms are 5 levels
+from eqms_integration.storable import UNSTORABLE
+
 NON_FIELD_KEY = "non_field_errors"
 
 

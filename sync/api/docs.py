@@ -289,7 +289,10 @@ configuration_docs = documented(
         description="Reads (and writes nothing) how many rows the next delta run would "
         "take (`count`, null when a REST API cannot tell) and the first `limit` (1 to 500, "
         "default 20) as the QMS would take them, or why one cannot be mapped. Needs a "
-        "`delta_field`; an unreachable remote is a 400 on `connection`.",
+        "`delta_field`; an unreachable remote is a 400 on `connection`. The preview of an "
+        "outbound or two-way configuration shows QMS records: it takes their read scope "
+        "(`ncr:read`, …, `records:read` for entities without a model) or view permission; "
+        "403 otherwise.",
         parameters=[OpenApiParameter("limit", int, description="1 to 500; default 20")],
         responses=serializers.DeltaPreviewSerializer,
         examples=[

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from eqms_integration.api.fields import CaseInsensitiveChoiceField
+from sync.api.access import missing_access
 from sync.configuration_checks import configuration_warnings
 from sync.models import (
     Connection,
@@ -175,6 +176,22 @@ class SyncConfigurationSerializer(serializers.ModelSerializer):
             "updated_at",
         )
         read_only_fields = ("id", "statistics", "warnings", "created_at", "updated_at")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        request = self.context.get("request")
+        if request is None:
+            return attrs
+        entity = attrs.get("entity_type", getattr(self.instance, "entity_type", ""))
+        direction = attrs.get("sync_direction", getattr(self.instance, "sync_direction", ""))
+        missing = missing_access(request, entity, direction)
+        if missing:
+            raise serializers.ValidationError({
+                "entity_type": f"{'An' if direction[:1] in 'aeiou' else 'A'} {direction} "
+                f"sync of {entity} moves those records: "
+                f"configuring it takes {' and '.join(missing)} (an API key) or the "
+                "permission to view or change them (a user)."
+            })  # fmt: skip
+        return attrs
 
 
 class SyncRowErrorSerializer(serializers.ModelSerializer):

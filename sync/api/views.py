@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -15,6 +15,7 @@ from eqms_integration.api.permissions import model_permissions
 from eqms_integration.api.viewsets import ServiceModelViewSet
 from sync import services
 from sync.api import docs, serializers
+from sync.api.access import entity_access, readable_entities
 from sync.api.filters import SyncConfigurationFilter
 from sync.models import Connection, SyncConfiguration, SyncConflict, SyncRun
 from sync.selectors import configuration_statistics
@@ -167,7 +168,10 @@ class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
 
     @action(detail=True, methods=["get"])
     def conflicts(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        rows = self.get_object().conflicts.select_related("configuration", "resolved_by")
+        config = self.get_object()
+        rows = config.conflicts.select_related("configuration", "resolved_by")
+        if config.entity_type not in readable_entities(request):
+            rows = rows.none()  # as GET /api/sync/conflicts/ lists them: to readers of the record
         wanted = request.query_params.get("status")
         if wanted:
             if wanted not in SyncConflict.Status.values:
@@ -208,7 +212,16 @@ class SyncConfigurationViewSet(ServiceModelViewSet, mixins.DestroyModelMixin):
             limit = min(max(int(request.query_params.get("limit", 20)), 1), 500)
         except ValueError:
             raise ValidationError({"limit": "A whole number from 1 to 500."}) from None
-        return Response(delta_preview(config=self.get_object(), limit=limit))
+        config = self.get_object()
+        if config.sync_direction != SyncConfiguration.Direction.INBOUND:
+            # The preview of an outbound or two-way run shows the QMS records it would send.
+            allowed, scope = entity_access(request, config.entity_type, "read")
+            if not allowed:
+                raise PermissionDenied(
+                    f"This preview shows the QMS's {config.entity_type} records: it takes "
+                    f"{scope} (an API key) or the permission to view them (a user)."
+                )
+        return Response(delta_preview(config=config, limit=limit))
 
 
 @docs.run_docs

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from sync.connectors.sql.catalog import TableCatalogue
 
+from eqms_integration.storable import UNSTORABLE
+
 
 @dataclass(frozen=True)
 class RemoteSpec:
@@ -71,7 +73,9 @@ class Remote(Protocol):
 
 
 def external_id(row: dict[str, Any], key: str) -> str:
+    """The row's key as text the QMS can store (links, records, row errors): bytes as hex,
+    and a NUL or lone surrogate a remote system sent written as its \\uXXXX escape."""
     value = row[key]
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).hex()
-    return str(value)
+    return UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", str(value))

@@ -1,82 +1,26 @@
-"""Errors of external systems, and the removal of credentials from what they say.
-
-Drivers and APIs echo what they were sent (connection strings, Authorization headers, form
-bodies), in whatever form their own messages take, so a secret is looked for in every form the
-clients send it or a message can show it. Redaction runs on the whole message, before it is
-cut to length: a cut through a secret would leave a fragment no pattern recognises.
-"""
+"""Errors of external systems. What they say is freed of credentials by
+`eqms_integration.redaction` (shared with webhook deliveries), re-exported here for the
+connectors."""
 
 from __future__ import annotations
 
-import base64
-import json
-import re
-from collections.abc import Iterable
-from typing import Any
-from urllib.parse import quote, quote_from_bytes, quote_plus
+from eqms_integration.redaction import (
+    ANYWHERE_FROM,
+    MASK,
+    MESSAGE_LIMIT,
+    WORD_CHARACTERS,
+    basic_auth_forms,
+    redact,
+    remove_secrets,
+    secret_forms,
+    secret_text,
+)
 
-MASK = "***"
-MESSAGE_LIMIT = 480
-# Shorter secrets (a 4-digit PIN) would match inside ordinary words and numbers, so they are
-# removed where they stand as a whole token; longer ones wherever they appear.
-ANYWHERE_FROM = 8
-WORD_CHARACTERS = "A-Za-z0-9"
+__all__ = [
+    "ANYWHERE_FROM", "MASK", "MESSAGE_LIMIT", "WORD_CHARACTERS", "ConnectorError",
+    "basic_auth_forms", "redact", "remove_secrets", "secret_forms", "secret_text",
+]  # fmt: skip
 
 
 class ConnectorError(Exception):
     """A failure talking to an external system, with a message safe to show and to log."""
-
-
-def secret_text(value: Any) -> str:
-    """A credential as text: strings, and numbers given as JSON numbers."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return ""
-    return str(value)
-
-
-def secret_forms(secret: str) -> set[str]:
-    """Every way `secret` may show in a message: raw; URL- and form-encoded (query strings,
-    OAuth2 token requests); base64 (echoed headers); as a Python str or bytes repr in UTF-8 or
-    latin-1 (CR/LF and other escapes), also escaped twice; JSON-escaped."""
-    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}
-    forms |= {
-        repr(secret)[1:-1],
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-    }
-    for encoding in ("utf-8", "latin-1"):
-        try:
-            raw = secret.encode(encoding)
-        except UnicodeEncodeError:
-            continue
-        forms |= {repr(raw)[2:-1], quote_from_bytes(raw, safe=""), base64.b64encode(raw).decode()}
-    forms |= {form.replace("\\", "\\\\") for form in forms if "\\" in form}
-    return {form for form in forms if form}
-
-
-def basic_auth_forms(username: str, password: str) -> list[str]:
-    """The base64 pair of HTTP basic auth, as UTF-8 and as latin-1 (what `requests` sends)."""
-    pair, found = f"{username}:{password}", []
-    for encoding in ("utf-8", "latin-1"):
-        try:
-            found.append(base64.b64encode(pair.encode(encoding)).decode())
-        except UnicodeEncodeError:
-            continue
-    return found
-
-
-def _pattern(form: str) -> re.Pattern[str]:
-    text = re.escape(form)
-    if len(form) >= ANYWHERE_FROM:
-        return re.compile(text)
-    return re.compile(rf"(?<![{WORD_CHARACTERS}]){text}(?![{WORD_CHARACTERS}])")
-
-
-def redact(message: str, secrets: Iterable[Any], *, limit: int = MESSAGE_LIMIT) -> str:
-    """`message` without any form of any secret, whitespace collapsed, then cut to `limit`."""
-    forms = {
-        form for secret in secrets if (text := secret_text(secret)) for form in secret_forms(text)
-    }
-    for form in sorted(forms, key=len, reverse=True):  # a secret holding another goes first
-        message = _pattern(form).sub(MASK, message)
-    return " ".join(message.split())[:limit]

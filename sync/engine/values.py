@@ -13,10 +13,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
+from eqms_integration.storable import unstorable
 from quality import registry
 
 _TEXT_FIELDS = (models.CharField, models.TextField)
@@ -25,6 +27,10 @@ _TEXT_FIELDS = (models.CharField, models.TextField)
 def typed_values(entity_type: str, values: dict[str, Any]) -> dict[str, Any]:
     """Values converted to the Python types of the entity's fields (raises ValidationError
     naming the value when one cannot be converted). The record store keeps JSON."""
+    for name, value in values.items():
+        # A remote row the database cannot store fails alone, not the batch it is in.
+        if problem := unstorable(value):
+            raise ValidationError({name: f"The value holds {problem}, which cannot be stored."})
     entity = registry.entity_for(entity_type)
     if entity is None:
         return normalised(values)

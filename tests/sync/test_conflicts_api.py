@@ -172,8 +172,10 @@ def test_an_unreachable_external_system_leaves_the_conflict_and_both_sides_untou
 def test_who_may_see_and_resolve_conflicts(client_for, source):
     _, conflict = conflicted(source)
     reader, executor = APIClient(), APIClient()
-    reader.credentials(HTTP_X_API_KEY=apikey_create(name="r", scopes=["sync:read"]).key)
-    executor.credentials(HTTP_X_API_KEY=apikey_create(name="x", scopes=["sync:execute"]).key)
+    reader.credentials(HTTP_X_API_KEY=apikey_create(
+        name="r", scopes=["sync:read", "equipment:read"]).key)  # fmt: skip
+    executor.credentials(HTTP_X_API_KEY=apikey_create(
+        name="x", scopes=["sync:execute", "equipment:read"]).key)  # fmt: skip
 
     auditor = client_for("Auditor")
     assert auditor.get("/api/sync/conflicts/").status_code == 200
@@ -182,6 +184,41 @@ def test_who_may_see_and_resolve_conflicts(client_for, source):
     refused = resolve(reader, conflict, resolution="ignored")
     assert refused.status_code == 403 and "sync:execute" in refused.json()["message"]
     assert resolve(executor, conflict, resolution="ignored").status_code == 200
+
+
+def key(*scopes: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=apikey_create(name="k", scopes=list(scopes)).key)
+    return client
+
+
+def test_conflicts_show_a_records_values_only_to_keys_that_may_read_it(source):
+    """Found by the attack of issue 10: sync:read alone listed both sides' values of records
+    its key could not read, and sync:execute wrote values of its own choosing into them."""
+    config, conflict = conflicted(source)
+    blind, reader = key("sync:read"), key("sync:read", "equipment:read")
+
+    hidden = [blind.get("/api/sync/conflicts/"), blind.get(f"/api/sync/conflicts/{conflict.pk}/"),
+              blind.get(f"/api/sync/configurations/{config.pk}/conflicts/")]  # fmt: skip
+    shown = reader.get("/api/sync/conflicts/").json()["results"]
+
+    assert hidden[0].json()["results"] == [] and hidden[1].status_code == 404
+    assert hidden[2].json()["results"] == [] and "ERP name" not in str([h.json() for h in hidden])
+    assert [row["source_values"]["name"] for row in shown] == ["ERP name"]
+
+
+def test_a_custom_value_takes_the_write_scope_of_the_record(source):
+    _, conflict = conflicted(source)
+    runner = key("sync:execute", "equipment:read")
+    writer = key("sync:execute", "equipment:read", "equipment:write")
+
+    refused = resolve(runner, conflict, resolution="custom_value",
+                      resolved_value={"name": "Chosen by a key"})  # fmt: skip
+    assert refused.status_code == 403 and "equipment:write" in refused.json()["message"]
+    assert names(source) == ("QMS name", "ERP name")
+    done = resolve(writer, conflict, resolution="custom_value",
+                   resolved_value={"name": "Agreed name"})  # fmt: skip
+    assert done.status_code == 200 and names(source) == ("Agreed name", "Agreed name")
 
 
 def test_records_of_entity_types_without_a_model_are_readable_by_entity_type(client_for, source):

@@ -233,7 +233,7 @@ def test_a_sync_key_cannot_aim_the_service_at_its_own_database(settings):
 
 def test_a_sync_manage_key_still_manages_configurations_on_existing_connections(erp_sqlite):
     connection = Connection.objects.create(name="ERP", kind="sqlite", database=str(erp_sqlite))
-    key = key_client("sync:read", "sync:manage")
+    key = key_client("sync:read", "sync:manage", "equipment:write")  # inbound writes equipment
 
     created = key.post("/api/sync/configurations/", {
         "name": "ERP equipment", "system_type": "ERP", "connection": connection.pk,

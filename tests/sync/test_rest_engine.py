@@ -12,7 +12,7 @@ import pytest
 from quality import services as quality
 from quality.models import Equipment
 from sync import services
-from sync.models import SyncConfiguration, SyncRun
+from sync.models import SyncConfiguration, SyncLink, SyncRun
 from sync.services.runs import run_execute, run_start
 from tests.sync.rest_server import RESOURCE, FakeERP, Reply
 
@@ -149,3 +149,31 @@ def test_run_sync_shows_rows_so_far_when_the_api_does_not_say_how_many(erp):
     text = out.getvalue()
     assert "5 rows so far: 5 created" in text and "12 rows so far: 12 created" in text
     assert "SUCCESS: 12 processed, 12 created, 0 updated, 0 unchanged, 0 failed" in text
+
+
+@pytest.mark.parametrize("entity_type", ["equipment", "orders"])
+def test_a_row_holding_what_the_database_cannot_store_fails_alone(erp, entity_type):
+    """Found by the attack of issue 10: one item with a NUL character failed a whole run on
+    PostgreSQL with 'Unexpected error: DataError' (and its retries after it)."""
+    erp.add({"id": "EQ-13", "name": "Gauge\x0013", "site": {"hall": "Hall 1"},
+             "updated_at": T0.isoformat()},
+            {"id": "EQ-14", "name": "Gauge \ud83414", "site": {"hall": "Hall 1"},
+             "updated_at": T0.isoformat()},
+            {"id": "EQ-15", "name": "Gauge 15", "site": {"hall": float("inf")},
+             "updated_at": T0.isoformat()},
+            {"id": "EQ\x0016", "name": "Gauge 16", "site": {"hall": "Hall 1"},
+             "updated_at": T0.isoformat()})  # fmt: skip
+    config = configure(erp, entity_type=entity_type, field_mappings=[
+        {"local": "name", "remote": "name"},
+        {"local": "location" if entity_type == "equipment" else "site", "remote": "site.hall"},
+    ])  # fmt: skip
+
+    done = run(config)
+
+    errors = {e.external_id: e.message for e in done.row_errors.all()}
+    assert (done.status, done.created, done.failed) == ("partial", 13, 3), done.error
+    assert "a NUL character (U+0000)" in errors["EQ-13"]
+    assert "an unpaired surrogate (U+D834)" in errors["EQ-14"]
+    assert "a number out of range" in errors["EQ-15"]
+    # A key holding a NUL is kept as its escape, so its row is stored and found again.
+    assert SyncLink.objects.filter(configuration=config, external_id="EQ\\u000016").exists()

@@ -36,6 +36,13 @@ PAGINATIONS = {
 }
 
 
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
 def item(number: int) -> dict:
     # Cursors repeat (four distinct hours), so equal cursors span pages.
     return {
@@ -524,6 +531,8 @@ def test_a_server_slower_than_the_timeout_fails_the_read(erp):
         (Reply(body={"items": [{"name": "keyless"}]}), "has no 'id' (the key field)"),
         (Reply(500, {"error": "database is down"}), "HTTP 500: {\"error\": \"database is down\"}"),
         (Reply(403, {"error": "forbidden"}), "HTTP 403: the credentials were refused"),
+        (Reply(body=b"[" * 100_000 + b"]" * 100_000), "is nested deeper than 64 levels"),
+        (Reply(body=[{"id": 1, "name": nested(70)}]), "is nested deeper than 64 levels"),
     ],
 )  # fmt: skip
 def test_a_malformed_or_failed_answer_is_a_clear_connector_error(erp, reply, expected):

@@ -35,7 +35,7 @@ def test_a_read_key_lists_subscriptions_but_cannot_create_one(allow_loopback):
 
 
 def test_a_manage_key_creates_a_subscription_and_sees_the_secret_once(allow_loopback):
-    manager = client_with("webhooks:manage", "webhooks:read")
+    manager = client_with("webhooks:manage", "webhooks:read", "ncr:read")
 
     created = manager.post(
         "/api/webhooks/",
@@ -51,7 +51,7 @@ def test_a_manage_key_creates_a_subscription_and_sees_the_secret_once(allow_loop
 
 def test_each_api_key_has_its_own_test_send_limit(receiver, settings):
     settings.WEBHOOK_TEST_RATE = "2/minute"
-    first, second = client_with("webhooks:manage"), client_with("webhooks:manage")
+    first, second = (client_with("webhooks:manage", "ncr:read") for _ in range(2))
     sub_id = first.post(
         "/api/webhooks/", {"name": "ERP", "url": receiver.url, "events": ["ncr.created"]},
         format="json",

@@ -5,6 +5,9 @@ echo the body), are null and `payload_redacted` says so."""
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 from django.contrib.auth.models import Group, Permission
 from rest_framework.test import APIClient
@@ -104,3 +107,83 @@ def test_every_role_that_reads_deliveries_reads_their_payloads(deliveries, clien
     data = read(client_for(role), deliveries["capa.created"])
 
     assert "Requalify welder" in data["payload"]
+
+
+# Subscribing is reading: a subscription sends every NCR or CAPA of its events to its URL, so
+# pointing one at a receiver of one's own takes what reading the records takes.
+
+
+def test_a_webhooks_manage_key_cannot_subscribe_a_receiver_to_ncr_or_capa_events(receiver):
+    manager = key_client("webhooks:manage")
+
+    response = manager.post(
+        "/api/webhooks/",
+        {"name": "spy", "url": receiver.url, "events": ["ncr.created", "capa.closed"]},
+        format="json",
+    )
+
+    assert response.status_code == 400, response.json()
+    message = response.json()["errors"]["events"][0]
+    assert "ncr:read" in message and "capa:read" in message
+    quality.ncr_create(title="Crack in weld seam", severity="major")
+    assert not WebhookDelivery.objects.exists() and not receiver.requests
+
+
+def test_a_webhooks_manage_key_cannot_point_an_ncr_subscription_at_another_url(
+    make_subscription, receiver
+):
+    subscription, _ = make_subscription(url="http://127.0.0.1:9/erp")  # made by an admin
+    manager = key_client("webhooks:manage")
+
+    moved = manager.patch(f"/api/webhooks/{subscription.pk}/", {"url": receiver.url}, format="json")
+    renamed = manager.patch(f"/api/webhooks/{subscription.pk}/", {"name": "ERP 2"}, format="json")
+
+    assert moved.status_code == 400, moved.json()
+    subscription.refresh_from_db()
+    assert subscription.url == "http://127.0.0.1:9/erp"
+    assert renamed.status_code == 200 and subscription.name == "ERP 2"  # the rest stays its own
+
+
+def test_a_key_with_the_record_scope_subscribes_to_its_events(receiver):
+    reader = key_client("webhooks:manage", "ncr:read")
+
+    allowed = reader.post(
+        "/api/webhooks/", {"name": "ERP", "url": receiver.url, "events": ["ncr.created"]},
+        format="json",
+    )  # fmt: skip
+    refused = reader.post(
+        "/api/webhooks/", {"name": "ERP", "url": receiver.url, "events": ["capa.created"]},
+        format="json",
+    )  # fmt: skip
+
+    assert allowed.status_code == 201, allowed.json()
+    assert refused.status_code == 400 and "capa:read" in refused.json()["errors"]["events"][0]
+
+
+def test_custom_header_values_a_receiver_echoes_are_not_kept_in_its_answer(
+    make_subscription, receiver, client_for
+):
+    """Found by the attack of issue 10: a receiver that echoes the request (a debugging
+    endpoint, a gateway's error page) showed the custom headers' values, which the API shows
+    as ******** to everybody, to every reader of deliveries."""
+    token, user_pw = "Bearer tok-4f9a2c71e0", "svc:Wn8#q2"
+    subscription, _ = make_subscription(
+        events=["ncr.created"], custom_headers={"Authorization": token, "X-Pass": user_pw}
+    )
+    echoed = json.dumps({"headers": {"Authorization": token, "X-Pass": user_pw},
+                         "basic": base64.b64encode(user_pw.encode()).decode()})  # fmt: skip
+    receiver.respond((400, {}, echoed))
+    services.subscription_send_test(subscription=subscription)
+
+    delivery = WebhookDelivery.objects.get()
+    seen = [
+        read(key_client("*"), delivery),
+        read(client_for("Auditor"), delivery),
+    ]
+
+    assert receiver.requests and receiver.requests[0].headers["Authorization"] == token
+    for data in seen:
+        body = data["attempts"][0]["response_body"]
+        assert "tok-4f9a2c71e0" not in body and "Wn8#q2" not in body
+        assert base64.b64encode(user_pw.encode()).decode() not in body
+        assert '"headers"' in body  # the rest of the answer is kept

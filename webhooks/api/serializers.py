@@ -71,6 +71,26 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         data["custom_headers"] = redacted_headers(instance)  # values never leave in clear
         return data
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Aiming NCR or CAPA events at a URL (a new subscription, or a change of its URL or
+        events) sends the records there: it takes what reading them takes, as reading a
+        delivery's payload does. Otherwise webhooks:manage would read every NCR by
+        subscribing a receiver of its own."""
+        request = self.context.get("request")
+        aims = self.instance is None or "url" in attrs or "events" in attrs
+        if request is None or not aims:
+            return attrs
+        events = attrs.get("events", getattr(self.instance, "events", []))
+        refused = sorted({event for event in events if not payload_readable(request, event)})
+        if refused:
+            needs = sorted({PAYLOAD_ACCESS[event.split(".", 1)[0]]["scope"] for event in refused})
+            raise serializers.ValidationError({
+                "events": f"{', '.join(refused)} carry the records themselves: subscribing "
+                f"to them takes {' and '.join(needs)} (an API key) or the permission to view "
+                "those records (a user)."
+            })  # fmt: skip
+        return attrs
+
 
 class SubscriptionCreatedSerializer(SubscriptionSerializer):
     secret = serializers.CharField(read_only=True, help_text="Shown only in this response.")

@@ -12,11 +12,12 @@ from django.utils import timezone
 
 from eqms_integration import metrics
 from eqms_integration.http_headers import parse_retry_after
+from eqms_integration.redaction import remove_secrets
 from operations import occurrences
 from webhooks.models import EventType, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from webhooks.services.backoff import retry_delay_seconds
 from webhooks.services.http_client import HttpResult
-from webhooks.services.subscriptions import subscription_disable
+from webhooks.services.subscriptions import custom_headers_of, subscription_disable
 
 Status = WebhookDelivery.Status
 MAX_STORED_BODY = 5000
@@ -32,6 +33,14 @@ def _error_of(result: HttpResult) -> str:
     if code is not None and not result.ok:
         return f"The receiver answered {code}."
     return ""
+
+
+def _stored_body(subscription: WebhookSubscription, body: str) -> str:
+    """What the receiver answered, as kept: receivers may echo the request, and the values of
+    custom headers (credentials, shown to nobody) must not come back through their answers."""
+    if body and subscription.custom_headers_encrypted:
+        body = remove_secrets(body, custom_headers_of(subscription).values())
+    return body[:MAX_STORED_BODY]
 
 
 def _next_state(
@@ -73,7 +82,7 @@ def attempt_record(
         started_at=started_at,
         duration_ms=result.duration_ms,
         status_code=result.status_code,
-        response_body=result.body[:MAX_STORED_BODY],
+        response_body=_stored_body(delivery.subscription, result.body),
         error=error,
         succeeded=result.ok,
     )

@@ -19,6 +19,7 @@ import requests
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from eqms_integration.http_headers import parse_retry_after
+from eqms_integration.json_depth import MAX_DEPTH, deeper_than
 from eqms_integration.pinned_http import PinnedAdapter
 from eqms_integration.ssrf import SYNC, UnsafeURLError
 from sync.connectors.errors import ConnectorError, redact
@@ -255,14 +256,26 @@ class HttpClient:
         return redact(text, self.secrets)
 
     def json_of(self, answer: Answer) -> Any:
+        def too_deep() -> ConnectorError:
+            return self.fail(
+                f"The JSON from {answer.method} {display(answer.url)} is nested deeper than "
+                f"{MAX_DEPTH} levels; not read."
+            )
+
         try:
-            return json.loads(answer.body)
+            document = json.loads(answer.body)
+        except RecursionError:  # a hostile or broken API: [[[[…]]]] deeper than Python parses
+            raise too_deep() from None
         except ValueError:
             kind = answer.headers.get("Content-Type") or "no Content-Type"
             raise self.fail(
                 f"Expected JSON from {answer.method} {display(answer.url)}, got {kind}: "
                 f"{self.excerpt(answer.body, 100)!r}"
             ) from None
+        # Values nested this deep would break what shows or stores them later (admin pages).
+        if deeper_than(document):
+            raise too_deep()
+        return document
 
     def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> tuple[Any, str]:
         """The decoded JSON of a 2xx answer, and the URL it came from (with the query)."""
