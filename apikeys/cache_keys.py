@@ -9,6 +9,9 @@ memory while that cache is down, apikeys/services/store.py).
   from one address (or /64), of one address, of one key_id, of the service (the first two also
   hold checks under way: a check takes its slot first and gives it back on success)
 - verified-from:<key_id>:<bucket>  -> this key was verified from this address before (30 days)
+- known:<key_id>                   -> HMAC of the full key last verified with bcrypt and the
+  generation it was verified at (30 days): the right key is accepted again without bcrypt,
+  whatever its address, so guesses cannot crowd it out of a slowed lane
 - slow:<lane>:<second>             -> checks admitted this second by a slowed lane
 - usage:<id>, last:<id>            -> requests not yet flushed to the key row
 - rate:<id>:<minute>               -> requests of a key with a rate limit, this minute
@@ -29,12 +32,20 @@ PREFIX = "apikeys"
 
 
 def verified_key(raw: str) -> str:
-    digest = hmac.new(settings.SECRET_KEY.encode(), raw.encode(), hashlib.sha256).hexdigest()
-    return f"{PREFIX}:verified:{digest}"
+    return f"{PREFIX}:verified:{digest_of(raw)}"
 
 
 def generation_key(key_id: str) -> str:
     return f"{PREFIX}:generation:{key_id}"
+
+
+def digest_of(raw: str) -> str:
+    """The HMAC under SECRET_KEY that stands for a full key in the cache."""
+    return hmac.new(settings.SECRET_KEY.encode(), raw.encode(), hashlib.sha256).hexdigest()
+
+
+def known_key(key_id: str) -> str:
+    return f"{PREFIX}:known:{key_id}"
 
 
 def checking_key(raw: str) -> str:

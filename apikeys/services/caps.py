@@ -19,13 +19,17 @@ Per window of APIKEY_FAILURE_WINDOW_SECONDS (an address is an IPv4 address or an
   from an address its key_id was never verified from.
 A key verified from an address is remembered with that address for VERIFIED_FROM_SECONDS, so
 clients already known keep working through an attack on their key or from behind the
-attacker's proxy. Whatever the number of addresses an attacker has, the service runs at most
-APIKEY_MAX_FAILURES + one per second of the window failed checks, plus those on key/address
+attacker's proxy; and the key itself (an HMAC of it, with the key's generation) is remembered
+as long, so the right key from an address never seen is accepted without a bcrypt check and
+without a slot: guesses from many addresses cannot fill the slowed lane in front of it. Only a
+key never verified yet waits in that lane. Whatever the number of addresses an attacker has,
+the service runs at most APIKEY_MAX_FAILURES + one per second of the window failed checks, plus those on key/address
 pairs already known (each capped as a pair).
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from dataclasses import dataclass
@@ -103,10 +107,33 @@ def release(backend: BaseCache, key_id: str, ip: str) -> None:
     cache_keys.give_back(backend, cache_keys.failures_by_ip(ip))
 
 
-def verified(backend: BaseCache, key_id: str, ip: str) -> None:
-    """A right key: its check costs no failure budget, and its address is now known to it."""
+def verified(backend: BaseCache, key_id: str, ip: str, *, raw: str, generation: int) -> None:
+    """A right key: its check costs no failure budget, and it is now known, with its address."""
     release(backend, key_id, ip)
-    backend.set(cache_keys.verified_from_key(key_id, ip), 1, timeout=VERIFIED_FROM_SECONDS)
+    remember(backend, key_id, ip, raw=raw, generation=generation)
+
+
+def remember(backend: BaseCache, key_id: str, ip: str, *, raw: str, generation: int) -> None:
+    backend.set_many(
+        {
+            cache_keys.verified_from_key(key_id, ip): 1,
+            cache_keys.known_key(key_id): {
+                "digest": cache_keys.digest_of(raw),
+                "generation": generation,
+            },
+        },
+        timeout=VERIFIED_FROM_SECONDS,
+    )
+
+
+def known(backend: BaseCache, key_id: str, *, raw: str, generation: int) -> bool:
+    """This very key was verified with bcrypt before, at the generation its row has now."""
+    remembered = backend.get(cache_keys.known_key(key_id))
+    return (
+        isinstance(remembered, dict)
+        and remembered.get("generation") == generation
+        and hmac.compare_digest(str(remembered.get("digest", "")), cache_keys.digest_of(raw))
+    )
 
 
 def failed(backend: BaseCache, key: APIKey | None, key_id: str, ip: str, slots: Slots) -> None:

@@ -165,7 +165,11 @@ def _check(
     found: APIKey | None,
 ) -> KeyPrincipal:
     """The one bcrypt check, within the failure caps; the same work for a key_id that is not
-    a live key, against the dummy hash."""
+    a live key, against the dummy hash. A key verified before at its row's generation needs
+    neither: guesses of its key_id must not keep it out."""
+    if key is not None and caps.known(backend, key.key_id, raw=raw, generation=key.generation):
+        caps.remember(backend, key.key_id, ip, raw=raw, generation=key.generation)
+        return _accepted(backend, key, raw)
     slots = caps.admit(backend, parsed.key_id, ip)
     target = key.secret_hash.encode() if key else _dummy_hash(settings.APIKEY_BCRYPT_ROUNDS)
     try:
@@ -176,8 +180,12 @@ def _check(
     if not matches:
         caps.failed(backend, found, parsed.key_id, ip, slots)
         raise KeyRejected
-    caps.verified(backend, parsed.key_id, ip)
+    caps.verified(backend, parsed.key_id, ip, raw=raw, generation=key.generation)
+    return _accepted(backend, key, raw)
 
+
+def _accepted(backend: BaseCache, key: APIKey, raw: str) -> KeyPrincipal:
+    """A right key: its principal, cached for the next requests."""
     principal = principal_of(key)
     snapshot = asdict(principal)
     store.memory.set(

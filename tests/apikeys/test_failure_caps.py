@@ -146,9 +146,47 @@ def test_a_key_guessed_from_many_addresses_alerts_and_slows_new_addresses_but_lo
     # One check per second from addresses the key was never used from; the rest wait.
     assert same_second == [401] + [429] * 44
     assert slowed.status_code == 429 and slowed["Retry-After"] == "1"
-    assert len(bcrypt_calls) - bcrypt_before == 1 + 3 + 1
+    # The one admitted guess; the right key is known, so its requests need no bcrypt check.
+    assert len(bcrypt_calls) - bcrypt_before == 1
     assert still_known == [200] * 3  # the client the key belongs to is not slowed
     assert newcomer.status_code == 200  # the right key from a new address, in its second
+
+
+@pytest.mark.django_db
+def test_guesses_that_fill_the_slowed_lane_never_keep_the_right_key_out_from_a_new_address(
+    issue_key, key_client, bcrypt_calls, settings, second
+):
+    settings.APIKEY_MAX_FAILURES_PER_KEY = 5
+    settings.APIKEY_CACHE_TTL_SECONDS = 0  # nothing answered from the verification cache
+    issued = issue_key(["ncr:read"])
+    assert key_client(issued.key, ip="192.0.2.10").get("/api/ncrs/").status_code == 200
+    wrong = build_key(issued.api_key.key_id)[0]
+    attackers = [f"198.51.100.{n}" for n in range(1, 30)]
+
+    guessing = statuses_of(key_client, wrong, attackers)  # the lane's one check is taken
+    bcrypt_before = len(bcrypt_calls)
+    newcomers = statuses_of(key_client, issued.key, [f"203.0.113.{n}" for n in range(1, 9)])
+    still_slowed = key_client(wrong, ip="198.51.100.200").get("/api/ncrs/")
+
+    assert guessing[:6] == [401] * 6 and set(guessing[6:]) == {429}
+    assert newcomers == [200] * 8  # in the same second, each from an address never seen
+    assert len(bcrypt_calls) == bcrypt_before  # known to be right without a bcrypt check
+    assert still_slowed.status_code == 429
+
+
+@pytest.mark.django_db
+def test_a_key_revoked_after_it_was_verified_is_refused_from_a_new_address(
+    issue_key, key_client, bcrypt_calls, settings, second
+):
+    settings.APIKEY_MAX_FAILURES_PER_KEY = 5
+    settings.APIKEY_CACHE_TTL_SECONDS = 0
+    issued = issue_key(["ncr:read"])
+    assert key_client(issued.key, ip="192.0.2.10").get("/api/ncrs/").status_code == 200
+    services.apikey_revoke(key=issued.api_key, reason="leaked")
+
+    after_revoke = key_client(issued.key, ip="203.0.113.1").get("/api/ncrs/")
+
+    assert after_revoke.status_code == 401
 
 
 @pytest.mark.django_db
@@ -167,7 +205,9 @@ def test_unknown_key_ids_from_one_address_cap_it_only_for_keys_never_verified_fr
     new_elsewhere = key_client(other.key, ip="203.0.113.6").get("/api/ncrs/")
 
     assert probing == [401] * 5 + [429] * 2
-    assert len(bcrypt_calls) == 1 + 5 + 1 + 1  # unknown ids cost a check like any key
+    # Unknown ids cost a check like any key; the key used here is known (no check); the
+    # other key's first use elsewhere runs one.
+    assert len(bcrypt_calls) == 1 + 5 + 1
     assert known_here.status_code == 200
     assert new_here.status_code == 429 and int(new_here["Retry-After"]) > 1
     assert new_elsewhere.status_code == 200
