@@ -14,6 +14,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from apikeys import services as keys
+from audit.models import AuditEvent
 from operations.models import Alert
 from operations.tasks import sweep_alerts
 from quality import services as quality
@@ -221,6 +222,9 @@ def test_a_real_worker_delivers_the_operational_event_of_a_disabling(
     [body] = received(ops_receiver, secret)
     assert body["event"] == "webhook.subscription.disabled"
     assert body["data"]["object"]["name"] == "ERP"
+    [disabled] = AuditEvent.objects.filter(object_type="webhook_subscription", action="disabled")
+    assert (disabled.channel, disabled.actor_type) == ("task", "system")  # by the service
+    assert disabled.actor_name.startswith("task webhooks.")
 
 
 def test_a_subscription_can_choose_the_operational_events_through_the_api(client_for, ops_receiver):

@@ -280,3 +280,24 @@ def test_a_dry_run_of_the_prune_records_nothing(make_subscription, receiver):
     call_command("prune_webhook_deliveries", "--older-than-days", "30", stdout=StringIO())
 
     assert trail("webhook_delivery") == [] and WebhookDelivery.objects.count() == 1
+
+
+def test_the_evidence_of_many_pruned_deliveries_is_written_in_one_statement(
+    make_subscription, receiver
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_subscription()
+    for n in range(30):
+        quality.ncr_create(title=f"NCR {n}")
+    for delivery_id in WebhookDelivery.objects.values_list("id", flat=True):
+        services.delivery_attempt(delivery_id=delivery_id)
+    WebhookDelivery.objects.update(created_at=timezone.now() - timedelta(days=40))
+
+    with CaptureQueriesContext(connection) as queries:
+        services.deliveries_prune(older_than_days=30, commit=True)
+
+    inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "audit_auditevent"')]
+    assert len(inserts) == 1
+    assert len(trail("webhook_delivery", action="delivered")) == 30
