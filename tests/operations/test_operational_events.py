@@ -28,8 +28,13 @@ from webhooks.models import WebhookDelivery, WebhookEvent
 
 pytestmark = pytest.mark.django_db
 BASE = "https://eqms.plant.example"
-OPS = ["webhook.subscription.disabled", "webhook.delivery.exhausted", "sync.run.failed",
-       "sync.conflict.pending", "apikey.expiring"]  # fmt: skip
+OPS = [
+    "webhook.subscription.disabled",
+    "webhook.delivery.exhausted",
+    "sync.run.failed",
+    "sync.conflict.pending",
+    "apikey.expiring",
+]
 
 
 @pytest.fixture
@@ -134,8 +139,9 @@ def test_two_failing_receivers_of_operational_events_do_not_feed_each_other(
     make_subscription, receiver, settings
 ):
     settings.WEBHOOK_MAX_CONSECUTIVE_FAILURES = 100
-    make_subscription(name="A", events=["ncr.created", "webhook.delivery.exhausted"],
-                      retry_enabled=False)  # fmt: skip
+    make_subscription(
+        name="A", events=["ncr.created", "webhook.delivery.exhausted"], retry_enabled=False
+    )
     make_subscription(name="B", events=["webhook.delivery.exhausted"], retry_enabled=False)
     receiver.respond(*[500] * 10)
     quality.ncr_create(title="A")
@@ -170,8 +176,11 @@ def test_a_sync_run_retried_until_it_gives_up_is_one_event(
     [body] = received(ops_receiver, secret)
     assert body["event"] == "sync.run.failed"
     data = body["data"]
-    assert data["object"] == {"type": "sync_run", "id": last.pk,
-                              "name": f"ERP equipment, run {last.pk}"}  # fmt: skip
+    assert data["object"] == {
+        "type": "sync_run",
+        "id": last.pk,
+        "name": f"ERP equipment, run {last.pk}",
+    }
     assert data["configuration"] == {"id": config.pk, "name": "ERP equipment"}
     assert (data["status"], data["attempt"], data["max_attempts"]) == ("failed", 2, 2)
     assert data["reason"].startswith("Failed on attempt 2 of 2; no retry left.")
@@ -180,8 +189,9 @@ def test_a_sync_run_retried_until_it_gives_up_is_one_event(
 
 def test_a_key_about_to_expire_is_one_event_per_expiry_date(ops_receiver, operator):
     _, secret = operator
-    issued = keys.apikey_create(name="ERP", scopes=["ncr:read"],
-                                expires_at=timezone.now() + timedelta(days=3))  # fmt: skip
+    issued = keys.apikey_create(
+        name="ERP", scopes=["ncr:read"], expires_at=timezone.now() + timedelta(days=3)
+    )
 
     sweep_alerts()
     sweep_alerts()

@@ -40,6 +40,10 @@ def record(
     action: str, *, object_id: int, name: str, changes: dict[str, Any], reason: str = ""
 ) -> None:
     audit.event_record(
-        action=action, object_type=OBJECT_TYPE, object_id=object_id, object_repr=name,
-        changes=changes, reason=reason,
-    )  # fmt: skip
+        action=action,
+        object_type=OBJECT_TYPE,
+        object_id=object_id,
+        object_repr=name,
+        changes=changes,
+        reason=reason,
+    )

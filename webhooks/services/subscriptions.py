@@ -112,8 +112,9 @@ def _audited(subscription: WebhookSubscription) -> dict[str, Any]:
 def _audit_record(
     action: str, subscription: WebhookSubscription, changes: dict[str, Any], *, reason: str = ""
 ) -> None:
-    trail.record(action, object_id=subscription.pk, name=subscription.name, changes=changes,
-                 reason=reason)  # fmt: skip
+    trail.record(
+        action, object_id=subscription.pk, name=subscription.name, changes=changes, reason=reason
+    )
 
 
 def _apply(subscription: WebhookSubscription, data: Mapping[str, Any]) -> None:
@@ -257,10 +258,15 @@ def subscription_disable(*, subscription_id: int, reason: str) -> bool:
     )
     if disabled and current is not None:
         trail.record(
-            "disabled", object_id=subscription_id, name=current["name"], reason=reason,
-            changes={"is_active": [True, False],
-                     "disabled_reason": [current["disabled_reason"], reason]},
-        )  # fmt: skip
+            "disabled",
+            object_id=subscription_id,
+            name=current["name"],
+            reason=reason,
+            changes={
+                "is_active": [True, False],
+                "disabled_reason": [current["disabled_reason"], reason],
+            },
+        )
     return disabled
 
 
