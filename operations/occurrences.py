@@ -51,9 +51,15 @@ def _event_send(kind: str, data: dict[str, Any], *, not_to: Iterable[int] = ()) 
 
 
 def _occurred(
-    *, kind: str, obj: Any, reason: str, data: Callable[[Alert], dict[str, Any]],
-    not_to: Iterable[int] = (), publish: bool = True, **alert: str,
-) -> bool:  # fmt: skip
+    *,
+    kind: str,
+    obj: Any,
+    reason: str,
+    data: Callable[[Alert], dict[str, Any]],
+    not_to: Iterable[int] = (),
+    publish: bool = True,
+    **alert: str,
+) -> bool:
     recorded = alert_send(kind=kind, obj=obj, reason=reason, **alert)
     if recorded is None:
         return False  # seen before (or not recordable): neither alert nor event again
@@ -65,11 +71,13 @@ def _occurred(
 def subscription_disabled(*, subscription: Any, reason: str) -> None:
     """The service disabled a subscription (410, too many failures): each disabling once."""
     _occurred(
-        kind=AlertKind.SUBSCRIPTION_DISABLED, obj=subscription, reason=reason,
+        kind=AlertKind.SUBSCRIPTION_DISABLED,
+        obj=subscription,
+        reason=reason,
         occurrence=timezone.now().isoformat(),
         data=lambda alert: payloads.subscription_disabled(subscription, alert),
         not_to=[subscription.pk],
-    )  # fmt: skip
+    )
 
 
 def delivery_exhausted(*, delivery: Any, error: str) -> None:
@@ -78,13 +86,15 @@ def delivery_exhausted(*, delivery: Any, error: str) -> None:
     attempts = delivery.attempt_count - delivery.attempts_before_recovery
     last = delivery.attempts.order_by("-number", "-id").values_list("status_code", flat=True)
     _occurred(
-        kind=AlertKind.DELIVERY_EXHAUSTED, obj=delivery,
+        kind=AlertKind.DELIVERY_EXHAUSTED,
+        obj=delivery,
         subject=f"{delivery.event.event_type} to {subscription.name} (delivery {delivery.pk})",
         reason=f"Gave up after {counted(attempts, 'attempt')}: {error or 'failed'}",
         occurrence=f"round:{delivery.attempts_before_recovery}",
         data=lambda alert: payloads.delivery_exhausted(delivery, alert, last.first()),
-        not_to=[subscription.pk], publish=delivery.event.event_type not in OPERATIONAL_EVENTS,
-    )  # fmt: skip
+        not_to=[subscription.pk],
+        publish=delivery.event.event_type not in OPERATIONAL_EVENTS,
+    )
 
 
 def sync_run_ended(run: Any) -> None:
@@ -96,28 +106,34 @@ def sync_run_ended(run: Any) -> None:
     if config.enabled and run.attempt <= config.max_retries:
         return  # the sweeper retries it
     _occurred(
-        kind=AlertKind.SYNC_RUN_FAILED, obj=run, subject=f"{config.name}, run {run.pk}",
+        kind=AlertKind.SYNC_RUN_FAILED,
+        obj=run,
+        subject=f"{config.name}, run {run.pk}",
         reason=f"{run.get_status_display()} on attempt {run.attempt} of "
         f"{config.max_retries + 1}; no retry left. {run.error or ''}".strip(),
         data=lambda alert: payloads.sync_run_failed(run, alert),
-    )  # fmt: skip
+    )
 
 
 def conflict_pending(conflict: Any) -> None:
     """A new conflict waits for a person (a later run refreshing it is the same one)."""
     fields = ", ".join(conflict.fields) or "values"
     _occurred(
-        kind=AlertKind.SYNC_CONFLICT_PENDING, obj=conflict,
+        kind=AlertKind.SYNC_CONFLICT_PENDING,
+        obj=conflict,
         subject=f"{conflict.configuration.name}, record {conflict.external_id}",
         reason=f"Changed on both sides since the last sync ({fields}); resolve it in the admin "
         f"or with POST /api/sync/conflicts/{conflict.pk}/resolve/.",
         data=lambda alert: payloads.conflict_pending(conflict, alert),
-    )  # fmt: skip
+    )
 
 
 def apikey_expiring(*, key: Any, reason: str, occurrence: str) -> bool:
     """A key expires soon: once per key and expiry date. Whether this was a new occurrence."""
     return _occurred(
-        kind=AlertKind.APIKEY_EXPIRING, obj=key, reason=reason, occurrence=occurrence,
+        kind=AlertKind.APIKEY_EXPIRING,
+        obj=key,
+        reason=reason,
+        occurrence=occurrence,
         data=lambda alert: payloads.apikey_expiring(key, alert),
-    )  # fmt: skip
+    )

@@ -60,7 +60,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "webhook_subscription", "The subscription that was disabled.", {}
     ),
     "webhook.delivery.exhausted": _schema(
-        "webhook_delivery", "The delivery that gave up.",
+        "webhook_delivery",
+        "The delivery that gave up.",
         {
             "subscription": _REF,
             "event_type": {"type": "string", "description": "The event it carried."},
@@ -70,7 +71,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
     ),
     "sync.run.failed": _schema(
-        "sync_run", "The run that failed, after its last retry.",
+        "sync_run",
+        "The run that failed, after its last retry.",
         {
             "configuration": _REF,
             "status": {"enum": ["failed", "timeout"]},
@@ -79,7 +81,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
     ),
     "sync.conflict.pending": _schema(
-        "sync_conflict", "The conflict waiting for a resolution.",
+        "sync_conflict",
+        "The conflict waiting for a resolution.",
         {
             "configuration": _REF,
             "external_id": {"type": "string", "description": "The record's key in the source."},
@@ -87,13 +90,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
     ),
     "apikey.expiring": _schema(
-        "api_key", "The key about to expire.",
+        "api_key",
+        "The key about to expire.",
         {
             "key_id": {"type": "string", "description": "The key's public id (never the key)."},
             "expires_at": {"type": "string", "format": "date-time"},
         },
     ),
-}  # fmt: skip
+}
 
 DESCRIPTIONS = {
     "webhook.subscription.disabled": "The service disabled a subscription: its receiver "
@@ -171,39 +175,52 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "webhook.subscription.disabled": {
         "object": {"type": "webhook_subscription", "id": 3, "name": "ERP quality inbox"},
         "reason": "The receiver answered 410 Gone on 2026-11-21 03:12 UTC.",
-        "link": f"{_LINK}webhooks/webhooksubscription/3/change/", "occurred_at": _AT,
+        "link": f"{_LINK}webhooks/webhooksubscription/3/change/",
+        "occurred_at": _AT,
     },
     "webhook.delivery.exhausted": {
-        "object": {"type": "webhook_delivery", "id": 981,
-                   "name": "ncr.created to ERP quality inbox (delivery 981)"},
+        "object": {
+            "type": "webhook_delivery",
+            "id": 981,
+            "name": "ncr.created to ERP quality inbox (delivery 981)",
+        },
         "reason": "Gave up after 6 attempts: The receiver answered 503.",
-        "link": f"{_LINK}webhooks/webhookdelivery/981/change/", "occurred_at": _AT,
-        "subscription": {"id": 3, "name": "ERP quality inbox"}, "event_type": "ncr.created",
-        "message_id": "msg_2f1c9a7e0b5d4c3a8e6f1b2d3c4a5e6f", "attempts": 6,
+        "link": f"{_LINK}webhooks/webhookdelivery/981/change/",
+        "occurred_at": _AT,
+        "subscription": {"id": 3, "name": "ERP quality inbox"},
+        "event_type": "ncr.created",
+        "message_id": "msg_2f1c9a7e0b5d4c3a8e6f1b2d3c4a5e6f",
+        "attempts": 6,
         "last_status_code": 503,
     },
     "sync.run.failed": {
         "object": {"type": "sync_run", "id": 512, "name": "ERP equipment, run 512"},
         "reason": "Failed on attempt 4 of 4; no retry left. The source table is missing.",
-        "link": f"{_LINK}sync/syncrun/512/change/", "occurred_at": _AT,
-        "configuration": {"id": 2, "name": "ERP equipment"}, "status": "failed",
-        "attempt": 4, "max_attempts": 4,
+        "link": f"{_LINK}sync/syncrun/512/change/",
+        "occurred_at": _AT,
+        "configuration": {"id": 2, "name": "ERP equipment"},
+        "status": "failed",
+        "attempt": 4,
+        "max_attempts": 4,
     },
     "sync.conflict.pending": {
-        "object": {"type": "sync_conflict", "id": 77,
-                   "name": "ERP equipment, record EQ-00017"},
+        "object": {"type": "sync_conflict", "id": 77, "name": "ERP equipment, record EQ-00017"},
         "reason": "Changed on both sides since the last sync (name); resolve it in the admin "
-                  "or with POST /api/sync/conflicts/77/resolve/.",
-        "link": f"{_LINK}sync/syncconflict/77/change/", "occurred_at": _AT,
-        "configuration": {"id": 2, "name": "ERP equipment"}, "external_id": "EQ-00017",
+        "or with POST /api/sync/conflicts/77/resolve/.",
+        "link": f"{_LINK}sync/syncconflict/77/change/",
+        "occurred_at": _AT,
+        "configuration": {"id": 2, "name": "ERP equipment"},
+        "external_id": "EQ-00017",
         "fields": ["name"],
     },
     "apikey.expiring": {
         "object": {"type": "api_key", "id": 12, "name": "MES line 3"},
         "reason": "The API key MES line 3 (eqms_a1b2c3d4e5f6_…) expires on 2026-12-01 00:00 "
-                  "UTC, in 10 days. Rotate it and give the new key to its system before then, "
-                  "or extend its expiry.",
-        "link": f"{_LINK}apikeys/apikey/12/change/", "occurred_at": _AT,
-        "key_id": "a1b2c3d4e5f6", "expires_at": "2026-12-01T00:00:00Z",
+        "UTC, in 10 days. Rotate it and give the new key to its system before then, "
+        "or extend its expiry.",
+        "link": f"{_LINK}apikeys/apikey/12/change/",
+        "occurred_at": _AT,
+        "key_id": "a1b2c3d4e5f6",
+        "expires_at": "2026-12-01T00:00:00Z",
     },
-}  # fmt: skip
+}

@@ -117,33 +117,62 @@ def capa_data(capa: CAPA) -> dict[str, Any]:
 
 
 NCR_EXAMPLE = {
-    "id": 42, "number": "NCR-2026-00042", "title": "Weld crack on frame 7",
+    "id": 42,
+    "number": "NCR-2026-00042",
+    "title": "Weld crack on frame 7",
     "description": "Hairline crack found at the visual inspection of lot 2611.",
-    "severity": "major", "status": "open", "source": "Line 3",
-    "detected_at": "2026-11-20T07:45:00Z", "closed_at": None,
-    "created_at": "2026-11-20T08:02:11.204511Z", "updated_at": "2026-11-20T08:02:11.204530Z",
-}  # fmt: skip
-CAPA_EXAMPLE = {
-    "id": 7, "number": "CAPA-2026-00007", "title": "Requalify the welding procedure",
-    "description": "", "capa_type": "corrective", "status": "open", "ncr": 42,
-    "ncr_number": "NCR-2026-00042", "owner": "QA Hall 3", "due_date": "2026-12-15",
+    "severity": "major",
+    "status": "open",
+    "source": "Line 3",
+    "detected_at": "2026-11-20T07:45:00Z",
     "closed_at": None,
-    "created_at": "2026-11-20T09:10:00.118002Z", "updated_at": "2026-11-20T09:10:00.118020Z",
-}  # fmt: skip
+    "created_at": "2026-11-20T08:02:11.204511Z",
+    "updated_at": "2026-11-20T08:02:11.204530Z",
+}
+CAPA_EXAMPLE = {
+    "id": 7,
+    "number": "CAPA-2026-00007",
+    "title": "Requalify the welding procedure",
+    "description": "",
+    "capa_type": "corrective",
+    "status": "open",
+    "ncr": 42,
+    "ncr_number": "NCR-2026-00042",
+    "owner": "QA Hall 3",
+    "due_date": "2026-12-15",
+    "closed_at": None,
+    "created_at": "2026-11-20T09:10:00.118002Z",
+    "updated_at": "2026-11-20T09:10:00.118020Z",
+}
 
 # (description, data schema, example data) per event type; the verb is the event's action.
 EVENTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
-    "ncr.created": ("An NCR was created (REST, admin, or an inbound sync).", NCR_SCHEMA,
-                    NCR_EXAMPLE),
-    "ncr.updated": ("An open NCR's fields changed (an update that changes nothing sends "
-                    "nothing); `data` holds the new values.", NCR_SCHEMA,
-                    {**NCR_EXAMPLE, "status": "under_investigation"}),
-    "ncr.closed": ("An NCR was closed; `data` holds its values at closing (other changes made "
-                   "with the closing are in them; no separate ncr.updated is sent).", NCR_SCHEMA,
-                   {**NCR_EXAMPLE, "status": "closed", "closed_at": "2026-11-27T15:30:00Z"}),
+    "ncr.created": (
+        "An NCR was created (REST, admin, or an inbound sync).",
+        NCR_SCHEMA,
+        NCR_EXAMPLE,
+    ),
+    "ncr.updated": (
+        "An open NCR's fields changed (an update that changes nothing sends "
+        "nothing); `data` holds the new values.",
+        NCR_SCHEMA,
+        {**NCR_EXAMPLE, "status": "under_investigation"},
+    ),
+    "ncr.closed": (
+        "An NCR was closed; `data` holds its values at closing (other changes made "
+        "with the closing are in them; no separate ncr.updated is sent).",
+        NCR_SCHEMA,
+        {**NCR_EXAMPLE, "status": "closed", "closed_at": "2026-11-27T15:30:00Z"},
+    ),
     "capa.created": ("A CAPA was created.", CAPA_SCHEMA, CAPA_EXAMPLE),
-    "capa.updated": ("An open CAPA's fields changed; `data` holds the new values.", CAPA_SCHEMA,
-                     {**CAPA_EXAMPLE, "status": "in_progress"}),
-    "capa.closed": ("A CAPA was closed; `data` holds its values at closing.", CAPA_SCHEMA,
-                    {**CAPA_EXAMPLE, "status": "closed", "closed_at": "2026-12-10T11:00:00Z"}),
-}  # fmt: skip
+    "capa.updated": (
+        "An open CAPA's fields changed; `data` holds the new values.",
+        CAPA_SCHEMA,
+        {**CAPA_EXAMPLE, "status": "in_progress"},
+    ),
+    "capa.closed": (
+        "A CAPA was closed; `data` holds its values at closing.",
+        CAPA_SCHEMA,
+        {**CAPA_EXAMPLE, "status": "closed", "closed_at": "2026-12-10T11:00:00Z"},
+    ),
+}

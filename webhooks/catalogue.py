@@ -81,10 +81,14 @@ def event_types() -> tuple[EventTypeSpec, ...]:
             version = operational.VERSION
         specs.append(
             EventTypeSpec(
-                name=str(name), label=str(EventType(name).label), description=description,
-                version=version, data_schema=schema, example_data=example,
+                name=str(name),
+                label=str(EventType(name).label),
+                description=description,
+                version=version,
+                data_schema=schema,
+                example_data=example,
             )
-        )  # fmt: skip
+        )
     return tuple(specs)
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from apikeys import services as keys
+from audit.models import AuditEvent
 from operations.models import Alert
 from operations.tasks import sweep_alerts
 from quality import services as quality
@@ -27,8 +28,13 @@ from webhooks.models import WebhookDelivery, WebhookEvent
 
 pytestmark = pytest.mark.django_db
 BASE = "https://eqms.plant.example"
-OPS = ["webhook.subscription.disabled", "webhook.delivery.exhausted", "sync.run.failed",
-       "sync.conflict.pending", "apikey.expiring"]  # fmt: skip
+OPS = [
+    "webhook.subscription.disabled",
+    "webhook.delivery.exhausted",
+    "sync.run.failed",
+    "sync.conflict.pending",
+    "apikey.expiring",
+]
 
 
 @pytest.fixture
@@ -133,8 +139,9 @@ def test_two_failing_receivers_of_operational_events_do_not_feed_each_other(
     make_subscription, receiver, settings
 ):
     settings.WEBHOOK_MAX_CONSECUTIVE_FAILURES = 100
-    make_subscription(name="A", events=["ncr.created", "webhook.delivery.exhausted"],
-                      retry_enabled=False)  # fmt: skip
+    make_subscription(
+        name="A", events=["ncr.created", "webhook.delivery.exhausted"], retry_enabled=False
+    )
     make_subscription(name="B", events=["webhook.delivery.exhausted"], retry_enabled=False)
     receiver.respond(*[500] * 10)
     quality.ncr_create(title="A")
@@ -169,8 +176,11 @@ def test_a_sync_run_retried_until_it_gives_up_is_one_event(
     [body] = received(ops_receiver, secret)
     assert body["event"] == "sync.run.failed"
     data = body["data"]
-    assert data["object"] == {"type": "sync_run", "id": last.pk,
-                              "name": f"ERP equipment, run {last.pk}"}  # fmt: skip
+    assert data["object"] == {
+        "type": "sync_run",
+        "id": last.pk,
+        "name": f"ERP equipment, run {last.pk}",
+    }
     assert data["configuration"] == {"id": config.pk, "name": "ERP equipment"}
     assert (data["status"], data["attempt"], data["max_attempts"]) == ("failed", 2, 2)
     assert data["reason"].startswith("Failed on attempt 2 of 2; no retry left.")
@@ -179,8 +189,9 @@ def test_a_sync_run_retried_until_it_gives_up_is_one_event(
 
 def test_a_key_about_to_expire_is_one_event_per_expiry_date(ops_receiver, operator):
     _, secret = operator
-    issued = keys.apikey_create(name="ERP", scopes=["ncr:read"],
-                                expires_at=timezone.now() + timedelta(days=3))  # fmt: skip
+    issued = keys.apikey_create(
+        name="ERP", scopes=["ncr:read"], expires_at=timezone.now() + timedelta(days=3)
+    )
 
     sweep_alerts()
     sweep_alerts()
@@ -221,6 +232,9 @@ def test_a_real_worker_delivers_the_operational_event_of_a_disabling(
     [body] = received(ops_receiver, secret)
     assert body["event"] == "webhook.subscription.disabled"
     assert body["data"]["object"]["name"] == "ERP"
+    [disabled] = AuditEvent.objects.filter(object_type="webhook_subscription", action="disabled")
+    assert (disabled.channel, disabled.actor_type) == ("task", "system")  # by the service
+    assert disabled.actor_name.startswith("task webhooks.")
 
 
 def test_a_subscription_can_choose_the_operational_events_through_the_api(client_for, ops_receiver):

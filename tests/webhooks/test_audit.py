@@ -56,10 +56,14 @@ def test_a_subscription_created_through_the_api_is_audited_with_the_key_and_no_s
     client, key = key_client
     response = client.post(
         "/api/webhooks/",
-        {"name": "ERP", "url": receiver.url, "events": ["ncr.created"],
-         "custom_headers": {"Authorization": HEADER_VALUE}},
+        {
+            "name": "ERP",
+            "url": receiver.url,
+            "events": ["ncr.created"],
+            "custom_headers": {"Authorization": HEADER_VALUE},
+        },
         format="json",
-    )  # fmt: skip
+    )
     assert response.status_code == 201
 
     [event] = trail()
@@ -80,10 +84,15 @@ def test_a_change_records_old_and_new_values_and_a_change_of_nothing_records_not
     subscription, secret = make_subscription(custom_headers={"Authorization": HEADER_VALUE})
     api = client_for("Admin")
 
-    api.patch(f"/api/webhooks/{subscription.pk}/",
-              {"max_retries": 2, "events": ["ncr.closed"],
-               "custom_headers": {"Authorization": "Bearer rotated-credential"}},
-              format="json")  # fmt: skip
+    api.patch(
+        f"/api/webhooks/{subscription.pk}/",
+        {
+            "max_retries": 2,
+            "events": ["ncr.closed"],
+            "custom_headers": {"Authorization": "Bearer rotated-credential"},
+        },
+        format="json",
+    )
     api.patch(f"/api/webhooks/{subscription.pk}/", {"max_retries": 2}, format="json")
 
     _, updated = trail()
@@ -178,7 +187,10 @@ def test_deleting_through_the_api_goes_through_the_service_and_keeps_the_evidenc
     assert not WebhookSubscription.objects.exists() and not WebhookDelivery.objects.exists()
     [deleted] = trail(action="deleted")
     assert (deleted.object_id, deleted.object_repr, deleted.channel) == (
-        str(subscription.pk), "ERP", "api")  # fmt: skip
+        str(subscription.pk),
+        "ERP",
+        "api",
+    )
     assert deleted.changes["url"] == [receiver.url, None]
     assert deleted.changes["secret"] == ["[secret]", None]
     [evidence] = trail("webhook_delivery")
@@ -210,9 +222,10 @@ def test_the_admin_delete_action_audits_each_subscription(make_subscription, bos
     first, _ = make_subscription(name="A")
     second, _ = make_subscription(name="B")
 
-    client.post("/admin/webhooks/webhooksubscription/",
-                {"action": "delete_selected", "_selected_action": [first.pk, second.pk],
-                 "post": "yes"})  # fmt: skip
+    client.post(
+        "/admin/webhooks/webhooksubscription/",
+        {"action": "delete_selected", "_selected_action": [first.pk, second.pk], "post": "yes"},
+    )
 
     assert not WebhookSubscription.objects.exists()
     assert sorted(e.object_repr for e in trail(action="deleted")) == ["A", "B"]
@@ -223,8 +236,9 @@ def test_the_admin_history_page_shows_the_trail_from_every_channel(
 ):
     client, _ = boss
     subscription, _ = make_subscription(name="ERP")
-    client_for("Admin").patch(f"/api/webhooks/{subscription.pk}/", {"max_retries": 1},
-                              format="json")  # fmt: skip
+    client_for("Admin").patch(
+        f"/api/webhooks/{subscription.pk}/", {"max_retries": 1}, format="json"
+    )
 
     page = client.get(f"/admin/webhooks/webhooksubscription/{subscription.pk}/history/")
 
@@ -280,3 +294,24 @@ def test_a_dry_run_of_the_prune_records_nothing(make_subscription, receiver):
     call_command("prune_webhook_deliveries", "--older-than-days", "30", stdout=StringIO())
 
     assert trail("webhook_delivery") == [] and WebhookDelivery.objects.count() == 1
+
+
+def test_the_evidence_of_many_pruned_deliveries_is_written_in_one_statement(
+    make_subscription, receiver
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_subscription()
+    for n in range(30):
+        quality.ncr_create(title=f"NCR {n}")
+    for delivery_id in WebhookDelivery.objects.values_list("id", flat=True):
+        services.delivery_attempt(delivery_id=delivery_id)
+    WebhookDelivery.objects.update(created_at=timezone.now() - timedelta(days=40))
+
+    with CaptureQueriesContext(connection) as queries:
+        services.deliveries_prune(older_than_days=30, commit=True)
+
+    inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "audit_auditevent"')]
+    assert len(inserts) == 1
+    assert len(trail("webhook_delivery", action="delivered")) == 30

@@ -86,8 +86,9 @@ def _publish_one_of_each(receiver, tmp_path, settings) -> None:
     """Every event type, published by the code that publishes it in production."""
     ncr = quality.ncr_create(title="Weld crack", detected_at=timezone.now(), severity="major")
     quality.ncr_update(ncr=ncr, data={"status": "under_investigation"})
-    capa = quality.capa_create(title="Requalify", capa_type="corrective", ncr=ncr,
-                               due_date=date(2026, 12, 15))  # fmt: skip
+    capa = quality.capa_create(
+        title="Requalify", capa_type="corrective", ncr=ncr, due_date=date(2026, 12, 15)
+    )
     quality.capa_create(title="Train", capa_type="preventive")  # without an NCR
     quality.capa_update(capa=capa, data={"owner": "QA"})
     quality.capa_close(capa=capa)
@@ -107,20 +108,23 @@ def _publish_one_of_each(receiver, tmp_path, settings) -> None:
     source = SQLiteSource(tmp_path)
     source.create()
     source.insert(rows(2))
-    config = configure(source, sync_direction="bidirectional", conflict_strategy="manual",
-                       max_retries=1)  # fmt: skip
+    config = configure(
+        source, sync_direction="bidirectional", conflict_strategy="manual", max_retries=1
+    )
     run(config)
     source.update("EQ-00001", "ERP name", T0 + timedelta(days=1))
-    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-00001"),
-                             data={"name": "QMS name"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number="EQ-00001"), data={"name": "QMS name"}
+    )
     run(config)  # a conflict left to a person
     with source.cursor() as cur:
         cur.execute(f"DROP TABLE {source.table}")
     failed = run(config)
     execute(run_claim(run_retry(run=failed).pk))  # the last attempt fails: sync.run.failed
 
-    keys.apikey_create(name="ERP", scopes=["ncr:read"],
-                       expires_at=timezone.now() + timedelta(days=3))  # fmt: skip
+    keys.apikey_create(
+        name="ERP", scopes=["ncr:read"], expires_at=timezone.now() + timedelta(days=3)
+    )
     sweep_alerts()
 
 

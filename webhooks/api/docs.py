@@ -225,8 +225,14 @@ delivery_docs = documented(
 
 def _catalogue_example() -> dict:
     spec = catalogue.event_type("ncr.created")
-    return {"name": spec.name, "label": spec.label, "description": spec.description,
-            "version": spec.version, "schema": spec.schema, "example": spec.example}  # fmt: skip
+    return {
+        "name": spec.name,
+        "label": spec.label,
+        "description": spec.description,
+        "version": spec.version,
+        "schema": spec.schema,
+        "example": spec.example,
+    }
 
 
 event_type_docs = documented(

@@ -19,9 +19,17 @@ from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent
 FINISHED = (WebhookDelivery.Status.SUCCEEDED, WebhookDelivery.Status.FAILED)
 EVIDENCE_BATCH = 1000
 EVIDENCE_FIELDS = (
-    "id", "status", "attempt_count", "last_status_code", "created_at", "completed_at",
-    "subscription_id", "subscription__name", "event__event_type", "event__message_id",
-)  # fmt: skip
+    "id",
+    "status",
+    "attempt_count",
+    "last_status_code",
+    "created_at",
+    "completed_at",
+    "subscription_id",
+    "subscription__name",
+    "event__event_type",
+    "event__message_id",
+)
 
 
 def _evidence(row: dict, reason: str) -> audit.EventData:

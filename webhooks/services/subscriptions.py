@@ -19,13 +19,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit import services as audit
 from audit.changes import SECRET_CHANGED, SECRET_OLD, SECRET_SET
 from eqms_integration import encryption
 from eqms_integration.http_headers import CONNECTION_HEADERS, HEADER_NAME, header_value_problem
 from eqms_integration.ssrf import WEBHOOKS, UnsafeURLError, url_check
 from eqms_integration.text import plural
 from webhooks.models import SUBSCRIBABLE_EVENTS, WebhookSubscription
+from webhooks.services import subscription_trail as trail
 from webhooks.services.pruning import deliveries_evidence_record
 from webhooks.services.signing import RESERVED_HEADERS, secret_generate
 
@@ -42,18 +42,6 @@ EDITABLE_FIELDS = (
     "custom_headers",
 )
 REDACTED = "********"
-AUDITED_FIELDS = (
-    "name",
-    "url",
-    "events",
-    "is_active",
-    "retry_enabled",
-    "max_retries",
-    "retry_delay_seconds",
-    "disabled_reason",
-)
-OBJECT_TYPE = "webhook_subscription"
-HEADER_VALUES = "custom_header_values"  # audited as a secret: only "changed", never a value
 
 
 def custom_headers_of(subscription: WebhookSubscription) -> dict[str, str]:
@@ -118,31 +106,15 @@ def validate_url(url: str) -> str:
 
 
 def _audited(subscription: WebhookSubscription) -> dict[str, Any]:
-    """What the trail compares: the settings, the names of the custom headers, and their
-    values (compared, then recorded only as a secret marker)."""
-    values = audit.field_values(subscription, AUDITED_FIELDS)
-    headers = custom_headers_of(subscription) if subscription.custom_headers_encrypted else {}
-    values["custom_headers"] = sorted(headers)
-    values[HEADER_VALUES] = headers
-    return values
+    return trail.snapshot(subscription, custom_headers_of(subscription))
 
 
 def _audit_record(
-    action: str,
-    subscription: WebhookSubscription,
-    changes: dict[str, Any],
-    *,
-    reason: str = "",
-    object_id: int | None = None,
+    action: str, subscription: WebhookSubscription, changes: dict[str, Any], *, reason: str = ""
 ) -> None:
-    audit.event_record(
-        action=action, object_type=OBJECT_TYPE, object_id=object_id or subscription.pk,
-        object_repr=subscription.name, changes=changes, reason=reason,
-    )  # fmt: skip
-
-
-def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
-    return audit.changes_between(before, after, secret_fields=(HEADER_VALUES,))
+    trail.record(
+        action, object_id=subscription.pk, name=subscription.name, changes=changes, reason=reason
+    )
 
 
 def _apply(subscription: WebhookSubscription, data: Mapping[str, Any]) -> None:
@@ -177,7 +149,7 @@ def subscription_create(**data: Any) -> tuple[WebhookSubscription, str]:
     secret = secret_generate()
     subscription.secret_encrypted = encryption.encrypt(secret)
     subscription.save()
-    changes = _changes({}, _audited(subscription))
+    changes = trail.changes({}, _audited(subscription))
     _audit_record("created", subscription, {**changes, "secret": [None, SECRET_SET]})
     return subscription, secret
 
@@ -197,7 +169,7 @@ def subscription_update(
         subscription.disabled_reason = "Disabled by a user."
         subscription.disabled_at = timezone.now()
     subscription.save()
-    changes = _changes(before, _audited(subscription))
+    changes = trail.changes(before, _audited(subscription))
     if changes:
         if subscription.is_active != was_active:
             action = "enabled" if subscription.is_active else "disabled"
@@ -234,7 +206,7 @@ def subscription_regenerate_secret(
             "updated_at",
         ]
     )
-    changes = audit.changes_between(
+    changes = trail.changes(
         {"previous_secret_valid_until": expired_before},
         {"previous_secret_valid_until": subscription.previous_secret_expires_at},
     )
@@ -262,7 +234,7 @@ def subscription_enable(*, subscription: WebhookSubscription) -> WebhookSubscrip
     subscription.is_active = True
     _clear_failures(subscription)
     subscription.save()
-    changes = _changes(before, _audited(subscription))
+    changes = trail.changes(before, _audited(subscription))
     if failures:
         changes["consecutive_failures"] = [failures, 0]
     if changes:  # enabling an enabled subscription with no failures changes nothing
@@ -285,12 +257,16 @@ def subscription_disable(*, subscription_id: int, reason: str) -> bool:
         )
     )
     if disabled and current is not None:
-        audit.event_record(
-            action="disabled", object_type=OBJECT_TYPE, object_id=subscription_id,
-            object_repr=current["name"], reason=reason,
-            changes={"is_active": [True, False],
-                     "disabled_reason": [current["disabled_reason"], reason]},
-        )  # fmt: skip
+        trail.record(
+            "disabled",
+            object_id=subscription_id,
+            name=current["name"],
+            reason=reason,
+            changes={
+                "is_active": [True, False],
+                "disabled_reason": [current["disabled_reason"], reason],
+            },
+        )
     return disabled
 
 
@@ -302,10 +278,10 @@ def subscription_delete(*, subscription: WebhookSubscription) -> None:
     deliveries_evidence_record(
         subscription.deliveries.all(), reason="Deleted with its subscription."
     )
-    subscription_id = subscription.pk
+    subscription_id, name = subscription.pk, subscription.name
     subscription.delete()
-    changes = {**_changes(before, {}), "secret": [SECRET_OLD, None]}
-    _audit_record("deleted", subscription, changes, object_id=subscription_id)
+    changes = {**trail.changes(before, {}), "secret": [SECRET_OLD, None]}
+    trail.record("deleted", object_id=subscription_id, name=name, changes=changes)
 
 
 def subscriptions_for_event(event_type: str) -> Iterable[WebhookSubscription]:
