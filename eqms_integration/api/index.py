@@ -19,7 +19,11 @@ RESOURCES = (
     ("capas", "capa-list", "Corrective and preventive actions: open, change, close."),
     ("equipment", "equipment-list", "Equipment master data."),
     ("suppliers", "supplier-list", "Supplier master data."),
-    ("webhooks", "webhook-list", "Subscriptions of URLs to signed NCR/CAPA events."),
+    (
+        "webhooks",
+        "webhook-list",
+        "Subscriptions of URLs to signed NCR, CAPA and operational events.",
+    ),
     ("webhook-deliveries", "webhook-delivery-list", "Every event sent to a subscription."),
     ("sync-connections", "sync-connection-list", "External databases and REST APIs."),
     ("sync-configurations", "sync-configuration-list", "What moves where, which way, when."),

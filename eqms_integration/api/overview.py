@@ -35,8 +35,9 @@ API_TAGS = [
     {"name": "CAPAs", "description": "Corrective and preventive actions, optionally for an NCR."},
     {"name": "Equipment", "description": "Equipment master data, keyed by your `number`."},
     {"name": "Suppliers", "description": "Supplier master data, keyed by your `number`."},
-    {"name": "Webhooks", "description": "Subscriptions of URLs to `ncr.*` and `capa.*` events, "
-     "signed per Standard Webhooks, retried with backoff."},
+    {"name": "Webhooks", "description": "Subscriptions of URLs to `ncr.*` and `capa.*` events "
+     "and operational events (see the event catalogue), signed per Standard Webhooks, "
+     "retried with backoff."},
     {"name": "Webhook deliveries", "description": "Each event sent to a subscription, with "
      "its attempts."},
     {"name": "Sync connections", "description": "External SQL databases and REST APIs and how "

@@ -43,7 +43,7 @@ subscription_docs = documented(
         examples=[_answer("Active", SUBSCRIPTION)],
     ),
     create=extend_schema(
-        summary="Subscribe a URL to NCR/CAPA events",
+        summary="Subscribe a URL to NCR, CAPA or operational events",
         description="Creates a subscription and its signing secret, returned **only in this "
         "answer** (`secret`, `whsec_…`): store it to verify `webhook-signature` (Standard "
         "Webhooks) or `X-Webhook-Signature`. The URL is checked by the SSRF guard (http(s) "
