@@ -14,12 +14,14 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from eqms_integration import bulk_sql
 from eqms_integration.batching import chunked
 from quality import services as quality
 from quality.models import CAPA, NCR, Equipment, Supplier
 from quality.services import bulk
 from quality.services.master_data import EQUIPMENT_FIELDS, SUPPLIER_FIELDS
 from sync.engine.mapping import local_fields
+from sync.engine.master_bulk import MasterWriter
 from sync.engine.values import digest, normalised
 from sync.models import SyncConfiguration, SyncRecord
 
@@ -43,13 +45,23 @@ class LocalStore(ABC):
     def values_of(self, obj: Any) -> dict[str, Any]:
         return {name: getattr(obj, name) for name in self.fields}
 
+    def where(self) -> dict[str, Any]:
+        """The column values `queryset()` filters on (for the bulk look-ups)."""
+        return {}
+
     def _having(self, field: str, values: list[Any]) -> Iterator[Any]:
-        """Rows whose `field` is one of `values`, in IN lists every database accepts."""
+        """Rows whose `field` is one of `values`: one array parameter on PostgreSQL, IN lists
+        every database accepts elsewhere."""
+        column = self.model._meta.get_field(field).column
+        fast = bulk_sql.fetch_in(self.model, column, values, where=self.where())
+        if fast is not None:
+            yield from fast
+            return
         for chunk in chunked(values):
             yield from self.queryset().filter(**{f"{field}__in": chunk})
 
     def get_many(self, pks: Iterable[int]) -> dict[int, Any]:
-        return self.queryset().in_bulk(list(pks))
+        return {obj.pk: obj for obj in self._having("id", list(pks))}
 
     def adopt(self, candidates: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """Unlinked QMS rows that already are these external ids (given with their typed
@@ -125,6 +137,7 @@ class MasterDataStore(LocalStore):
         super().__init__(config)
         self.model, self._create, self._update, self.retired = model, create, update, retired
         self.allowed = EQUIPMENT_FIELDS if model is Equipment else SUPPLIER_FIELDS
+        self.writer = MasterWriter(model, self.allowed)
 
     def create(self, external_id: str, values: dict[str, Any]) -> Any:
         return self._create(**{"number": external_id, **values})
@@ -142,8 +155,13 @@ class MasterDataStore(LocalStore):
         updates = [(obj, values) for _, obj, values in work if obj is not None]
         try:
             with transaction.atomic():
-                created = iter(bulk.create_many(self.model, self.allowed, creates))
-                updated = iter(bulk.update_many(self.model, self.allowed, updates))
+                written = self._write_many(creates, updates)
+                if written is None:  # no bulk SQL for this database: the quality services'
+                    written = (
+                        bulk.create_many(self.model, self.allowed, creates),
+                        bulk.update_many(self.model, self.allowed, updates),
+                    )
+                created, updated = (iter(results) for results in written)
         except IntegrityError:
             # The batch's values are on the objects in memory but not in the database: read
             # the rows again, or the row-by-row path would see nothing left to change.
@@ -152,6 +170,18 @@ class MasterDataStore(LocalStore):
                 [(ext, obj and fresh.get(obj.pk), values) for ext, obj, values in work]
             )
         return [next(created) if obj is None else next(updated) for _, obj, _ in work]
+
+    def _write_many(self, creates: list[dict], updates: list[tuple]) -> tuple[list, list] | None:
+        """Both halves of the batch with dialect SQL, and one audit event per row written."""
+        created = self.writer.create(creates)
+        if created is None:
+            return None
+        updated = self.writer.update(updates)
+        self.writer.audit(
+            [obj for obj in created if not isinstance(obj, ValidationError)],
+            [obj for obj in updated if not isinstance(obj, ValidationError)],
+        )
+        return created, updated
 
     def retire(self, obj: Any) -> bool:
         if all(getattr(obj, name) == value for name, value in self.retired.items()):
@@ -201,6 +231,9 @@ class RecordStore(LocalStore):
 
     def queryset(self) -> models.QuerySet:
         return SyncRecord.objects.filter(entity_type=self.config.entity_type)
+
+    def where(self) -> dict[str, Any]:
+        return {"entity_type": self.config.entity_type}
 
     def values_of(self, obj: Any) -> dict[str, Any]:
         return {name: obj.data.get(name) for name in self.fields}

@@ -14,9 +14,11 @@ from sync.models import SyncConfiguration, SyncRetry
 def remember(config: SyncConfiguration, side: str, settler: Settler) -> None:
     """Keep the batch's failures for the next run, forget the records that went through."""
     mine = SyncRetry.objects.filter(configuration=config, side=side)
+    failed = settler.failures
+    if not failed and not mine.exists():  # nothing waits: no look-up of the batch's ids
+        return
     for chunk in chunked(sorted(settler.settled)):
         mine.filter(external_id__in=chunk).delete()
-    failed = settler.failures
     known: set[str] = set()
     for chunk in chunked(sorted(failed)):
         known |= set(mine.filter(external_id__in=chunk).values_list("external_id", flat=True))
