@@ -52,10 +52,13 @@ def supported() -> bool:
     return connection.vendor in ("postgresql", "sqlite", "microsoft")
 
 
-def quote(name: str) -> str:
+def quote(name: str, vendor: str | None = None) -> str:
+    """A table or column name checked and quoted for `vendor` (default: the service's
+    database), its closing quote character doubled inside."""
     if not isinstance(name, str) or not _COLUMN.match(name):
         raise ValueError(f"{name!r} is not a column or table name this module writes.")
-    opening, closing = ("[", "]") if connection.vendor == "microsoft" else ('"', '"')
+    vendor = vendor or connection.vendor
+    opening, closing = ("[", "]") if vendor == "microsoft" else ('"', '"')
     return f"{opening}{name.replace(closing, closing * 2)}{closing}"
 
 
@@ -240,6 +243,10 @@ def _mssql_insert(
     return found
 
 
+def _ms(name: str) -> str:
+    return quote(name, "microsoft")
+
+
 def mssql_insert_statements(
     table: str,
     columns: list[str],
@@ -251,9 +258,9 @@ def mssql_insert_statements(
     """The SQL Server statements for insert(): plain `INSERT … OUTPUT … VALUES`, or a MERGE on
     the conflict columns (HOLDLOCK: two concurrent MERGEs cannot both insert a key). `table`
     is quoted already. Pure, for golden tests."""
-    names = ", ".join(quote(c) for c in columns)
+    names = ", ".join(_ms(c) for c in columns)
     marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    output = " OUTPUT " + ", ".join(f"INSERTED.{quote(c)}" for c in returning) if returning else ""
+    output = " OUTPUT " + ", ".join(f"INSERTED.{_ms(c)}" for c in returning) if returning else ""
     statements = []
     for chunk in _mssql_chunks(rows, len(columns)):
         values = ", ".join([marks] * len(chunk))
@@ -261,15 +268,15 @@ def mssql_insert_statements(
         if not conflict:
             sql = f"INSERT INTO {table} ({names}){output} VALUES {values};"  # noqa: S608
         else:
-            on = " AND ".join(f"t.{quote(c)} = s.{quote(c)}" for c in conflict)
+            on = " AND ".join(f"t.{_ms(c)} = s.{_ms(c)}" for c in conflict)
             sql = (
                 f"MERGE INTO {table} WITH (HOLDLOCK) AS t USING (VALUES {values}) "
                 f"AS s ({names}) ON {on}"
             )
             if update:
-                sets = ", ".join(f"t.{quote(c)} = s.{quote(c)}" for c in update)
+                sets = ", ".join(f"t.{_ms(c)} = s.{_ms(c)}" for c in update)
                 sql += f" WHEN MATCHED THEN UPDATE SET {sets}"
-            inserted = ", ".join(f"s.{quote(c)}" for c in columns)
+            inserted = ", ".join(f"s.{_ms(c)}" for c in columns)
             sql += f" WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({inserted}){output};"  # noqa: S608
         statements.append((sql, params))
     return statements
@@ -328,15 +335,15 @@ def mssql_update_statements(
     """SQL Server: `UPDATE t SET … FROM t JOIN (VALUES …) AS s (…) ON …`, within the limits.
     Pure, for golden tests."""
     all_columns = [key, *columns]
-    names = ", ".join(quote(c) for c in all_columns)
+    names = ", ".join(_ms(c) for c in all_columns)
     marks = "(" + ", ".join(["%s"] * len(all_columns)) + ")"
-    sets = ", ".join(f"t.{quote(c)} = s.{quote(c)}" for c in columns)
+    sets = ", ".join(f"t.{_ms(c)} = s.{_ms(c)}" for c in columns)
     statements = []
     for chunk in _mssql_chunks(rows, len(all_columns)):
         values = ", ".join([marks] * len(chunk))
         sql = (
             f"UPDATE t SET {sets} FROM {table} AS t JOIN (VALUES {values}) AS s ({names}) "  # noqa: S608
-            f"ON t.{quote(key)} = s.{quote(key)};"
+            f"ON t.{_ms(key)} = s.{_ms(key)};"
         )
         statements.append((sql, [v for row in chunk for v in row]))
     return statements

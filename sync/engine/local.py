@@ -20,6 +20,7 @@ from quality import services as quality
 from quality.models import CAPA, NCR, Equipment, Supplier
 from quality.services import bulk
 from quality.services.master_data import EQUIPMENT_FIELDS, SUPPLIER_FIELDS
+from sync.engine import record_trail
 from sync.engine.mapping import local_fields
 from sync.engine.master_bulk import MasterWriter
 from sync.engine.values import digest, normalised
@@ -186,7 +187,14 @@ class MasterDataStore(LocalStore):
     def retire(self, obj: Any) -> bool:
         if all(getattr(obj, name) == value for name, value in self.retired.items()):
             return False
-        self._update(obj, self.retired)
+        if not bulk_sql.supported():
+            self._update(obj, self.retired)
+            return True
+        # As the batch writes rows (the same rules), audited as the run's retirement.
+        (result,) = self.writer.update([(obj, dict(self.retired))])
+        if isinstance(result, ValidationError):
+            raise result
+        self.writer.audit([], [obj], action="retired")
         return True
 
 
@@ -256,16 +264,20 @@ class RecordStore(LocalStore):
     def create(self, external_id: str, values: dict[str, Any]) -> Any:
         record = self._new(external_id, normalised(values))
         record.save()
+        record_trail.record_many([(record, None)])
         return record
 
     def update(self, obj: Any, values: dict[str, Any]) -> Any:
         # Other configurations may map other fields of the same record: merge, don't replace.
+        before = obj.data
         obj.data = {**obj.data, **normalised(values)}
         obj.data_hash, obj.configuration = digest(obj.data), self.config
         obj.save(update_fields=["data", "data_hash", "configuration", "updated_at"])
+        record_trail.record_many([(obj, before)])
         return obj
 
     def retire(self, obj: Any) -> bool:
+        record_trail.record_retired(obj)
         obj.delete()
         return True
 
@@ -274,11 +286,13 @@ class RecordStore(LocalStore):
         if not bulk.bulk_supported():
             return super().apply_many(work)
         now, creates, updates, results = timezone.now(), [], [], []
+        before: dict[int, dict[str, Any]] = {}
         for external_id, obj, values in work:
             if obj is None:
                 obj = self._new(external_id, normalised(values))
                 creates.append(obj)
             else:
+                before[id(obj)] = obj.data
                 obj.data = {**obj.data, **normalised(values)}
                 obj.data_hash, obj.configuration, obj.updated_at = (
                     digest(obj.data),
@@ -287,13 +301,21 @@ class RecordStore(LocalStore):
                 )
                 updates.append(obj)
             results.append(obj)
+        columns = ["data", "data_hash", "configuration_id", "updated_at"]
         try:
             with transaction.atomic():
                 SyncRecord.objects.bulk_create(creates)
-                SyncRecord.objects.bulk_update(
-                    updates, ["data", "data_hash", "configuration", "updated_at"]
+                rows = [[obj.pk, *(getattr(obj, c) for c in columns)] for obj in updates]
+                if bulk_sql.update(SyncRecord, "id", columns, rows) is None:
+                    SyncRecord.objects.bulk_update(
+                        updates, ["data", "data_hash", "configuration", "updated_at"]
+                    )
+                record_trail.record_many(
+                    [(obj, None) for obj in creates] + [(obj, before[id(obj)]) for obj in updates]
                 )
         except IntegrityError:
+            for obj in updates:  # the row-by-row path starts from what the database holds
+                obj.data = before[id(obj)]
             return super().apply_many(work)
         return results
 

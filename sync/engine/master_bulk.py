@@ -173,7 +173,7 @@ class MasterWriter:
         return taken
 
     # --- the audit trail -----------------------------------------------------------------
-    def audit(self, created: list[Any], updated: list[Any]) -> None:
+    def audit(self, created: list[Any], updated: list[Any], *, action: str = "updated") -> None:
         """One event per row written (creates with their values, updates old -> new)."""
         if not settings.SYNC_AUDIT_RECORDS:
             return
@@ -192,6 +192,6 @@ class MasterWriter:
             changes = audit.changes_between(before, after)
             if changes:
                 events.append(
-                    audit.EventData("updated", self.object_type, obj.pk, obj.number, changes)
+                    audit.EventData(action, self.object_type, obj.pk, obj.number, changes)
                 )
         audit.events_record_many(events)
