@@ -11,26 +11,23 @@ from django.http import HttpRequest
 
 from eqms_integration.admin_actions import ObjectAction, ObjectActionsMixin
 from eqms_integration.text import counted
-from quality import services
+from quality import registry
 from quality.models import CAPA, NCR, Equipment, Supplier
-from quality.services.capa import CAPA_EDITABLE_FIELDS
-from quality.services.master_data import EQUIPMENT_FIELDS, SUPPLIER_FIELDS
-from quality.services.ncr import NCR_EDITABLE_FIELDS
 
 
 class ServiceAdmin(ObjectActionsMixin, admin.ModelAdmin):
     """Routes admin saves through the services so rules (numbering, closing) hold here too."""
 
-    editable_fields: tuple[str, ...] = ()
+    entity: registry.Entity  # model, editable fields and services, from the registry
     readonly_fields: tuple[str, ...] = ("created_at", "updated_at")
     list_per_page = 50
 
+    @property
+    def editable_fields(self) -> tuple[str, ...]:
+        return self.entity.editable_fields
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # records are closed or retired, never deleted
-
-    # Set by subclasses, as on the API viewsets: create_service(**data), update_service(obj, data).
-    create_service: Any
-    update_service: Any
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         fields = tuple(super().get_readonly_fields(request, obj))
@@ -54,9 +51,9 @@ class ServiceAdmin(ObjectActionsMixin, admin.ModelAdmin):
             if name in form.cleaned_data
         }
         if change:
-            saved = type(self).update_service(type(obj).objects.get(pk=obj.pk), data)
+            saved = self.entity.update(type(obj).objects.get(pk=obj.pk), data)
         else:
-            saved = type(self).create_service(**data)
+            saved = self.entity.create(**data)
         obj.pk = saved.pk
         obj.__dict__.update(
             {f.attname: getattr(saved, f.attname) for f in saved._meta.concrete_fields}
@@ -71,7 +68,7 @@ class ClosableAdmin(ServiceAdmin):
     actions = ("close_selected",)
 
     def close_service(self, obj: Any) -> Any:
-        raise NotImplementedError
+        return self.entity.close(obj)
 
     def cannot_close(self, obj: Any) -> str:
         return f"{obj.number} is already closed." if obj.status == "closed" else ""
@@ -128,27 +125,10 @@ class NCRAdmin(ClosableAdmin):
     list_filter = ("status", "severity", "created_at")
     search_fields = ("number", "title", "description", "source")
     date_hierarchy = "created_at"
-    readonly_fields = ("number", "closed_at", "created_at", "updated_at")
-    fields = (
-        "number",
-        "title",
-        "description",
-        "severity",
-        "status",
-        "source",
-        "detected_at",
-        "closed_at",
-        "created_at",
-        "updated_at",
-    )
-    editable_fields = NCR_EDITABLE_FIELDS
+    entity = registry.NCR_ENTITY
+    readonly_fields = (*entity.read_only_fields, *registry.TIMESTAMPS)
+    fields = (*entity.form_fields, *registry.TIMESTAMPS)
     object_actions = (_close_action("NCR"),)
-
-    create_service = staticmethod(services.ncr_create)
-    update_service = staticmethod(lambda obj, data: services.ncr_update(ncr=obj, data=data))
-
-    def close_service(self, obj: NCR) -> NCR:
-        return services.ncr_close(ncr=obj)
 
 
 @admin.register(CAPA)
@@ -168,28 +148,10 @@ class CAPAAdmin(ClosableAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("ncr",)
     autocomplete_fields = ("ncr",)
-    readonly_fields = ("number", "closed_at", "created_at", "updated_at")
-    fields = (
-        "number",
-        "title",
-        "description",
-        "capa_type",
-        "status",
-        "ncr",
-        "owner",
-        "due_date",
-        "closed_at",
-        "created_at",
-        "updated_at",
-    )
-    editable_fields = CAPA_EDITABLE_FIELDS
+    entity = registry.CAPA_ENTITY
+    readonly_fields = (*entity.read_only_fields, *registry.TIMESTAMPS)
+    fields = (*entity.form_fields, *registry.TIMESTAMPS)
     object_actions = (_close_action("CAPA"),)
-
-    create_service = staticmethod(services.capa_create)
-    update_service = staticmethod(lambda obj, data: services.capa_update(capa=obj, data=data))
-
-    def close_service(self, obj: CAPA) -> CAPA:
-        return services.capa_close(capa=obj)
 
 
 @admin.register(Equipment)
@@ -205,12 +167,7 @@ class EquipmentAdmin(ServiceAdmin):
     )
     list_filter = ("status", "category", "location")
     search_fields = ("number", "name", "serial_number", "manufacturer", "model")
-    editable_fields = EQUIPMENT_FIELDS
-
-    create_service = staticmethod(services.equipment_create)
-    update_service = staticmethod(
-        lambda obj, data: services.equipment_update(equipment=obj, data=data)
-    )
+    entity = registry.EQUIPMENT_ENTITY
 
 
 @admin.register(Supplier)
@@ -226,9 +183,4 @@ class SupplierAdmin(ServiceAdmin):
     )
     list_filter = ("status", "approval_status")
     search_fields = ("number", "name", "contact_name", "email")
-    editable_fields = SUPPLIER_FIELDS
-
-    create_service = staticmethod(services.supplier_create)
-    update_service = staticmethod(
-        lambda obj, data: services.supplier_update(supplier=obj, data=data)
-    )
+    entity = registry.SUPPLIER_ENTITY

@@ -4,9 +4,8 @@ from celery import shared_task
 from django.core.exceptions import ValidationError
 
 from eqms_integration.outages import outage_tolerant
-from sync.engine.runner import execute
 from sync.models import SyncConfiguration
-from sync.services.runs import run_claim, run_request, runs_sweep
+from sync.services.runs import run_claim, run_execute, run_request, runs_sweep
 
 
 @shared_task(name="sync.execute_run", ignore_result=True)
@@ -16,7 +15,7 @@ def execute_sync_run(run_id: int) -> str:
     run = run_claim(run_id)
     if run is None:
         return "not claimed"
-    return execute(run).status
+    return run_execute(run=run).status
 
 
 @shared_task(name="sync.sweep_runs", ignore_result=True)

@@ -1,89 +1,50 @@
-"""Input and output shapes of the quality API. Validation only; writes go through services."""
+"""Input and output shapes of the quality API. Validation only; writes go through services.
+The fields are the registry's (quality.registry), so the API, the admin and the services
+agree on what an entity has and what may change."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
-from quality.models import CAPA, NCR, Equipment, Supplier
+from quality import registry
 
-TIMESTAMPS = ("created_at", "updated_at")
+
+def _after(fields: tuple[str, ...], anchor: str, extra: str) -> tuple[str, ...]:
+    index = fields.index(anchor) + 1
+    return (*fields[:index], extra, *fields[index:])
 
 
 class NCRSerializer(serializers.ModelSerializer):
     class Meta:
-        model = NCR
-        fields = (
-            "id",
-            "number",
-            "title",
-            "description",
-            "severity",
-            "status",
-            "source",
-            "detected_at",
-            "closed_at",
-            *TIMESTAMPS,
-        )
-        read_only_fields = ("id", "number", "closed_at", *TIMESTAMPS)
+        model = registry.NCR_ENTITY.model
+        fields = registry.NCR_ENTITY.api_fields
+        read_only_fields = registry.NCR_ENTITY.api_read_only_fields
 
 
 class CAPASerializer(serializers.ModelSerializer):
     ncr_number = serializers.CharField(
-        source="ncr.number", read_only=True, default=None, allow_null=True,
+        source="ncr.number",
+        read_only=True,
+        default=None,
+        allow_null=True,
         help_text="The number of the NCR this CAPA answers; null without one.",
-    )  # fmt: skip
+    )
 
     class Meta:
-        model = CAPA
-        fields = (
-            "id",
-            "number",
-            "title",
-            "description",
-            "capa_type",
-            "status",
-            "ncr",
-            "ncr_number",
-            "owner",
-            "due_date",
-            "closed_at",
-            *TIMESTAMPS,
-        )
-        read_only_fields = ("id", "number", "closed_at", *TIMESTAMPS)
+        model = registry.CAPA_ENTITY.model
+        fields = _after(registry.CAPA_ENTITY.api_fields, "ncr", "ncr_number")
+        read_only_fields = registry.CAPA_ENTITY.api_read_only_fields
 
 
 class EquipmentSerializer(serializers.ModelSerializer):
     class Meta:
-        model = Equipment
-        fields = (
-            "id",
-            "number",
-            "name",
-            "category",
-            "location",
-            "manufacturer",
-            "model",
-            "serial_number",
-            "status",
-            "calibration_due_date",
-            *TIMESTAMPS,
-        )
-        read_only_fields = ("id", *TIMESTAMPS)
+        model = registry.EQUIPMENT_ENTITY.model
+        fields = registry.EQUIPMENT_ENTITY.api_fields
+        read_only_fields = registry.EQUIPMENT_ENTITY.api_read_only_fields
 
 
 class SupplierSerializer(serializers.ModelSerializer):
     class Meta:
-        model = Supplier
-        fields = (
-            "id",
-            "number",
-            "name",
-            "contact_name",
-            "email",
-            "phone",
-            "address",
-            "status",
-            "approval_status",
-            *TIMESTAMPS,
-        )
-        read_only_fields = ("id", *TIMESTAMPS)
+        model = registry.SUPPLIER_ENTITY.model
+        fields = registry.SUPPLIER_ENTITY.api_fields
+        read_only_fields = registry.SUPPLIER_ENTITY.api_read_only_fields

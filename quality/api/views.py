@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from eqms_integration.api.permissions import model_permissions, resource_scopes
 from eqms_integration.api.viewsets import ServiceModelViewSet
-from quality import services
+from quality import registry
 from quality.api import docs, filters, serializers
 from quality.models import CAPA, NCR, Equipment, Supplier
 
@@ -31,12 +31,12 @@ class NCRViewSet(ServiceModelViewSet):
     )
     required_permissions = model_permissions("quality", "ncr", extra={"close": "quality.close_ncr"})
     required_scopes = resource_scopes("ncr", extra={"close": "ncr:write"})
-    create_service = staticmethod(services.ncr_create)
-    update_service = staticmethod(lambda ncr, data: services.ncr_update(ncr=ncr, data=data))
+    create_service = staticmethod(registry.NCR_ENTITY.create)
+    update_service = staticmethod(registry.NCR_ENTITY.update)
 
     @action(detail=True, methods=["post"])
     def close(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        ncr = services.ncr_close(ncr=self.get_object())
+        ncr = registry.NCR_ENTITY.close(self.get_object())
         return Response(self.get_serializer(ncr).data)
 
 
@@ -51,12 +51,12 @@ class CAPAViewSet(ServiceModelViewSet):
         "quality", "capa", extra={"close": "quality.close_capa"}
     )
     required_scopes = resource_scopes("capa", extra={"close": "capa:write"})
-    create_service = staticmethod(services.capa_create)
-    update_service = staticmethod(lambda capa, data: services.capa_update(capa=capa, data=data))
+    create_service = staticmethod(registry.CAPA_ENTITY.create)
+    update_service = staticmethod(registry.CAPA_ENTITY.update)
 
     @action(detail=True, methods=["post"])
     def close(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        capa = services.capa_close(capa=self.get_object())
+        capa = registry.CAPA_ENTITY.close(self.get_object())
         return Response(self.get_serializer(capa).data)
 
 
@@ -76,10 +76,8 @@ class EquipmentViewSet(ServiceModelViewSet):
     ordering_fields = ("number", "name", "updated_at", "calibration_due_date")
     required_permissions = model_permissions("quality", "equipment")
     required_scopes = resource_scopes("equipment")
-    create_service = staticmethod(services.equipment_create)
-    update_service = staticmethod(
-        lambda equipment, data: services.equipment_update(equipment=equipment, data=data)
-    )
+    create_service = staticmethod(registry.EQUIPMENT_ENTITY.create)
+    update_service = staticmethod(registry.EQUIPMENT_ENTITY.update)
 
 
 @docs.supplier_docs
@@ -91,7 +89,5 @@ class SupplierViewSet(ServiceModelViewSet):
     ordering_fields = ("number", "name", "updated_at")
     required_permissions = model_permissions("quality", "supplier")
     required_scopes = resource_scopes("suppliers")
-    create_service = staticmethod(services.supplier_create)
-    update_service = staticmethod(
-        lambda supplier, data: services.supplier_update(supplier=supplier, data=data)
-    )
+    create_service = staticmethod(registry.SUPPLIER_ENTITY.create)
+    update_service = staticmethod(registry.SUPPLIER_ENTITY.update)

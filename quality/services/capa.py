@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -59,7 +60,7 @@ def capa_create(
 
 
 @transaction.atomic
-def capa_update(*, capa: CAPA, data: dict[str, Any]) -> CAPA:
+def capa_update(capa: CAPA, data: Mapping[str, Any]) -> CAPA:
     """Apply the given field values; an update that changes nothing writes nothing."""
     check_status_change(capa.status, data.get("status"), CAPA.Status.CLOSED, "CAPA")
     changed = apply_changes(capa, data, CAPA_EDITABLE_FIELDS)
@@ -70,7 +71,7 @@ def capa_update(*, capa: CAPA, data: dict[str, Any]) -> CAPA:
 
 
 @transaction.atomic
-def capa_close(*, capa: CAPA, data: dict[str, Any] | None = None) -> CAPA:
+def capa_close(capa: CAPA, data: Mapping[str, Any] | None = None, *, reason: str = "") -> CAPA:
     """Close it (with `data`, other field changes, in the same UPDATE): one `capa.closed` event."""
     close_once(capa, data, CAPA_EDITABLE_FIELDS, CAPA.Status.CLOSED)
     capa_event_publish(capa=capa, action="closed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
@@ -41,7 +42,7 @@ def equipment_create(**data: Any) -> Equipment:
 
 
 @transaction.atomic
-def equipment_update(*, equipment: Equipment, data: dict[str, Any]) -> Equipment:
+def equipment_update(equipment: Equipment, data: Mapping[str, Any]) -> Equipment:
     changed = apply_changes(equipment, data, EQUIPMENT_FIELDS)
     if changed:
         validated_save(equipment, changed)
@@ -57,7 +58,7 @@ def supplier_create(**data: Any) -> Supplier:
 
 
 @transaction.atomic
-def supplier_update(*, supplier: Supplier, data: dict[str, Any]) -> Supplier:
+def supplier_update(supplier: Supplier, data: Mapping[str, Any]) -> Supplier:
     changed = apply_changes(supplier, data, SUPPLIER_FIELDS)
     if changed:
         validated_save(supplier, changed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -56,7 +57,7 @@ def ncr_create(
 
 
 @transaction.atomic
-def ncr_update(*, ncr: NCR, data: dict[str, Any]) -> NCR:
+def ncr_update(ncr: NCR, data: Mapping[str, Any]) -> NCR:
     """Apply the given field values; an update that changes nothing writes nothing."""
     check_status_change(ncr.status, data.get("status"), NCR.Status.CLOSED, "NCR")
     changed = apply_changes(ncr, data, NCR_EDITABLE_FIELDS)
@@ -67,7 +68,7 @@ def ncr_update(*, ncr: NCR, data: dict[str, Any]) -> NCR:
 
 
 @transaction.atomic
-def ncr_close(*, ncr: NCR, data: dict[str, Any] | None = None) -> NCR:
+def ncr_close(ncr: NCR, data: Mapping[str, Any] | None = None, *, reason: str = "") -> NCR:
     """Close it (with `data`, other field changes, in the same UPDATE): one `ncr.closed` event."""
     close_once(ncr, data, NCR_EDITABLE_FIELDS, NCR.Status.CLOSED)
     ncr_event_publish(ncr=ncr, action="closed")

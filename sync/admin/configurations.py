@@ -17,18 +17,15 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from audit.admin_history import AuditHistoryMixin
 from eqms_integration.admin_actions import ObjectAction, ObjectActionsMixin
 from eqms_integration.text import counted
 from sync import services
 from sync.admin.mappings import FieldMappingsWidget, remote_columns
 from sync.admin.overview import overview
+from sync.configuration_checks import configuration_warnings
 from sync.models import Connection, SyncConfiguration, SyncRun
-from sync.services.configurations import FIELDS as CONFIGURATION_FIELDS
-from sync.services.configurations import (
-    configuration_warnings,
-    remote_changed,
-    remote_snapshot,
-)
+from sync.services.configurations import FIELDS, remote_changed, remote_snapshot
 from sync.services.preview import delta_preview
 from sync.services.runs import run_request
 
@@ -38,7 +35,7 @@ PREVIEW_TEMPLATE = "admin/sync/syncconfiguration/preview.html"
 class SyncConfigurationForm(forms.ModelForm):
     class Meta:
         model = SyncConfiguration
-        fields = CONFIGURATION_FIELDS
+        fields = FIELDS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -55,9 +52,7 @@ class SyncConfigurationForm(forms.ModelForm):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        candidate = SyncConfiguration(
-            **{f: cleaned[f] for f in CONFIGURATION_FIELDS if f in cleaned}
-        )
+        candidate = SyncConfiguration(**{f: cleaned[f] for f in FIELDS if f in cleaned})
         # A rename or a new schedule is saved while the remote is down (self.instance still
         # holds the stored values here).
         before = remote_snapshot(self.instance) if self.instance.pk else None
@@ -80,7 +75,8 @@ class RunForm(forms.Form):
 
 
 @admin.register(SyncConfiguration)
-class SyncConfigurationAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class SyncConfigurationAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.ModelAdmin):
+    audit_object_type = "sync_configuration"
     form = SyncConfigurationForm
     list_display = (
         "name",
@@ -284,7 +280,7 @@ class SyncConfigurationAdmin(ObjectActionsMixin, admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: SyncConfiguration, form: Any, change: bool
     ) -> None:
-        data = {name: form.cleaned_data[name] for name in CONFIGURATION_FIELDS}
+        data = {name: form.cleaned_data[name] for name in FIELDS}
         if change:
             saved = services.configuration_update(
                 config=SyncConfiguration.objects.get(pk=obj.pk), data=data

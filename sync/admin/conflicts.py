@@ -12,9 +12,14 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from sync.engine.mapping import local_fields
+from audit.admin_history import AuditHistoryMixin
 from sync.models import SyncConflict
-from sync.services.conflicts import RemoteWriteError, conflict_resolve
+from sync.services.conflicts import (
+    RemoteWriteError,
+    conflict_fields,
+    conflict_local_model,
+    conflict_resolve,
+)
 
 CUSTOM_PREFIX = "custom__"
 
@@ -22,9 +27,7 @@ CUSTOM_PREFIX = "custom__"
 def comparison(conflict: SyncConflict) -> list[dict[str, Any]]:
     """One row per synced field: base, source and target values, and whether they differ."""
     base = conflict.base_values or {}
-    names = local_fields(conflict.configuration) or sorted(
-        {*conflict.source_values, *conflict.target_values}
-    )
+    names = conflict_fields(conflict) or sorted({*conflict.source_values, *conflict.target_values})
     return [
         {
             "field": name,
@@ -39,11 +42,9 @@ def comparison(conflict: SyncConflict) -> list[dict[str, Any]]:
 
 def local_record_link(conflict: SyncConflict) -> str:
     """A link to the QMS record of the conflict (its admin page), or why there is none."""
-    from sync.engine.local import store_for
-
     if conflict.local_id is None:
         return "none yet (the record is not in the QMS)"
-    model = store_for(conflict.configuration).model
+    model = conflict_local_model(conflict)
     opts = model._meta
     obj = model.objects.filter(pk=conflict.local_id).first()
     if obj is None:
@@ -53,7 +54,8 @@ def local_record_link(conflict: SyncConflict) -> str:
 
 
 @admin.register(SyncConflict)
-class SyncConflictAdmin(admin.ModelAdmin):
+class SyncConflictAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    audit_object_type = "sync_conflict"
     list_display = (
         "id",
         "configuration",
@@ -186,7 +188,7 @@ class SyncConflictAdmin(admin.ModelAdmin):
                 conflict=conflict,
                 resolution=resolution,
                 resolved_value=custom,
-                notes=request.POST.get("notes", "").strip(),
+                reason=request.POST.get("notes", "").strip(),
                 user=request.user,
             )
         except (ValidationError, RemoteWriteError) as exc:

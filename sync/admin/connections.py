@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from audit.admin_history import AuditHistoryMixin
 from eqms_integration.admin_actions import ObjectAction, ObjectActionsMixin
 from sync import services
 from sync.models import Connection
@@ -67,7 +68,8 @@ REST_FIELDS = ("base_url", "auth_type", "credentials")
 
 
 @admin.register(Connection)
-class ConnectionAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class ConnectionAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.ModelAdmin):
+    audit_object_type = "sync_connection"
     form = ConnectionForm
     object_actions = (
         ObjectAction(
@@ -136,6 +138,16 @@ class ConnectionAdmin(ObjectActionsMixin, admin.ModelAdmin):
         else:
             saved = services.connection_create(**data, **secrets)
         obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: Connection) -> None:
+        services.connection_delete(connection=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        for connection in queryset:
+            try:
+                services.connection_delete(connection=connection)
+            except ValidationError as exc:
+                self.message_user(request, "; ".join(exc.messages), messages.ERROR)
 
     @admin.action(description="Test selected connections", permissions=["test"])
     def test_selected(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:

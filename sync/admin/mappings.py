@@ -12,8 +12,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from sync import services
+from sync.configuration_checks import local_fields_of
 from sync.models import Connection, SyncConfiguration
-from sync.services.configurations import LOCAL_FIELDS
 from sync.transforms import TRANSFORMS
 
 Columns = tuple[list[str] | None, str, str]  # column names (None: type them), note, error
@@ -21,9 +21,9 @@ Columns = tuple[list[str] | None, str, str]  # column names (None: type them), n
 
 def local_fields_by_type() -> dict[str, list[str] | None]:
     """The QMS fields each entity type can map (None: the record store takes any name)."""
+    by_type = {str(value): local_fields_of(value) for value in SyncConfiguration.EntityType.values}
     return {
-        str(value): list(LOCAL_FIELDS[value]) if value in LOCAL_FIELDS else None
-        for value in SyncConfiguration.EntityType.values
+        value: list(fields) if fields is not None else None for value, fields in by_type.items()
     }
 
 

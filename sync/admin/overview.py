@@ -8,10 +8,10 @@ from typing import Any
 from django.urls import reverse
 
 from sync.admin.charts import run_chart
+from sync.configuration_checks import configuration_warnings
 from sync.connectors import cursors
 from sync.models import SyncConfiguration, SyncRun, SyncState
 from sync.selectors import configuration_statistics, run_history
-from sync.services.configurations import configuration_warnings
 from sync.services.preview import first_run_notice
 from sync.services.schedules import next_run_at
 

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from audit.admin_history import AuditHistoryMixin
 from sync.models import SyncConfiguration, SyncRecord, SyncRetry, SyncRowError, SyncRun
 
 
@@ -30,7 +31,8 @@ def run_outcome(run: SyncRun) -> str:
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    audit_object_type = "sync_run"
     list_display = (
         "id",
         "configuration",
@@ -129,7 +131,8 @@ class SyncRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(SyncRecord)
-class SyncRecordAdmin(admin.ModelAdmin):
+class SyncRecordAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    audit_object_type = "record"
     list_display = ("entity_type", "external_id", "configuration", "updated_at")
     list_filter = ("entity_type", "configuration")
     search_fields = ("external_id",)

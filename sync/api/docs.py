@@ -108,7 +108,8 @@ connection_docs = documented(
     ),
     destroy=extend_schema(
         summary="Delete a connection",
-        description="Deletes the connection; one still used by a configuration is a 409.",
+        description="Deletes the connection; one still used by configurations is a 400 "
+        "naming them (delete them or move them to another connection first).",
     ),
     test=extend_schema(
         summary="Test a connection",
@@ -357,7 +358,9 @@ conflict_docs = documented(
         "(the QMS values), `custom_value` (your `resolved_value`, checked like any QMS "
         "input) or `ignored` (nothing changes). The chosen values are written to the QMS and "
         "to the external system in one go and become the new base; if the external system "
-        "cannot take them nothing changes (502). A conflict a person decided already is a "
+        "cannot take them nothing changes (502). A `reason` is required (it is kept in the "
+        "conflict's notes and the audit trail; `notes` is taken as the reason when `reason` "
+        "is absent); without one, or for a conflict a person decided already, the answer is "
         "400.",
         request=serializers.ResolveSerializer,
         responses={
@@ -369,7 +372,7 @@ conflict_docs = documented(
             OpenApiExample(
                 "Keep the QMS name",
                 request_only=True,
-                value={"resolution": "target_wins", "notes": "QMS naming is the standard."},
+                value={"resolution": "target_wins", "reason": "QMS naming is the standard."},
             ),
             OpenApiExample(
                 "Merge by hand",
@@ -377,6 +380,7 @@ conflict_docs = documented(
                 value={
                     "resolution": "custom_value",
                     "resolved_value": {"name": "Caliper 0-150 mm"},
+                    "reason": "Agreed with purchasing.",
                 },
             ),
             _answer(

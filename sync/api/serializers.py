@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from eqms_integration.api.fields import CaseInsensitiveChoiceField
+from sync.configuration_checks import configuration_warnings
 from sync.models import (
     Connection,
     SyncConfiguration,
@@ -15,7 +16,6 @@ from sync.models import (
     SyncRun,
 )
 from sync.selectors import configuration_statistics
-from sync.services.configurations import configuration_warnings
 
 
 class ConnectionSerializer(serializers.ModelSerializer):
@@ -339,6 +339,7 @@ class SyncConflictSerializer(serializers.ModelSerializer):
 class ResolveSerializer(serializers.Serializer):
     resolution = serializers.ChoiceField(choices=SyncConflict.Resolution.choices)
     resolved_value = serializers.DictField(required=False, allow_null=True)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
     def validate(self, attrs: dict) -> dict:

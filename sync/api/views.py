@@ -76,6 +76,10 @@ class ConnectionViewSet(
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
 
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.connection_delete(connection=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     @action(detail=True, methods=["post"])
     def test(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         result = services.connection_test(connection=self.get_object())

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from sync.connectors.sql.catalog import TableCatalogue
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,9 @@ class RemoteSession(Protocol):
     # engine may save its cursor after every batch. False (REST): the cursor is saved only
     # when a run has read everything.
     ordered: bool
+    # The table as the SQL catalogue described it when the session opened (checks reuse it
+    # rather than describing again); None where there is no catalogue (REST).
+    catalogue: TableCatalogue | None
 
     def upper_bound(self) -> Any | None:
         """The highest cursor value now (fixed at run start); None when no row has one."""

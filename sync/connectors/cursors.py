@@ -88,3 +88,30 @@ def comparable(a: Any, b: Any) -> tuple[Any, Any]:
 def compare(a: Any, b: Any) -> int:
     x, y = comparable(a, b)
     return (x > y) - (x < y)
+
+
+# The keyset window, one rule for every reader (the SQL WHERE of `sql.read`, the REST
+# session's filter, the engine's own cursor bookkeeping): a row is in the window
+# (after, upper] when its cursor is set, not above `upper`, and (cursor, key) comes after
+# `after`: a later cursor, or the same cursor and a later key. A stored cursor without a key
+# means every row at that cursor was read already.
+Keyset = tuple[Any, Any]  # (cursor value, key value)
+
+
+def keyset_after(cursor: Any, key: Any, after: Keyset) -> bool:
+    """(cursor, key) > after, comparing values of either source type (ValueError when they
+    are not values of one kind)."""
+    order = compare(cursor, after[0])
+    if order == 0:
+        return after[1] is not None and compare(key, after[1]) > 0
+    return order > 0
+
+
+def in_window(cursor: Any, key: Any, *, after: Keyset | None, upper: Any | None) -> bool:
+    """Whether the row (cursor, key) is in the keyset window (after, upper]; no `after` (or
+    no cursor in it): from the beginning; no `upper`: no end."""
+    if cursor is None:
+        return False
+    if upper is not None and compare(cursor, upper) > 0:
+        return False
+    return after is None or after[0] is None or keyset_after(cursor, key, after)

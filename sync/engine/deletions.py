@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from eqms_integration.batching import chunked
+from sync.engine.counts import RunCounts
 from sync.engine.local import LocalStore
 from sync.engine.settle import error_text
 from sync.models import SyncLink, SyncRowError, SyncRun
@@ -19,7 +20,8 @@ def deletions(run: SyncRun, store: LocalStore) -> None:
     run.missing_at_source = missing.count()
     ids = missing.order_by("external_id").values_list("external_id", flat=True)
     run.missing_at_source_ids = list(ids[: SyncRun.MISSING_IDS_KEPT])
-    run.retired = 0
+    counts = RunCounts(run)
+    counts.retiring()
     if not config.apply_deletions or run.dry_run:
         return
     for chunk in chunked(list(missing.values_list("pk", "local_id", "external_id"))):
@@ -29,11 +31,11 @@ def deletions(run: SyncRun, store: LocalStore) -> None:
             try:
                 with transaction.atomic():
                     if obj is not None and store.retire(obj):
-                        run.retired += 1
+                        counts.retired()
                     if obj is None or store.retire_deletes:
                         SyncLink.objects.filter(pk=link_pk).delete()
             except ValidationError as exc:
-                run.failed += 1
+                counts.failed()
                 SyncRowError.objects.create(
                     run=run,
                     external_id=external_id,

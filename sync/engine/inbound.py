@@ -32,7 +32,7 @@ class InboundPhase(PhaseBase):
         typed: dict[str, tuple[dict, dict]] = {}
         for row in rows:
             ext = external_id(row, key)
-            self.run.processed += 1
+            settler.counts.read()
             try:
                 typed[ext] = (row, typed_row(self.config, row))
             except (transforms.TransformError, ValidationError) as exc:
@@ -138,25 +138,11 @@ class InboundPhase(PhaseBase):
             return False
         if not self.delta:
             return True
-        cursor = row.get(self.config.delta_field)
-        if cursor is None:
-            return False
+        cursor, key = row.get(self.config.delta_field), row.get(self.config.remote_key)
         try:
-            if self.upper is not None and cursors.compare(cursor, self.upper) > 0:
-                return False
-            return self.after is None or _keyset_after(
-                (cursor, row.get(self.config.remote_key)), self.after
-            )
+            return cursors.in_window(cursor, key, after=self.after, upper=self.upper)
         except ValueError:
             return False
-
-
-def _keyset_after(candidate: Cursor, after: Cursor) -> bool:
-    """(cursor, key) > (after cursor, after key), comparing values of either source type."""
-    order = cursors.compare(candidate[0], after[0])
-    if order == 0:
-        return cursors.compare(candidate[1], after[1]) > 0
-    return order > 0
 
 
 def _newest(newest: Cursor | None, rows: list[dict], field: str, key: str) -> Cursor | None:
@@ -165,7 +151,7 @@ def _newest(newest: Cursor | None, rows: list[dict], field: str, key: str) -> Cu
         if candidate[0] is None:
             continue
         try:
-            if newest is None or _keyset_after(candidate, newest):
+            if newest is None or cursors.keyset_after(*candidate, newest):
                 newest = candidate
         except ValueError:  # values of no one kind from a loosely typed API: compare as text
             if newest is None or tuple(map(str, candidate)) > tuple(map(str, newest)):

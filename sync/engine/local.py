@@ -5,7 +5,7 @@ rows changed since a cursor, and retire rows the source no longer has."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +16,9 @@ from django.utils import timezone
 
 from eqms_integration import bulk_sql
 from eqms_integration.batching import chunked
-from quality import services as quality
-from quality.models import CAPA, NCR, Equipment, Supplier
+from quality import registry
+from quality.registry import Entity
 from quality.services import bulk
-from quality.services.master_data import EQUIPMENT_FIELDS, SUPPLIER_FIELDS
 from sync.engine import record_trail
 from sync.engine.mapping import local_fields
 from sync.engine.master_bulk import MasterWriter
@@ -127,18 +126,11 @@ class LocalStore(ABC):
 class MasterDataStore(LocalStore):
     """Equipment and suppliers: the external id is the number unless `number` is mapped."""
 
-    def __init__(
-        self,
-        config: SyncConfiguration,
-        model: type[models.Model],
-        create: Callable,
-        update: Callable,
-        retired: dict[str, str],
-    ) -> None:
+    def __init__(self, config: SyncConfiguration, entity: Entity) -> None:
         super().__init__(config)
-        self.model, self._create, self._update, self.retired = model, create, update, retired
-        self.allowed = EQUIPMENT_FIELDS if model is Equipment else SUPPLIER_FIELDS
-        self.writer = MasterWriter(model, self.allowed)
+        self.model, self._create, self._update = entity.model, entity.create, entity.update
+        self.retired, self.allowed = entity.retired, entity.editable_fields
+        self.writer = MasterWriter(self.model, self.allowed)
 
     def create(self, external_id: str, values: dict[str, Any]) -> Any:
         return self._create(**{"number": external_id, **values})
@@ -201,16 +193,10 @@ class MasterDataStore(LocalStore):
 class LifecycleStore(LocalStore):
     """NCR and CAPA: numbered by the QMS, closed only through `close`, never deleted."""
 
-    def __init__(
-        self,
-        config: SyncConfiguration,
-        model: type[models.Model],
-        create: Callable,
-        update: Callable,
-        close: Callable,
-    ) -> None:
+    def __init__(self, config: SyncConfiguration, entity: Entity) -> None:
         super().__init__(config)
-        self.model, self._create, self._update, self._close = model, create, update, close
+        self.model, self._create, self._update = entity.model, entity.create, entity.update
+        self._close = entity.close
 
     def create(self, external_id: str, values: dict[str, Any]) -> Any:
         values = dict(values)
@@ -321,37 +307,11 @@ class RecordStore(LocalStore):
 
 
 def store_for(config: SyncConfiguration) -> LocalStore:
-    entity = config.entity_type
-    if entity == "equipment":
-        return MasterDataStore(
-            config,
-            Equipment,
-            quality.equipment_create,
-            lambda obj, data: quality.equipment_update(equipment=obj, data=data),
-            {"status": Equipment.Status.RETIRED},
-        )
-    if entity == "suppliers":
-        return MasterDataStore(
-            config,
-            Supplier,
-            quality.supplier_create,
-            lambda obj, data: quality.supplier_update(supplier=obj, data=data),
-            {"status": Supplier.Status.INACTIVE},
-        )
-    if entity == "ncr":
-        return LifecycleStore(
-            config,
-            NCR,
-            quality.ncr_create,
-            lambda obj, data: quality.ncr_update(ncr=obj, data=data),
-            lambda obj, data: quality.ncr_close(ncr=obj, data=data),
-        )
-    if entity == "capa":
-        return LifecycleStore(
-            config,
-            CAPA,
-            quality.capa_create,
-            lambda obj, data: quality.capa_update(capa=obj, data=data),
-            lambda obj, data: quality.capa_close(capa=obj, data=data),
-        )
-    return RecordStore(config)
+    """The store of the configuration's entity type: the registry's QMS entity, or the record
+    store for types the registry does not know."""
+    entity = registry.entity_for(config.entity_type)
+    if entity is None:
+        return RecordStore(config)
+    if entity.closable:
+        return LifecycleStore(config, entity)
+    return MasterDataStore(config, entity)

@@ -5,7 +5,6 @@ try again what failed in earlier runs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from django.utils import timezone
 
 from sync import transforms
 from sync.engine import retries
+from sync.engine.inbound import InboundPhase
 from sync.engine.links import links_by_external_id, links_by_local_id
 from sync.engine.mapping import typed_row
 from sync.engine.phases import PhaseBase
@@ -26,11 +26,12 @@ from sync.models import SyncConfiguration, SyncRetry
 
 class OutboundPhase(PhaseBase):
     side = SyncRetry.Side.OUTBOUND
-    # Set for bidirectional runs: tells whether the inbound half already settled a row.
-    was_read: Callable[[dict[str, Any] | None], bool] = staticmethod(lambda row: False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, inbound: InboundPhase | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Bidirectional runs: the inbound half of the same run, which tells whether it
+        # already settled a row.
+        self.inbound = inbound
         # Rows saved in the last moments may belong to transactions not yet committed; they
         # are read by the next run rather than skipped for ever.
         self.upper = timezone.now() - timedelta(seconds=settings.SYNC_LOCAL_SETTLE_SECONDS)
@@ -40,7 +41,7 @@ class OutboundPhase(PhaseBase):
         links = links_by_local_id(self.config, [obj.pk for obj in objs])
         items = []
         for obj in objs:
-            self.run.processed += 1
+            settler.counts.read()
             link = links.get(obj.pk)
             ext = link.external_id if link else self.store.external_id_of(obj)
             item = Item(
@@ -64,7 +65,7 @@ class OutboundPhase(PhaseBase):
         return items
 
     def _leave(self, item: Item, settler: Settler) -> None:
-        self.run.skipped += 1
+        settler.counts.skipped()
         settler.settled.add(item.external_id)
 
     def _with_remote(self, items: list[Item], settler: Settler) -> list[Item]:
@@ -72,7 +73,7 @@ class OutboundPhase(PhaseBase):
         kept = []
         for item in items:
             item.remote_known, item.remote_row = True, rows.get(item.external_id)
-            if self.was_read(item.remote_row):
+            if self.inbound is not None and self.inbound.was_read(item.remote_row):
                 self._leave(item, settler)  # the inbound half of this run settled it
                 continue
             if item.remote_row is not None:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from sync.connectors.base import RemoteSession
 from sync.engine import retries
+from sync.engine.counts import COUNTS
 from sync.engine.local import LocalStore
 from sync.engine.settle import Settler
 from sync.models import (
@@ -21,7 +22,6 @@ from sync.models import (
     SyncState,
 )
 
-COUNTS = ["processed", "created", "updated", "skipped", "failed", "conflicted"]
 ProgressFn = Callable[[SyncRun, "int | None"], None]  # the run so far, rows to read in all
 
 

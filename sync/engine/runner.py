@@ -23,15 +23,16 @@ from eqms_integration import metrics
 from eqms_integration.outages import DATABASE, cause_of, outage_report
 from eqms_integration.text import counted
 from operations import occurrences
+from sync.configuration_checks import session_check
 from sync.connectors.errors import ConnectorError
+from sync.engine.counts import COUNTS
 from sync.engine.deletions import deletions
 from sync.engine.inbound import InboundPhase
 from sync.engine.local import store_for
 from sync.engine.outbound import OutboundPhase
-from sync.engine.phases import COUNTS, ProgressFn, RunStopped
+from sync.engine.phases import ProgressFn, RunStopped
 from sync.engine.remote import remote_session
 from sync.models import SyncConfiguration, SyncConflict, SyncRun
-from sync.services.configurations import configuration_validate
 
 logger = logging.getLogger(__name__)
 Direction = SyncConfiguration.Direction
@@ -89,10 +90,13 @@ def _carry_out(run: SyncRun, progress: ProgressFn | None) -> None:
     store = store_for(config)
     started = time.monotonic()
     with remote_session(config) as session:  # an unreachable source fails here, saying so
-        configuration_validate(config)
+        session_check(config, session)  # with what the session described as it opened
         # Both halves fix their upper bounds now, before either writes anything.
         inbound = InboundPhase(run, store, session, progress, started)
-        outbound = OutboundPhase(run, store, session, progress, started)
+        two_way = config.sync_direction == Direction.BIDIRECTIONAL
+        outbound = OutboundPhase(
+            run, store, session, progress, started, inbound=inbound if two_way else None
+        )
         halves = [
             half
             for half, wanted in (
@@ -108,7 +112,6 @@ def _carry_out(run: SyncRun, progress: ProgressFn | None) -> None:
             read_everything = inbound.run_phase()
             if read_everything and not inbound.delta and not run.dry_run:
                 deletions(run, store)
-            outbound.was_read = inbound.was_read
         if config.sync_direction != Direction.INBOUND:
             outbound.run_phase()
 

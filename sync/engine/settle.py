@@ -12,6 +12,7 @@ from django.utils import timezone
 from sync import transforms
 from sync.connectors.base import RemoteSession
 from sync.engine import conflicts
+from sync.engine.counts import RunCounts
 from sync.engine.links import links_write
 from sync.engine.local import LocalStore
 from sync.engine.mapping import unmap
@@ -48,9 +49,10 @@ class Settler:
         self.errors: list[SyncRowError] = []
         self.failures: dict[str, tuple[int | None, str]] = {}  # external id -> (local id, why)
         self.settled: set[str] = set()
+        self.counts = RunCounts(run)
 
     def fail(self, external_id: str, message: str, local_id: int | None = None) -> None:
-        self.run.failed += 1
+        self.counts.failed()
         self.errors.append(SyncRowError(run=self.run, external_id=external_id, message=message))
         self.failures[external_id] = (local_id, message)
 
@@ -65,7 +67,7 @@ class Settler:
             action = decide(config.sync_direction, item)
             waiting = pending.get(item.external_id)
             if action is None:
-                run.conflicted += 1
+                self.counts.conflicted()
                 settlement = decide_conflict(config.conflict_strategy, item, config.delta_field)
                 action = settlement.action
                 if settlement.record == "logged":
@@ -77,7 +79,7 @@ class Settler:
             elif waiting is not None:
                 conflicts.supersede(waiting, run, "Both sides are back in step.")
             if action in (Action.NONE, Action.HOLD):
-                run.skipped += 1
+                self.counts.skipped()
                 if (
                     action == Action.NONE
                     and item.remote_norm is not None
@@ -114,10 +116,7 @@ class Settler:
             if isinstance(outcome, ValidationError):
                 self.fail(item.external_id, error_text(outcome), _pk(item.local_obj))
                 continue
-            if item.local_obj is None:
-                self.run.created += 1
-            else:
-                self.run.updated += 1
+            self.counts.written(new=item.local_obj is None)
             item.local_obj = outcome
             done.append((item, item.remote_norm or {}))
         return done
@@ -135,10 +134,7 @@ class Settler:
                 self.fail(item.external_id, refused[item.external_id], _pk(item.local_obj))
                 continue
             new = item.remote is None if item.remote_known else item.link is None
-            if new:
-                self.run.created += 1
-            else:
-                self.run.updated += 1
+            self.counts.written(new=new)
             done.append((item, item.local_norm or {}))
         return done
 

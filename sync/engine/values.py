@@ -18,23 +18,18 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
-from quality.models import CAPA, NCR, Equipment, Supplier
+from quality import registry
 
-MODELS: dict[str, type[models.Model]] = {
-    "equipment": Equipment,
-    "suppliers": Supplier,
-    "ncr": NCR,
-    "capa": CAPA,
-}
 _TEXT_FIELDS = (models.CharField, models.TextField)
 
 
 def typed_values(entity_type: str, values: dict[str, Any]) -> dict[str, Any]:
     """Values converted to the Python types of the entity's fields (raises ValidationError
     naming the value when one cannot be converted). The record store keeps JSON."""
-    model = MODELS.get(entity_type)
-    if model is None:
+    entity = registry.entity_for(entity_type)
+    if entity is None:
         return normalised(values)
+    model = entity.model
     result = {}
     for name, value in values.items():
         field = model._meta.get_field(name)

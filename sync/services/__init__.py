@@ -11,6 +11,7 @@ from sync.services.configurations import (
 )
 from sync.services.connections import (
     connection_create,
+    connection_delete,
     connection_describe,
     connection_test,
     connection_update,
@@ -24,6 +25,7 @@ __all__ = [
     "configuration_update",
     "configuration_validate",
     "connection_create",
+    "connection_delete",
     "connection_describe",
     "connection_test",
     "connection_update",

@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django_celery_beat.validators import crontab_validator
 
-from eqms_integration.text import plural
-from quality.services.capa import CAPA_EDITABLE_FIELDS
-from quality.services.master_data import EQUIPMENT_FIELDS, SUPPLIER_FIELDS
-from quality.services.ncr import NCR_EDITABLE_FIELDS
-from sync import transforms
+from audit.models import AuditEvent
+from audit.services import changes_between, event_record, field_values
+from sync.configuration_checks import catalogue_errors, rest_errors, rule_errors
 from sync.connectors.errors import ConnectorError
 from sync.connectors.factory import connector_for
-from sync.connectors.rest.session import resource_url
-from sync.connectors.sql import Column, SQLConnector, catalog, split_object_name
+from sync.connectors.sql import SQLConnector, split_object_name
 from sync.connectors.sql.targets import TargetRefused
 from sync.models import Connection, SyncConfiguration
 from sync.services.schedules import schedule_delete, schedule_save
 
-E = SyncConfiguration.EntityType
 Strategy = SyncConfiguration.ConflictStrategy
-# Entity types with a QMS model of their own; the others land in the generic record store.
-LOCAL_FIELDS: dict[str, tuple[str, ...]] = {
-    E.EQUIPMENT: EQUIPMENT_FIELDS,
-    E.SUPPLIERS: SUPPLIER_FIELDS,
-    E.NCR: NCR_EDITABLE_FIELDS,
-    E.CAPA: CAPA_EDITABLE_FIELDS,
-}
-RECORD_FIELD = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 FIELDS = tuple(
     f.name
     for f in SyncConfiguration._meta.concrete_fields
@@ -76,160 +62,25 @@ def _canonical(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _check_ranges(config: SyncConfiguration, errors: dict[str, str]) -> None:
-    if not 1 <= config.batch_size <= 10_000:
-        errors["batch_size"] = "Between 1 and 10,000 rows."
-    if not 1 <= config.timeout_seconds <= 86_400:
-        errors["timeout_seconds"] = "Between 1 and 86,400 seconds."
-    if config.max_retries > 10:
-        errors["max_retries"] = "At most 10."
-    reads_remote = config.sync_direction != Direction.OUTBOUND  # outbound: the QMS's updated_at
-    delta = config.sync_type == SyncConfiguration.SyncType.DELTA
-    if delta and reads_remote and not config.delta_field:
-        errors["delta_field"] = (
-            "A delta sync that reads the external side needs a cursor column (timestamp, "
-            "rowversion or id); outbound runs use the QMS's own updated_at."
-        )
-    if config.apply_deletions and config.sync_direction != SyncConfiguration.Direction.INBOUND:
-        errors["apply_deletions"] = (
-            "Deletions at the source are applied by inbound configurations only; two-way and "
-            "outbound configurations report them."
-        )
-    if config.conflict_strategy == Strategy.NEWEST_WINS and not config.delta_field:
-        errors["conflict_strategy"] = (
-            "newest_wins compares change times: give a timestamp column as delta_field."
-        )
-
-
-def _check_schedule(config: SyncConfiguration, errors: dict[str, str]) -> None:
-    kind = config.schedule_type
-    if kind == SyncConfiguration.ScheduleType.INTERVAL:
-        if not config.interval_minutes or not 1 <= config.interval_minutes <= 10_080:
-            errors["interval_minutes"] = "An interval schedule needs 1 to 10,080 minutes."
-    elif kind == SyncConfiguration.ScheduleType.CRON:
-        expression = " ".join(config.cron_expression.split())
-        try:
-            if len(expression.split()) != 5:
-                raise ValidationError("five fields")
-            crontab_validator(expression)
-        except (ValidationError, ValueError):
-            errors["cron_expression"] = (
-                f"{config.cron_expression!r} is not a cron expression of five fields "
-                "(minute hour day-of-month month day-of-week), e.g. '*/15 6-18 * * 1-5'."
-            )
-        config.cron_expression = expression
-
-
-def _check_mappings(config: SyncConfiguration, errors: dict[str, str]) -> list[str]:
-    """Validate the mapping list; returns the remote names it uses."""
-    mappings = config.field_mappings
-    if not isinstance(mappings, list) or not mappings:
-        errors["field_mappings"] = 'Give a list of {"local", "remote", "transform"?} objects.'
-        return []
-    allowed = LOCAL_FIELDS.get(config.entity_type)
-    problems, remote_names, seen = [], [], set()
-    for index, mapping in enumerate(mappings, start=1):
-        if not isinstance(mapping, dict) or not {"local", "remote"} <= set(mapping):
-            problems.append(f"#{index}: needs 'local' and 'remote'")
-            continue
-        if set(mapping) - {"local", "remote", "transform"}:
-            problems.append(f"#{index}: only 'local', 'remote' and 'transform' are allowed")
-        local, remote = mapping["local"], mapping["remote"]
-        if allowed is not None and local not in allowed:
-            fields = ", ".join(allowed)
-            problems.append(f"#{index}: {config.entity_type} has no field {local!r} ({fields})")
-        elif allowed is None and not (isinstance(local, str) and RECORD_FIELD.match(local)):
-            problems.append(f"#{index}: {local!r} is not a valid record field name")
-        if local in seen:
-            problems.append(f"#{index}: {local!r} is mapped twice")
-        seen.add(local)
-        if not isinstance(remote, str) or not remote:
-            problems.append(f"#{index}: 'remote' must be a column or JSON field name")
-        else:
-            remote_names.append(remote)
-        if mapping.get("transform") is not None:
-            try:
-                transforms.normalise(mapping["transform"])
-            except ValueError as exc:
-                problems.append(f"#{index}: {exc}")
-    if problems:
-        errors["field_mappings"] = "; ".join(problems)
-    return remote_names
-
-
-def configuration_warnings(config: SyncConfiguration) -> list[str]:
-    """What is allowed but probably not what was meant (shown after a save)."""
-    try:
-        return transforms.one_way_problems(config.field_mappings, config.sync_direction)[1]
-    except (ValueError, TypeError, KeyError):  # a malformed mapping is refused elsewhere
-        return []
-
-
-def _check_remote(
+def _remote_errors(
     config: SyncConfiguration, remote_names: list[str], errors: dict[str, str]
 ) -> None:
-    """Every remote name must exist in the real schema (SQL) or be a plain path (REST)."""
+    """Every remote name must exist in the real schema (SQL, one connection that describes
+    the table once) or be a plain path (REST)."""
     if config.connection.kind == Connection.Kind.REST:
-        try:  # the same rule the REST session applies when it opens
-            resource_url(config.connection.base_url, config.remote_object)
-        except ConnectorError as exc:
-            errors["remote_object"] = str(exc)
+        rest_errors(config, errors)
         return
     try:
         split_object_name(config.remote_object)
         connector = connector_for(config.connection)
         if not isinstance(connector, SQLConnector):  # pragma: no cover - kinds are exclusive
             raise TypeError("not an SQL connection")
-        described = {column.name: column for column in connector.describe(config.remote_object)}
-        writes = config.sync_direction != SyncConfiguration.Direction.INBOUND
-        unique = writes and config.remote_key in described and _key_is_unique(connector, config)
+        with connector.inspect(config.remote_object) as catalogue:
+            catalogue_errors(config, remote_names, catalogue, errors)
     except TargetRefused as exc:
         errors["connection"] = str(exc)
-        return
     except ConnectorError as exc:
         errors["remote_object"] = str(exc)
-        return
-    columns = set(described)
-    if writes and config.remote_key in columns and not unique:
-        errors["remote_key"] = (
-            f"Writing to {config.remote_object} needs {config.remote_key!r} to be its primary "
-            "key or to have a unique constraint (and a table, not a view), so that rows are "
-            "updated rather than duplicated."
-        )
-    cursor = described.get(config.delta_field)
-    if (
-        config.conflict_strategy == Strategy.NEWEST_WINS
-        and cursor
-        and not _temporal(cursor, connector.kind)
-    ):
-        errors["conflict_strategy"] = (
-            f"newest_wins compares change times, but {config.delta_field!r} is "
-            f"{cursor.data_type}, not a date/time column."
-        )
-    listing = ", ".join(sorted(columns))
-    for field, name in (("remote_key", config.remote_key), ("delta_field", config.delta_field)):
-        if name and name not in columns:
-            errors[field] = f"{config.remote_object} has no column {name!r} (columns: {listing})."
-    unknown = [name for name in remote_names if name not in columns]
-    if unknown and "field_mappings" not in errors:
-        errors["field_mappings"] = (
-            f"{config.remote_object} has no {plural(len(unknown), 'column')} "
-            f"{', '.join(map(repr, unknown))} "
-            f"(columns: {listing})."
-        )
-
-
-def _key_is_unique(connector: SQLConnector, config: SyncConfiguration) -> bool:
-    with connector.open() as db:
-        name = connector.qualify(config.remote_object)
-        return catalog.key_is_unique(db, object_name=name, key=config.remote_key)
-
-
-def _temporal(column: Column, kind: str) -> bool:
-    data_type = column.data_type.lower()
-    if data_type in ("timestamp", "rowversion") and kind == "mssql":
-        return False  # SQL Server's timestamp is a rowversion, not a time
-    return "date" in data_type or "time" in data_type
 
 
 def configuration_validate(
@@ -238,18 +89,28 @@ def configuration_validate(
     """Raise ValidationError by field. The remote schema is consulted last, once the rest is
     sound, because it costs a connection. `saving` adds the rules for new values only (a
     transform that does nothing on the way out), which a run of an older one does not need."""
-    errors: dict[str, str] = {}
-    _check_ranges(config, errors)
-    _check_schedule(config, errors)
-    remote_names = _check_mappings(config, errors)
-    if saving and "field_mappings" not in errors and config.sync_direction == Direction.OUTBOUND:
-        refused = transforms.one_way_problems(config.field_mappings, config.sync_direction)[0]
-        if refused:
-            errors["field_mappings"] = "; ".join(refused)
+    errors, remote_names = rule_errors(config, saving=saving)
     if not errors and check_remote:
-        _check_remote(config, remote_names, errors)
+        _remote_errors(config, remote_names, errors)
     if errors:
         raise ValidationError(errors)
+
+
+def _record(action: str, config: SyncConfiguration, changes: dict[str, Any]) -> None:
+    event_record(
+        action=action,
+        object_type=AuditEvent.ObjectType.SYNC_CONFIGURATION,
+        object_id=config.pk,
+        object_repr=config.name,
+        changes=changes,
+    )
+
+
+def _update_action(changes: dict[str, Any], config: SyncConfiguration) -> str:
+    """A change of `enabled` alone is recorded as what it is: enabled or disabled."""
+    if set(changes) == {"enabled"}:
+        return "enabled" if config.enabled else "disabled"
+    return "updated"
 
 
 @transaction.atomic
@@ -261,6 +122,7 @@ def configuration_create(**data: Any) -> SyncConfiguration:
     config.full_clean()
     configuration_validate(config, saving=True)
     config.save()
+    _record("created", config, changes_between({}, field_values(config, FIELDS)))
     schedule_save(config)
     return config
 
@@ -269,7 +131,7 @@ def configuration_create(**data: Any) -> SyncConfiguration:
 def configuration_update(*, config: SyncConfiguration, data: dict[str, Any]) -> SyncConfiguration:
     """Apply the changes; the remote catalogue is consulted only when a field that depends
     on it changed, so a configuration can be renamed or paused while its remote is down."""
-    before = remote_snapshot(config)
+    before, values = remote_snapshot(config), field_values(config, FIELDS)
     for name, value in _canonical(data).items():
         if name not in FIELDS:
             raise ValidationError({name: "Unknown field."})
@@ -277,19 +139,28 @@ def configuration_update(*, config: SyncConfiguration, data: dict[str, Any]) -> 
     config.full_clean()
     configuration_validate(config, check_remote=remote_changed(config, before), saving=True)
     config.save()
+    changes = changes_between(values, field_values(config, FIELDS))
+    if changes:
+        _record(_update_action(changes, config), config, changes)
     schedule_save(config)
     return config
 
 
 @transaction.atomic
 def configuration_set_enabled(*, config: SyncConfiguration, enabled: bool) -> SyncConfiguration:
+    was = config.enabled
     config.enabled = enabled
     config.save(update_fields=["enabled", "updated_at"])
+    if was != enabled:
+        _record("enabled" if enabled else "disabled", config, {"enabled": [was, enabled]})
     schedule_save(config)
     return config
 
 
 @transaction.atomic
 def configuration_delete(*, config: SyncConfiguration) -> None:
-    schedule_delete(config.pk)
+    schedule_delete(config)
+    values, pk = field_values(config, FIELDS), config.pk
     config.delete()
+    config.pk = pk
+    _record("deleted", config, changes_between(values, {}))

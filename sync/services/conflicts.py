@@ -7,8 +7,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.services import changes_between, event_record, field_values
 from sync.connectors.errors import ConnectorError
 from sync.engine.local import store_for
 from sync.engine.mapping import local_fields, unmap
@@ -18,10 +21,22 @@ from sync.models import SyncConflict, SyncLink
 from sync.transforms import TransformError
 
 Resolution = SyncConflict.Resolution
+# What a resolution changes, as the audit trail shows it.
+TRAIL_FIELDS = ("status", "resolution", "resolved_value", "local_id", "resolved_by")
 
 
 class RemoteWriteError(Exception):
     """The external system could not be reached or refused the values; nothing was changed."""
+
+
+def conflict_fields(conflict: SyncConflict) -> list[str]:
+    """The QMS fields the conflict's configuration synchronises, in mapping order."""
+    return local_fields(conflict.configuration)
+
+
+def conflict_local_model(conflict: SyncConflict) -> type[Model]:
+    """The QMS model (or the record store) that holds the conflict's local record."""
+    return store_for(conflict.configuration).model
 
 
 def _resolvable(conflict: SyncConflict) -> None:
@@ -85,13 +100,16 @@ def conflict_resolve(
     *,
     conflict: SyncConflict,
     resolution: str,
+    reason: str = "",
     resolved_value: Any = None,
     notes: str = "",
     user: Any = None,
 ) -> SyncConflict:
     """Apply the chosen values to the QMS and the external system (ignored: neither), then
-    record who decided what. Raises ValidationError for a bad choice and RemoteWriteError
-    when the external side cannot take the values (the QMS is then left unchanged too)."""
+    record who decided what and why (`reason`, required; `notes` of older clients count as
+    the reason), in the conflict's notes and the audit trail. Raises ValidationError for a
+    bad choice or no reason, and RemoteWriteError when the external side cannot take the
+    values (the QMS is then left unchanged too)."""
     conflict = (
         SyncConflict.objects.select_for_update()
         .select_related("configuration__connection")
@@ -100,6 +118,12 @@ def conflict_resolve(
     _resolvable(conflict)
     if resolution not in Resolution.values:
         raise ValidationError({"resolution": f"One of {', '.join(Resolution.values)}."})
+    reason = (reason or notes).strip()
+    if not reason:
+        raise ValidationError(
+            {"reason": "Say why it is resolved this way; the audit trail keeps the reason."}
+        )
+    before = field_values(conflict, TRAIL_FIELDS)
     conflict.status = SyncConflict.Status.RESOLVED
     if resolution == Resolution.IGNORED:
         conflict.status = SyncConflict.Status.IGNORED
@@ -126,7 +150,14 @@ def conflict_resolve(
     conflict.resolved_automatically = False
     conflict.resolved_by = user if getattr(user, "pk", None) else None
     conflict.resolved_at = timezone.now()
-    if notes:
-        conflict.notes = (conflict.notes + "\n" if conflict.notes else "") + notes
+    conflict.notes = (conflict.notes + "\n" if conflict.notes else "") + reason
     conflict.save()
+    event_record(
+        action="resolved",
+        object_type=AuditEvent.ObjectType.SYNC_CONFLICT,
+        object_id=conflict.pk,
+        object_repr=f"{conflict.configuration.name}: {conflict.external_id}",
+        changes=changes_between(before, field_values(conflict, TRAIL_FIELDS)),
+        reason=reason,
+    )
     return conflict

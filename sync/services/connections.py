@@ -10,10 +10,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.services import changes_between, event_record, field_values
 from eqms_integration import encryption
 from eqms_integration.ssrf import SYNC, UnsafeURLError, url_check
+from eqms_integration.text import counted
 from sync.connectors.errors import ConnectorError
-from sync.connectors.factory import connector_for, credentials_of, sql_target
+from sync.connectors.factory import connector_for, credentials_of, password_of, sql_target
 from sync.connectors.rest import (
     REQUIRED_CREDENTIALS,
     credential_problems,
@@ -24,6 +27,7 @@ from sync.connectors.sql import Column, SQLConnector
 from sync.connectors.sql.targets import TargetRefused
 from sync.models import Connection
 
+SECRETS = ("password", "credentials")  # in the audit trail: that they changed, never values
 FIELDS = (
     "name",
     "kind",
@@ -98,6 +102,26 @@ def _unsafe(url: str) -> str:
     return ""
 
 
+def _trail_values(connection: Connection) -> dict[str, Any]:
+    """What the audit trail compares: the fields, and the secrets in clear, which
+    changes_between turns into markers (set, changed, cleared) and never stores."""
+    return {
+        **field_values(connection, FIELDS),
+        "password": password_of(connection),
+        "credentials": credentials_of(connection),
+    }
+
+
+def _record(action: str, connection: Connection, changes: dict[str, Any]) -> None:
+    event_record(
+        action=action,
+        object_type=AuditEvent.ObjectType.SYNC_CONNECTION,
+        object_id=connection.pk,
+        object_repr=connection.name,
+        changes=changes,
+    )
+
+
 def _apply_secrets(connection: Connection, password: str | None, credentials: dict | None) -> None:
     if password is not None:
         connection.password_encrypted = encryption.encrypt(password) if password else ""
@@ -119,6 +143,9 @@ def connection_create(
     connection.full_clean()
     _apply_secrets(connection, password, credentials or {})
     connection.save()
+    _record(
+        "created", connection, changes_between({}, _trail_values(connection), secret_fields=SECRETS)
+    )
     return connection
 
 
@@ -131,6 +158,7 @@ def connection_update(
     credentials: dict | None = None,
 ) -> Connection:
     """Secrets left out (None) keep their stored values; "" / {} clears them."""
+    before = _trail_values(connection)
     for name, value in data.items():
         if name not in FIELDS:
             raise ValidationError({name: "Unknown field."})
@@ -141,7 +169,33 @@ def connection_update(
     connection.full_clean()
     _apply_secrets(connection, password, credentials)
     connection.save()
+    changes = changes_between(before, _trail_values(connection), secret_fields=SECRETS)
+    if changes:
+        _record("updated", connection, changes)
     return connection
+
+
+@transaction.atomic
+def connection_delete(*, connection: Connection) -> None:
+    """Delete a connection no configuration uses; one in use is refused with the names of
+    the configurations that use it (no retry can change that, only deleting them or moving
+    them to another connection)."""
+    connection = Connection.objects.select_for_update().get(pk=connection.pk)
+    users = list(connection.configurations.order_by("name").values_list("name", flat=True))
+    if users:
+        listed = ", ".join(repr(name) for name in users)
+        raise ValidationError(
+            {
+                "non_field_errors": f"{connection.name} is used by "
+                f"{counted(len(users), 'configuration')} ({listed}): delete them, or move them "
+                "to another connection, first."
+            }
+        )
+    before = _trail_values(connection)
+    pk = connection.pk
+    connection.delete()
+    connection.pk = pk
+    _record("deleted", connection, changes_between(before, {}, secret_fields=SECRETS))
 
 
 def connection_test(*, connection: Connection) -> TestResult:

@@ -14,6 +14,10 @@ from sync import transforms
 from sync.connectors import cursors
 from sync.connectors.base import external_id
 from sync.connectors.errors import ConnectorError
+from sync.engine.links import links_by_local_id
+from sync.engine.local import store_for
+from sync.engine.mapping import typed_row, unmap
+from sync.engine.remote import remote_session
 from sync.models import SyncConfiguration, SyncRun, SyncState
 
 Direction = SyncConfiguration.Direction
@@ -38,9 +42,6 @@ def first_run_notice(config: SyncConfiguration) -> str:
 
 
 def _remote_preview(config: SyncConfiguration, limit: int) -> dict[str, Any]:
-    from sync.engine.mapping import typed_row
-    from sync.engine.remote import remote_session
-
     if not config.delta_field:
         raise ValidationError({"delta_field": "This configuration has no cursor column."})
     state = SyncState.objects.filter(configuration=config).first()
@@ -76,9 +77,6 @@ def _remote_preview(config: SyncConfiguration, limit: int) -> dict[str, Any]:
 
 def _local_preview(config: SyncConfiguration, limit: int) -> dict[str, Any]:
     """The QMS rows changed since the outbound cursor, as they would be written out."""
-    from sync.engine.links import links_by_local_id
-    from sync.engine.local import store_for
-    from sync.engine.mapping import unmap
 
     store = store_for(config)
     state = SyncState.objects.filter(configuration=config).first()

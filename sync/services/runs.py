@@ -10,12 +10,17 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit import actors
+from audit.context import SYNC, audit_context
+from audit.models import AuditEvent
+from audit.services import changes_between, event_record, field_values
 from eqms_integration.outages import (
     BROKER,
     outage_over,
@@ -24,6 +29,8 @@ from eqms_integration.outages import (
     worth_trying,
 )
 from operations import occurrences
+from sync.engine import runner
+from sync.engine.phases import ProgressFn
 from sync.models import SyncConfiguration, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -32,19 +39,22 @@ RETRY_BASE_SECONDS = 60
 RETRY_CAP_SECONDS = 3600
 REQUEUE_AFTER = timedelta(minutes=2)
 FINAL = (SyncRun.Status.FAILED, SyncRun.Status.TIMEOUT)
+# What the audit trail shows of a run when it is started, queued or retried.
+TRAIL_FIELDS = ("configuration", "status", "trigger", "full", "dry_run", "attempt", "retry_of")
+# Enqueued by name, so this module never imports the tasks (which import it).
+EXECUTE_TASK = "sync.execute_run"
 
 
 def _enqueue(run_id: int, countdown: float | None = None) -> None:
     """Hand the run to a worker when the transaction commits (after `countdown` seconds, which
     the sweeper keeps within its interval). A broker that is down loses nothing: the run stays
     queued and the sweeper sends it again."""
-    from sync.tasks import execute_sync_run
 
     def send() -> None:
         if not worth_trying(BROKER):  # it failed seconds ago: the sweeper sends the run later
             return
         try:
-            execute_sync_run.apply_async((run_id,), countdown=countdown)
+            current_app.signature(EXECUTE_TASK).apply_async((run_id,), countdown=countdown)
         except Exception as exc:
             if unavailable_service(exc) != BROKER:
                 logger.warning("could not enqueue sync run %s", run_id, exc_info=True)
@@ -54,6 +64,16 @@ def _enqueue(run_id: int, countdown: float | None = None) -> None:
             outage_over(BROKER)
 
     transaction.on_commit(send)
+
+
+def _record(action: str, run: SyncRun, changes: dict) -> None:
+    event_record(
+        action=action,
+        object_type=AuditEvent.ObjectType.SYNC_RUN,
+        object_id=run.pk,
+        object_repr=f"{run.configuration.name} (run {run.pk})",
+        changes=changes,
+    )
 
 
 def _expire_stale(config: SyncConfiguration) -> int:
@@ -92,14 +112,15 @@ def _run_create(
     queued: bool,
     retry_of: SyncRun | None = None,
 ) -> SyncRun:
-    """The new run, in progress or queued; refused while another is active."""
+    """The new run, in progress or queued, in the audit trail as started (or retried);
+    refused while another is active."""
     SyncConfiguration.objects.select_for_update().get(pk=config.pk)  # serialises starts
     _expire_stale(config)
     active = config.runs.filter(status__in=SyncRun.ACTIVE).first()
     if active is not None:
         message = f"{config.name} is already running (run {active.pk}, {active.status})."
         raise ValidationError({"non_field_errors": message})
-    return SyncRun.objects.create(
+    run = SyncRun.objects.create(
         configuration=config,
         trigger=trigger,
         full=full,
@@ -109,6 +130,12 @@ def _run_create(
         attempt=retry_of.attempt + 1 if retry_of else 1,
         retry_of=retry_of,
     )
+    _record(
+        "retried" if retry_of else "started",
+        run,
+        changes_between({}, field_values(run, TRAIL_FIELDS)),
+    )
+    return run
 
 
 @transaction.atomic
@@ -164,9 +191,19 @@ def run_claim(run_id: int) -> SyncRun | None:
     )
 
 
+def run_execute(*, run: SyncRun, progress: ProgressFn | None = None) -> SyncRun:
+    """Carry out a run in progress (claimed by a worker, or started by the run_sync command)
+    to its end; always finishes it with a status. What the run writes is attributed to it
+    in the audit trail (actor the run, channel sync)."""
+    with audit_context(actor=actors.sync_run(run), channel=SYNC):
+        return runner.execute(run, progress=progress)
+
+
+@transaction.atomic
 def run_cancel(*, run: SyncRun) -> SyncRun:
     """A queued run never starts; a running one stops after its current batch."""
     now = timezone.now()
+    was = SyncRun.objects.filter(pk=run.pk).values_list("status", flat=True).first()
     cancelled = SyncRun.objects.filter(pk=run.pk, status__in=SyncRun.ACTIVE).update(
         status=SyncRun.Status.CANCELLED, finished_at=now, error="Cancelled on request."
     )
@@ -175,6 +212,7 @@ def run_cancel(*, run: SyncRun) -> SyncRun:
             {"non_field_errors": f"Run {run.pk} has already ended ({run.status})."}
         )
     run.refresh_from_db()
+    _record("cancelled", run, {"status": [was, run.status]})
     return run
 
 

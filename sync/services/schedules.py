@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from celery.schedules import crontab
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from audit.models import AuditEvent
+from audit.services import changes_between, event_record
 from sync.models import SyncConfiguration
 
 TASK = "sync.scheduled_run"
@@ -19,12 +22,46 @@ def task_name(config_pk: int) -> str:
     return f"sync configuration {config_pk}"
 
 
+def _shape(task: PeriodicTask | None) -> dict[str, Any]:
+    """A beat entry as the audit trail shows it: when it runs, and whether it is on."""
+    if task is None:
+        return {}
+    if task.interval_id:
+        when = f"every {task.interval.every} minutes"
+    else:
+        c = task.crontab
+        when = (
+            f"{c.minute} {c.hour} {c.day_of_month} {c.month_of_year} {c.day_of_week} ({c.timezone})"
+        )
+    return {"schedule": when, "enabled": task.enabled}
+
+
+def _record(config: SyncConfiguration, before: dict[str, Any], after: dict[str, Any]) -> None:
+    changes = changes_between(before, after)
+    if not changes:
+        return
+    action = "created" if not before else "deleted" if not after else "updated"
+    event_record(
+        action=action,
+        object_type=AuditEvent.ObjectType.SYNC_SCHEDULE,
+        object_id=config.pk,
+        object_repr=config.name,
+        changes=changes,
+    )
+
+
+def _entry(name: str) -> PeriodicTask | None:
+    return PeriodicTask.objects.select_related("interval", "crontab").filter(name=name).first()
+
+
 def schedule_save(config: SyncConfiguration) -> PeriodicTask | None:
     """Create, update or remove the beat entry so that it matches the configuration."""
     name = task_name(config.pk)
+    before = _shape(_entry(name))
     kind = config.schedule_type
     if kind == SyncConfiguration.ScheduleType.MANUAL:
         PeriodicTask.objects.filter(name=name).delete()
+        _record(config, before, {})
         return None
     fields: dict = {"interval": None, "crontab": None}
     if kind == SyncConfiguration.ScheduleType.INTERVAL:
@@ -51,11 +88,15 @@ def schedule_save(config: SyncConfiguration) -> PeriodicTask | None:
             "description": f"Runs {config.name}",
         },
     )
+    _record(config, before, _shape(task))
     return task
 
 
-def schedule_delete(config_pk: int) -> None:
-    PeriodicTask.objects.filter(name=task_name(config_pk)).delete()
+def schedule_delete(config: SyncConfiguration) -> None:
+    name = task_name(config.pk)
+    before = _shape(_entry(name))
+    PeriodicTask.objects.filter(name=name).delete()
+    _record(config, before, {})
 
 
 def next_run_at(

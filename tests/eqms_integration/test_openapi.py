@@ -277,7 +277,8 @@ def live_calls(w: dict) -> list[tuple[str, str, dict | None]]:
         ("get", f"/api/sync/configurations/{c}/conflicts/?status=pending", None),
         ("get", "/api/sync/conflicts/", None),
         ("get", f"/api/sync/conflicts/{w['conflict'].pk}/", None),
-        ("post", f"/api/sync/conflicts/{w['conflict'].pk}/resolve/", {"resolution": "ignored"}),
+        ("post", f"/api/sync/conflicts/{w['conflict'].pk}/resolve/",
+         {"resolution": "ignored", "reason": "a duplicate"}),
         ("get", "/api/sync/logs/", None), ("get", f"/api/sync/logs/{w['run'].pk}/", None),
         ("post", f"/api/sync/logs/{w['run'].pk}/retry/", None),
         ("get", "/api/records/", None), ("get", f"/api/records/{w['record'].pk}/", None),
@@ -338,7 +339,7 @@ def test_the_error_answers_match_the_schema(world, client_for, settings):
                             content_type="application/json")),
         (415, admin.generic("POST", "/api/ncrs/", b"title=x", content_type="text/plain")),
         (406, admin.get("/api/ncrs/", HTTP_ACCEPT="application/xml")),
-        (409, admin.delete(f"/api/sync/connections/{world['connection'].pk}/")),  # in use
+        (400, admin.delete(f"/api/sync/connections/{world['connection'].pk}/")),  # in use
         (200, admin.post(f"/api/webhooks/{s}/test/")),
         (429, admin.post(f"/api/webhooks/{s}/test/")),
     ]  # fmt: skip

@@ -62,7 +62,7 @@ def test_a_change_at_the_source_is_audited_old_to_new_and_an_unchanged_row_is_no
 
     result = run(config)
 
-    updated = events(action="updated")
+    updated = events(object_type="equipment", action="updated")
     assert (result.updated, len(updated)) == (1, 1)
     assert updated[0].object_repr == "EQ-00002"
     assert updated[0].changes == {"name": ["Gauge 2", "Gauge 2, recalibrated"]}
@@ -77,7 +77,7 @@ def test_a_retirement_by_a_full_run_is_audited_as_retired(erp):
 
     result = run(config)
 
-    (retired,) = events(action="retired")
+    (retired,) = events(object_type="equipment", action="retired")
     assert result.retired == 1
     assert (retired.object_type, retired.object_repr) == ("equipment", "EQ-00003")
     assert retired.changes == {"status": ["active", "retired"]}
@@ -120,7 +120,10 @@ def test_a_row_that_breaks_a_rule_fails_alone_with_full_cleans_words_and_leaves_
     assert error.external_id == "EQ-00009"
     assert error.message == "name: " + " ".join(expected.value.message_dict["name"])
     assert not Equipment.objects.filter(number="EQ-00009").exists()
-    assert sorted(e.object_repr for e in events(action="created")) == ["EQ-00001", "EQ-00002"]
+    assert sorted(e.object_repr for e in events(object_type="equipment", action="created")) == [
+        "EQ-00001",
+        "EQ-00002",
+    ]
 
 
 def test_a_number_another_record_already_has_fails_that_row_alone(erp):

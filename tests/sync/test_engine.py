@@ -10,10 +10,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from quality.models import Equipment
-from sync.engine.runner import execute
 from sync.models import Connection, SyncConfiguration, SyncRecord, SyncRun, SyncState
 from sync.services import configuration_create
-from sync.services.runs import run_start
+from sync.services.runs import run_execute, run_start
 from tests.sync.sources import SQLiteSource
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +50,7 @@ def configure(source, **overrides) -> SyncConfiguration:
 
 
 def run(config: SyncConfiguration, **kwargs) -> SyncRun:
-    return execute(run_start(config=config, **kwargs))
+    return run_execute(run=run_start(config=config, **kwargs))
 
 
 def test_a_delta_run_brings_every_row_in_and_a_second_run_reads_nothing(source):

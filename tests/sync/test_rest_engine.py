@@ -12,9 +12,8 @@ import pytest
 from quality import services as quality
 from quality.models import Equipment
 from sync import services
-from sync.engine.runner import execute
 from sync.models import SyncConfiguration, SyncRun
-from sync.services.runs import run_start
+from sync.services.runs import run_execute, run_start
 from tests.sync.rest_server import RESOURCE, FakeERP, Reply
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +57,7 @@ def configure(erp: FakeERP, **overrides) -> SyncConfiguration:
 
 
 def run(config: SyncConfiguration, **kwargs) -> SyncRun:
-    return execute(run_start(config=config, **kwargs))
+    return run_execute(run=run_start(config=config, **kwargs))
 
 
 def test_an_api_is_read_page_by_page_and_the_next_delta_reads_only_what_changed(erp):

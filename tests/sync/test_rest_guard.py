@@ -234,7 +234,8 @@ def test_resolving_a_conflict_sends_nothing_and_changes_nothing(admin_api, store
     )  # fmt: skip
 
     response = admin_api.post(f"/api/sync/conflicts/{conflict.pk}/resolve/",
-                              {"resolution": "source_wins"}, format="json")  # fmt: skip
+                              {"resolution": "source_wins", "reason": "ERP owns names"},
+                              format="json")  # fmt: skip
 
     assert response.status_code == 502 and "SSRF guard" in response.json()["message"]
     assert SyncConflict.objects.get().status == "pending"

@@ -16,9 +16,8 @@ from django.db import connections
 from django.utils import timezone
 
 from quality.models import Equipment
-from sync.engine.runner import execute
 from sync.models import SyncRun
-from sync.services.runs import run_start, runs_sweep
+from sync.services.runs import run_execute, run_start, runs_sweep
 from tests.conftest import unreachable_database
 from tests.sync.sources import SQLiteSource
 from tests.sync.test_engine import configure, rows
@@ -58,11 +57,13 @@ def test_a_run_that_loses_the_database_ends_failed_with_the_cause_once_it_is_bac
 
     started = time.monotonic()
     try:
-        lost = execute(run_start(config=config), progress=lose_the_database_after_two_batches)
+        lost = run_execute(
+            run=run_start(config=config), progress=lose_the_database_after_two_batches
+        )
     finally:
         back.join()
     took = time.monotonic() - started
-    resumed = execute(run_start(config=config))  # not refused as "already running"
+    resumed = run_execute(run=run_start(config=config))  # not refused as "already running"
 
     assert lost.status == "failed"
     assert lost.error.startswith("Database error during the run: OperationalError: ")

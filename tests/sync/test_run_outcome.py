@@ -89,7 +89,9 @@ def test_once_the_conflict_is_resolved_the_next_run_is_plain_success(source):
     assert run(config).status == "success_with_conflicts"
     user = get_user_model().objects.create_user("qa")
 
-    conflict_resolve(conflict=SyncConflict.objects.get(), resolution="source_wins", user=user)
+    conflict_resolve(
+        conflict=SyncConflict.objects.get(), resolution="source_wins", reason="ERP wins", user=user
+    )
     after = run(config)
 
     assert (after.status, after.pending_conflicts) == ("success", 0)

@@ -37,7 +37,12 @@ ENDPOINTS = [
     (READ, "get", "/api/sync/logs/", None),
     (READ, "get", "/api/sync/conflicts/", None),
     (READ, "get", "/api/sync/conflicts/{conflict}/", None),
-    (EXECUTE, "post", "/api/sync/conflicts/{conflict}/resolve/", {"resolution": "ignored"}),
+    (
+        EXECUTE,
+        "post",
+        "/api/sync/conflicts/{conflict}/resolve/",
+        {"resolution": "ignored", "reason": "a duplicate"},
+    ),
     (READ, "get", "/api/records/", None),
     (READ, "get", "/api/records/{record}/", None),
 ]

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sync.connectors.base import RemoteSpec, WriteFailure, external_id
-from sync.connectors.cursors import compare
+from sync.connectors.cursors import in_window
 from sync.connectors.errors import ConnectorError
 from sync.connectors.rest.client import HttpClient, display
 from sync.connectors.rest.options import RestOptions
@@ -32,6 +32,7 @@ def resource_url(base_url: str, path: str) -> str:
 class RESTSession:
     # APIs rarely promise an order, so the engine saves its cursor only after a complete run.
     ordered = False
+    catalogue = None  # an API has no catalogue to describe
 
     def __init__(
         self, client: HttpClient, options: RestOptions, base_url: str, spec: RemoteSpec
@@ -83,18 +84,10 @@ class RESTSession:
         """Keyset filter: (cursor, key) > after and cursor <= upper, comparing like types."""
         if after is None and upper is None:
             return True
-        value = row[self.spec.cursor_field]
-        if value is None:
-            return False
         try:
-            if upper is not None and compare(value, upper) > 0:
-                return False
-            if after is None or after[0] is None:
-                return True
-            order = compare(value, after[0])
-            if order == 0 and after[1] is not None:  # as in SQL, no stored key: ties were read
-                return compare(row[self.spec.key], after[1]) > 0
-            return order > 0
+            return in_window(
+                row[self.spec.cursor_field], row[self.spec.key], after=after, upper=upper
+            )
         except ValueError as exc:
             raise self.client.fail(
                 f"Item {external_id(row, self.spec.key)!r}: its {self.spec.cursor_field!r} or key "

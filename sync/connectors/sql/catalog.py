@@ -1,10 +1,11 @@
-"""What a configuration that writes to an external SQL table must know of its catalogue first:
-is the key unique, and of what type is it."""
+"""What the catalogue of an external SQL database says of one table or view: its columns, and
+(for a configuration that writes) whether the key is unique and of what type it is."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,31 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from sync.connectors.errors import ConnectorError
 from sync.connectors.sql import mssql
 from sync.connectors.sql.identifiers import split_object_name
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    data_type: str
+    nullable: bool
+
+
+@dataclass
+class TableCatalogue:
+    """One table or view as its database's catalogue describes it, over a connection that is
+    open (a session's, or one opened for a check): whoever needs the columns or the key's
+    uniqueness asks here, so a run describes its table once."""
+
+    db: BaseDatabaseWrapper
+    kind: str
+    object_name: str  # qualified with the connection's default schema
+    columns: dict[str, Column]
+    _unique: dict[str, bool] = field(default_factory=dict)
+
+    def key_is_unique(self, key: str) -> bool:
+        if key not in self._unique:
+            self._unique[key] = key_is_unique(self.db, object_name=self.object_name, key=key)
+        return self._unique[key]
 
 
 def key_is_unique(db: BaseDatabaseWrapper, *, object_name: str, key: str) -> bool:

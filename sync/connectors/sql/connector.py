@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from django.db import ConnectionHandler
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -16,7 +16,7 @@ from eqms_integration.mssql_options import mssql_options
 from eqms_integration.text import plural
 from sync.connectors.base import RemoteSpec
 from sync.connectors.errors import ConnectorError, redact
-from sync.connectors.sql.catalog import key_caster
+from sync.connectors.sql.catalog import Column, TableCatalogue, key_caster
 from sync.connectors.sql.identifiers import split_object_name
 from sync.connectors.sql.session import SQLSession
 
@@ -26,13 +26,6 @@ ENGINES = {
     "sqlite": "django.db.backends.sqlite3",
     "mssql": "mssql",
 }
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    data_type: str
-    nullable: bool
 
 
 class SQLConnector:
@@ -151,15 +144,29 @@ class SQLConnector:
             raise ConnectorError(f"No table or view {object_name!r} in this database.")
         return columns
 
+    def _catalogue(self, db: BaseDatabaseWrapper, object_name: str) -> TableCatalogue:
+        name = self.qualify(object_name)
+        columns = {column.name: column for column in self.describe_on(db, name)}
+        return TableCatalogue(db=db, kind=self.kind, object_name=name, columns=columns)
+
+    @contextmanager
+    def inspect(self, object_name: str) -> Iterator[TableCatalogue]:
+        """The catalogue of one table or view over one connection, for checks beyond its
+        columns (is the key unique) while it is open."""
+        with self.open() as db:
+            yield self._catalogue(db, object_name)
+
     @contextmanager
     def session(self, spec: RemoteSpec) -> Iterator[SQLSession]:
-        """An open session on the table or view spec.object_name (one connection, described
-        once). Checked again on every open (runs, previews, resolutions): a column renamed at
-        the source fails here with its name, before any SQL names it (SQLite would even read
-        a quoted name it does not know as a string constant)."""
-        spec = replace(spec, object_name=self.qualify(spec.object_name))
+        """An open session on the table or view spec.object_name: one connection, the table
+        described once (the session's `catalogue`). Checked again on every open (runs,
+        previews, resolutions): a column renamed at the source fails here with its name,
+        before any SQL names it (SQLite would even read a quoted name it does not know as a
+        string constant)."""
         with self.open() as db:
-            columns = {column.name: column for column in self.describe_on(db, spec.object_name)}
+            catalogue = self._catalogue(db, spec.object_name)
+            spec = replace(spec, object_name=catalogue.object_name)
+            columns = catalogue.columns
             wanted = [spec.key, *([spec.cursor_field] if spec.cursor_field else []), *spec.columns]
             missing = [name for name in dict.fromkeys(wanted) if name not in columns]
             if missing:
@@ -168,9 +175,13 @@ class SQLConnector:
                     f"{plural(len(missing), 'column')} {', '.join(map(repr, missing))} "
                     f"(columns: {', '.join(sorted(columns))})."
                 )
-            cast_key = key_caster(columns[spec.key].data_type)
             yield SQLSession(
-                db, kind=self.kind, spec=spec, cast_key=cast_key, secrets=[self.password]
+                db,
+                kind=self.kind,
+                spec=spec,
+                cast_key=key_caster(columns[spec.key].data_type),
+                secrets=[self.password],
+                catalogue=catalogue,
             )
 
     def _columns(

@@ -30,15 +30,21 @@ def _keyset_where(
     after: tuple | None,
     upper: object | None,
 ) -> tuple[str, list, str]:
-    """WHERE clause, its parameters and the ORDER BY of a keyset read."""
+    """WHERE clause, its parameters and the ORDER BY of a keyset read: the window rule of
+    `cursors.in_window` in SQL (for delta reads), or key > the last key (full reads)."""
     where, params = [], []
     if cursor_field:
         d, k = q(cursor_field), q(key)
-        where.append(f"{d} IS NOT NULL AND {d} <= %s")
-        params.append(upper)
-        if after is not None:
+        where.append(f"{d} IS NOT NULL")
+        if upper is not None:
+            where[-1] += f" AND {d} <= %s"
+            params.append(upper)
+        if after is not None and after[0] is not None and after[1] is not None:
             where.append(f"({d} > %s OR ({d} = %s AND {k} > %s))")
             params += [after[0], after[0], after[1]]
+        elif after is not None and after[0] is not None:  # no key stored: that cursor was read
+            where.append(f"{d} > %s")
+            params.append(after[0])
         order = f"{d}, {k}"
     else:
         if after is not None:

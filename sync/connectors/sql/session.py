@@ -13,6 +13,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from sync.connectors.base import RemoteSpec, WriteFailure, external_id
 from sync.connectors.errors import ConnectorError, redact
 from sync.connectors.sql import read, write
+from sync.connectors.sql.catalog import TableCatalogue
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,9 +45,11 @@ class SQLSession:
         spec: RemoteSpec,
         cast_key: Callable[[str], Any],
         secrets: Sequence[str],
+        catalogue: TableCatalogue,
     ) -> None:
         self.db, self.kind, self.spec = db, kind, spec
         self.cast_key, self.secrets = cast_key, secrets
+        self.catalogue = catalogue
         wanted = [spec.key, *([spec.cursor_field] if spec.cursor_field else []), *spec.columns]
         self.columns = list(dict.fromkeys(wanted))
 

@@ -7,9 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from eqms_integration.text import counted
-from sync.engine.runner import execute
 from sync.models import SyncConfiguration, SyncRun
-from sync.services.runs import run_start
+from sync.services.runs import run_execute, run_start
 
 BAR_WIDTH = 30
 MISSING_IDS_SHOWN = 20
@@ -49,7 +48,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Run {run.pk} of {config.name!r} ({mode}), batches of {config.batch_size}"
         )
-        run = execute(run, progress=self.progress)
+        run = run_execute(run=run, progress=self.progress)
         if self.stdout.isatty():
             self.stdout.write("")
         self.stdout.write(
