@@ -18,6 +18,7 @@ from apikeys import selectors, services
 from apikeys.forms import APIKeyForm
 from apikeys.models import APIKey, APIKeyEvent
 from apikeys.services.lifecycle import MAX_ROTATION_GRACE
+from audit.admin_history import AuditHistoryMixin
 from eqms_integration import admin_secrets
 from eqms_integration.admin_actions import (
     ObjectAction,
@@ -87,44 +88,82 @@ class APIKeyEventInline(admin.TabularInline):
 
 class RevokeForm(forms.Form):
     reason = forms.CharField(
-        max_length=255, widget=forms.TextInput(attrs={"size": 80}),
+        max_length=255,
+        widget=forms.TextInput(attrs={"size": 80}),
         help_text="Why the key is revoked (kept in its audit trail), e.g. 'leaked in a log'.",
-    )  # fmt: skip
+    )
 
 
 RotateForm = grace_period_form("old key", int(MAX_ROTATION_GRACE.total_seconds()) // 3600)
 
 
 @admin.register(APIKey)
-class APIKeyAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class APIKeyAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.ModelAdmin):
     form = APIKeyForm
+    audit_object_type = "api_key"  # History: the key's audit trail from every channel
     list_display = (
-        "name", "key_preview", "state", "scope_list", "expires_at", "last_used_at",
-        "usage_count", "created_at",
-    )  # fmt: skip
+        "name",
+        "key_preview",
+        "state",
+        "scope_list",
+        "expires_at",
+        "last_used_at",
+        "usage_count",
+        "created_at",
+    )
     list_filter = (StateFilter, "created_at")
     search_fields = ("name", "key_id", "description")
     readonly_fields = (
-        "key_id", "key_preview", "secret_hash", "state", "revoked_at", "revoked_by",
-        "revocation_reason", "rotated_from", "last_used_at", "last_used_ip", "usage_count",
-        "generation", "created_by", "created_at", "updated_at",
-    )  # fmt: skip
+        "key_id",
+        "key_preview",
+        "secret_hash",
+        "state",
+        "revoked_at",
+        "revoked_by",
+        "revocation_reason",
+        "rotated_from",
+        "last_used_at",
+        "last_used_ip",
+        "usage_count",
+        "generation",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
     inlines = (APIKeyEventInline,)
     actions = ("revoke_selected", "rotate_selected")
     object_actions = (
-        ObjectAction("revoke", "Revoke", "apikeys.revoke_apikey", "revoke_one", danger=True,
-                     form=RevokeForm, unavailable="cannot_revoke",
-                     question="Revoke {obj}? It is refused from its next request on; this "
-                              "cannot be undone."),
-        ObjectAction("rotate", "Rotate", "apikeys.rotate_apikey", "rotate_one", form=RotateForm,
-                     unavailable="cannot_rotate",
-                     question="Issue a successor of {obj} with the same name, scopes and "
-                              "limits? The new key is shown once, on the next page."),
-    )  # fmt: skip
+        ObjectAction(
+            "revoke",
+            "Revoke",
+            "apikeys.revoke_apikey",
+            "revoke_one",
+            danger=True,
+            form=RevokeForm,
+            unavailable="cannot_revoke",
+            question="Revoke {obj}? It is refused from its next request on; this cannot be undone.",
+        ),
+        ObjectAction(
+            "rotate",
+            "Rotate",
+            "apikeys.rotate_apikey",
+            "rotate_one",
+            form=RotateForm,
+            unavailable="cannot_rotate",
+            question="Issue a successor of {obj} with the same name, scopes and "
+            "limits? The new key is shown once, on the next page.",
+        ),
+    )
 
     def get_fieldsets(self, request: HttpRequest, obj: APIKey | None = None) -> Any:
-        editable = ("name", "description", "scopes", "allowed_networks", "expires_at",
-                    "rate_limit_per_minute")  # fmt: skip
+        editable = (
+            "name",
+            "description",
+            "scopes",
+            "allowed_networks",
+            "expires_at",
+            "rate_limit_per_minute",
+        )
         if obj is None:
             return [(None, {"fields": editable})]
         return [
@@ -136,8 +175,11 @@ class APIKeyAdmin(ObjectActionsMixin, admin.ModelAdmin):
         return self.inlines if obj is not None else ()  # a new key has no events yet
 
     def get_urls(self) -> list[URLPattern]:
-        issued = path("issued/<str:token>/", self.admin_site.admin_view(self.issued_view),
-                      name="apikeys_apikey_issued")  # fmt: skip
+        issued = path(
+            "issued/<str:token>/",
+            self.admin_site.admin_view(self.issued_view),
+            name="apikeys_apikey_issued",
+        )
         return [issued, *super().get_urls()]
 
     @admin.display(description="scopes")
@@ -164,10 +206,15 @@ class APIKeyAdmin(ObjectActionsMixin, admin.ModelAdmin):
 
     def _show_issued(self, request: HttpRequest, issued: list[services.IssuedKey]) -> HttpResponse:
         items = [
-            {"name": key.api_key.name, "url": self.change_url(key.api_key), "label": "Key",
-             "secret": key.key, "details": _key_details(key.api_key)}
+            {
+                "name": key.api_key.name,
+                "url": self.change_url(key.api_key),
+                "label": "Key",
+                "secret": key.key,
+                "details": _key_details(key.api_key),
+            }
             for key in issued
-        ]  # fmt: skip
+        ]
         token = admin_secrets.stash(request, items)
         return HttpResponseRedirect(reverse("admin:apikeys_apikey_issued", args=[token]))
 
@@ -175,13 +222,16 @@ class APIKeyAdmin(ObjectActionsMixin, admin.ModelAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         return admin_secrets.shown_once_page(
-            request, token, context={**self.admin_site.each_context(request), "opts": self.opts},
+            request,
+            token,
+            context={**self.admin_site.each_context(request), "opts": self.opts},
             title="API key issued",
             note="Copy the key now. It is shown only on this page and is not stored anywhere "
-                 "(only its bcrypt hash is).",
+            "(only its bcrypt hash is).",
             lost="If it is lost, rotate the key to get a new one.",
-            back_url=reverse("admin:apikeys_apikey_changelist"), back_label="back to the API keys",
-        )  # fmt: skip
+            back_url=reverse("admin:apikeys_apikey_changelist"),
+            back_label="back to the API keys",
+        )
 
     def delete_model(self, request: HttpRequest, obj: APIKey) -> None:
         services.apikey_delete(key=obj, actor=request.user, ip=client_ip(request))
@@ -197,33 +247,42 @@ class APIKeyAdmin(ObjectActionsMixin, admin.ModelAdmin):
         return f"A {key.state} key cannot be rotated." if key.state != "active" else ""
 
     def revoke_one(self, request: HttpRequest, key: APIKey, data: dict[str, Any]) -> None:
-        services.apikey_revoke(key=key, reason=data["reason"], actor=request.user,
-                               ip=client_ip(request))  # fmt: skip
+        services.apikey_revoke(
+            key=key, reason=data["reason"], actor=request.user, ip=client_ip(request)
+        )
         self.message_user(request, f"Revoked {key.name} ({key.key_preview}).", messages.SUCCESS)
 
     def rotate_one(self, request: HttpRequest, key: APIKey, data: dict[str, Any]) -> HttpResponse:
         grace = timedelta(hours=data["grace_hours"])
-        issued = services.apikey_rotate(key=key, grace=grace, actor=request.user,
-                                        ip=client_ip(request))  # fmt: skip
+        issued = services.apikey_rotate(
+            key=key, grace=grace, actor=request.user, ip=client_ip(request)
+        )
         return self._show_issued(request, [issued])
 
     @admin.action(description="Revoke selected API keys…", permissions=["revoke"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> Any:
         confirmed = confirmed_selection(
-            self, request, queryset, action="revoke_selected", title="Revoke API keys",
+            self,
+            request,
+            queryset,
+            action="revoke_selected",
+            title="Revoke API keys",
             question="Revoke these keys? Each is refused from its next request on; this cannot "
-                     "be undone.",
-            form_class=RevokeForm, danger=True,
-        )  # fmt: skip
+            "be undone.",
+            form_class=RevokeForm,
+            danger=True,
+        )
         if not isinstance(confirmed, dict):
             return confirmed
         revoked = 0
         for key in queryset:
             try:
                 services.apikey_revoke(
-                    key=key, reason=confirmed["reason"], actor=request.user,
+                    key=key,
+                    reason=confirmed["reason"],
+                    actor=request.user,
                     ip=client_ip(request),
-                )  # fmt: skip
+                )
                 revoked += 1
             except ValidationError as exc:
                 self.message_user(request, "; ".join(exc.messages), messages.WARNING)
@@ -234,18 +293,25 @@ class APIKeyAdmin(ObjectActionsMixin, admin.ModelAdmin):
     @admin.action(description="Rotate selected API keys…", permissions=["rotate"])
     def rotate_selected(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> Any:
         confirmed = confirmed_selection(
-            self, request, queryset, action="rotate_selected", title="Rotate API keys",
+            self,
+            request,
+            queryset,
+            action="rotate_selected",
+            title="Rotate API keys",
             question="Issue a successor of each of these keys? The new keys are shown once, on "
-                     "the next page.",
+            "the next page.",
             form_class=RotateForm,
-        )  # fmt: skip
+        )
         if not isinstance(confirmed, dict):
             return confirmed
         grace, issued = timedelta(hours=confirmed["grace_hours"]), []
         for key in queryset:
             try:
-                issued.append(services.apikey_rotate(key=key, grace=grace, actor=request.user,
-                                                     ip=client_ip(request)))  # fmt: skip
+                issued.append(
+                    services.apikey_rotate(
+                        key=key, grace=grace, actor=request.user, ip=client_ip(request)
+                    )
+                )
             except ValidationError as exc:
                 self.message_user(request, "; ".join(exc.messages), messages.WARNING)
         return self._show_issued(request, issued) if issued else None
@@ -269,10 +335,15 @@ def key_name(event: APIKeyEvent) -> str:
     """The key's name, also once the key is deleted (its deletion event keeps the name)."""
     if event.api_key is not None:
         return event.api_key.name
-    deletion = event if event.event_type == APIKeyEvent.Type.DELETED else (
-        APIKeyEvent.objects.filter(key_id=event.key_id, event_type=APIKeyEvent.Type.DELETED)
-        .only("details").first()
-    )  # fmt: skip
+    deletion = (
+        event
+        if event.event_type == APIKeyEvent.Type.DELETED
+        else (
+            APIKeyEvent.objects.filter(key_id=event.key_id, event_type=APIKeyEvent.Type.DELETED)
+            .only("details")
+            .first()
+        )
+    )
     name = deletion.details.get("name") if deletion else None
     return f"{name} (deleted)" if name else "(deleted key)"
 
@@ -284,9 +355,16 @@ class APIKeyEventAdmin(admin.ModelAdmin):
     search_fields = ("key_id", "api_key__name", "actor_repr", "ip")
     list_select_related = ("api_key",)
     readonly_fields = (
-        "key", "api_key", "key_id", "event_type", "actor", "actor_repr", "ip", "details",
+        "key",
+        "api_key",
+        "key_id",
+        "event_type",
+        "actor",
+        "actor_repr",
+        "ip",
+        "details",
         "created_at",
-    )  # fmt: skip
+    )
 
     @admin.display(description="key", ordering="api_key__name")
     def key(self, obj: APIKeyEvent) -> str:

@@ -7,9 +7,9 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from apikeys.keyformat import MAX_KEY_LENGTH
 from apikeys.principal import KeyPrincipal, KeyUser
-from apikeys.services import KeyRejected, TooManyFailures, usage_record, verify_key
-from apikeys.services.keyformat import MAX_KEY_LENGTH
+from apikeys.services import KeyRejected, TooManyFailures, key_verify, usage_record
 from eqms_integration import metrics
 from eqms_integration.api.client_ip import client_ip
 
@@ -37,7 +37,7 @@ class APIKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(INVALID)
         ip = client_ip(request)
         try:
-            principal = verify_key(raw, ip)
+            principal = key_verify(raw, ip)
         except KeyRejected:
             metrics.api_key_auth("rejected")
             raise exceptions.AuthenticationFailed(INVALID) from None

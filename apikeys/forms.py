@@ -8,9 +8,9 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from apikeys import validation
 from apikeys.models import APIKey
 from apikeys.scopes import SCOPES
-from apikeys.services import validation
 
 
 def _field_rule(rule: Callable[[Any], Any], field: str, value: Any) -> Any:

@@ -50,11 +50,12 @@ def lockouts(now: datetime) -> dict[str, Any]:
     are looked up in the cache: one query and one cache round trip."""
     since = now - timedelta(seconds=settings.APIKEY_FAILURE_WINDOW_SECONDS)
     events = list(
-        APIKeyEvent.objects.filter(event_type=APIKeyEvent.Type.REPEATED_FAILURES,
-                                   created_at__gte=since)
+        APIKeyEvent.objects.filter(
+            event_type=APIKeyEvent.Type.REPEATED_FAILURES, created_at__gte=since
+        )
         .order_by("-created_at")
         .values("key_id", "api_key_id", "api_key__name", "details")
-    )  # fmt: skip
+    )
     key_ids, pairs, ips = [], [], []
     for event in events:
         capped, bucket = event["details"].get("capped", []), event["details"].get("ip_bucket")
@@ -68,12 +69,21 @@ def lockouts(now: datetime) -> dict[str, Any]:
     found = store.run(lambda backend: lockouts_now(backend, key_ids=key_ids, pairs=pairs, ips=ips))
     names = {e["key_id"]: (e["api_key_id"], e["api_key__name"]) for e in events}
     refused = {key for key, _ in found.refused_pairs}
-    affected = [k for k in dict.fromkeys([*key_ids, *(k for k, _ in pairs)])
-                if k in found.slowed_keys or k in refused]  # fmt: skip
+    affected = [
+        k
+        for k in dict.fromkeys([*key_ids, *(k for k, _ in pairs)])
+        if k in found.slowed_keys or k in refused
+    ]
     return {
-        "keys": [{"key_id": k, "id": names[k][0], "name": names[k][1],
-                  "slowed": k in found.slowed_keys,
-                  "refused_from": sorted(ip for key, ip in found.refused_pairs if key == k)}
-                 for k in affected],
+        "keys": [
+            {
+                "key_id": k,
+                "id": names[k][0],
+                "name": names[k][1],
+                "slowed": k in found.slowed_keys,
+                "refused_from": sorted(ip for key, ip in found.refused_pairs if key == k),
+            }
+            for k in affected
+        ],
         "ips": [ip for ip in ips if ip in found.refused_ips],
-    }  # fmt: skip
+    }

@@ -10,8 +10,8 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from apikeys import cache_keys
 from apikeys.principal import KeyPrincipal
-from apikeys.services import cache as keys
 from apikeys.services import store
 
 
@@ -25,8 +25,8 @@ class APIKeyRateThrottle(BaseThrottle):
             return True
         now = time.time()
         minute = int(now // 60)
-        name = keys.rate_key(principal.id, minute)
-        count = store.run(lambda backend: keys.incr(backend, name, timeout=120))
+        name = cache_keys.rate_key(principal.id, minute)
+        count = store.run(lambda backend: cache_keys.incr(backend, name, timeout=120))
         if count <= principal.rate_limit_per_minute:
             return True
         self._wait = 60 - (now % 60)

@@ -34,11 +34,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext, setup_test_environment
 from rest_framework.test import APIClient
 
+from apikeys import cache_keys as keycache
 from apikeys import services
+from apikeys.keyformat import build_key, generate_key_id, preview
 from apikeys.models import APIKey
-from apikeys.services import cache as keycache
 from apikeys.services import verification
-from apikeys.services.keyformat import build_key, generate_key_id, preview
 
 PATH = "/api/ncrs/"
 SCENARIOS = (

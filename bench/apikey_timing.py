@@ -36,7 +36,7 @@ from django.test.utils import setup_test_environment
 from rest_framework.test import APIClient
 
 from apikeys import services
-from apikeys.services.keyformat import build_key, generate_key_id
+from apikeys.keyformat import build_key, generate_key_id
 
 PATH = "/api/ncrs/"
 

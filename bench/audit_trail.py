@@ -3,13 +3,15 @@
 Run:  .venv/bin/python bench/audit_trail.py [--single 2000] [--batches 30]
 Uses DATABASE_URL like the service (default: SQLite under var/), in a throwaway test database.
 Prints, each in its own transaction as a service would pay it:
+- an NCR update through the service (`ncr_update`, one changed field) with the audit trail
+  against the same update with the trail switched off (the snapshot, the diff and the event
+  INSERT skipped), in turn, so the p95 difference is what the trail adds (target: <= 1 ms);
 - one `event_record` against one ORM INSERT of an equal, prebuilt row (the floor);
 - `events_record_many` of 1,000 events against one bulk INSERT of 1,000 prebuilt rows,
   with the number of INSERT statements each sends;
 - the sealer's and the verifier's throughput (events per second), which no business
   transaction waits for.
-The services are not wired to the audit trail yet: the NCR-update and sync benches with and
-without it come with that integration.
+The sync run with and without the trail is bench/sync_throughput.py's.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -37,6 +40,8 @@ from django.utils import timezone
 from audit import actors, services
 from audit.context import audit_context
 from audit.models import AuditEvent
+from quality import services as quality
+from quality.services import trail
 
 CHANGES = {"severity": ["minor", "major"], "title": ["Weld crack", "Weld crack, bay 4"]}
 
@@ -82,6 +87,34 @@ def prebuilt(count: int) -> list[AuditEvent]:
     ]
 
 
+@contextmanager
+def untraced() -> Iterator[None]:
+    """The quality services with the audit trail switched off (what they cost without it)."""
+    saved = trail.snapshot, trail.record_updated
+    trail.snapshot = lambda obj, fields: {}
+    trail.record_updated = lambda obj, before, fields: None
+    try:
+        yield
+    finally:
+        trail.snapshot, trail.record_updated = saved
+
+
+def ncr_updates(repeat: int) -> tuple[list[float], list[float]]:
+    """ncr_update of one field, with the trail and without, one of each in turn."""
+    traced_ncr, plain_ncr = quality.ncr_create(title="Weld crack"), quality.ncr_create(title="B")
+    counter = iter(range(10**9))
+
+    def traced() -> None:
+        quality.ncr_update(traced_ncr, {"title": f"Weld crack {next(counter)}"})
+
+    def plain() -> None:
+        with untraced():
+            quality.ncr_update(plain_ncr, {"title": f"Weld crack {next(counter)}"})
+
+    alternating(traced, plain, 50)  # warm up
+    return alternating(traced, plain, repeat)
+
+
 def inserts_of(work: Callable[[], object]) -> int:
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
         work()
@@ -90,6 +123,7 @@ def inserts_of(work: Callable[[], object]) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--updates", type=int, default=2000, help="NCR updates to time")
     parser.add_argument("--single", type=int, default=2000, help="single events to time")
     parser.add_argument("--batches", type=int, default=30, help="batches of 1,000 to time")
     args = parser.parse_args()
@@ -104,6 +138,7 @@ def main() -> None:
             client_ip="10.0.0.1",
         )
         with scope:
+            updates = ncr_updates(args.updates)
             one = lambda: services.event_record(  # noqa: E731
                 action="updated",
                 object_type="ncr",
@@ -144,6 +179,16 @@ def main() -> None:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
     print(f"audit trail  database={connection.vendor}  events written={total:,}")
+    traced, plain = updates
+    print(f"{'NCR update (ncr_update)':<30}{'runs':>6}{'median ms':>11}{'p95 ms':>9}")
+    for name, times in (("with the audit trail", traced), ("without it", plain)):
+        print(f"{name:<30}{len(times):>6}{statistics.median(times):>11.3f}{p95(times):>9.3f}")
+    added = p95(traced) - p95(plain)
+    verdict = "within" if added <= 1.0 else "OVER"
+    print(
+        f"added by the trail: {added:+.3f} ms p95 ({verdict} the 1 ms target), "
+        f"{statistics.median(traced) - statistics.median(plain):+.3f} ms median"
+    )
     print(f"{'operation':<30}{'runs':>6}{'median ms':>11}{'p95 ms':>9}{'INSERTs':>9}")
     for name, times in rows.items():
         print(

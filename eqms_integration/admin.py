@@ -13,6 +13,8 @@ from django.http import HttpRequest
 from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
+from eqms_integration import user_admin  # noqa: F401 - registers the audited user admin
+
 # celery.backend_cleanup is added by beat itself when a result backend is configured.
 BEAT_ADDED = ("celery.backend_cleanup",)
 

@@ -24,7 +24,7 @@ from eqms_integration import request_id
 
 MASK = "[redacted]"
 SECRET_PATTERNS = (
-    # API keys: eqms_<key_id>_<secret><checksum> (apikeys.services.keyformat).
+    # API keys: eqms_<key_id>_<secret><checksum> (apikeys.keyformat).
     re.compile(r"eqms_[0-9A-Za-z]{12}_[0-9A-Za-z]{8,}"),
     # Webhook signing secrets (Standard Webhooks): whsec_<base64>.
     re.compile(r"whsec_[A-Za-z0-9+/=_-]{8,}"),

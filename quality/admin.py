@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
+from audit.admin_history import AuditHistoryMixin
 from eqms_integration.admin_actions import ObjectAction, ObjectActionsMixin
 from eqms_integration.text import counted
 from quality import registry
 from quality.models import CAPA, NCR, Equipment, Supplier
 
 
-class ServiceAdmin(ObjectActionsMixin, admin.ModelAdmin):
-    """Routes admin saves through the services so rules (numbering, closing) hold here too."""
+class ServiceAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.ModelAdmin):
+    """Routes admin saves through the services so rules (numbering, closing, the audit trail)
+    hold here too; the History page shows the record's audit trail from every channel."""
 
     entity: registry.Entity  # model, editable fields and services, from the registry
     readonly_fields: tuple[str, ...] = ("created_at", "updated_at")
@@ -26,14 +30,40 @@ class ServiceAdmin(ObjectActionsMixin, admin.ModelAdmin):
     def editable_fields(self) -> tuple[str, ...]:
         return self.entity.editable_fields
 
+    @property
+    def audit_object_type(self) -> str:  # type: ignore[override]
+        return self.entity.object_type
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # records are closed or retired, never deleted
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         fields = tuple(super().get_readonly_fields(request, obj))
-        if obj is not None and getattr(obj, "status", None) == "closed":
-            fields += ("status",)  # nothing leaves `closed`
+        if obj is not None and self.entity.is_closed(obj):
+            fields += self.entity.editable_fields  # a closed record is read-only
         return fields
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """A change the services refuse (a closed record, a CAPA against a closed NCR) is
+        reported on the page it came from, naming the record, and nothing is saved."""
+        if request.method == "POST" and object_id is not None:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is not None and self.entity.is_closed(obj):
+                label = self.opts.verbose_name
+                message = f"{obj.number} is closed: a closed {label} cannot be changed."
+                self.message_user(request, message, messages.ERROR)
+                return HttpResponseRedirect(self.change_url(obj))
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:  # raised by a service inside the admin's transaction
+            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         field = super().formfield_for_choice_field(db_field, request, **kwargs)
@@ -67,14 +97,14 @@ class ClosableAdmin(ServiceAdmin):
     has_close_actions = True
     actions = ("close_selected",)
 
-    def close_service(self, obj: Any) -> Any:
-        return self.entity.close(obj)
+    def close_service(self, obj: Any, reason: str = "") -> Any:
+        return self.entity.close(obj, reason=reason)
 
     def cannot_close(self, obj: Any) -> str:
         return f"{obj.number} is already closed." if obj.status == "closed" else ""
 
     def close_one(self, request: HttpRequest, obj: Any, data: dict[str, Any]) -> None:
-        closed = self.close_service(obj)
+        closed = self.close_service(obj, data.get("reason", ""))
         self.message_user(request, f"Closed {closed.number}.", messages.SUCCESS)
 
     @admin.action(description="Close selected %(verbose_name_plural)s", permissions=["close"])
@@ -86,12 +116,26 @@ class ClosableAdmin(ServiceAdmin):
         return request.user.has_perm(f"{opts.app_label}.close_{opts.model_name}")
 
 
+class CloseForm(forms.Form):
+    reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional; recorded in the audit trail with the close.",
+    )
+
+
 def _close_action(label: str) -> ObjectAction:
     return ObjectAction(
-        "close", "Close", f"quality.close_{label.lower()}", "close_one", unavailable="cannot_close",
-        question=f"Close {{obj}}? A closed {label} cannot be reopened; its webhook subscribers "
-                 f"receive {label.lower()}.closed.",
-    )  # fmt: skip
+        "close",
+        "Close",
+        f"quality.close_{label.lower()}",
+        "close_one",
+        unavailable="cannot_close",
+        form=CloseForm,
+        question=f"Close {{obj}}? A closed {label} cannot be reopened or changed; its webhook "
+        f"subscribers receive {label.lower()}.closed.",
+    )
 
 
 def _close_selected(

@@ -89,9 +89,13 @@ class CAPA(TimestampedModel):
         max_length=32, choices=Status.choices, default=Status.OPEN, db_index=True
     )
     ncr = models.ForeignKey(
-        NCR, null=True, blank=True, on_delete=models.PROTECT, related_name="capas",
+        NCR,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="capas",
         verbose_name="NCR",
-    )  # fmt: skip
+    )
     owner = models.CharField(max_length=150, blank=True, default="")
     due_date = models.DateField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)

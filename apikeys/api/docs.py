@@ -9,15 +9,28 @@ from apikeys.api import serializers
 from eqms_integration.api.schema import ErrorSerializer, documented
 
 KEY = {
-    "name": "ERP production", "description": "SAP PI, plant 1000",
-    "scopes": ["ncr:read", "ncr:write", "capa:read"], "allowed_networks": ["10.20.0.0/16"],
-    "expires_at": "2027-06-30T00:00:00Z", "rate_limit_per_minute": 600, "id": 12,
-    "key_id": "k7Qm2xYt9pLw", "key_preview": "eqms_k7Qm2xYt9pLw_…", "state": "active",
-    "is_active": True, "revoked_at": None, "revoked_by": None, "revocation_reason": "",
-    "rotated_from": None, "last_used_at": "2026-11-20T07:59:58Z", "last_used_ip": "10.20.4.17",
-    "usage_count": 48211, "created_by": "qa.admin", "created_at": "2026-06-30T09:00:00Z",
+    "name": "ERP production",
+    "description": "SAP PI, plant 1000",
+    "scopes": ["ncr:read", "ncr:write", "capa:read"],
+    "allowed_networks": ["10.20.0.0/16"],
+    "expires_at": "2027-06-30T00:00:00Z",
+    "rate_limit_per_minute": 600,
+    "id": 12,
+    "key_id": "k7Qm2xYt9pLw",
+    "key_preview": "eqms_k7Qm2xYt9pLw_…",
+    "state": "active",
+    "is_active": True,
+    "revoked_at": None,
+    "revoked_by": None,
+    "revocation_reason": "",
+    "rotated_from": None,
+    "last_used_at": "2026-11-20T07:59:58Z",
+    "last_used_ip": "10.20.4.17",
+    "usage_count": 48211,
+    "created_by": "qa.admin",
+    "created_at": "2026-06-30T09:00:00Z",
     "updated_at": "2026-06-30T09:00:00Z",
-}  # fmt: skip
+}
 FULL_KEY = "eqms_k7Qm2xYt9pLw_EXAMPLEnotAkeyEXAMPLEnotAkeyEXAMPLEnotAkey0000"
 
 
@@ -91,7 +104,7 @@ key_docs = documented(
     ),
     revoke=extend_schema(
         summary="Revoke an API key",
-        description="Revokes the key with an optional `reason`, recorded in its audit trail. "
+        description="Revokes the key with a required `reason`, recorded in its audit trail. "
         "Its next request is refused (401), in every process. A key revoked already is a "
         "400.",
         request=serializers.RevokeSerializer,

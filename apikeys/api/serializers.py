@@ -5,7 +5,7 @@ from rest_framework import serializers
 from apikeys.models import APIKey, APIKeyEvent
 from apikeys.scopes import SCOPES
 from apikeys.services.lifecycle import DEFAULT_ROTATION_GRACE, MAX_ROTATION_GRACE
-from apikeys.services.validation import NAME_MAX_LENGTH
+from apikeys.validation import NAME_MAX_LENGTH
 
 READ_ONLY = (
     "id",
@@ -42,10 +42,11 @@ class APIKeySerializer(serializers.ModelSerializer):
         child=serializers.CharField(max_length=64), required=False
     )
     state = serializers.ChoiceField(
-        choices=["active", "revoked", "expired"], read_only=True,
+        choices=["active", "revoked", "expired"],
+        read_only=True,
         help_text="`active` works; `revoked` (revoked, or replaced after a rotation's grace) "
         "and `expired` are refused with 401.",
-    )  # fmt: skip
+    )
     revoked_by = serializers.StringRelatedField(
         allow_null=True, help_text="Who revoked it (a username); null while not revoked."
     )
@@ -53,9 +54,11 @@ class APIKeySerializer(serializers.ModelSerializer):
         allow_null=True, help_text="Who created it; null when made by a command."
     )
     rotated_from = serializers.SlugRelatedField(
-        slug_field="key_id", read_only=True, allow_null=True,
+        slug_field="key_id",
+        read_only=True,
+        allow_null=True,
         help_text="The key_id of the key this one replaced by rotation; null otherwise.",
-    )  # fmt: skip
+    )
 
     class Meta:
         model = APIKey
@@ -87,7 +90,9 @@ class IssuedAPIKeySerializer(APIKeySerializer):
 
 
 class RevokeSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        max_length=255, help_text="Why the key is revoked (required; kept in the audit trail)."
+    )
 
 
 class RotateSerializer(serializers.Serializer):

@@ -11,7 +11,7 @@ from apikeys.services.lifecycle import (
     apikey_update,
 )
 from apikeys.services.usage import usage_flush, usage_push, usage_record
-from apikeys.services.verification import KeyRejected, TooManyFailures, verify_key
+from apikeys.services.verification import KeyRejected, TooManyFailures, key_verify
 
 __all__ = [
     "IssuedKey",
@@ -22,8 +22,8 @@ __all__ = [
     "apikey_revoke",
     "apikey_rotate",
     "apikey_update",
+    "key_verify",
     "usage_flush",
     "usage_push",
     "usage_record",
-    "verify_key",
 ]

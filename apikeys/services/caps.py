@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache.backends.base import BaseCache
 
+from apikeys import cache_keys
 from apikeys.models import APIKey, APIKeyEvent
-from apikeys.services import cache as keys
 from apikeys.services.audit import event_record
 
 logger = logging.getLogger(__name__)
@@ -61,14 +61,14 @@ class Slots:
 def admit(backend: BaseCache, key_id: str, ip: str) -> Slots:
     """Take this check's slots, or refuse it (TooManyFailures) and take nothing."""
     window = settings.APIKEY_FAILURE_WINDOW_SECONDS
-    pair = keys.incr(backend, keys.failures_by_pair(key_id, ip), timeout=window)
-    by_ip = keys.incr(backend, keys.failures_by_ip(ip), timeout=window)
+    pair = cache_keys.incr(backend, cache_keys.failures_by_pair(key_id, ip), timeout=window)
+    by_ip = cache_keys.incr(backend, cache_keys.failures_by_ip(ip), timeout=window)
     try:
         if pair > settings.APIKEY_MAX_FAILURES_PER_KEY_AND_IP:
             raise TooManyFailures(window)
         lane = _slowed_lane(backend, key_id)
         over_ip = by_ip > settings.APIKEY_MAX_FAILURES_PER_IP
-        if (over_ip or lane) and backend.get(keys.verified_from_key(key_id, ip)) is None:
+        if (over_ip or lane) and backend.get(cache_keys.verified_from_key(key_id, ip)) is None:
             if over_ip:
                 raise TooManyFailures(window)
             if lane and not _lane_admits(backend, lane):
@@ -82,7 +82,7 @@ def admit(backend: BaseCache, key_id: str, ip: str) -> Slots:
 
 def _slowed_lane(backend: BaseCache, key_id: str) -> str | None:
     """The lane this key_id's checks are slowed in, if the key or the service is under attack."""
-    by_key, everyone = keys.failures_by_key(key_id), keys.FAILURES_ALL
+    by_key, everyone = cache_keys.failures_by_key(key_id), cache_keys.FAILURES_ALL
     counts = backend.get_many([by_key, everyone])
     if counts.get(everyone, 0) >= settings.APIKEY_MAX_FAILURES:
         return EVERYONE
@@ -94,27 +94,27 @@ def _slowed_lane(backend: BaseCache, key_id: str) -> str | None:
 def _lane_admits(backend: BaseCache, lane: str) -> bool:
     second = int(time.time())
     # Named by its second, so a long lifetime changes nothing and survives a slow request.
-    admitted = keys.incr(backend, keys.slow_lane_key(lane, second), timeout=60)
+    admitted = cache_keys.incr(backend, cache_keys.slow_lane_key(lane, second), timeout=60)
     return admitted <= SLOW_LANE_CHECKS_PER_SECOND
 
 
 def release(backend: BaseCache, key_id: str, ip: str) -> None:
-    keys.give_back(backend, keys.failures_by_pair(key_id, ip))
-    keys.give_back(backend, keys.failures_by_ip(ip))
+    cache_keys.give_back(backend, cache_keys.failures_by_pair(key_id, ip))
+    cache_keys.give_back(backend, cache_keys.failures_by_ip(ip))
 
 
 def verified(backend: BaseCache, key_id: str, ip: str) -> None:
     """A right key: its check costs no failure budget, and its address is now known to it."""
     release(backend, key_id, ip)
-    backend.set(keys.verified_from_key(key_id, ip), 1, timeout=VERIFIED_FROM_SECONDS)
+    backend.set(cache_keys.verified_from_key(key_id, ip), 1, timeout=VERIFIED_FROM_SECONDS)
 
 
 def failed(backend: BaseCache, key: APIKey | None, key_id: str, ip: str, slots: Slots) -> None:
     """A wrong key: the slots stay taken, the key-wide and service-wide counts grow, and the
     failure that fills a cap up is audited (once per cap and window)."""
     window = settings.APIKEY_FAILURE_WINDOW_SECONDS
-    by_key = keys.incr(backend, keys.failures_by_key(key_id), timeout=window)
-    everyone = keys.incr(backend, keys.FAILURES_ALL, timeout=window)
+    by_key = cache_keys.incr(backend, cache_keys.failures_by_key(key_id), timeout=window)
+    everyone = cache_keys.incr(backend, cache_keys.FAILURES_ALL, timeout=window)
     capped = [
         name
         for name, count, cap in (
@@ -128,19 +128,29 @@ def failed(backend: BaseCache, key: APIKey | None, key_id: str, ip: str, slots: 
     if not capped:
         return
     logger.warning("API-key failure cap reached for %s (key_id=%s ip=%s)", capped, key_id, ip)
+    details = {
+        "capped": capped,
+        "failures_by_key_and_ip": slots.pair,
+        "failures_by_ip": slots.ip,
+        "failures_by_key": by_key,
+        "failures_of_service": everyone,
+        "ip_bucket": cache_keys.ip_bucket(ip),
+        "window_seconds": window,
+    }
     event_record(
-        key=key, key_id=key_id, event_type=APIKeyEvent.Type.REPEATED_FAILURES, ip=ip,
-        details={"capped": capped, "failures_by_key_and_ip": slots.pair,
-                 "failures_by_ip": slots.ip, "failures_by_key": by_key,
-                 "failures_of_service": everyone, "ip_bucket": keys.ip_bucket(ip),
-                 "window_seconds": window},
-    )  # fmt: skip
+        key=key,
+        key_id=key_id,
+        event_type=APIKeyEvent.Type.REPEATED_FAILURES,
+        ip=ip,
+        details=details,
+        reason=f"Failure cap reached: {', '.join(capped)}",
+    )
 
 
 @dataclass(frozen=True)
 class Lockouts:
     """What the caps refuse or slow now (for the dashboard): key_ids whose checks from new
-    addresses are slowed, (key_id, address) pairs refused, addresses refused for new keys."""
+    addresses are slowed, (key_id, address) pairs refused, addresses refused for new cache_keys."""
 
     slowed_keys: set[str]
     refused_pairs: set[tuple[str, str]]
@@ -152,9 +162,9 @@ def lockouts_now(
 ) -> Lockouts:
     """Which of these are over their cap in the current window: one cache round trip."""
     names = {
-        **{keys.failures_by_key(k): ("key", k) for k in key_ids},
-        **{keys.failures_by_pair(k, ip): ("pair", (k, ip)) for k, ip in pairs},
-        **{keys.failures_by_ip(ip): ("ip", ip) for ip in ips},
+        **{cache_keys.failures_by_key(k): ("key", k) for k in key_ids},
+        **{cache_keys.failures_by_pair(k, ip): ("pair", (k, ip)) for k, ip in pairs},
+        **{cache_keys.failures_by_ip(ip): ("ip", ip) for ip in ips},
     }
     caps = {
         "key": settings.APIKEY_MAX_FAILURES_PER_KEY,
@@ -162,8 +172,11 @@ def lockouts_now(
         "ip": settings.APIKEY_MAX_FAILURES_PER_IP,
     }
     counts = backend.get_many(list(names))
-    over = [(kind, what) for name, (kind, what) in names.items()
-            if (counts.get(name) or 0) >= caps[kind]]  # fmt: skip
+    over = [
+        (kind, what)
+        for name, (kind, what) in names.items()
+        if (counts.get(name) or 0) >= caps[kind]
+    ]
     return Lockouts(
         slowed_keys={what for kind, what in over if kind == "key"},
         refused_pairs={what for kind, what in over if kind == "pair"},

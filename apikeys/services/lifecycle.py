@@ -14,11 +14,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apikeys import validation
+from apikeys.keyformat import build_key, generate_key_id, preview
 from apikeys.models import APIKey, APIKeyEvent
-from apikeys.services import validation
-from apikeys.services.audit import event_record
-from apikeys.services.keyformat import build_key, generate_key_id, preview
-from apikeys.services.store import publish_generation
+from apikeys.services.audit import event_record, snapshot
+from apikeys.services.store import generation_publish
+from audit import services as audit
 
 # Changing these changes what a presented key may do, so they invalidate cached verifications.
 VERIFICATION_FIELDS = ("scopes", "allowed_networks", "expires_at", "rate_limit_per_minute")
@@ -44,7 +45,7 @@ def _bump_generation(key: APIKey) -> None:
     APIKey.objects.filter(pk=key.pk).update(generation=F("generation") + 1)
     key.refresh_from_db(fields=["generation"])
     key_id, generation = key.key_id, key.generation
-    transaction.on_commit(lambda: publish_generation(key_id, generation))
+    transaction.on_commit(lambda: generation_publish(key_id, generation))
 
 
 @transaction.atomic
@@ -78,10 +79,18 @@ def apikey_create(
     details: dict[str, Any] = {"scopes": key.scopes}
     if rotated_from is not None:
         details["rotated_from"] = rotated_from.key_id
+    changes = audit.changes_between({}, snapshot(key))
+    if rotated_from is not None:
+        changes["rotated_from"] = [None, rotated_from.key_id]
     event_record(
-        key=key, key_id=key_id, event_type=APIKeyEvent.Type.CREATED, actor=actor, ip=ip,
+        key=key,
+        key_id=key_id,
+        event_type=APIKeyEvent.Type.CREATED,
+        actor=actor,
+        ip=ip,
         details=details,
-    )  # fmt: skip
+        changes=changes,
+    )
     return IssuedKey(api_key=key, key=raw)
 
 
@@ -104,6 +113,7 @@ def apikey_update(
     *, key: APIKey, data: dict[str, Any], actor: Any = None, ip: str | None = None
 ) -> APIKey:
     key = APIKey.objects.select_for_update().get(pk=key.pk)
+    before = snapshot(key)
     cleaned = _cleaned(data)
     changed = [name for name, value in cleaned.items() if getattr(key, name) != value]
     for name in changed:
@@ -114,16 +124,24 @@ def apikey_update(
     if set(changed) & set(VERIFICATION_FIELDS):
         _bump_generation(key)
     event_record(
-        key=key, key_id=key.key_id, event_type=APIKeyEvent.Type.UPDATED, actor=actor, ip=ip,
+        key=key,
+        key_id=key.key_id,
+        event_type=APIKeyEvent.Type.UPDATED,
+        actor=actor,
+        ip=ip,
         details={"changed": changed},
-    )  # fmt: skip
+        changes=audit.changes_between(before, snapshot(key)),
+    )
     return key
 
 
 @transaction.atomic
-def apikey_revoke(
-    *, key: APIKey, reason: str = "", actor: Any = None, ip: str | None = None
-) -> APIKey:
+def apikey_revoke(*, key: APIKey, reason: str, actor: Any = None, ip: str | None = None) -> APIKey:
+    """Revoke it now; the reason is required (it goes into the audit trail)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the key is revoked."})
+    before = snapshot(key)
     now = timezone.now()
     revoked = APIKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
         is_active=False,
@@ -137,9 +155,15 @@ def apikey_revoke(
     key.refresh_from_db()
     _bump_generation(key)
     event_record(
-        key=key, key_id=key.key_id, event_type=APIKeyEvent.Type.REVOKED, actor=actor, ip=ip,
+        key=key,
+        key_id=key.key_id,
+        event_type=APIKeyEvent.Type.REVOKED,
+        actor=actor,
+        ip=ip,
         details={"reason": reason[:255]},
-    )  # fmt: skip
+        changes=audit.changes_between(before, snapshot(key)),
+        reason=reason,
+    )
     return key
 
 
@@ -175,27 +199,40 @@ def apikey_rotate(
         "new_key_id": issued.api_key.key_id,
         "grace_period_seconds": int(grace.total_seconds()),
     }
+    before = snapshot(key)
+    ends = timezone.now() + grace
+    shortened = grace > timedelta(0) and (key.expires_at is None or key.expires_at > ends)
+    if shortened:
+        key.expires_at = ends
+        key.save(update_fields=["expires_at", "updated_at"])
+        _bump_generation(key)
+    changes = audit.changes_between(before, snapshot(key))
+    changes["successor_key_id"] = [None, issued.api_key.key_id]
     event_record(
-        key=key, key_id=key.key_id, event_type=APIKeyEvent.Type.ROTATED, actor=actor, ip=ip,
+        key=key,
+        key_id=key.key_id,
+        event_type=APIKeyEvent.Type.ROTATED,
+        actor=actor,
+        ip=ip,
         details=details,
-    )  # fmt: skip
+        changes=changes,
+    )
     if grace == timedelta(0):
         apikey_revoke(key=key, reason=f"Rotated to {issued.api_key.key_id}", actor=actor, ip=ip)
-    else:
-        ends = timezone.now() + grace
-        if key.expires_at is None or key.expires_at > ends:
-            key.expires_at = ends
-            key.save(update_fields=["expires_at", "updated_at"])
-            _bump_generation(key)
     return issued
 
 
 @transaction.atomic
 def apikey_delete(*, key: APIKey, actor: Any = None, ip: str | None = None) -> None:
     event_record(
-        key=key, key_id=key.key_id, event_type=APIKeyEvent.Type.DELETED, actor=actor, ip=ip,
+        key=key,
+        key_id=key.key_id,
+        event_type=APIKeyEvent.Type.DELETED,
+        actor=actor,
+        ip=ip,
         details={"name": key.name},
-    )  # fmt: skip
+        changes=audit.changes_between(snapshot(key), {}),
+    )
     key_id, generation = key.key_id, key.generation + 1
     key.delete()
-    transaction.on_commit(lambda: publish_generation(key_id, generation))
+    transaction.on_commit(lambda: generation_publish(key_id, generation))

@@ -23,8 +23,8 @@ from django.core.cache import cache
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 
+from apikeys import cache_keys
 from apikeys.models import APIKey
-from apikeys.services import cache as keys
 from eqms_integration.outages import (
     CACHE,
     is_down,
@@ -91,10 +91,10 @@ def run(operation: Callable[[BaseCache], T]) -> T:
     return result
 
 
-def publish_generation(key_id: str, generation: int) -> None:
+def generation_publish(key_id: str, generation: int) -> None:
     """Tell every process which generation of the key is current (called on commit)."""
     try:
-        cache.set(keys.generation_key(key_id), generation, timeout=None)
+        cache.set(cache_keys.generation_key(key_id), generation, timeout=None)
     except Exception as exc:
         if not is_cache_failure(exc):
             raise
@@ -107,4 +107,4 @@ def _publish_current(key_id: str, missed: int) -> None:
     """Publish the generation the database holds now: newer than `missed` if the key changed
     again meanwhile; `missed` itself if the key was deleted (one past its last generation)."""
     current = APIKey.objects.filter(key_id=key_id).values_list("generation", flat=True).first()
-    cache.set(keys.generation_key(key_id), max(current or 0, missed), timeout=None)
+    cache.set(cache_keys.generation_key(key_id), max(current or 0, missed), timeout=None)

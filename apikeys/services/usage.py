@@ -19,8 +19,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import F
 
+from apikeys import cache_keys
 from apikeys.models import APIKey
-from apikeys.services import cache as keys
 from apikeys.services import store
 from eqms_integration.outages import CACHE, outage_over
 
@@ -51,9 +51,9 @@ class _UsageBuffer:
         for n, (pk, (count, last_time, last_ip)) in enumerate(items):
             counted = False
             try:
-                keys.incr(cache, keys.usage_key(pk), delta=count, timeout=None)
+                cache_keys.incr(cache, cache_keys.usage_key(pk), delta=count, timeout=None)
                 counted = True
-                cache.set(keys.last_used_key(pk), (last_time, last_ip), timeout=None)
+                cache.set(cache_keys.last_used_key(pk), (last_time, last_ip), timeout=None)
             except Exception as exc:  # the cache is down: keep what is not pushed for later
                 if store.is_cache_failure(exc):
                     store.shared_failed(exc)  # logged once per outage
@@ -112,11 +112,13 @@ def _flush(batch_size: int) -> int:
     ids = list(APIKey.objects.values_list("pk", flat=True))
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]
-        names = [keys.usage_key(pk) for pk in chunk] + [keys.last_used_key(pk) for pk in chunk]
+        names = [cache_keys.usage_key(pk) for pk in chunk] + [
+            cache_keys.last_used_key(pk) for pk in chunk
+        ]
         found = cache.get_many(names)
         for pk in chunk:
-            count = found.get(keys.usage_key(pk)) or 0
-            last = found.get(keys.last_used_key(pk))
+            count = found.get(cache_keys.usage_key(pk)) or 0
+            last = found.get(cache_keys.last_used_key(pk))
             if not count and last is None:
                 continue
             changes: dict = {}
@@ -128,11 +130,11 @@ def _flush(batch_size: int) -> int:
             APIKey.objects.filter(pk=pk).update(**changes)
             if count:
                 try:
-                    cache.decr(keys.usage_key(pk), count)
+                    cache.decr(cache_keys.usage_key(pk), count)
                 except ValueError:
                     logger.info("usage counter of key %s vanished during the flush", pk)
             # Keep a newer timestamp written meanwhile; drop the one just stored.
-            if last is not None and cache.get(keys.last_used_key(pk)) == last:
-                cache.delete(keys.last_used_key(pk))
+            if last is not None and cache.get(cache_keys.last_used_key(pk)) == last:
+                cache.delete(cache_keys.last_used_key(pk))
             updated += 1
     return updated

@@ -23,14 +23,14 @@ import bcrypt
 from django.conf import settings
 from django.core.cache.backends.base import BaseCache
 
+from apikeys import cache_keys
+from apikeys.keyformat import ParsedKey, parse_key
 from apikeys.models import APIKey
 from apikeys.principal import KeyPrincipal
-from apikeys.services import cache as keys
 from apikeys.services import caps, store
 from apikeys.services.caps import TooManyFailures
-from apikeys.services.keyformat import ParsedKey, parse_key
 
-__all__ = ["KeyRejected", "TooManyFailures", "principal_of", "verify_key"]
+__all__ = ["KeyRejected", "TooManyFailures", "key_verify", "principal_of"]
 
 # Requests that present the same uncached key at once wait for one bcrypt check instead of
 # each taking a failure slot (a busy client would otherwise hit the cap with a right key).
@@ -61,7 +61,7 @@ def _dummy_hash(rounds: int) -> bytes:
     return bcrypt.hashpw(b"no key has this secret", bcrypt.gensalt(rounds=rounds))
 
 
-def verify_key(raw: str, ip: str) -> KeyPrincipal:
+def key_verify(raw: str, ip: str) -> KeyPrincipal:
     """The principal of a valid key. Expiry and network are the caller's checks: they hold
     on every request, cached or not."""
     parsed = parse_key(raw)
@@ -94,7 +94,7 @@ def _verify(
     key = found if found is not None and found.state == "active" else None
     if not shared and key is not None and _checked_here(raw, key):
         return principal_of(key)
-    checking = keys.checking_key(raw)
+    checking = cache_keys.checking_key(raw)
     if not backend.add(checking, 1, timeout=CHECK_LOCK_SECONDS):
         # The same key is being checked by another request: its result is ours.
         principal = _wait_for_check(backend, raw, parsed.key_id, key, checking, shared=shared)
@@ -110,7 +110,7 @@ def _verify(
 
 
 def _from_cache(backend: BaseCache, raw: str, key_id: str) -> KeyPrincipal | None:
-    verified, generation = keys.verified_key(raw), keys.generation_key(key_id)
+    verified, generation = cache_keys.verified_key(raw), cache_keys.generation_key(key_id)
     found = backend.get_many([verified, generation])
     snapshot = found.get(verified)
     if snapshot is None or found.get(generation) != snapshot["generation"]:
@@ -120,7 +120,7 @@ def _from_cache(backend: BaseCache, raw: str, key_id: str) -> KeyPrincipal | Non
 
 def _checked_here(raw: str, key: APIKey) -> bool:
     """This process checked this very key with bcrypt, at the generation the row has now."""
-    snapshot = store.memory.get(keys.verified_key(raw))
+    snapshot = store.memory.get(cache_keys.verified_key(raw))
     return snapshot is not None and snapshot["generation"] == key.generation
 
 
@@ -134,9 +134,14 @@ def _result(
 
 
 def _wait_for_check(
-    backend: BaseCache, raw: str, key_id: str, key: APIKey | None, checking: str, *,
+    backend: BaseCache,
+    raw: str,
+    key_id: str,
+    key: APIKey | None,
+    checking: str,
+    *,
     shared: bool,
-) -> KeyPrincipal | None:  # fmt: skip
+) -> KeyPrincipal | None:
     """Wait while another request checks this very key: its principal when it was right;
     None when it was wrong, or took too long (then the caller checks for itself)."""
     deadline = time.monotonic() + CHECK_LOCK_SECONDS
@@ -151,9 +156,14 @@ def _wait_for_check(
 
 
 def _check(
-    backend: BaseCache, key: APIKey | None, parsed: ParsedKey, raw: str, ip: str,
-    *, found: APIKey | None,
-) -> KeyPrincipal:  # fmt: skip
+    backend: BaseCache,
+    key: APIKey | None,
+    parsed: ParsedKey,
+    raw: str,
+    ip: str,
+    *,
+    found: APIKey | None,
+) -> KeyPrincipal:
     """The one bcrypt check, within the failure caps; the same work for a key_id that is not
     a live key, against the dummy hash."""
     slots = caps.admit(backend, parsed.key_id, ip)
@@ -170,9 +180,13 @@ def _check(
 
     principal = principal_of(key)
     snapshot = asdict(principal)
-    store.memory.set(keys.verified_key(raw), snapshot, timeout=settings.APIKEY_CACHE_TTL_SECONDS)
+    store.memory.set(
+        cache_keys.verified_key(raw), snapshot, timeout=settings.APIKEY_CACHE_TTL_SECONDS
+    )
     if backend is not store.memory:
         # add, not set: a concurrent change may already have published a newer generation.
-        backend.add(keys.generation_key(key.key_id), key.generation, timeout=None)
-        backend.set(keys.verified_key(raw), snapshot, timeout=settings.APIKEY_CACHE_TTL_SECONDS)
+        backend.add(cache_keys.generation_key(key.key_id), key.generation, timeout=None)
+        backend.set(
+            cache_keys.verified_key(raw), snapshot, timeout=settings.APIKEY_CACHE_TTL_SECONDS
+        )
     return principal

@@ -24,19 +24,39 @@ WRITES = (
 )
 
 NCR_EXAMPLE = {
-    "id": 42, "number": "NCR-2026-0042", "title": "Scratched housing",
-    "description": "Found at final inspection, lot 2026-11-07.", "severity": "major",
-    "status": "open", "source": "Line 3", "detected_at": "2026-11-07T09:30:00Z",
-    "closed_at": None, "created_at": "2026-11-07T09:41:12Z", "updated_at": "2026-11-07T09:41:12Z",
-}  # fmt: skip
-NCR_CLOSED = {**NCR_EXAMPLE, "status": "closed", "closed_at": "2026-11-20T14:02:00Z",
-              "updated_at": "2026-11-20T14:02:00Z"}  # fmt: skip
+    "id": 42,
+    "number": "NCR-2026-0042",
+    "title": "Scratched housing",
+    "description": "Found at final inspection, lot 2026-11-07.",
+    "severity": "major",
+    "status": "open",
+    "source": "Line 3",
+    "detected_at": "2026-11-07T09:30:00Z",
+    "closed_at": None,
+    "created_at": "2026-11-07T09:41:12Z",
+    "updated_at": "2026-11-07T09:41:12Z",
+}
+NCR_CLOSED = {
+    **NCR_EXAMPLE,
+    "status": "closed",
+    "closed_at": "2026-11-20T14:02:00Z",
+    "updated_at": "2026-11-20T14:02:00Z",
+}
 CAPA_EXAMPLE = {
-    "id": 7, "number": "CAPA-2026-0007", "title": "Add a protective film before packing",
-    "description": "", "capa_type": "corrective", "status": "open", "ncr": 42,
-    "ncr_number": "NCR-2026-0042", "owner": "j.meier", "due_date": "2026-12-15",
-    "closed_at": None, "created_at": "2026-11-08T10:00:00Z", "updated_at": "2026-11-08T10:00:00Z",
-}  # fmt: skip
+    "id": 7,
+    "number": "CAPA-2026-0007",
+    "title": "Add a protective film before packing",
+    "description": "",
+    "capa_type": "corrective",
+    "status": "open",
+    "ncr": 42,
+    "ncr_number": "NCR-2026-0042",
+    "owner": "j.meier",
+    "due_date": "2026-12-15",
+    "closed_at": None,
+    "created_at": "2026-11-08T10:00:00Z",
+    "updated_at": "2026-11-08T10:00:00Z",
+}
 ALREADY_CLOSED = OpenApiExample(
     "Closed already",
     value={
@@ -62,6 +82,10 @@ BAD_FIELD = OpenApiExample(
 def _answer(name: str, value: dict, status: str = "200") -> OpenApiExample:
     return OpenApiExample(name, value=value, response_only=True, status_codes=[status])
 
+
+CLOSE_REASON = OpenApiExample(
+    "With a reason", request_only=True, value={"reason": "Rework verified by QA"}
+)
 
 ncr_docs = documented(
     "NCRs",
@@ -104,7 +128,8 @@ ncr_docs = documented(
     update=extend_schema(
         summary="Replace an NCR's fields",
         description=WRITES.format(events="; a real change publishes `ncr.updated`")
-        + " `closed` is reached only through close, and a closed NCR cannot be reopened.",
+        + " `closed` is reached only through close, and a closed NCR cannot be reopened or"
+        " changed (400 naming it).",
     ),
     partial_update=extend_schema(
         summary="Change an NCR",
@@ -131,10 +156,11 @@ ncr_docs = documented(
         summary="Close an NCR",
         description="Closes the NCR: `status` becomes `closed` and `closed_at` is stamped, "
         "atomically, so of two concurrent closes one wins and the other gets a 400. "
-        "Publishes `ncr.closed` (and no `ncr.updated`). A closed NCR stays closed. No body.",
-        request=None,
+        "Publishes `ncr.closed` (and no `ncr.updated`). A closed NCR stays closed and is "
+        "read-only. An optional `reason` is recorded with the close in the audit trail.",
+        request=serializers.CloseSerializer,
         responses={200: serializers.NCRSerializer, 400: ErrorSerializer},
-        examples=[_answer("Closed", NCR_CLOSED), ALREADY_CLOSED],
+        examples=[CLOSE_REASON, _answer("Closed", NCR_CLOSED), ALREADY_CLOSED],
     ),
 )
 
@@ -178,7 +204,8 @@ capa_docs = documented(
     update=extend_schema(
         summary="Replace a CAPA's fields",
         description=WRITES.format(events="; a real change publishes `capa.updated`")
-        + " A closed CAPA cannot be reopened.",
+        + " A closed CAPA cannot be reopened or changed (400 naming it), and no CAPA is opened"
+        " against a closed NCR.",
     ),
     partial_update=extend_schema(
         summary="Change a CAPA",
@@ -196,10 +223,12 @@ capa_docs = documented(
     close=extend_schema(
         summary="Close a CAPA",
         description="Closes the CAPA (`status` `closed`, `closed_at` stamped) atomically and "
-        "publishes `capa.closed`. A second close is a 400. No body.",
-        request=None,
+        "publishes `capa.closed`. A second close is a 400; a closed CAPA is read-only. An "
+        "optional `reason` is recorded with the close in the audit trail.",
+        request=serializers.CloseSerializer,
         responses={200: serializers.CAPASerializer, 400: ErrorSerializer},
         examples=[
+            CLOSE_REASON,
             _answer(
                 "Closed", {**CAPA_EXAMPLE, "status": "closed", "closed_at": "2026-12-10T16:00:00Z"}
             ),

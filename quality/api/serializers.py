@@ -48,3 +48,12 @@ class SupplierSerializer(serializers.ModelSerializer):
         model = registry.SUPPLIER_ENTITY.model
         fields = registry.SUPPLIER_ENTITY.api_fields
         read_only_fields = registry.SUPPLIER_ENTITY.api_read_only_fields
+
+
+class CloseSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Why it is closed (optional); recorded in the audit trail.",
+    )

@@ -15,6 +15,13 @@ from quality.api import docs, filters, serializers
 from quality.models import CAPA, NCR, Equipment, Supplier
 
 
+def _reason(request: Request) -> str:
+    """The optional reason of a close, for the audit trail."""
+    serializer = serializers.CloseSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data.get("reason", "")
+
+
 @docs.ncr_docs
 class NCRViewSet(ServiceModelViewSet):
     queryset = NCR.objects.all()
@@ -36,7 +43,7 @@ class NCRViewSet(ServiceModelViewSet):
 
     @action(detail=True, methods=["post"])
     def close(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        ncr = registry.NCR_ENTITY.close(self.get_object())
+        ncr = registry.NCR_ENTITY.close(self.get_object(), reason=_reason(request))
         return Response(self.get_serializer(ncr).data)
 
 
@@ -56,7 +63,7 @@ class CAPAViewSet(ServiceModelViewSet):
 
     @action(detail=True, methods=["post"])
     def close(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        capa = registry.CAPA_ENTITY.close(self.get_object())
+        capa = registry.CAPA_ENTITY.close(self.get_object(), reason=_reason(request))
         return Response(self.get_serializer(capa).data)
 
 

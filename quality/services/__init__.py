@@ -10,7 +10,7 @@ from quality.services.master_data import (
     supplier_update,
 )
 from quality.services.ncr import ncr_close, ncr_create, ncr_update
-from quality.services.numbering import next_number
+from quality.services.numbering import number_reserve
 
 __all__ = [
     "capa_close",
@@ -21,7 +21,7 @@ __all__ = [
     "ncr_close",
     "ncr_create",
     "ncr_update",
-    "next_number",
+    "number_reserve",
     "supplier_create",
     "supplier_update",
 ]

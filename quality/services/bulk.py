@@ -1,7 +1,7 @@
 """Master data created and changed many rows at a time (what sync brings in): the same rules
 as one at a time, with one uniqueness query and one INSERT/UPDATE per batch instead of a
 few queries per row. A row that breaks a rule is returned as its ValidationError; the others
-are written."""
+are written, and their audit events with one INSERT statement per batch."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from eqms_integration.batching import chunked
+from quality.services import trail
 from quality.services.changes import apply_changes
 
 M = TypeVar("M", bound=models.Model)
@@ -63,7 +64,8 @@ def create_many(
             continue
         results.append(obj)
     _refuse_taken(model, results, [obj for obj in results if isinstance(obj, model)])
-    model.objects.bulk_create([obj for obj in results if isinstance(obj, model)])
+    created = model.objects.bulk_create([obj for obj in results if isinstance(obj, model)])
+    trail.record_many(trail.created_event(obj, allowed) for obj in created)
     return results
 
 
@@ -77,8 +79,10 @@ def update_many(
     groups: dict[tuple[str, ...], list[M]] = defaultdict(list)
     now = timezone.now()
     changes: dict[int, list[str]] = {}
+    before: dict[int, dict[str, Any]] = {}
     for obj, data in pairs:
         try:
+            before[id(obj)] = trail.snapshot(obj, allowed)
             changed = apply_changes(obj, data, allowed)
             if changed:
                 obj.full_clean(validate_unique=False)
@@ -95,4 +99,9 @@ def update_many(
             groups[tuple(sorted(changes[id(obj)]))].append(obj)
     for fields, objs in groups.items():
         model.objects.bulk_update(objs, [*fields, "updated_at"])
+    trail.record_many(
+        trail.updated_event(obj, before[id(obj)], allowed)
+        for objs in groups.values()
+        for obj in objs
+    )
     return results

@@ -38,14 +38,19 @@ def validated_save(instance: models.Model, changed: list[str] | None = None) -> 
         instance.save(update_fields=[*changed, "updated_at"])
 
 
-def check_status_change(current: str, wanted: str | None, closed: str, label: str) -> None:
+def check_status_change(
+    instance: models.Model, wanted: str | None, closed: str, label: str
+) -> None:
     """Only the close action reaches `closed`, and nothing leaves it."""
+    current = instance.status
     if wanted is None or wanted == current:
         return
     if wanted == closed:
         raise ValidationError({"status": f"Close the {label} with the close action."})
     if current == closed:
-        raise ValidationError({"status": f"A closed {label} cannot be reopened."})
+        raise ValidationError(
+            {"status": f"{instance.number} is closed: a closed {label} cannot be reopened."}
+        )
 
 
 def close_once(

@@ -17,7 +17,7 @@ def _increment(prefix: str, year: int) -> int:
     )
 
 
-def next_number(prefix: str) -> str:
+def number_reserve(prefix: str) -> str:
     """Reserve the next number for `prefix` in the current year.
 
     Call it inside the transaction that creates the record: the reservation is released

@@ -183,7 +183,7 @@ def test_the_state_filter_finds_active_expired_revoked_and_unused_keys(admin_cli
     expired = services.apikey_create(name="expired-key", scopes=["*"]).api_key
     APIKey.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(days=1))
     revoked = services.apikey_revoke(
-        key=services.apikey_create(name="revoked-key", scopes=["*"]).api_key
+        key=services.apikey_create(name="revoked-key", scopes=["*"]).api_key, reason="test"
     )
     old = services.apikey_create(name="stale-key", scopes=["*"]).api_key
     APIKey.objects.filter(pk=old.pk).update(last_used_at=timezone.now() - timedelta(days=91))

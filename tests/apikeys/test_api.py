@@ -85,7 +85,9 @@ def test_revoking_records_who_and_why_and_a_second_revoke_is_refused(admin_api):
     revoked = admin_api.post(
         f"/api/api-keys/{created['id']}/revoke/", {"reason": "leaked"}, format="json"
     )
-    again = admin_api.post(f"/api/api-keys/{created['id']}/revoke/", {}, format="json")
+    again = admin_api.post(
+        f"/api/api-keys/{created['id']}/revoke/", {"reason": "again"}, format="json"
+    )
 
     assert revoked.status_code == 200
     assert (revoked.json()["state"], revoked.json()["revocation_reason"]) == ("revoked", "leaked")
@@ -138,7 +140,7 @@ def test_a_bad_grace_period_is_a_400(admin_api, grace):
 
 def test_a_revoked_key_cannot_be_rotated(admin_api):
     created = create(admin_api).json()
-    admin_api.post(f"/api/api-keys/{created['id']}/revoke/", {}, format="json")
+    admin_api.post(f"/api/api-keys/{created['id']}/revoke/", {"reason": "x"}, format="json")
 
     response = admin_api.post(f"/api/api-keys/{created['id']}/rotate/", {}, format="json")
 

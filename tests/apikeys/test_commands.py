@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from apikeys.keyformat import parse_key
 from apikeys.models import APIKey, APIKeyEvent
-from apikeys.services.keyformat import parse_key
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def test_list_revoke_and_rotate_by_key_id():
 
 def test_revoking_an_unknown_key_is_a_clear_error():
     with pytest.raises(CommandError, match="No API key with id or key_id 'nope'"):
-        run("revoke_api_key", "nope")
+        run("revoke_api_key", "nope", "--reason", "gone")
 
 
 def test_rotate_api_key_keeps_the_old_key_for_24_hours_by_default():

@@ -24,7 +24,8 @@ def test_revoking_in_another_process_stops_a_cached_key_here(issue_key, key_clie
     env = {**os.environ, "DATABASE_URL": database_url_for_subprocess(),
            "EQMS_VAR_DIR": str(settings.VAR_DIR)}  # fmt: skip
     result = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "revoke_api_key", issued.api_key.key_id],
+        [sys.executable, str(ROOT / "manage.py"), "revoke_api_key", issued.api_key.key_id,
+         "--reason", "leaked"],
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 

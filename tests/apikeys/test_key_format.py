@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from apikeys.services.keyformat import ALPHABET, SECRET_LENGTH, build_key, parse_key, preview
+from apikeys.keyformat import ALPHABET, SECRET_LENGTH, build_key, parse_key, preview
 
 
 def test_a_generated_key_parses_back_to_its_id_and_secret():

@@ -224,9 +224,10 @@ def live_calls(w: dict) -> list[tuple[str, str, dict | None]]:
         ("get", "/api/ncrs/?ordering=-created_at", None), ("post", "/api/ncrs/", ncr),
         ("get", f"/api/ncrs/{n}/", None), ("put", f"/api/ncrs/{n}/", ncr),
         ("patch", f"/api/ncrs/{n}/", {"status": "under_investigation"}),
+        # before the NCR closes: no CAPA is opened against a closed NCR
+        ("post", "/api/capas/", {"title": "Train", "capa_type": "preventive", "ncr": n}),
         ("post", f"/api/ncrs/{n}/close/", None),
         ("get", "/api/capas/", None), ("get", f"/api/capas/{w['capa'].pk}/", None),
-        ("post", "/api/capas/", {"title": "Train", "capa_type": "preventive", "ncr": n}),
         ("put", f"/api/capas/{w['capa'].pk}/", {"title": "Train", "capa_type": "preventive"}),
         ("patch", f"/api/capas/{w['capa'].pk}/", {"owner": "QA"}),
         ("post", f"/api/capas/{w['capa'].pk}/close/", None),

@@ -11,9 +11,9 @@ import pytest
 from django.utils import timezone
 
 from apikeys import services as keys
+from apikeys.keyformat import build_key
 from apikeys.models import APIKey
-from apikeys.services.keyformat import build_key
-from apikeys.services.verification import KeyRejected, TooManyFailures, verify_key
+from apikeys.services.verification import KeyRejected, TooManyFailures, key_verify
 from operations.models import Heartbeat
 from operations.services import heartbeat_record
 from quality import services as quality
@@ -180,7 +180,7 @@ def _api_keys(now, settings) -> SimpleNamespace:
     wrong, _ = build_key(locked.api_key.key_id)  # its key_id, another secret
     for _ in range(4):  # a scanner with a mistyped key, until the cap refuses it
         with pytest.raises((KeyRejected, TooManyFailures)):
-            verify_key(wrong, "10.20.0.7")
+            key_verify(wrong, "10.20.0.7")
     return SimpleNamespace(expiring=expiring.api_key, locked=locked.api_key, idle=idle.api_key)
 
 

@@ -11,9 +11,9 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from apikeys import services
+from apikeys.keyformat import build_key
 from apikeys.models import APIKey
 from apikeys.services import verification
-from apikeys.services.keyformat import build_key
 from eqms_integration.outages import RETRY_AFTER_SECONDS
 from tests.conftest import retry_is_due
 
@@ -103,7 +103,7 @@ def test_a_key_revoked_while_the_cache_is_unreachable_is_refused_during_and_afte
 
     redis_cache.pause()  # unreachable, but keeps what it holds
     with django_capture_on_commit_callbacks(execute=True):
-        services.apikey_revoke(key=APIKey.objects.get(pk=issued.api_key.pk))
+        services.apikey_revoke(key=APIKey.objects.get(pk=issued.api_key.pk), reason="test")
     during = client.get("/api/ncrs/")
     redis_cache.resume()
     shared_retry_now()

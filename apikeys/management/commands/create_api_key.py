@@ -36,10 +36,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--name", required=True)
         parser.add_argument("--description", default="")
-        parser.add_argument("--scope", action="append", dest="scopes", default=[],
-                            help="repeatable, e.g. --scope ncr:read --scope ncr:write")  # fmt: skip
-        parser.add_argument("--allow-ip", action="append", dest="networks", default=[],
-                            help="repeatable IPv4/IPv6 address or CIDR")  # fmt: skip
+        parser.add_argument(
+            "--scope",
+            action="append",
+            dest="scopes",
+            default=[],
+            help="repeatable, e.g. --scope ncr:read --scope ncr:write",
+        )
+        parser.add_argument(
+            "--allow-ip",
+            action="append",
+            dest="networks",
+            default=[],
+            help="repeatable IPv4/IPv6 address or CIDR",
+        )
         expiry = parser.add_mutually_exclusive_group()
         expiry.add_argument("--expires-at", help="ISO 8601 date-time")
         expiry.add_argument("--expires-in-days", type=int)

@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("key", help="id or key_id")
-        parser.add_argument("--reason", default="")
+        parser.add_argument("--reason", required=True, help="Why (kept in the audit trail).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         key = find_key(options["key"])

@@ -39,9 +39,10 @@ class Command(BaseCommand):
         old = find_key(options["key"])
         try:
             issued = apikey_rotate(
-                key=old, grace=timedelta(seconds=options["grace_seconds"]),
+                key=old,
+                grace=timedelta(seconds=options["grace_seconds"]),
                 actor="manage.py rotate_api_key",
-            )  # fmt: skip
+            )
         except ValidationError as exc:
             raise CommandError(format_errors(exc)) from None
         new = issued.api_key

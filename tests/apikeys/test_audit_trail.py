@@ -1,0 +1,131 @@
+"""API keys in the audit trail: created, updated (old -> new), rotated (secret_rotated),
+revoked (with its required reason), deleted; never a secret. Users' group changes too."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from apikeys.models import APIKey
+from audit.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def key_events(pk) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(object_type="api_key", object_id=str(pk)).order_by("id"))
+
+
+def everything_recorded() -> str:
+    return json.dumps(
+        list(AuditEvent.objects.values("changes", "reason", "object_repr")), default=str
+    )
+
+
+def test_a_key_created_changed_rotated_revoked_and_deleted_through_rest_is_in_the_trail(
+    admin_api,
+):
+    created = admin_api.post(
+        "/api/api-keys/", {"name": "SAP", "scopes": ["ncr:read"]}, format="json"
+    ).json()
+    pk = created["id"]
+    admin_api.patch(f"/api/api-keys/{pk}/", {"scopes": ["ncr:read", "capa:read"]}, format="json")
+    rotated = admin_api.post(f"/api/api-keys/{pk}/rotate/", {}, format="json").json()
+    admin_api.post(f"/api/api-keys/{pk}/revoke/", {"reason": "leaked"}, format="json")
+    admin_api.delete(f"/api/api-keys/{pk}/")
+
+    trail = key_events(pk)
+    assert [e.action for e in trail] == [
+        "created",
+        "updated",
+        "secret_rotated",
+        "revoked",
+        "deleted",
+    ]
+    assert {(e.channel, e.actor_type, e.actor_name) for e in trail} == {
+        ("api", "user", "user-Admin")
+    }
+    create, update, rotate, revoke, delete = trail
+    assert create.object_repr == f"SAP ({created['key_id']})"
+    assert create.changes["scopes"] == [None, ["ncr:read"]]
+    assert update.changes == {"scopes": [["ncr:read"], ["ncr:read", "capa:read"]]}
+    assert rotate.changes["successor_key_id"] == [None, rotated["key_id"]]
+    assert rotate.changes["expires_at"][0] is None and rotate.changes["expires_at"][1]
+    assert revoke.reason == "leaked" and revoke.changes["is_active"] == [True, False]
+    assert delete.changes["name"] == ["SAP", None]
+    successor = APIKey.objects.get(key_id=rotated["key_id"])
+    assert key_events(successor.pk)[0].changes["rotated_from"] == [None, created["key_id"]]
+    recorded = everything_recorded()
+    assert created["key"] not in recorded and rotated["key"] not in recorded
+    assert "secret_hash" not in recorded and "$2b$" not in recorded
+
+
+def test_a_revoke_without_a_reason_is_refused_everywhere(admin_api):
+    created = admin_api.post("/api/api-keys/", {"name": "SAP", "scopes": ["*"]}, format="json")
+    pk = created.json()["id"]
+
+    by_rest = admin_api.post(f"/api/api-keys/{pk}/revoke/", {}, format="json")
+    blank = admin_api.post(f"/api/api-keys/{pk}/revoke/", {"reason": "  "}, format="json")
+
+    assert by_rest.status_code == 400 and "reason" in by_rest.json()["errors"]
+    assert blank.status_code == 400 and "reason" in blank.json()["errors"]
+    assert APIKey.objects.get(pk=pk).state == "active"
+    assert [e.action for e in key_events(pk)] == ["created"]
+
+
+def test_a_key_revoked_by_the_command_names_the_command_and_its_reason(admin_api):
+    created = admin_api.post("/api/api-keys/", {"name": "SAP", "scopes": ["*"]}, format="json")
+    key = created.json()
+
+    call_command("revoke_api_key", key["key_id"], "--reason", "decommissioned", stdout=None)
+
+    revoke = key_events(key["id"])[-1]
+    assert (revoke.action, revoke.channel, revoke.actor_type) == ("revoked", "command", "system")
+    assert "manage.py revoke_api_key" in revoke.actor_name
+    assert revoke.reason == "decommissioned"
+
+
+def test_the_key_history_page_in_the_admin_shows_its_trail(admin_api, client):
+    created = admin_api.post("/api/api-keys/", {"name": "SAP", "scopes": ["*"]}, format="json")
+    get_user_model().objects.create_superuser("boss", password="pw-12345678")
+    client.login(username="boss", password="pw-12345678")
+
+    page = client.get(f"/admin/apikeys/apikey/{created.json()['id']}/history/").content.decode()
+
+    assert page.count('class="audit-event"') == 1 and "user-Admin" in page
+
+
+def test_group_changes_in_the_user_admin_are_recorded_old_to_new(client):
+    get_user_model().objects.create_superuser("boss", password="pw-12345678")
+    clerk = get_user_model().objects.create_user("clerk", password="pw-12345678")
+    auditor, manager = Group.objects.get(name="Auditor"), Group.objects.get(name="Manager")
+    clerk.groups.add(auditor)
+    client.login(username="boss", password="pw-12345678")
+    form = {
+        "username": "clerk",
+        "first_name": "",
+        "last_name": "",
+        "email": "",
+        "is_active": "on",
+        "groups": [manager.pk],
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }
+
+    response = client.post(f"/admin/auth/user/{clerk.pk}/change/", form)
+    again = client.post(f"/admin/auth/user/{clerk.pk}/change/", form)
+
+    assert response.status_code == 302 and again.status_code == 302
+    assert list(clerk.groups.values_list("name", flat=True)) == ["Manager"]
+    (event,) = AuditEvent.objects.filter(object_type="user", object_id=str(clerk.pk))
+    assert (event.action, event.object_repr, event.channel) == ("groups_changed", "clerk", "admin")
+    assert (event.actor_type, event.actor_name) == ("user", "boss")
+    assert event.changes == {"groups": [["Auditor"], ["Manager"]]}
+    history = client.get(f"/admin/auth/user/{clerk.pk}/history/").content.decode()
+    assert history.count('class="audit-event"') == 1
