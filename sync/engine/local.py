@@ -82,6 +82,10 @@ class LocalStore(ABC):
         """Apply a deletion at the source; False when this entity is never retired."""
         return False
 
+    def is_closed(self, obj: Any) -> bool:
+        """Whether `obj` is read-only for good (a closed NCR or CAPA)."""
+        return False
+
     def apply_many(self, work: list[Change]) -> list[Any]:
         """Create (obj None) or update each; returns per change the saved object or the
         ValidationError that refused it. One savepoint per row: a refused row leaves no
@@ -196,7 +200,10 @@ class LifecycleStore(LocalStore):
     def __init__(self, config: SyncConfiguration, entity: Entity) -> None:
         super().__init__(config)
         self.model, self._create, self._update = entity.model, entity.create, entity.update
-        self._close = entity.close
+        self._close, self.closed_status = entity.close, entity.closed_status
+
+    def is_closed(self, obj: Any) -> bool:
+        return obj is not None and bool(self.closed_status) and obj.status == self.closed_status
 
     def create(self, external_id: str, values: dict[str, Any]) -> Any:
         values = dict(values)

@@ -49,12 +49,19 @@ class Settler:
         self.errors: list[SyncRowError] = []
         self.failures: dict[str, tuple[int | None, str]] = {}  # external id -> (local id, why)
         self.settled: set[str] = set()
+        self.final: set[str] = set()  # failed for good: not kept for a retry
         self.counts = RunCounts(run)
 
-    def fail(self, external_id: str, message: str, local_id: int | None = None) -> None:
+    def fail(
+        self, external_id: str, message: str, local_id: int | None = None, *, retry: bool = True
+    ) -> None:
+        """A row that failed; `retry` False: it can never succeed (a closed record), so it
+        is not tried again by later runs."""
         self.counts.failed()
         self.errors.append(SyncRowError(run=self.run, external_id=external_id, message=message))
         self.failures[external_id] = (local_id, message)
+        if not retry:
+            self.final.add(external_id)
 
     def settle(self, items: list[Item]) -> None:
         run, config = self.run, self.config
@@ -114,7 +121,10 @@ class Settler:
         done = []
         for item, outcome in zip(items, self.store.apply_many(work), strict=True):
             if isinstance(outcome, ValidationError):
-                self.fail(item.external_id, error_text(outcome), _pk(item.local_obj))
+                final = self.store.is_closed(item.local_obj)  # read-only for good
+                self.fail(
+                    item.external_id, error_text(outcome), _pk(item.local_obj), retry=not final
+                )
                 continue
             self.counts.written(new=item.local_obj is None)
             item.local_obj = outcome

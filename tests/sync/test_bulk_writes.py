@@ -249,3 +249,46 @@ def test_bulk_sql_insert_and_update_write_through_the_services_database():
     assert again == []  # the number was taken: skipped, not overwritten
     assert dict(Equipment.objects.values_list("number", "name")) == {"B-1": "Uno", "B-2": "Two"}
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_a_row_for_a_closed_ncr_fails_alone_naming_it_and_is_not_tried_again(tmp_path):
+    import sqlite3
+
+    from quality.models import NCR
+    from sync.models import Connection, SyncRetry
+    from sync.services import configuration_create
+
+    path = tmp_path / "mes.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE mes_ncr (ncr_id INTEGER PRIMARY KEY, title TEXT, state TEXT, seq INTEGER)"
+        )
+        db.executemany(
+            "INSERT INTO mes_ncr VALUES (?, ?, ?, ?)", [(1, "Burr", "C", 1), (2, "Dent", "O", 2)]
+        )
+    connection = Connection.objects.create(name="MES", kind="sqlite", database=str(path))
+    config = configuration_create(
+        name="MES NCRs", system_type="MES", connection=connection, entity_type="ncr",
+        sync_type="delta", remote_object="mes_ncr", remote_key="ncr_id", delta_field="seq",
+        field_mappings=[
+            {"local": "title", "remote": "title"},
+            {"local": "status", "remote": "state",
+             "transform": {"type": "map", "values": {"O": "open", "C": "closed"}}},
+        ],
+    )  # fmt: skip
+    run(config)  # NCR 1 is created closed, NCR 2 open
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE mes_ncr SET title = title || ' (edited)', seq = seq + 10")
+
+    result = run(config)
+    later = run(config)
+
+    closed = NCR.objects.get(title="Burr")
+    assert (result.status, result.updated, result.failed) == ("partial", 1, 1)
+    error = result.row_errors.get()
+    assert error.external_id == "1" and closed.number in error.message
+    assert "closed" in error.message
+    assert NCR.objects.get(pk=closed.pk).title == "Burr"  # unchanged
+    assert NCR.objects.filter(title="Dent (edited)").exists()  # the other row went through
+    assert not SyncRetry.objects.filter(configuration=config).exists()  # it can never succeed
+    assert later.failed == 0  # a delta run does not try it again
