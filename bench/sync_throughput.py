@@ -45,6 +45,8 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import requests
+import stack as stack_module
 from stack import (
     PYTHON,
     ROOT,
@@ -67,6 +69,7 @@ MAPPINGS = [
     },
     {"local": "calibration_due_date", "remote": "calibration", "transform": "date"},
 ]
+OUT_MAPPINGS = [{"local": "name", "remote": "description"}, *MAPPINGS[1:]]
 PG_TABLE = (
     "CREATE TABLE {t} (equipment_no varchar(32) PRIMARY KEY, description varchar(200), "
     "status_code varchar(4), calibration date, changed_at timestamp)"
@@ -75,7 +78,16 @@ MARIADB_TABLE = (
     "CREATE TABLE {t} (equipment_no varchar(32) PRIMARY KEY, description "
     "varchar(200), status_code varchar(4), calibration date, changed_at datetime(6))"
 )
+# The audit trail of bulk-written records off, to show what it costs (sync.W001 warns).
+NO_AUDIT = {"SYNC_AUDIT_RECORDS": "false"}
 RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
+
+
+def use_venv(venv: Path) -> None:
+    """The service's processes (gunicorn, celery, manage.py) from another virtualenv."""
+    global PYTHON
+    stack_module.VENV_BIN = venv / "bin"
+    stack_module.PYTHON = PYTHON = str(venv / "bin" / "python")
 
 
 # --- the ERP side -------------------------------------------------------------------------------
@@ -154,16 +166,48 @@ def timed(
     return result, wall, int(match[1]) / 1024 if match else None
 
 
+def admin_session(stack: Stack) -> requests.Session:
+    """A session cookie of the admin user (the admin's login form), with its CSRF token."""
+    # Production settings serve hashed static file names from collectstatic's manifest: the
+    # admin's pages need it (the README's deployment steps run it too).
+    stack.manage("collectstatic", "--noinput")
+    session = requests.Session()
+    login = stack.url("/admin/login/")
+    session.get(login).raise_for_status()
+    answer = session.post(
+        login,
+        data={
+            "username": "admin",
+            "password": stack.admin_password,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            "next": "/admin/",
+        },
+        headers={"Referer": login},
+    )
+    answer.raise_for_status()
+    if "sessionid" not in session.cookies:
+        raise RuntimeError("the admin login failed")
+    session.headers.update(
+        {
+            "X-CSRFToken": session.cookies["csrftoken"],
+            "Referer": login,
+            "Accept": "application/json",
+        }
+    )
+    return session
+
+
 class Ours:
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
         self.client = stack.client(stack.api_key("bench sync", SCOPES))
 
     def connection(self, name: str, **fields) -> int:
+        """Connections hold credentials: only a person with the Admin role may create one
+        (API keys are refused), so this signs in as the stack's admin, as a person would."""
+        admin = admin_session(self.stack)
         return ok(
-            self.client.post(
-                self.stack.url("/api/sync/connections/"), json={"name": name, **fields}
-            )
+            admin.post(self.stack.url("/api/sync/connections/"), json={"name": name, **fields})
         )["id"]
 
     def configuration(
@@ -182,7 +226,8 @@ class Ours:
                     "remote_object": remote_object,
                     "remote_key": "equipment_no",
                     "delta_field": "changed_at",
-                    "field_mappings": MAPPINGS,
+                    # trim acts on reads only: outbound configurations may not have it.
+                    "field_mappings": MAPPINGS if direction != "outbound" else OUT_MAPPINGS,
                     "batch_size": batch_size,
                     "timeout_seconds": 86400,
                     "max_retries": 0,
@@ -190,9 +235,16 @@ class Ours:
             )
         )["id"]
 
-    def run(self, label: str, config: int, full: bool, profile: Path | None = None) -> Result:
+    def run(
+        self,
+        label: str,
+        config: int,
+        full: bool,
+        profile: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Result:
         argv = self.stack.manage_argv("run_sync", str(config), *(["--full"] if full else []))
-        result, wall, rss = timed(argv, env=self.stack.env, profile=profile)
+        result, wall, rss = timed(argv, env={**self.stack.env, **(env or {})}, profile=profile)
         found = re.search(r"Run (\d+) of", result.stdout)
         if found is None:
             raise RuntimeError(f"run_sync printed no run id:\n{result.stdout}\n{result.stderr}")
@@ -240,6 +292,57 @@ def qms_count(stack: Stack, sql: str, params: list) -> int:
 def expect(what: str, got: int, wanted: int) -> None:
     if got != wanted:
         raise RuntimeError(f"verification failed: {what}: {got}, expected {wanted}")
+
+
+def audit_events(stack: Stack) -> int:
+    return qms_count(stack, "SELECT count(*) FROM audit_auditevent WHERE channel = %s", ["sync"])
+
+
+def ours_series(
+    stack: Stack, ours: Ours, erp, config: int, table: str, prefix: str, args, label: str,
+    round_: int, env: dict[str, str] | None, notes: list[str],
+) -> dict[str, Result | None]:  # fmt: skip
+    """Full run, the first delta after it (a rescan), a 1 % delta, an idle run; checked."""
+    runs: dict[str, Result | None] = {}
+    events = audit_events(stack)
+    runs["full"] = ours.run(f"{label} full", config, full=True, env=env)
+    expect(
+        "QMS equipment rows",
+        qms_count(
+            stack,
+            "SELECT count(*) FROM quality_equipment WHERE number LIKE %s",
+            [f"{prefix}%"],
+        ),
+        args.rows,
+    )
+    # A --full run leaves the delta cursor where it was (none yet): the first delta run
+    # reads everything again (finding it unchanged) and sets the cursor.
+    first = ours.run(f"{label} first delta", config, full=False, env=env)
+    notes.append(
+        f"{label}: the first delta run after the --full run read {first.rows:,} rows "
+        f"({first.detail}) in {first.seconds:.2f} s: a full run does not move the delta cursor"
+    )
+    tag = f"ours {round_}"
+    changed = erp_change(erp, table, args.rows, tag, round_)
+    runs["delta"] = ours.run(f"{label} delta", config, full=False, env=env)
+    expect("delta rows read", runs["delta"].rows, changed)
+    expect(
+        "QMS rows changed by the delta",
+        qms_count(
+            stack,
+            "SELECT count(*) FROM quality_equipment WHERE number LIKE %s AND name LIKE %s",
+            [f"{prefix}%", f"% ({tag})"],
+        ),
+        changed,
+    )
+    runs["idle"] = ours.run(f"{label} idle", config, full=False, env=env)
+    written = audit_events(stack) - events
+    wanted = 0 if env and env.get("SYNC_AUDIT_RECORDS") == "false" else args.rows + changed
+    expect(f"{label}: audit events of the records written", written, wanted)
+    notes.append(
+        f"{label}: {written:,} audit events for {args.rows:,} created + {changed:,} updated"
+    )
+    return runs
 
 
 # --- the floor ----------------------------------------------------------------------------------
@@ -358,21 +461,53 @@ def report(lines: dict[str, dict[str, Result | None]], reference: Result | None)
     )
 
 
+def audit_cost(lines: dict[str, dict[str, Result | None]]) -> None:
+    """What the audit trail of the records written costs: each run beside its twin without."""
+    for off in [name for name in lines if name.endswith(", audit trail off")]:
+        stem = off.removesuffix(", audit trail off")
+        on = next((name for name in lines if name.startswith(stem) and name != off), None)
+        if on is None:
+            continue
+        parts = []
+        for key in ("full", "delta"):
+            with_trail, without = lines[on].get(key), lines[off].get(key)
+            if not (with_trail and without and with_trail.seconds and without.seconds):
+                continue
+            extra = 100 * (with_trail.seconds / without.seconds - 1)
+            part = (
+                f"{key} {with_trail.seconds:.3f} s vs {without.seconds:.3f} s (+{extra:.0f} % time"
+            )
+            if key == "full":
+                part += f", {100 * (1 - with_trail.rate / without.rate):.0f} % of the rows/s"
+            parts.append(part + ")")
+        if parts:
+            print(f"\naudit trail cost, {on}: " + "; ".join(parts))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--small-rows", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--only", default="ours,sqlite,outbound,memory,dlt,floor")
+    parser.add_argument("--only", default="ours,noaudit,sqlite,outbound,memory,dlt,floor")
+    parser.add_argument(
+        "--venv",
+        type=Path,
+        help="run the service from this virtualenv (one with mysqlclient for the MariaDB target)",
+    )
     parser.add_argument("--dlt-chunk-size", type=int, help="dlt's rows per read (its default)")
     parser.add_argument("--profile", type=Path)
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument("--redis-db", type=int, default=9, help="flushed at start and end")
     args = parser.parse_args()
+    if args.venv:
+        use_venv(args.venv)
     raise_on_sigterm()
     only = set(args.only.split(","))
     tag = os.getpid()
     schema = f"bench_erp_{tag}"
     big, small, out = f"{schema}.equipment", f"{schema}.equipment_small", f"{schema}.qms_out"
+    bare = f"{schema}.equipment_bare"
     mariadb_table = f"bench_qms_out_{tag}"
     started = datetime.now().astimezone()
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -385,6 +520,8 @@ def main() -> None:
         erp_fill(erp, big, args.rows, "EQ-")
         if "memory" in only:
             erp_fill(erp, small, args.small_rows, "EQS-")
+        if "noaudit" in only:
+            erp_fill(erp, bare, args.rows, "EQN-")
         erp.execute(PG_TABLE.format(t=out))
         with contextlib.ExitStack() as stacks:
             private = stacks.enter_context(PrivatePostgres()) if args.profile else None
@@ -392,7 +529,7 @@ def main() -> None:
                 Stack(
                     name=f"bench_sync_{tag}",
                     web_workers=2,
-                    redis_db=9,
+                    redis_db=args.redis_db,
                     pg_port=private.port if private else 5432,
                     keep_logs=args.keep_logs,
                 )
@@ -415,42 +552,14 @@ def main() -> None:
             runs: dict[str, Result | None] = {}
             if "ours" in only or "floor" in only:
                 before = table_writes(stack)
-                runs["full"] = ours.run("ours full", inbound, full=True)
+                runs = ours_series(
+                    stack, ours, erp, inbound, big, "EQ-", args, "ours", 1, None, notes
+                )
                 time.sleep(1)  # table statistics are flushed by each backend within a second
                 notes.append(
-                    "rows written per record by our full run (pg_stat_user_tables): "
+                    "rows written per record by our runs (full, deltas; pg_stat_user_tables): "
                     + writes_between(before, table_writes(stack), args.rows)
                 )
-                expect(
-                    "QMS equipment rows",
-                    qms_count(
-                        stack,
-                        "SELECT count(*) FROM quality_equipment WHERE number LIKE %s",
-                        ["EQ-%"],
-                    ),
-                    args.rows,
-                )
-                # A --full run leaves the delta cursor where it was (none yet): the first delta
-                # run reads everything again (finding it unchanged) and sets the cursor.
-                first = ours.run("ours first delta", inbound, full=False)
-                notes.append(
-                    f"ours: the first delta run after the --full run read {first.rows:,} "
-                    f"rows ({first.detail}) in {first.seconds:.2f} s: a full run does "
-                    "not move the delta cursor"
-                )
-                changed = erp_change(erp, big, args.rows, "ours", 1)
-                runs["delta"] = ours.run("ours delta", inbound, full=False)
-                expect("delta rows read", runs["delta"].rows, changed)
-                expect(
-                    "QMS rows changed by the delta",
-                    qms_count(
-                        stack,
-                        "SELECT count(*) FROM quality_equipment WHERE name LIKE %s",
-                        ["% (ours)"],
-                    ),
-                    changed,
-                )
-                runs["idle"] = ours.run("ours idle", inbound, full=False)
                 with stack.sql() as db:
                     sample = db.execute(
                         "SELECT external_id, local_id, base_hash, base_values "
@@ -458,6 +567,14 @@ def main() -> None:
                     ).fetchone()
                 notes.append(f"a link row as the engine writes it: {sample}")
                 lines[f"ours PG -> PG (batches {args.batch_size:,})"] = runs
+            if "noaudit" in only:
+                plain = ours.configuration(
+                    "bench inbound, audit off", source, bare, "inbound", args.batch_size
+                )
+                lines["ours PG -> PG, audit trail off"] = ours_series(
+                    stack, ours, erp, plain, bare, "EQN-", args, "ours, audit off", 2,
+                    NO_AUDIT, notes,
+                )  # fmt: skip
             if "outbound" in only:
                 target = ours.configuration(
                     "bench outbound pg", source, out, "outbound", args.batch_size
@@ -527,6 +644,13 @@ def main() -> None:
                 lines["ours PG -> SQLite (embedded stack)"] = {
                     "full": mine.run("ours sqlite full", config, full=True)
                 }
+                if "noaudit" in only:
+                    plain = mine.configuration(
+                        "bench inbound, audit off", source, bare, "inbound", args.batch_size
+                    )
+                    lines["ours PG -> SQLite, audit trail off"] = {
+                        "full": mine.run("ours sqlite full, audit off", plain, True, env=NO_AUDIT)
+                    }
         if "dlt" in only:
             destination = f"bench_dlt_{tag}"
             with pg_connect("postgres") as db:
@@ -567,6 +691,7 @@ def main() -> None:
     )
     reference = next(iter(lines.values()), {}).get("full") if lines else None
     report(lines, reference)
+    audit_cost(lines)
     for note in notes:
         print(f"\n{note}")
 

@@ -336,6 +336,9 @@ SYNC_ALLOWED_HOSTS = env_list("SYNC_ALLOWED_HOSTS", [])
 # Directories whose existing files SQLite connections may open; none: SQLite connections are
 # refused. Files of the service itself (its database, anything under VAR_DIR) never are.
 SYNC_SQLITE_DIRS = env_list("SYNC_SQLITE_DIRS", [])
+# Audit events of the records sync runs write in bulk (bench/sync_throughput.py measures the
+# trail's cost with it off; a regulated plant keeps it on, and `check` warns when it is off).
+SYNC_AUDIT_RECORDS = env_bool("SYNC_AUDIT_RECORDS", True)
 
 # --- Audit trail ------------------------------------------------------------------------------
 # How often celery-beat chains new audit events (tamper evidence starts when an event is sealed).

@@ -19,6 +19,9 @@ Status = SyncConflict.Status
 
 def pending_for(config: SyncConfiguration, external_ids: Iterable[str]) -> dict[str, SyncConflict]:
     found: dict[str, SyncConflict] = {}
+    waiting = SyncConflict.objects.filter(configuration=config, status=Status.PENDING)
+    if not waiting.exists():  # the usual case: one indexed probe instead of a look-up by id
+        return found
     for chunk in chunked(list(external_ids)):
         rows = SyncConflict.objects.filter(
             configuration=config, status=Status.PENDING, external_id__in=chunk

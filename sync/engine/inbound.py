@@ -18,7 +18,7 @@ from sync.engine.mapping import typed_row
 from sync.engine.phases import PhaseBase
 from sync.engine.reconcile import Item
 from sync.engine.settle import Settler, error_text
-from sync.models import SyncRetry
+from sync.models import SyncLink, SyncRetry
 
 Cursor = tuple[Any, Any]
 
@@ -37,7 +37,10 @@ class InboundPhase(PhaseBase):
                 typed[ext] = (row, typed_row(self.config, row))
             except (transforms.TransformError, ValidationError) as exc:
                 settler.fail(ext, error_text(exc))
-        links = links_by_external_id(self.config, list(typed))
+        # A full run that began with no links for this configuration finds none by id (each
+        # key is read once; the links it writes are for keys already read).
+        linked = self.delta or self.linked_at_start
+        links = links_by_external_id(self.config, list(typed)) if linked else {}
         local = self.store.get_many(link.local_id for link in links.values())
         unlinked = {ext: values for ext, (_, values) in typed.items() if ext not in links}
         adopted = self.store.adopt(unlinked) if unlinked else {}
@@ -53,6 +56,11 @@ class InboundPhase(PhaseBase):
             )
         return items
 
+    def settler(self) -> Settler:
+        return Settler(
+            self.run, self.store, self.session, seen_run=None if self.delta else self.run.pk
+        )
+
     def plan(self) -> int | None:
         state, session = self.state, self.session
         self.after: Cursor | None = None
@@ -60,6 +68,7 @@ class InboundPhase(PhaseBase):
             self.after = (cursors.decode(state.cursor_value), cursors.decode(state.cursor_key))
         self.upper = session.upper_bound() if self.delta else None
         self.retry_upto = retries.newest(self.config, self.side)
+        self.linked_at_start = SyncLink.objects.filter(configuration=self.config).exists()
         # An empty source, or no row has a cursor value yet: nothing to read.
         self.nothing_to_read = self.delta and session.ordered and self.upper is None
         if self.nothing_to_read:
@@ -83,8 +92,15 @@ class InboundPhase(PhaseBase):
                 items = self.items(rows, settler)
                 settler.settle(items)
                 if not self.delta:  # every row read, failed ones too: they are not gone
+                    # Links written by this batch are marked already (each link written once);
+                    # rows that could not even be mapped may still have one.
                     key = self.config.remote_key
-                    mark_seen(self.config, [external_id(row, key) for row in rows], self.run)
+                    unmarked = [
+                        ext for row in rows if (ext := external_id(row, key)) not in settler.seen
+                    ]
+                    unmarked = [ext for ext in unmarked if ext in settler.failures]
+                    if unmarked:
+                        mark_seen(self.config, unmarked, self.run)
                 else:
                     newest = _newest(newest, rows, self.config.delta_field, self.config.remote_key)
                     if session.ordered:

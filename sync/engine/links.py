@@ -1,25 +1,65 @@
-"""Links between external ids and QMS rows, looked up and marked seen a chunk at a time."""
+"""Links between external ids and QMS rows: looked up a batch at a time, written once per
+batch in one statement (their new base and, in full runs, the run that saw them), and marked
+seen where a full run read a row without writing its link."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.utils import timezone
+
+from eqms_integration import bulk_sql
 from eqms_integration.batching import chunked
 from sync.models import SyncConfiguration, SyncLink, SyncRun
 
+BASE_FIELDS = ["local_id", "base_hash", "base_values", "synced_at"]
+
+
+def _by(config: SyncConfiguration, column: str, values: list[Any]) -> list[SyncLink]:
+    fast = bulk_sql.fetch_in(SyncLink, column, values, where={"configuration_id": config.pk})
+    if fast is not None:
+        return fast
+    found: list[SyncLink] = []
+    for chunk in chunked(values):
+        found += SyncLink.objects.filter(configuration=config, **{f"{column}__in": chunk})
+    return found
+
 
 def links_by_external_id(config: SyncConfiguration, ids: list[str]) -> dict[str, SyncLink]:
-    found: dict[str, SyncLink] = {}
-    for chunk in chunked(ids):
-        rows = SyncLink.objects.filter(configuration=config, external_id__in=chunk)
-        found.update({link.external_id: link for link in rows})
-    return found
+    return {link.external_id: link for link in _by(config, "external_id", ids)}
 
 
 def links_by_local_id(config: SyncConfiguration, pks: list[int]) -> dict[int, SyncLink]:
-    found: dict[int, SyncLink] = {}
-    for chunk in chunked(pks):
-        rows = SyncLink.objects.filter(configuration=config, local_id__in=chunk)
-        found.update({link.local_id: link for link in rows})
-    return found
+    return {link.local_id: link for link in _by(config, "local_id", pks)}
+
+
+def links_write(links: Sequence[SyncLink], *, seen_run: int | None) -> None:
+    """Insert or update these links (their base, and `last_seen_run` when a full run saw
+    them): each written once per batch, the new ones in one statement, the others in one."""
+    if not links:
+        return
+    now = timezone.now()
+    update = [*BASE_FIELDS, *(["last_seen_run"] if seen_run is not None else [])]
+    for link in links:
+        if seen_run is not None:
+            link.last_seen_run = seen_run
+    new = [link for link in links if link.pk is None]
+    old = [link for link in links if link.pk is not None]
+    columns = ["configuration_id", "external_id", *update, "created_at"]
+    rows = [[getattr(link, name) for name in columns[:-1]] + [now] for link in new]
+    # PostgreSQL: COPY. Elsewhere an INSERT that updates a link written meanwhile.
+    if bulk_sql.copy_rows(SyncLink, columns, rows) is None:
+        written = bulk_sql.insert(
+            SyncLink, columns, rows, conflict=["configuration_id", "external_id"], update=update
+        )
+        if written is None:  # no bulk SQL for this database: Django's
+            SyncLink.objects.bulk_create(new)
+            SyncLink.objects.bulk_update(old, update)
+            return
+    bulk_sql.update(
+        SyncLink, "id", update, [[link.pk, *(getattr(link, n) for n in update)] for link in old]
+    )
 
 
 def mark_seen(config: SyncConfiguration, ids: list[str], run: SyncRun) -> None:

@@ -14,11 +14,14 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from eqms_integration import bulk_sql
 from eqms_integration.batching import chunked
 from quality import registry
 from quality.registry import Entity
 from quality.services import bulk
+from sync.engine import record_trail
 from sync.engine.mapping import local_fields
+from sync.engine.master_bulk import MasterWriter
 from sync.engine.values import digest, normalised
 from sync.models import SyncConfiguration, SyncRecord
 
@@ -42,13 +45,23 @@ class LocalStore(ABC):
     def values_of(self, obj: Any) -> dict[str, Any]:
         return {name: getattr(obj, name) for name in self.fields}
 
+    def where(self) -> dict[str, Any]:
+        """The column values `queryset()` filters on (for the bulk look-ups)."""
+        return {}
+
     def _having(self, field: str, values: list[Any]) -> Iterator[Any]:
-        """Rows whose `field` is one of `values`, in IN lists every database accepts."""
+        """Rows whose `field` is one of `values`: one array parameter on PostgreSQL, IN lists
+        every database accepts elsewhere."""
+        column = self.model._meta.get_field(field).column
+        fast = bulk_sql.fetch_in(self.model, column, values, where=self.where())
+        if fast is not None:
+            yield from fast
+            return
         for chunk in chunked(values):
             yield from self.queryset().filter(**{f"{field}__in": chunk})
 
     def get_many(self, pks: Iterable[int]) -> dict[int, Any]:
-        return self.queryset().in_bulk(list(pks))
+        return {obj.pk: obj for obj in self._having("id", list(pks))}
 
     def adopt(self, candidates: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """Unlinked QMS rows that already are these external ids (given with their typed
@@ -67,6 +80,10 @@ class LocalStore(ABC):
 
     def retire(self, obj: Any) -> bool:
         """Apply a deletion at the source; False when this entity is never retired."""
+        return False
+
+    def is_closed(self, obj: Any) -> bool:
+        """Whether `obj` is read-only for good (a closed NCR or CAPA)."""
         return False
 
     def apply_many(self, work: list[Change]) -> list[Any]:
@@ -117,6 +134,7 @@ class MasterDataStore(LocalStore):
         super().__init__(config)
         self.model, self._create, self._update = entity.model, entity.create, entity.update
         self.retired, self.allowed = entity.retired, entity.editable_fields
+        self.writer = MasterWriter(self.model, self.allowed)
 
     def create(self, external_id: str, values: dict[str, Any]) -> Any:
         return self._create(**{"number": external_id, **values})
@@ -134,8 +152,13 @@ class MasterDataStore(LocalStore):
         updates = [(obj, values) for _, obj, values in work if obj is not None]
         try:
             with transaction.atomic():
-                created = iter(bulk.create_many(self.model, self.allowed, creates))
-                updated = iter(bulk.update_many(self.model, self.allowed, updates))
+                written = self._write_many(creates, updates)
+                if written is None:  # no bulk SQL for this database: the quality services'
+                    written = (
+                        bulk.create_many(self.model, self.allowed, creates),
+                        bulk.update_many(self.model, self.allowed, updates),
+                    )
+                created, updated = (iter(results) for results in written)
         except IntegrityError:
             # The batch's values are on the objects in memory but not in the database: read
             # the rows again, or the row-by-row path would see nothing left to change.
@@ -145,10 +168,29 @@ class MasterDataStore(LocalStore):
             )
         return [next(created) if obj is None else next(updated) for _, obj, _ in work]
 
+    def _write_many(self, creates: list[dict], updates: list[tuple]) -> tuple[list, list] | None:
+        """Both halves of the batch with dialect SQL, and one audit event per row written."""
+        created = self.writer.create(creates)
+        if created is None:
+            return None
+        updated = self.writer.update(updates)
+        self.writer.audit(
+            [obj for obj in created if not isinstance(obj, ValidationError)],
+            [obj for obj in updated if not isinstance(obj, ValidationError)],
+        )
+        return created, updated
+
     def retire(self, obj: Any) -> bool:
         if all(getattr(obj, name) == value for name, value in self.retired.items()):
             return False
-        self._update(obj, self.retired)
+        if not bulk_sql.supported():
+            self._update(obj, self.retired)
+            return True
+        # As the batch writes rows (the same rules), audited as the run's retirement.
+        (result,) = self.writer.update([(obj, dict(self.retired))])
+        if isinstance(result, ValidationError):
+            raise result
+        self.writer.audit([], [obj], action="retired")
         return True
 
 
@@ -158,7 +200,10 @@ class LifecycleStore(LocalStore):
     def __init__(self, config: SyncConfiguration, entity: Entity) -> None:
         super().__init__(config)
         self.model, self._create, self._update = entity.model, entity.create, entity.update
-        self._close = entity.close
+        self._close, self.closed_status = entity.close, entity.closed_status
+
+    def is_closed(self, obj: Any) -> bool:
+        return obj is not None and bool(self.closed_status) and obj.status == self.closed_status
 
     def create(self, external_id: str, values: dict[str, Any]) -> Any:
         values = dict(values)
@@ -188,6 +233,9 @@ class RecordStore(LocalStore):
     def queryset(self) -> models.QuerySet:
         return SyncRecord.objects.filter(entity_type=self.config.entity_type)
 
+    def where(self) -> dict[str, Any]:
+        return {"entity_type": self.config.entity_type}
+
     def values_of(self, obj: Any) -> dict[str, Any]:
         return {name: obj.data.get(name) for name in self.fields}
 
@@ -209,16 +257,20 @@ class RecordStore(LocalStore):
     def create(self, external_id: str, values: dict[str, Any]) -> Any:
         record = self._new(external_id, normalised(values))
         record.save()
+        record_trail.record_many([(record, None)])
         return record
 
     def update(self, obj: Any, values: dict[str, Any]) -> Any:
         # Other configurations may map other fields of the same record: merge, don't replace.
+        before = obj.data
         obj.data = {**obj.data, **normalised(values)}
         obj.data_hash, obj.configuration = digest(obj.data), self.config
         obj.save(update_fields=["data", "data_hash", "configuration", "updated_at"])
+        record_trail.record_many([(obj, before)])
         return obj
 
     def retire(self, obj: Any) -> bool:
+        record_trail.record_retired(obj)
         obj.delete()
         return True
 
@@ -227,11 +279,13 @@ class RecordStore(LocalStore):
         if not bulk.bulk_supported():
             return super().apply_many(work)
         now, creates, updates, results = timezone.now(), [], [], []
+        before: dict[int, dict[str, Any]] = {}
         for external_id, obj, values in work:
             if obj is None:
                 obj = self._new(external_id, normalised(values))
                 creates.append(obj)
             else:
+                before[id(obj)] = obj.data
                 obj.data = {**obj.data, **normalised(values)}
                 obj.data_hash, obj.configuration, obj.updated_at = (
                     digest(obj.data),
@@ -240,13 +294,21 @@ class RecordStore(LocalStore):
                 )
                 updates.append(obj)
             results.append(obj)
+        columns = ["data", "data_hash", "configuration_id", "updated_at"]
         try:
             with transaction.atomic():
                 SyncRecord.objects.bulk_create(creates)
-                SyncRecord.objects.bulk_update(
-                    updates, ["data", "data_hash", "configuration", "updated_at"]
+                rows = [[obj.pk, *(getattr(obj, c) for c in columns)] for obj in updates]
+                if bulk_sql.update(SyncRecord, "id", columns, rows) is None:
+                    SyncRecord.objects.bulk_update(
+                        updates, ["data", "data_hash", "configuration", "updated_at"]
+                    )
+                record_trail.record_many(
+                    [(obj, None) for obj in creates] + [(obj, before[id(obj)]) for obj in updates]
                 )
         except IntegrityError:
+            for obj in updates:  # the row-by-row path starts from what the database holds
+                obj.data = before[id(obj)]
             return super().apply_many(work)
         return results
 

@@ -21,7 +21,7 @@ from sync.engine.mapping import typed_row
 from sync.engine.phases import PhaseBase
 from sync.engine.reconcile import Item
 from sync.engine.settle import Settler, error_text
-from sync.models import SyncConfiguration, SyncRetry
+from sync.models import SyncConfiguration, SyncLink, SyncRetry
 
 
 class OutboundPhase(PhaseBase):
@@ -38,7 +38,10 @@ class OutboundPhase(PhaseBase):
 
     def items(self, objs: list[Any], settler: Settler) -> list[Item]:
         """The QMS rows of a page that need settling, with their external rows where needed."""
-        links = links_by_local_id(self.config, [obj.pk for obj in objs])
+        # A full run that began with no links for this configuration finds none (each QMS row
+        # is read once; the links it writes are for rows already read).
+        linked = self.delta or self.linked_at_start
+        links = links_by_local_id(self.config, [obj.pk for obj in objs]) if linked else {}
         items = []
         for obj in objs:
             settler.counts.read()
@@ -51,7 +54,8 @@ class OutboundPhase(PhaseBase):
                 self._leave(item, settler)  # as agreed (our own inbound writes included)
                 continue
             items.append(item)
-        taken = links_by_external_id(self.config, [i.external_id for i in items if not i.link])
+        new = [i.external_id for i in items if not i.link]
+        taken = links_by_external_id(self.config, new) if linked else {}
         for item in [i for i in items if not i.link and i.external_id in taken]:
             settler.fail(
                 item.external_id,
@@ -92,6 +96,11 @@ class OutboundPhase(PhaseBase):
         if self.delta and state.local_cursor_value is not None:
             self.after = (state.local_cursor_value, state.local_cursor_key)
         self.retry_upto = retries.newest(self.config, self.side)
+        # (A bidirectional run's inbound half writes links before this half reads.)
+        self.linked_at_start = (
+            self.config.sync_direction != SyncConfiguration.Direction.OUTBOUND
+            or SyncLink.objects.filter(configuration=self.config).exists()
+        )
         retrying = retries.waiting(self.config, self.side, self.retry_upto) if self.delta else 0
         return self.store.count_changed(self.after, self.upper) + retrying
 

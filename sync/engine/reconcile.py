@@ -48,14 +48,30 @@ class Item:
     def refresh(self) -> None:
         self.remote_norm = normalised(self.remote) if self.remote is not None else None
         self.local_norm = normalised(self.local) if self.local is not None else None
+        self._hashes: dict[str, str] = {}  # digests of the normalised values, made once
+
+    def _digest(self, side: str, values: dict[str, Any] | None) -> str | None:
+        if values is None:
+            return None
+        if side not in self._hashes:
+            self._hashes[side] = digest(values)
+        return self._hashes[side]
 
     @property
     def remote_hash(self) -> str | None:
-        return digest(self.remote_norm) if self.remote_norm is not None else None
+        return self._digest("remote", self.remote_norm)
 
     @property
     def local_hash(self) -> str | None:
-        return digest(self.local_norm) if self.local_norm is not None else None
+        return self._digest("local", self.local_norm)
+
+    def hash_of(self, values: dict[str, Any]) -> str:
+        """The digest of one side's normalised values (made once), or of other values."""
+        if values is self.remote_norm:
+            return self.remote_hash or digest(values)
+        if values is self.local_norm:
+            return self.local_hash or digest(values)
+        return digest(values)
 
     @property
     def base_hash(self) -> str:

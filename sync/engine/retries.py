@@ -14,9 +14,12 @@ from sync.models import SyncConfiguration, SyncRetry
 def remember(config: SyncConfiguration, side: str, settler: Settler) -> None:
     """Keep the batch's failures for the next run, forget the records that went through."""
     mine = SyncRetry.objects.filter(configuration=config, side=side)
-    for chunk in chunked(sorted(settler.settled)):
+    failed = {ext: why for ext, why in settler.failures.items() if ext not in settler.final}
+    if not failed and not mine.exists():  # nothing waits: no look-up of the batch's ids
+        return
+    # Records that went through, and those that can never go through (a closed record).
+    for chunk in chunked(sorted(settler.settled | settler.final)):
         mine.filter(external_id__in=chunk).delete()
-    failed = settler.failures
     known: set[str] = set()
     for chunk in chunked(sorted(failed)):
         known |= set(mine.filter(external_id__in=chunk).values_list("external_id", flat=True))

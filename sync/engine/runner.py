@@ -17,6 +17,8 @@ from django.db import OperationalError as DatabaseOperationalError
 from django.db import connection
 from django.utils import timezone
 
+from audit import actors
+from audit.context import SYNC, audit_context
 from eqms_integration import metrics
 from eqms_integration.outages import DATABASE, cause_of, outage_report
 from eqms_integration.text import counted
@@ -118,11 +120,13 @@ def _carry_out(run: SyncRun, progress: ProgressFn | None) -> None:
 def execute(run: SyncRun, *, progress: ProgressFn | None = None) -> SyncRun:
     """Carry out a run that has been started (status in_progress); always finishes it."""
     clock = time.monotonic()
-    try:
-        return _execute(run, progress, clock)
-    except (DatabaseOperationalError, DatabaseInterfaceError) as exc:
-        # The service's own database (errors of an external one arrive as ConnectorError).
-        return _finish_when_database_answers(run, exc, clock)
+    # Every record the run writes is audited as the run's doing, through the sync channel.
+    with audit_context(actor=actors.sync_run(run), channel=SYNC):
+        try:
+            return _execute(run, progress, clock)
+        except (DatabaseOperationalError, DatabaseInterfaceError) as exc:
+            # The service's own database (errors of an external one arrive as ConnectorError).
+            return _finish_when_database_answers(run, exc, clock)
 
 
 def _execute(run: SyncRun, progress: ProgressFn | None, clock: float) -> SyncRun:

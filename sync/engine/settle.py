@@ -13,13 +13,11 @@ from sync import transforms
 from sync.connectors.base import RemoteSession
 from sync.engine import conflicts
 from sync.engine.counts import RunCounts
+from sync.engine.links import links_write
 from sync.engine.local import LocalStore
 from sync.engine.mapping import unmap
 from sync.engine.reconcile import Action, Item, Settlement, decide, decide_conflict
-from sync.engine.values import digest
 from sync.models import SyncConfiguration, SyncLink, SyncRowError, SyncRun
-
-LINK_FIELDS = ["local_id", "base_hash", "base_values", "synced_at"]
 
 
 def error_text(exc: Exception) -> str:
@@ -35,18 +33,35 @@ def _pk(obj: Any) -> int | None:
 
 
 class Settler:
-    def __init__(self, run: SyncRun, store: LocalStore, session: RemoteSession | None) -> None:
+    def __init__(
+        self,
+        run: SyncRun,
+        store: LocalStore,
+        session: RemoteSession | None,
+        *,
+        seen_run: int | None = None,
+    ) -> None:
         self.run, self.store, self.session = run, store, session
+        # A full inbound run: the links it writes say it saw them (deletion detection).
+        self.seen_run = seen_run
+        self.seen: set[str] = set()  # external ids whose link this batch marked seen
         self.config: SyncConfiguration = run.configuration
         self.errors: list[SyncRowError] = []
         self.failures: dict[str, tuple[int | None, str]] = {}  # external id -> (local id, why)
         self.settled: set[str] = set()
+        self.final: set[str] = set()  # failed for good: not kept for a retry
         self.counts = RunCounts(run)
 
-    def fail(self, external_id: str, message: str, local_id: int | None = None) -> None:
+    def fail(
+        self, external_id: str, message: str, local_id: int | None = None, *, retry: bool = True
+    ) -> None:
+        """A row that failed; `retry` False: it can never succeed (a closed record), so it
+        is not tried again by later runs."""
         self.counts.failed()
         self.errors.append(SyncRowError(run=self.run, external_id=external_id, message=message))
         self.failures[external_id] = (local_id, message)
+        if not retry:
+            self.final.add(external_id)
 
     def settle(self, items: list[Item]) -> None:
         run, config = self.run, self.config
@@ -88,7 +103,7 @@ class Settler:
         agreed += self._apply_local(local)
         agreed += self._push(pushes)
         self._record_decisions(decided)
-        self._save_links(agreed)
+        self._save_links(agreed, items)
         self.settled |= {item.external_id for item in items} - set(self.failures)
 
     def _record_decisions(self, decided: list[tuple[Item, Settlement, Any]]) -> None:
@@ -106,7 +121,10 @@ class Settler:
         done = []
         for item, outcome in zip(items, self.store.apply_many(work), strict=True):
             if isinstance(outcome, ValidationError):
-                self.fail(item.external_id, error_text(outcome), _pk(item.local_obj))
+                final = self.store.is_closed(item.local_obj)  # read-only for good
+                self.fail(
+                    item.external_id, error_text(outcome), _pk(item.local_obj), retry=not final
+                )
                 continue
             self.counts.written(new=item.local_obj is None)
             item.local_obj = outcome
@@ -130,25 +148,29 @@ class Settler:
             done.append((item, item.local_norm or {}))
         return done
 
-    def _save_links(self, agreed: list[tuple[Item, dict[str, Any]]]) -> None:
+    def _save_links(self, agreed: list[tuple[Item, dict[str, Any]]], items: list[Item]) -> None:
+        """Every link of the batch that changed (a new base), and in a full inbound run every
+        link of a row read (the run saw it), in one statement: each written once."""
         now = timezone.now()
-        new, changed = {}, []
+        written: dict[str, SyncLink] = {}
         for item, values in agreed:
             if item.local_obj is None:
                 continue
-            base_hash = digest(values)
-            link = item.link
+            base_hash = item.hash_of(values)
+            link = item.link or written.get(item.external_id)
             if link is None:
-                link = new.get(item.external_id) or SyncLink(
-                    configuration=self.config, external_id=item.external_id
-                )
-                new[item.external_id] = link
+                link = SyncLink(configuration=self.config, external_id=item.external_id)
             elif (link.base_hash, link.local_id) == (base_hash, item.local_obj.pk):
+                if self.seen_run is not None:
+                    written[item.external_id] = link
                 continue
-            else:
-                changed.append(link)
             link.local_id, link.base_hash, link.base_values = item.local_obj.pk, base_hash, values
             link.synced_at = now
             item.link = link
-        SyncLink.objects.bulk_create(new.values())
-        SyncLink.objects.bulk_update(changed, LINK_FIELDS)
+            written[item.external_id] = link
+        if self.seen_run is not None:  # held, conflicting or failed rows were read too
+            for item in items:
+                if item.link is not None and item.link.pk is not None:
+                    written.setdefault(item.external_id, item.link)
+        links_write(list(written.values()), seen_run=self.seen_run)
+        self.seen |= set(written) if self.seen_run is not None else set()

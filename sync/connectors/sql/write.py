@@ -21,8 +21,8 @@ from sync.connectors.errors import ConnectorError, redact
 from sync.connectors.sql import mssql
 from sync.connectors.sql.identifiers import qualified, quoter
 
-ROWS_PER_STATEMENT = 500  # rows per multi-row INSERT outside SQL Server…
-PARAMETERS_PER_STATEMENT = 10_000  # …and values, where the backend states no limit
+ROWS_PER_STATEMENT = 1000  # rows per multi-row INSERT outside SQL Server (a batch)…
+PARAMETERS_PER_STATEMENT = 20_000  # …and values, where the backend states no limit
 
 
 def _rows_per_insert(db: BaseDatabaseWrapper, kind: str, column_count: int) -> int:
@@ -61,14 +61,30 @@ def _statement(
     return _insert_statement(db, kind, table, key, rows)
 
 
+def _execute_server_side(db: BaseDatabaseWrapper, sql: str, params: list[Any]) -> None:
+    """PostgreSQL: the values bound by the server (Django's cursors format thousands of them
+    into the statement in Python, client-side), errors as Django's."""
+    import psycopg
+
+    with db.wrap_database_errors:
+        cursor = psycopg.Cursor(db.connection)
+        try:
+            cursor.execute(sql, params)
+        finally:
+            cursor.close()
+
+
 def _write(db: BaseDatabaseWrapper, sql: str, params: list[Any]) -> DatabaseError | None:
     """Run one statement in a transaction of its own: None once committed, or the database's
     refusal once rolled back. When even the rollback fails (the connection is gone), that
     error propagates."""
     db.set_autocommit(False)
     try:
-        with db.cursor() as cursor:
-            cursor.execute(sql, params)
+        if db.vendor == "postgresql":
+            _execute_server_side(db, sql, params)
+        else:
+            with db.cursor() as cursor:
+                cursor.execute(sql, params)
         db.commit()
     except DatabaseError as exc:
         db.rollback()
