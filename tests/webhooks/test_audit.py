@@ -37,7 +37,7 @@ def assert_no_secret_in_trail(*secrets: str) -> None:
 
 @pytest.fixture
 def key_client():
-    issued = keys.apikey_create(name="ERP integration", scopes=["webhooks:manage"])
+    issued = keys.apikey_create(name="ERP integration", scopes=["webhooks:manage", "ncr:read"])
     client = APIClient()
     client.credentials(HTTP_X_API_KEY=issued.key)
     return client, issued.api_key
