@@ -1,5 +1,6 @@
-"""The user admin: Django's, with group changes made through eqms_integration.users (so they
-are in the audit trail) and the History page showing the user's audit events."""
+"""The user admin: Django's, with changes of access (groups, flags, direct permissions) and
+deletions made through eqms_integration.users (so they are in the audit trail) and the History
+page showing the user's audit events."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from audit.admin_history import AuditHistoryMixin
-from eqms_integration.users import user_groups_set
+from eqms_integration.users import user_access_of, user_access_saved, user_delete, user_groups_set
 
 User = get_user_model()
 
@@ -19,12 +21,30 @@ User = get_user_model()
 class AuditedUserAdmin(AuditHistoryMixin, UserAdmin):
     audit_object_type = "user"
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # What the user had before this form, read from the database (the form changed obj).
+        form.audit_before = user_access_of(User.objects.get(pk=obj.pk)) if change else {}
+        super().save_model(request, obj, form, change)
+
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        # Taken out of the form's own many-to-many save, so the service records the change.
+        # Taken out of the form's own many-to-many save, so the services record the change.
         groups = form.cleaned_data.pop("groups", None)
+        permissions = form.cleaned_data.pop("user_permissions", None)
         super().save_related(request, form, formsets, change)
         if groups is not None:
             user_groups_set(user=form.instance, groups=groups)
+        user_access_saved(
+            user=form.instance,
+            before=getattr(form, "audit_before", {}),
+            permissions=permissions,
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        user_delete(user=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for user in queryset:
+            user_delete(user=user)
 
 
 if admin.site.is_registered(User):

@@ -1,20 +1,47 @@
-"""Changes to people's access: a user's groups (the roles of eqms_integration.roles) are set
-here, with an audit event (object_type `user`, changes `groups` old -> new) in the same
-transaction."""
+"""Changes to people's access: a user's groups (the roles of eqms_integration.roles), flags
+(active, staff, superuser) and direct permissions are recorded here, with an audit event
+(object_type `user`) in the same transaction. Never the password or its hash."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from audit import services as audit
 
+ACCESS_FIELDS = ("username", "is_active", "is_staff", "is_superuser")
+
 
 def _names(groups: Iterable[Group]) -> list[str]:
     return sorted(group.name for group in groups)
+
+
+def _permission_names(permissions: Iterable[Permission]) -> list[str]:
+    return sorted(f"{p.content_type.app_label}.{p.codename}" for p in permissions)
+
+
+def user_access_of(user: Any) -> dict[str, Any]:
+    """What the trail compares of a saved user (empty for one not saved yet)."""
+    if user.pk is None:
+        return {}
+    permissions = user.user_permissions.select_related("content_type")
+    return {
+        **audit.field_values(user, ACCESS_FIELDS),
+        "user_permissions": _permission_names(permissions),
+    }
+
+
+def _record(action: str, user: Any, changes: dict[str, Any], object_id: Any = None) -> None:
+    audit.event_record(
+        action=action,
+        object_type="user",
+        object_id=object_id or user.pk,
+        object_repr=user.get_username(),
+        changes=changes,
+    )
 
 
 @transaction.atomic
@@ -27,11 +54,27 @@ def user_groups_set(*, user: Any, groups: Iterable[Group]) -> bool:
     if before == after:
         return False
     user.groups.set(groups)
-    audit.event_record(
-        action="groups_changed",
-        object_type="user",
-        object_id=user.pk,
-        object_repr=user.get_username(),
-        changes={"groups": [before, after]},
-    )
+    _record("groups_changed", user, {"groups": [before, after]})
     return True
+
+
+@transaction.atomic
+def user_access_saved(
+    *, user: Any, before: dict[str, Any], permissions: Iterable[Permission] | None = None
+) -> bool:
+    """After `user` was saved (created when `before` is empty): set its direct permissions
+    when given, and record what changed of its access; True when anything did."""
+    if permissions is not None:
+        user.user_permissions.set(list(permissions))
+    changes = audit.changes_between(before, user_access_of(user))
+    if not changes:
+        return False
+    _record("updated" if before else "created", user, changes)
+    return True
+
+
+@transaction.atomic
+def user_delete(*, user: Any) -> None:
+    before, pk = user_access_of(user), user.pk
+    user.delete()
+    _record("deleted", user, audit.changes_between(before, {}), object_id=pk)

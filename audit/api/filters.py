@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import django_filters
-
 from audit.models import AuditEvent
+from eqms_integration.api.filters import BaseFilterSet, UTCIsoDateTimeFilter
 
 
-class AuditEventFilter(django_filters.FilterSet):
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+class AuditEventFilter(BaseFilterSet):
+    occurred_after = UTCIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = UTCIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent

@@ -35,7 +35,7 @@ CAPA_AUDITED_FIELDS = ("number", *CAPA_EDITABLE_FIELDS, "closed_at")
 
 
 def _refuse_closed_ncr(ncr: NCR | None) -> None:
-    if ncr is not None and ncr.status == NCR.Status.CLOSED:
+    if ncr is not None and NCR.Status.CLOSED in (ncr.status, trail.status_locked(ncr)):
         raise ValidationError(
             {"ncr": f"{ncr.number} is closed: a CAPA cannot be opened against a closed NCR."}
         )

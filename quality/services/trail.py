@@ -75,7 +75,20 @@ def record_many(events: Iterable[audit.EventData | None]) -> None:
         audit.events_record_many(batch)
 
 
+def status_locked(obj: models.Model) -> str | None:
+    """The record's status as committed, its row locked until the caller's transaction ends:
+    `obj` may have been read before another request closed it, and no close can commit
+    between this check and the caller's change."""
+    return (
+        type(obj)
+        .objects.select_for_update()
+        .filter(pk=obj.pk)
+        .values_list("status", flat=True)
+        .first()
+    )
+
+
 def refuse_closed(obj: models.Model, closed: str, label: str) -> None:
     """Closed NCRs and CAPAs are read-only: a change names the record it was refused for."""
-    if obj.status == closed:
+    if obj.status == closed or status_locked(obj) == closed:
         raise ValidationError(f"{obj.number} is closed: a closed {label} cannot be changed.")

@@ -99,6 +99,33 @@ def schedule_delete(config: SyncConfiguration) -> None:
     _record(config, before, {})
 
 
+def _configuration_of(task: PeriodicTask) -> SyncConfiguration | None:
+    """The configuration a beat entry runs (its one argument), if it is a sync schedule."""
+    if task.task != TASK:
+        return None
+    try:
+        (pk,) = json.loads(task.args or "[]")
+        return SyncConfiguration.objects.filter(pk=int(pk)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def schedule_entry_before(pk: int) -> tuple[SyncConfiguration, dict[str, Any]] | None:
+    """Before the admin's periodic-task page changes or deletes the beat entry `pk`: the
+    configuration it schedules and its shape in the trail (None: not a sync schedule)."""
+    task = PeriodicTask.objects.select_related("interval", "crontab").filter(pk=pk).first()
+    config = _configuration_of(task) if task is not None else None
+    return (config, _shape(task)) if config is not None else None
+
+
+def schedule_entry_changed(pk: int, before: tuple[SyncConfiguration, dict[str, Any]] | None):
+    """After that change: its audit event (created/updated/deleted, as schedule_save's)."""
+    if before is not None:
+        config, shape = before
+        task = PeriodicTask.objects.select_related("interval", "crontab").filter(pk=pk).first()
+        _record(config, shape, _shape(task))
+
+
 def next_run_at(
     config: SyncConfiguration, *, tasks: dict[str, PeriodicTask] | None = None
 ) -> datetime | None:

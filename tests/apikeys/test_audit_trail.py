@@ -129,3 +129,45 @@ def test_group_changes_in_the_user_admin_are_recorded_old_to_new(client):
     assert event.changes == {"groups": [["Auditor"], ["Manager"]]}
     history = client.get(f"/admin/auth/user/{clerk.pk}/history/").content.decode()
     assert history.count('class="audit-event"') == 1
+
+
+def test_access_changes_in_the_user_admin_beyond_groups_are_recorded_too(client):
+    from django.contrib.auth.models import Permission
+
+    get_user_model().objects.create_superuser("boss", password="pw-12345678")
+    clerk = get_user_model().objects.create_user("clerk", password="pw-12345678")
+    delete_key = Permission.objects.get(codename="delete_apikey")
+    client.login(username="boss", password="pw-12345678")
+    form = {
+        "username": "clerk",
+        "first_name": "",
+        "last_name": "",
+        "email": "",
+        "is_active": "on",
+        "is_staff": "on",
+        "is_superuser": "on",
+        "user_permissions": [delete_key.pk],
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }
+
+    response = client.post(f"/admin/auth/user/{clerk.pk}/change/", form)
+    again = client.post(f"/admin/auth/user/{clerk.pk}/change/", form)
+    deleted = client.post(f"/admin/auth/user/{clerk.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302 and again.status_code == 302 and deleted.status_code == 302
+    events = list(
+        AuditEvent.objects.filter(object_type="user", object_id=str(clerk.pk)).order_by("id")
+    )
+    assert [(e.action, e.channel, e.actor_name) for e in events] == [
+        ("updated", "admin", "boss"),
+        ("deleted", "admin", "boss"),
+    ]
+    assert events[0].changes == {
+        "is_staff": [False, True],
+        "is_superuser": [False, True],
+        "user_permissions": [[], ["apikeys.delete_apikey"]],
+    }
+    assert "pw-12345678" not in everything_recorded() and "pbkdf2" not in everything_recorded()

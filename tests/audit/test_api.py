@@ -206,3 +206,18 @@ def test_asking_for_csv_where_no_csv_is_streamed_answers_json(client_for, trail)
     assert described.status_code == 200 and described["Content-Type"] == "application/json"
     assert missing.status_code in (200, 404) and missing["Content-Type"] == "application/json"
     assert not_found.status_code == 404 and not_found.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "moment", ["2026-01-01T08:00:00+16:00", "0001-01-01T00:00:00+10:00", "9999-12-31T23:00-05:00"]
+)
+def test_time_filters_out_of_range_once_in_utc_are_a_400_or_an_answer_never_a_500(
+    client_for, trail, moment
+):
+    api = client_for("Auditor")
+    for name in ("occurred_after", "occurred_before"):
+        response = api.get(LIST, {name: moment})
+
+        assert response.status_code in (200, 400), response.content
+        if response.status_code == 400:
+            assert list(response.json()["errors"]) == [name]

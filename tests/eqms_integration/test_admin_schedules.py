@@ -80,3 +80,28 @@ def test_a_configuration_schedule_stays_editable(admin_client, scheduled):
     page = admin_client.get(f"/admin/django_celery_beat/periodictask/{scheduled.pk}/change/")
 
     assert 'name="_save"' in page.content.decode()
+
+
+def test_a_configuration_schedule_paused_changed_or_deleted_in_the_beat_admin_is_audited(
+    admin_client, scheduled
+):
+    from audit.models import AuditEvent
+
+    def trail() -> list[tuple[str, dict]]:
+        events = AuditEvent.objects.filter(object_type="sync_schedule").order_by("id")
+        return [(e.action, e.changes) for e in events if e.channel == "admin"]
+
+    paused = admin_client.post(
+        "/admin/django_celery_beat/periodictask/",
+        {"action": "disable_tasks", "_selected_action": [scheduled.pk]},
+    )
+    deleted = admin_client.post(
+        f"/admin/django_celery_beat/periodictask/{scheduled.pk}/delete/", {"post": "yes"}
+    )
+
+    assert paused.status_code == 302 and deleted.status_code == 302
+    assert not PeriodicTask.objects.filter(pk=scheduled.pk).exists()
+    assert trail() == [
+        ("updated", {"enabled": [True, False]}),
+        ("deleted", {"enabled": [False, None], "schedule": ["every 15 minutes", None]}),
+    ]

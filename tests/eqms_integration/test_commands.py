@@ -48,6 +48,24 @@ def test_ensure_admin_generates_a_password_prints_it_once_and_it_works(monkeypat
 
 
 @pytest.mark.django_db
+def test_the_superuser_ensure_admin_creates_is_in_the_audit_trail_without_its_password(
+    monkeypatch,
+):
+    from audit.models import AuditEvent
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "from-the-env-123")
+
+    run("ensure_admin")
+    run("ensure_admin")
+
+    admin = get_user_model().objects.get(username="admin")
+    (event,) = AuditEvent.objects.filter(object_type="user", object_id=str(admin.pk))
+    assert (event.action, event.channel, event.actor_type) == ("created", "command", "system")
+    assert event.changes["is_superuser"] == [None, True]
+    assert "from-the-env-123" not in json.dumps(event.changes) and "password" not in event.changes
+
+
+@pytest.mark.django_db
 def test_ensure_admin_takes_the_password_from_the_environment(monkeypatch):
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "from-the-env-123")
 

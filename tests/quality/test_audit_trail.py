@@ -261,3 +261,23 @@ def test_a_capa_against_a_closed_ncr_is_refused_in_the_admin_naming_it(admin_bro
     assert response.status_code == 200
     assert f"{ncr.number} is closed" in response.content.decode()
     assert CAPA.objects.count() == 0
+
+
+def test_a_change_to_a_copy_read_before_a_concurrent_close_is_refused_naming_the_record():
+    ncr = quality.ncr_create(title="Scratch")
+    capa = quality.capa_create(title="Fix it")
+    ncr_read_earlier, capa_read_earlier = NCR.objects.get(pk=ncr.pk), CAPA.objects.get(pk=capa.pk)
+    quality.ncr_close(NCR.objects.get(pk=ncr.pk), reason="done elsewhere")
+    quality.capa_close(CAPA.objects.get(pk=capa.pk))
+
+    with pytest.raises(ValidationError, match=ncr.number):
+        quality.ncr_update(ncr_read_earlier, {"title": "Changed", "status": "under_investigation"})
+    with pytest.raises(ValidationError, match=capa.number):
+        quality.capa_update(capa_read_earlier, {"owner": "someone"})
+    with pytest.raises(ValidationError, match=ncr.number):
+        quality.capa_create(title="Against it", ncr=ncr_read_earlier)
+
+    assert NCR.objects.values_list("title", "status").get(pk=ncr.pk) == ("Scratch", "closed")
+    assert CAPA.objects.get(pk=capa.pk).owner == ""
+    assert not CAPA.objects.filter(ncr=ncr).exists()
+    assert [e.action for e in events("ncr", ncr)] == ["created", "closed"]

@@ -187,3 +187,56 @@ def test_custom_header_values_a_receiver_echoes_are_not_kept_in_its_answer(
         assert "tok-4f9a2c71e0" not in body and "Wn8#q2" not in body
         assert base64.b64encode(user_pw.encode()).decode() not in body
         assert '"headers"' in body  # the rest of the answer is kept
+
+
+# Operational events carry what their own APIs guard: a run's error and configuration, a
+# conflict's record key and fields (sync:read), an API key's name, key_id and expiry (people
+# who may view API keys; no key may).
+
+
+def test_operational_events_about_sync_and_api_keys_take_what_reading_those_takes(receiver):
+    webhooks_only = key_client("webhooks:manage", "webhooks:read")
+    sync_reader = key_client("webhooks:manage", "sync:read")
+
+    def subscribe(client: APIClient, events: list[str]):
+        body = {"name": "ops", "url": receiver.url, "events": events}
+        return client.post("/api/webhooks/", body, format="json")
+
+    refused = {
+        event: subscribe(webhooks_only, [event])
+        for event in ("sync.run.failed", "sync.conflict.pending", "apikey.expiring")
+    }
+    allowed = subscribe(webhooks_only, ["webhook.subscription.disabled"])
+    sync_allowed = subscribe(sync_reader, ["sync.run.failed", "sync.conflict.pending"])
+    keys_refused = subscribe(key_client("*"), ["apikey.expiring"])
+
+    for event, response in refused.items():
+        assert response.status_code == 400, (event, response.json())
+        assert event in response.json()["errors"]["events"][0]
+    assert "sync:read" in refused["sync.run.failed"].json()["errors"]["events"][0]
+    assert allowed.status_code == 201, allowed.json()
+    assert sync_allowed.status_code == 201, sync_allowed.json()
+    assert keys_refused.status_code == 400, keys_refused.json()
+
+
+def test_a_delivery_of_an_api_key_event_is_redacted_for_readers_who_may_not_view_keys(
+    make_subscription, client_for
+):
+    from apikeys.models import APIKey
+
+    subscription, _ = make_subscription(events=["apikey.expiring"])
+    key = apikey_create(name="MES line 3", scopes=["ncr:read"]).api_key
+    services.event_publish(
+        event_type="apikey.expiring",
+        data={"object": {"type": "api_key", "id": key.pk, "name": key.name},
+              "key_id": key.key_id},
+    )  # fmt: skip
+    delivery = WebhookDelivery.objects.get(subscription=subscription)
+
+    for reader in (key_client("webhooks:read"), client_for("Manager"), client_for("Auditor")):
+        data = read(reader, delivery)
+
+        assert data["payload_redacted"] is True and data["payload"] is None
+        assert key.key_id not in str(data)
+    assert APIKey.objects.filter(pk=key.pk).exists()
+    assert key.key_id in read(client_for("Admin"), delivery)["payload"]

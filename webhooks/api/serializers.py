@@ -72,10 +72,10 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         return data
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """Aiming NCR or CAPA events at a URL (a new subscription, or a change of its URL or
-        events) sends the records there: it takes what reading them takes, as reading a
-        delivery's payload does. Otherwise webhooks:manage would read every NCR by
-        subscribing a receiver of its own."""
+        """Aiming NCR or CAPA events (or sync and API-key events, PAYLOAD_ACCESS) at a URL (a
+        new subscription, or a change of its URL or events) sends the records there: it
+        takes what reading them takes, as reading a delivery's payload does. Otherwise
+        webhooks:manage would read every NCR by subscribing a receiver of its own."""
         request = self.context.get("request")
         aims = self.instance is None or "url" in attrs or "events" in attrs
         if request is None or not aims:
@@ -83,11 +83,13 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         events = attrs.get("events", getattr(self.instance, "events", []))
         refused = sorted({event for event in events if not payload_readable(request, event)})
         if refused:
-            needs = sorted({PAYLOAD_ACCESS[event.split(".", 1)[0]]["scope"] for event in refused})
+            needs = sorted(
+                {PAYLOAD_ACCESS[event.split(".", 1)[0]]["scope"] or NO_KEY for event in refused}
+            )
             raise serializers.ValidationError({
-                "events": f"{', '.join(refused)} carry the records themselves: subscribing "
-                f"to them takes {' and '.join(needs)} (an API key) or the permission to view "
-                "those records (a user)."
+                "events": f"{', '.join(refused)} carry what only their readers may see: "
+                f"subscribing to them takes {' and '.join(needs)} (an API key) or the "
+                "permission to view those records (a user)."
             })  # fmt: skip
         return attrs
 
@@ -152,10 +154,16 @@ class DeliverySerializer(serializers.ModelSerializer):
 
 # An NCR or CAPA event's payload carries the record as the API shows it: reading it takes what
 # reading the record takes, on top of reading deliveries (webhooks:read alone must not do).
+# So do the operational events about what other APIs guard: a sync run's error, a conflict's
+# record key and fields (sync:read); an API key's name, key_id and expiry (people who may view
+# API keys: no scope lets a key read keys). scope None: no API key may.
 PAYLOAD_ACCESS = {
     "ncr": {"permission": "quality.view_ncr", "scope": "ncr:read"},
     "capa": {"permission": "quality.view_capa", "scope": "capa:read"},
+    "sync": {"permission": "sync.view_syncrun", "scope": "sync:read"},
+    "apikey": {"permission": "apikeys.view_apikey", "scope": None},
 }
+NO_KEY = "a person's permission (no API key may)"
 
 
 def payload_readable(request: Any, event_type: str) -> bool:
@@ -169,8 +177,9 @@ class DeliveryDetailSerializer(DeliverySerializer):
         help_text="The exact JSON body sent. null when `payload_redacted`.",
     )  # fmt: skip
     payload_redacted = serializers.SerializerMethodField(
-        help_text="true when the reader may not read the NCR or CAPA the event carries (an API "
-        "key without `ncr:read` / `capa:read`, a user without the view permission): `payload` "
+        help_text="true when the reader may not read what the event carries (an NCR or CAPA: "
+        "an API key without `ncr:read` / `capa:read`; a sync run or conflict: without "
+        "`sync:read`; an API key: any key; a user without the view permission): `payload` "
         "and the attempts' `response_body` are null then."
     )
     attempts = AttemptSerializer(many=True, read_only=True)

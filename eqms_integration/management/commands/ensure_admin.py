@@ -6,6 +6,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from eqms_integration.users import user_access_saved
 
 
 class Command(BaseCommand):
@@ -26,7 +29,11 @@ class Command(BaseCommand):
         generated = not password
         if generated:
             password = secrets.token_urlsafe(18)
-        user_model.objects.create_superuser(username=username, email="", password=password)
+        with transaction.atomic():  # the superuser and its audit event (never the password)
+            admin = user_model.objects.create_superuser(
+                username=username, email="", password=password
+            )
+            user_access_saved(user=admin, before={})
         if generated:
             self.stdout.write(
                 self.style.WARNING(
