@@ -10,15 +10,16 @@ from celery import shared_task
 
 from eqms_integration.outages import outage_tolerant
 from webhooks import services
+from webhooks.services import queue
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name=queue.DELIVER, acks_late=True, ignore_result=True)
 @outage_tolerant
 def deliver_webhook(delivery_id: int) -> None:
     services.delivery_attempt(delivery_id=delivery_id)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name=queue.FAN_OUT, acks_late=True, ignore_result=True)
 @outage_tolerant
 def enqueue_webhook_deliveries(delivery_ids: list[int]) -> int:
     """The fan-out of one committed batch: one `deliver_webhook` message per delivery. If this
@@ -26,13 +27,13 @@ def enqueue_webhook_deliveries(delivery_ids: list[int]) -> int:
     return services.deliveries_fan_out(delivery_ids)
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=queue.SWEEP, ignore_result=True)
 @outage_tolerant
 def sweep_webhook_deliveries() -> int:
     return services.deliveries_sweep()
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=queue.PROBE, ignore_result=True)
 @outage_tolerant
 def probe_webhook_queue(probe_id: int) -> None:
     """A worker took the probe: every delivery message published before it was taken too."""

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from eqms_integration.http_headers import parse_retry_after
-from webhooks.services.backoff import retry_delay_seconds
+from webhooks.backoff import retry_delay_seconds
 
 
 def test_delays_double_per_attempt_within_20_percent_jitter():

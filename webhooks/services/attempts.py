@@ -13,9 +13,9 @@ from django.utils import timezone
 from eqms_integration import metrics
 from eqms_integration.http_headers import parse_retry_after
 from operations import occurrences
+from webhooks.backoff import retry_delay_seconds
+from webhooks.http_client import HttpResult
 from webhooks.models import EventType, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from webhooks.services.backoff import retry_delay_seconds
-from webhooks.services.http_client import HttpResult
 from webhooks.services.subscriptions import subscription_disable
 
 Status = WebhookDelivery.Status

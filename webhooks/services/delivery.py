@@ -16,12 +16,12 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from webhooks.http_client import HttpResult, post_guarded
 from webhooks.models import EventType, WebhookAttempt, WebhookDelivery
 from webhooks.services.attempts import attempt_record
-from webhooks.services.http_client import HttpResult, post_guarded
 from webhooks.services.queue import delivery_schedule
-from webhooks.services.signing import signed_headers
 from webhooks.services.subscriptions import custom_headers_of, secrets_in_use
+from webhooks.signing import signed_headers
 
 Status = WebhookDelivery.Status
 logger = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -30,6 +31,13 @@ from eqms_integration.outages import (
 from webhooks.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
+
+# The tasks' names (webhooks/tasks.py declares them): messages already in a broker carry these,
+# so they stay the same wherever the code moves. Services publish by name and never import tasks.
+DELIVER = "webhooks.tasks.deliver_webhook"
+FAN_OUT = "webhooks.tasks.enqueue_webhook_deliveries"
+SWEEP = "webhooks.tasks.sweep_webhook_deliveries"
+PROBE = "webhooks.tasks.probe_webhook_queue"
 
 
 def _publish_failed(exc: Exception, what: str) -> None:
@@ -52,8 +60,6 @@ def _not_queued(delivery_ids: list[int]) -> None:
 def deliveries_enqueue(deliveries: Iterable[int] | Mapping[int, float]) -> int:
     """One `deliver_webhook` message per delivery (the sweeper, the worker's fan-out); a
     mapping gives each the seconds to wait before it is due (always within one sweep)."""
-    from webhooks.tasks import deliver_webhook  # tasks import services; avoid the cycle
-
     waits = deliveries if isinstance(deliveries, Mapping) else dict.fromkeys(deliveries, 0.0)
     if not worth_trying(BROKER):  # it failed seconds ago: leave them to the next sweep
         _not_queued(list(waits))
@@ -61,7 +67,7 @@ def deliveries_enqueue(deliveries: Iterable[int] | Mapping[int, float]) -> int:
     sent, unsent = 0, []
     for delivery_id, wait in waits.items():
         try:
-            deliver_webhook.apply_async((delivery_id,), countdown=wait or None)
+            current_app.send_task(DELIVER, (delivery_id,), countdown=wait or None)
             sent += 1
         except Exception as exc:  # broker down: the sweeper retries; the caller's commit stands
             _publish_failed(exc, f"webhook delivery {delivery_id}")
@@ -95,8 +101,6 @@ def delivery_schedule(delivery_id: int, wait: float) -> bool:
 
 def deliveries_enqueue_batched(delivery_ids: list[int]) -> None:
     """As few messages as possible: the delivery itself when alone, else fan-out batches."""
-    from webhooks.tasks import enqueue_webhook_deliveries
-
     if len(delivery_ids) == 1 or not worth_trying(BROKER):
         deliveries_enqueue(delivery_ids)
         return
@@ -104,7 +108,7 @@ def deliveries_enqueue_batched(delivery_ids: list[int]) -> None:
     for start in range(0, len(delivery_ids), size):
         batch = delivery_ids[start : start + size]
         try:
-            enqueue_webhook_deliveries.delay(batch)
+            current_app.send_task(FAN_OUT, (batch,))
         except Exception as exc:  # broker down: the sweeper retries; the caller's commit stands
             _publish_failed(exc, f"{len(batch)} webhook deliveries ({batch[0]}…)")
             _not_queued(batch)
@@ -119,10 +123,8 @@ def deliveries_enqueue_on_commit(delivery_ids: list[int]) -> None:
 
 def probe_enqueue(probe_id: int) -> None:
     """Send a probe down the queue the delivery messages take (task_routes may move them)."""
-    from webhooks.tasks import deliver_webhook, probe_webhook_queue
-
-    route = deliver_webhook.app.amqp.router.route({}, deliver_webhook.name)
+    route = current_app.amqp.router.route({}, DELIVER)
     try:
-        probe_webhook_queue.apply_async((probe_id,), queue=route.get("queue"))
+        current_app.send_task(PROBE, (probe_id,), queue=route.get("queue"))
     except Exception as exc:  # a probe lost is replaced after WEBHOOK_REQUEUE_AFTER_SECONDS
         _publish_failed(exc, f"queue probe {probe_id}")

@@ -20,7 +20,7 @@ from eqms_integration.http_headers import CONNECTION_HEADERS, HEADER_NAME, heade
 from eqms_integration.ssrf import WEBHOOKS, UnsafeURLError, url_check
 from eqms_integration.text import plural
 from webhooks.models import SUBSCRIBABLE_EVENTS, WebhookSubscription
-from webhooks.services.signing import RESERVED_HEADERS, secret_generate
+from webhooks.signing import RESERVED_HEADERS, secret_generate
 
 DEFAULT_GRACE_SECONDS = 24 * 3600
 MAX_GRACE_SECONDS = 30 * 24 * 3600
