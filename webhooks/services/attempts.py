@@ -3,6 +3,7 @@ subscription's health (consecutive failures, automatic disabling)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -56,7 +57,6 @@ def _next_state(
     return {"status": Status.FAILED, "completed_at": now, "next_attempt_at": None}
 
 
-@transaction.atomic
 def attempt_record(
     *,
     delivery: WebhookDelivery,
@@ -65,18 +65,87 @@ def attempt_record(
     result: HttpResult,
     allow_retry: bool,
 ) -> WebhookAttempt:
-    now = timezone.now()
-    error = _error_of(result)
-    attempt = WebhookAttempt.objects.create(
-        delivery=delivery,
-        number=delivery.attempt_count,
-        started_at=started_at,
-        duration_ms=result.duration_ms,
-        status_code=result.status_code,
-        response_body=result.body[:MAX_STORED_BODY],
-        error=error,
-        succeeded=result.ok,
+    """The outcome of one attempt (see attempts_record)."""
+    [attempt] = attempts_record(
+        token=token, started_at=started_at, outcomes=[(delivery, result)], allow_retry=allow_retry
     )
+    return attempt
+
+
+@transaction.atomic
+def attempts_record(
+    *,
+    token: str,
+    started_at: datetime,
+    outcomes: list[tuple[WebhookDelivery, HttpResult]],
+    allow_retry: bool,
+) -> list[WebhookAttempt]:
+    """The attempts of one claim, in one transaction: their rows in one INSERT, the succeeded
+    deliveries in one UPDATE per status code (one, usually); failures one by one (their next
+    state and the subscription's health differ per delivery). Each delivery's new state is
+    set on the instance too."""
+    now = timezone.now()
+    attempts = [
+        WebhookAttempt(
+            delivery=delivery,
+            number=delivery.attempt_count,
+            started_at=started_at,
+            duration_ms=result.duration_ms,
+            status_code=result.status_code,
+            response_body=result.body[:MAX_STORED_BODY],
+            error=_error_of(result),
+            succeeded=result.ok,
+        )
+        for delivery, result in outcomes
+    ]
+    if len(attempts) == 1:
+        attempts[0].save()  # its id, on every backend
+    else:
+        WebhookAttempt.objects.bulk_create(attempts)
+    succeeded: dict[int | None, list[tuple[WebhookDelivery, HttpResult]]] = defaultdict(list)
+    for delivery, result in outcomes:
+        if result.ok:
+            succeeded[result.status_code].append((delivery, result))
+        else:
+            _failure_record(delivery, token, result, now, allow_retry)
+    for status_code, done in succeeded.items():
+        _successes_record(done, token, status_code, now)
+    return attempts
+
+
+def _successes_record(
+    done: list[tuple[WebhookDelivery, HttpResult]],
+    token: str,
+    status_code: int | None,
+    now: datetime,
+) -> None:
+    state = {"status": Status.SUCCEEDED, "completed_at": now, "next_attempt_at": None}
+    # Those whose lease expired meanwhile (another worker took over) keep the new owner's
+    # state; their attempt stays on record.
+    WebhookDelivery.objects.filter(
+        pk__in=[d.pk for d, _ in done], lease_token=token, status=Status.DELIVERING
+    ).update(**state, lease_expires_at=None, last_status_code=status_code, last_error="")
+    healed: dict[int, WebhookSubscription] = {}
+    for delivery, result in done:
+        metrics.webhook_attempt(status=Status.SUCCEEDED, seconds=result.duration_ms / 1000)
+        for name, value in state.items():
+            setattr(delivery, name, value)
+        subscription = delivery.subscription
+        # Health is reset only where the subscription (as loaded with the claim) was failing:
+        # a healthy subscription costs no query per delivery.
+        failing = subscription.consecutive_failures or subscription.failing_since
+        if failing and delivery.event.event_type != EventType.TEST:
+            healed[subscription.pk] = subscription
+    for subscription in healed.values():
+        WebhookSubscription.objects.filter(pk=subscription.pk).filter(
+            Q(consecutive_failures__gt=0) | Q(failing_since__isnull=False)
+        ).update(consecutive_failures=0, failing_since=None)
+
+
+def _failure_record(
+    delivery: WebhookDelivery, token: str, result: HttpResult, now: datetime, allow_retry: bool
+) -> None:
+    error = _error_of(result)
     state = _next_state(delivery, result, now, allow_retry)
     owned = WebhookDelivery.objects.filter(
         pk=delivery.pk, lease_token=token, status=Status.DELIVERING
@@ -95,18 +164,12 @@ def attempt_record(
         occurrences.delivery_exhausted(delivery=delivery, error=error)
     for name, value in state.items():
         setattr(delivery, name, value)
-    return attempt
 
 
 def _update_health(
     subscription: WebhookSubscription, result: HttpResult, status: str, now: datetime
 ) -> None:
     rows = WebhookSubscription.objects.filter(pk=subscription.pk)
-    if result.ok:
-        rows.filter(Q(consecutive_failures__gt=0) | Q(failing_since__isnull=False)).update(
-            consecutive_failures=0, failing_since=None
-        )
-        return
     if result.status_code == 410:
         _disable(
             subscription,

@@ -34,7 +34,7 @@ def _event_create(*, event_type: str, data: dict[str, Any]) -> WebhookEvent:
 
 def _deliveries_create(event: WebhookEvent, subscriptions: list[WebhookSubscription]) -> list[int]:
     now = event.created_at
-    WebhookDelivery.objects.bulk_create(
+    created = WebhookDelivery.objects.bulk_create(
         [
             # enqueued_at now: the on-commit task is on its way; the sweeper waits for it.
             WebhookDelivery(
@@ -43,6 +43,8 @@ def _deliveries_create(event: WebhookEvent, subscriptions: list[WebhookSubscript
             for s in subscriptions
         ]
     )
+    if all(delivery.pk is not None for delivery in created):  # PostgreSQL, SQLite, MariaDB
+        return [delivery.pk for delivery in created]
     # Re-read the ids: not every backend returns them from bulk_create.
     return list(WebhookDelivery.objects.filter(event=event).values_list("id", flat=True))
 
