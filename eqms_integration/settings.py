@@ -278,7 +278,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # for waiting on receivers (README "Webhooks": `-Q webhooks --pool threads`) and so that a long
 # sync run never holds them up. A worker started without -Q consumes both queues.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = (Queue("celery"), Queue("webhooks"))
+CELERY_TASK_QUEUES = (
+    Queue("celery", routing_key="celery"),
+    Queue("webhooks", routing_key="webhooks"),
+)
 CELERY_TASK_ROUTES = {
     name: {"queue": "webhooks"}
     for name in (
@@ -332,6 +335,10 @@ WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 120, minimum=30)
 WEBHOOK_REQUEUE_AFTER_SECONDS = env_int("WEBHOOK_REQUEUE_AFTER_SECONDS", 60, minimum=1)
 WEBHOOK_SWEEP_INTERVAL_SECONDS = env_int("WEBHOOK_SWEEP_INTERVAL_SECONDS", 10, minimum=1)
 WEBHOOK_SWEEP_BATCH_SIZE = env_int("WEBHOOK_SWEEP_BATCH_SIZE", 1000, minimum=1)
+# Circuit breaker: after this many failed attempts in a row a subscription's deliveries wait,
+# and one probe is sent every WEBHOOK_CIRCUIT_PROBE_SECONDS until one succeeds.
+WEBHOOK_CIRCUIT_FAILURES = env_int("WEBHOOK_CIRCUIT_FAILURES", 5, minimum=1)
+WEBHOOK_CIRCUIT_PROBE_SECONDS = env_int("WEBHOOK_CIRCUIT_PROBE_SECONDS", 60, minimum=1)
 # Deliveries one task claims, sends (side by side) and records together at most.
 WEBHOOK_DELIVERY_BATCH_SIZE = env_int("WEBHOOK_DELIVERY_BATCH_SIZE", 50, minimum=1)
 WEBHOOK_TEST_RATE = env_str("WEBHOOK_TEST_RATE", "10/minute")

@@ -29,6 +29,7 @@ from webhooks.models import (
     WebhookSubscription,
 )
 from webhooks.services import subscriptions as subs
+from webhooks.services.circuit import circuit_describe
 
 FORM_FIELDS = (
     "name",
@@ -38,6 +39,7 @@ FORM_FIELDS = (
     "retry_enabled",
     "max_retries",
     "retry_delay_seconds",
+    "retry_schedule",
     "custom_headers",
 )
 
@@ -114,6 +116,7 @@ class WebhookSubscriptionAdmin(ObjectActionsMixin, admin.ModelAdmin):
         "previous_secret_expires_at",
         "consecutive_failures",
         "failing_since",
+        "circuit",
         "disabled_reason",
         "disabled_at",
         "created_at",
@@ -130,6 +133,10 @@ class WebhookSubscriptionAdmin(ObjectActionsMixin, admin.ModelAdmin):
                      question="Give {obj} a new signing secret? It is shown once, on the next "
                               "page; receivers must be given it before the grace period ends."),
     )  # fmt: skip
+
+    @admin.display(description="circuit breaker")
+    def circuit(self, obj: WebhookSubscription) -> str:
+        return circuit_describe(obj)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return FORM_FIELDS if obj is None else (*FORM_FIELDS, *self.readonly_fields)

@@ -13,7 +13,7 @@ from standardwebhooks import Webhook
 from quality import services as quality
 from tests.webhooks.conftest import DELIVER_MANY, SWEEP, broker_down, wait_for
 from webhooks import services
-from webhooks.models import WebhookDelivery
+from webhooks.models import WebhookDelivery, WebhookSubscription
 from webhooks.tasks import deliver_webhooks, sweep_webhook_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,13 +26,15 @@ def statuses() -> list[str]:
 
 
 def travel_to_next_attempts() -> list[float]:
-    """Make every scheduled retry due now; returns the delays they had been scheduled with."""
+    """Make every scheduled retry (and circuit breaker probe) due now; returns the delays the
+    retries had been scheduled with."""
     now = timezone.now()
     delays = []
     for delivery in WebhookDelivery.objects.filter(status="pending"):
         last = delivery.attempts.order_by("-number").first()
         delays.append((delivery.next_attempt_at - last.started_at).total_seconds())
     WebhookDelivery.objects.filter(status="pending").update(next_attempt_at=now)
+    WebhookSubscription.objects.exclude(circuit_probe_at=None).update(circuit_probe_at=now)
     return delays
 
 

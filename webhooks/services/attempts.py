@@ -14,9 +14,16 @@ from django.utils import timezone
 from eqms_integration import metrics
 from eqms_integration.http_headers import parse_retry_after
 from operations import occurrences
-from webhooks.backoff import retry_delay_seconds
+from webhooks.backoff import retry_delay_seconds, scheduled_delay_seconds
 from webhooks.http_client import HttpResult
 from webhooks.models import EventType, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from webhooks.services.circuit import (
+    CLOSED,
+    circuit_closed_release,
+    circuit_failure,
+    circuit_is_clear,
+)
+from webhooks.services.queue import deliveries_enqueue_on_commit
 from webhooks.services.subscriptions import subscription_disable
 
 Status = WebhookDelivery.Status
@@ -35,24 +42,38 @@ def _error_of(result: HttpResult) -> str:
     return ""
 
 
+def _retry_delay(
+    subscription: WebhookSubscription, attempt: int, retry_after: float | None
+) -> float | None:
+    """Seconds until the next try after failed attempt number `attempt` of this round (None:
+    no more): by the subscription's schedule, or exponentially (subscriptions without one)."""
+    if subscription.retry_schedule is not None:
+        return scheduled_delay_seconds(
+            schedule=subscription.retry_schedule, attempt=attempt, retry_after_seconds=retry_after
+        )
+    if attempt > subscription.max_retries:
+        return None
+    return retry_delay_seconds(
+        base_seconds=subscription.retry_delay_seconds,
+        attempt=attempt,
+        retry_after_seconds=retry_after,
+    )
+
+
 def _next_state(
     delivery: WebhookDelivery, result: HttpResult, now: datetime, allow_retry: bool
 ) -> dict:
     subscription = delivery.subscription
     if result.ok:
         return {"status": Status.SUCCEEDED, "completed_at": now, "next_attempt_at": None}
-    attempts_this_round = delivery.attempt_count - delivery.attempts_before_recovery
-    if (
-        allow_retry
-        and result.status_code != 410
-        and subscription.retry_enabled
-        and attempts_this_round <= subscription.max_retries
-    ):
-        delay = retry_delay_seconds(
-            base_seconds=subscription.retry_delay_seconds,
-            attempt=attempts_this_round,
-            retry_after_seconds=parse_retry_after(result.headers.get("retry-after"), now=now),
+    delay = None
+    if allow_retry and result.status_code != 410 and subscription.retry_enabled:
+        delay = _retry_delay(
+            subscription,
+            delivery.attempt_count - delivery.attempts_before_recovery,
+            parse_retry_after(result.headers.get("retry-after"), now=now),
         )
+    if delay is not None:
         return {"status": Status.PENDING, "next_attempt_at": now + timedelta(seconds=delay)}
     return {"status": Status.FAILED, "completed_at": now, "next_attempt_at": None}
 
@@ -113,6 +134,10 @@ def attempts_record(
     return attempts
 
 
+def _is_test(delivery: WebhookDelivery) -> bool:
+    return delivery.event.event_type == EventType.TEST
+
+
 def _successes_record(
     done: list[tuple[WebhookDelivery, HttpResult]],
     token: str,
@@ -134,12 +159,16 @@ def _successes_record(
         # Health is reset only where the subscription (as loaded with the claim) was failing:
         # a healthy subscription costs no query per delivery.
         failing = subscription.consecutive_failures or subscription.failing_since
-        if failing and delivery.event.event_type != EventType.TEST:
+        if (failing or not circuit_is_clear(subscription)) and not _is_test(delivery):
             healed[subscription.pk] = subscription
     for subscription in healed.values():
         WebhookSubscription.objects.filter(pk=subscription.pk).filter(
-            Q(consecutive_failures__gt=0) | Q(failing_since__isnull=False)
-        ).update(consecutive_failures=0, failing_since=None)
+            Q(consecutive_failures__gt=0)
+            | Q(failing_since__isnull=False)
+            | Q(failed_attempts_in_row__gt=0)
+            | Q(circuit_opened_at__isnull=False)
+        ).update(consecutive_failures=0, failing_since=None, **CLOSED)
+        deliveries_enqueue_on_commit(circuit_closed_release(subscription, now))
 
 
 def _failure_record(
@@ -157,7 +186,8 @@ def _failure_record(
     )
     # Without the lease (it expired and another worker took over) the attempt stays on record
     # but the delivery's state belongs to the new owner.
-    if owned and delivery.event.event_type != EventType.TEST:
+    if owned and not _is_test(delivery):
+        circuit_failure(delivery.subscription, now)
         _update_health(delivery.subscription, result, state["status"], now)
     metrics.webhook_attempt(status=state["status"], seconds=result.duration_ms / 1000)
     if owned and state["status"] == Status.FAILED and allow_retry and result.status_code != 410:

@@ -26,6 +26,7 @@ from django.utils import timezone
 from webhooks.http_client import HttpResult, post_guarded
 from webhooks.models import EventType, WebhookAttempt, WebhookDelivery
 from webhooks.services.attempts import attempts_record
+from webhooks.services.circuit import circuit_hold_back
 from webhooks.services.queue import delivery_schedule
 from webhooks.services.subscriptions import custom_headers_of, secrets_in_use
 from webhooks.signing import signed_headers
@@ -64,18 +65,25 @@ def delivery_claim(*, delivery_id: int, now: datetime) -> str | None:
     return deliveries_claim(delivery_ids=[delivery_id], now=now)
 
 
-def delivery_attempt(*, delivery_id: int, allow_retry: bool = True) -> WebhookAttempt | None:
+def delivery_attempt(
+    *, delivery_id: int, allow_retry: bool = True, manual: bool = False
+) -> WebhookAttempt | None:
     """Make one attempt if the delivery is due and nobody else holds it; the recorded attempt,
-    or None when there was nothing to do (already done, not due, or held by another worker)."""
-    attempts = deliveries_attempt(delivery_ids=[delivery_id], allow_retry=allow_retry)
+    or None when there was nothing to do (already done, not due, held by another worker, or
+    waiting for its subscription's circuit breaker)."""
+    attempts = deliveries_attempt(
+        delivery_ids=[delivery_id], allow_retry=allow_retry, manual=manual
+    )
     return attempts[0] if attempts else None
 
 
 def deliveries_attempt(
-    *, delivery_ids: list[int], allow_retry: bool = True
+    *, delivery_ids: list[int], allow_retry: bool = True, manual: bool = False
 ) -> list[WebhookAttempt]:
     """One attempt of each of the deliveries that is due and held by nobody else; the recorded
-    attempts (none for those there was nothing to do for)."""
+    attempts (none for those there was nothing to do for). An open circuit breaker holds its
+    subscription's deliveries back (circuit.py) unless the attempt is `manual` (a person
+    asked for it now)."""
     now = timezone.now()
     token = deliveries_claim(delivery_ids=delivery_ids, now=now)
     if token is None:
@@ -87,6 +95,9 @@ def deliveries_attempt(
     )
     to_send = [d for d in claimed if d.subscription.is_active or _is_test(d)]
     _not_sent_disabled([d for d in claimed if d not in to_send], token, now)
+    if not manual:
+        tests = [d for d in to_send if _is_test(d)]
+        to_send = tests + circuit_hold_back([d for d in to_send if not _is_test(d)], token, now)
     if not to_send:
         return []
     results = _send_all(to_send, now)

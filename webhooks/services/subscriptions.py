@@ -32,6 +32,7 @@ EDITABLE_FIELDS = (
     "retry_enabled",
     "max_retries",
     "retry_delay_seconds",
+    "retry_schedule",
     "custom_headers",
 )
 REDACTED = "********"
@@ -102,6 +103,8 @@ def _apply(subscription: WebhookSubscription, data: Mapping[str, Any]) -> None:
     unknown = sorted(set(data) - set(EDITABLE_FIELDS))
     if unknown:
         raise ValidationError({name: "This field cannot be changed." for name in unknown})
+    if {"max_retries", "retry_delay_seconds"} & set(data) and "retry_schedule" not in data:
+        subscription.retry_schedule = None  # they chose the exponential policy
     for name, value in data.items():
         if name == "events":
             subscription.events = validate_events(value)
