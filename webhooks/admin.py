@@ -31,6 +31,8 @@ from webhooks.models import (
 from webhooks.services import subscriptions as subs
 from webhooks.services.circuit import circuit_describe
 
+DEFAULT_MAX_IN_FLIGHT = WebhookSubscription._meta.get_field("max_in_flight").default
+
 FORM_FIELDS = (
     "name",
     "url",
@@ -40,6 +42,8 @@ FORM_FIELDS = (
     "max_retries",
     "retry_delay_seconds",
     "retry_schedule",
+    "max_deliveries_per_second",
+    "max_in_flight",
     "custom_headers",
 )
 
@@ -57,9 +61,21 @@ class SubscriptionForm(forms.ModelForm):
         "encrypted and shown as ********; leave ******** to keep a value.",
     )
 
+    max_in_flight = forms.IntegerField(
+        min_value=1,
+        max_value=1000,
+        required=False,
+        initial=DEFAULT_MAX_IN_FLIGHT,
+        help_text="Deliveries being sent at the same time at most; empty: "
+        f"{DEFAULT_MAX_IN_FLIGHT}.",
+    )
+
     class Meta:
         model = WebhookSubscription
         fields = FORM_FIELDS[:-1]
+
+    def clean_max_in_flight(self) -> int:
+        return self.cleaned_data.get("max_in_flight") or DEFAULT_MAX_IN_FLIGHT
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

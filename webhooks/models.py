@@ -54,6 +54,19 @@ class WebhookSubscription(models.Model):
         help_text="Seconds to wait after each failed attempt (±20 %); null: max_retries "
         "retries after retry_delay_seconds doubling each time.",
     )
+    # Throttling across all workers (webhooks/services/throttle.py); over a limit deliveries
+    # wait a moment, spending no attempt.
+    max_deliveries_per_second = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(10000)],
+        help_text="Deliveries started per second at most; empty: unlimited.",
+    )
+    max_in_flight = models.PositiveIntegerField(
+        default=50,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Deliveries being sent at the same time at most.",
+    )
     # Encrypted JSON object {name: value}: header values often carry credentials.
     custom_headers_encrypted = models.TextField(blank=True, default="", editable=False)
     secret_encrypted = models.TextField(editable=False)

@@ -220,3 +220,66 @@ def test_the_admin_page_of_a_subscription_shows_its_circuit(
 
     assert page.status_code == 200
     assert "open since" in page.content.decode() and "next probe" in page.content.decode()
+
+
+# --- throttling ----------------------------------------------------------------------------
+def test_deliveries_over_max_in_flight_wait_without_spending_attempts(
+    make_subscription, receiver, published
+):
+    make_subscription(max_in_flight=1)
+    for n in range(3):
+        quality.ncr_create(title=f"NCR {n}")
+    ids = list(WebhookDelivery.objects.order_by("id").values_list("id", flat=True))
+    # Another worker is sending the first one right now.
+    assert services.delivery_claim(delivery_id=ids[0], now=timezone.now())
+    published.clear()
+
+    assert services.deliveries_attempt(delivery_ids=ids[1:]) == []
+
+    waiting = WebhookDelivery.objects.filter(pk__in=ids[1:])
+    assert {(d.status, d.attempt_count) for d in waiting} == {("pending", 0)}
+    assert receiver.requests == []
+    assert sorted(args[0] for task, args in published) == ids[1:]  # sent again shortly
+
+
+def test_a_batch_sends_at_most_max_in_flight_of_a_subscription_at_once(make_subscription, receiver):
+    make_subscription(max_in_flight=2)
+    for n in range(5):
+        quality.ncr_create(title=f"NCR {n}")
+    ids = list(WebhookDelivery.objects.values_list("id", flat=True))
+
+    attempts = services.deliveries_attempt(delivery_ids=ids)
+
+    assert len(attempts) == 2 and len(receiver.requests) == 2
+    assert WebhookDelivery.objects.filter(status="pending", attempt_count=0).count() == 3
+
+
+def test_max_deliveries_per_second_defers_the_rest_to_the_next_second(make_subscription, receiver):
+    make_subscription(max_deliveries_per_second=2)
+    for n in range(5):
+        quality.ncr_create(title=f"NCR {n}")
+    ids = list(WebhookDelivery.objects.values_list("id", flat=True))
+    started = timezone.now()
+
+    attempts = services.deliveries_attempt(delivery_ids=ids)
+
+    assert len(attempts) == 2
+    deferred = WebhookDelivery.objects.filter(status="pending")
+    assert deferred.count() == 3 and {d.attempt_count for d in deferred} == {0}
+    assert all(started < d.next_attempt_at <= started + timedelta(seconds=1.01) for d in deferred)
+
+
+def test_throttling_limits_are_set_over_rest(admin_api, receiver):
+    created = admin_api.post(
+        "/api/webhooks/",
+        {"name": "ERP", "url": receiver.url, "events": ["ncr.created"],
+         "max_deliveries_per_second": 50, "max_in_flight": 4},
+        format="json",
+    )  # fmt: skip
+
+    assert created.status_code == 201, created.json()
+    assert (created.json()["max_deliveries_per_second"], created.json()["max_in_flight"]) == (50, 4)
+    refused = admin_api.patch(
+        f"/api/webhooks/{created.json()['id']}/", {"max_in_flight": 0}, format="json"
+    )
+    assert refused.status_code == 400 and "max_in_flight" in refused.json()["errors"]

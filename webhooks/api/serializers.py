@@ -50,6 +50,8 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "max_retries",
             "retry_delay_seconds",
             "retry_schedule",
+            "max_deliveries_per_second",
+            "max_in_flight",
             "custom_headers",
             "consecutive_failures",
             "failing_since",

@@ -29,6 +29,7 @@ from webhooks.services.attempts import attempts_record
 from webhooks.services.circuit import circuit_hold_back
 from webhooks.services.queue import delivery_schedule
 from webhooks.services.subscriptions import custom_headers_of, secrets_in_use
+from webhooks.services.throttle import throttle_admit
 from webhooks.signing import signed_headers
 
 Status = WebhookDelivery.Status
@@ -98,6 +99,7 @@ def deliveries_attempt(
     if not manual:
         tests = [d for d in to_send if _is_test(d)]
         to_send = tests + circuit_hold_back([d for d in to_send if not _is_test(d)], token, now)
+        to_send = throttle_admit(to_send, token, now)
     if not to_send:
         return []
     results = _send_all(to_send, now)

@@ -33,6 +33,8 @@ EDITABLE_FIELDS = (
     "max_retries",
     "retry_delay_seconds",
     "retry_schedule",
+    "max_deliveries_per_second",
+    "max_in_flight",
     "custom_headers",
 )
 REDACTED = "********"
