@@ -30,7 +30,9 @@ from eqms_integration.ssrf import WEBHOOKS, CheckedTarget, UnsafeURLError, url_c
 
 CHUNK = 8192
 MAX_POOLS = 256
-CONNECTIONS_PER_POOL = 8  # kept open per receiver; more are opened when needed, then closed
+# Kept open per receiver: as many as a process sends at once (delivery.SENDERS), so none is
+# opened only to be discarded (urllib3 warns each time it must).
+CONNECTIONS_PER_POOL = 16
 
 _pools: OrderedDict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = OrderedDict()
 _pools_lock = threading.Lock()
