@@ -3,8 +3,10 @@
 `Stack` starts what the README's *With PostgreSQL (or SQL Server) and Redis* section starts,
 each as a process of its own with its output in a log file: a fresh PostgreSQL database, a
 Redis db of the bench's (flushed at start and at the end), `manage.py bootstrap`, gunicorn with
-N workers, `celery -A eqms_integration worker --loglevel INFO` (plus the bench's extra
-arguments) and `celery -A eqms_integration beat --loglevel INFO`. Settings are the production
+N workers, `celery -A eqms_integration worker -Q celery --loglevel INFO` (plus the bench's
+extra arguments), the webhook worker `celery -A eqms_integration worker -Q webhooks --pool
+threads --concurrency 8` (WEBHOOK_WORKER_ARGS) and `celery -A eqms_integration beat --loglevel
+INFO`. Settings are the production
 ones (DEBUG off, a random SECRET_KEY, FIELD_ENCRYPTION_KEYS, ALLOWED_HOSTS), except that nothing
 terminates TLS here (SECURE_SSL_REDIRECT and the secure-cookie flags off) and the SSRF guards
 let 127.0.0.0/8 through so that local receivers and sources work. `embedded=True` starts the
@@ -48,6 +50,8 @@ PYTHON = str(VENV_BIN / "python")
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 REDIS = "redis://127.0.0.1:6379"
 STOP_GRACE_SECONDS = 20
+# The README's webhook worker (section "Webhooks"): a queue of its own and a threads pool.
+WEBHOOK_WORKER_ARGS = ("-Q", "webhooks", "--pool", "threads", "--concurrency", "8")
 PEERS_VENV = ROOT / "var" / "bench-peers-venv"
 PEERS_REQUIREMENTS = ROOT / "bench" / "requirements-peers.txt"
 # Variables of the caller that would change what the stack runs on; the stack sets its own.
@@ -239,6 +243,9 @@ class Stack:
     name: str
     web_workers: int = 3
     worker_args: Sequence[str] = ()
+    # The webhook worker as the README starts it (its own queue, a threads pool); None: one
+    # worker consumes both queues.
+    webhook_worker_args: Sequence[str] | None = WEBHOOK_WORKER_ARGS
     redis_db: int = 8
     embedded: bool = False
     worker: bool = True
@@ -332,7 +339,16 @@ class Stack:
         )
         celery = [str(VENV_BIN / "celery"), "-A", "eqms_integration"]
         if self.worker:
-            self.spawn("worker", [*celery, "worker", "--loglevel", "INFO", *self.worker_args])
+            common = ["--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+            if self.webhook_worker_args is None:
+                self.spawn("worker", [*celery, "worker", *common, *self.worker_args])
+            else:
+                queue = ["-Q", "celery", "-n", "default@%h"]
+                self.spawn("worker", [*celery, "worker", *queue, *common, *self.worker_args])
+                self.spawn(
+                    "webhook-worker",
+                    [*celery, "worker", "-n", "webhooks@%h", *common, *self.webhook_worker_args],
+                )
         if self.beat:
             self.spawn("beat", [*celery, "beat", "--loglevel", "INFO"])
         self.wait_ready()
@@ -353,7 +369,7 @@ class Stack:
 
     def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
-        markers = {"worker": "ready.", "beat": "beat: Starting"}
+        markers = {"worker": "ready.", "webhook-worker": "ready.", "beat": "beat: Starting"}
         pending = {"web"} | {name for name in markers if name in self.processes}
         while pending:
             for name in list(pending):
@@ -400,23 +416,31 @@ class Stack:
             shutil.rmtree(self.var_dir, ignore_errors=True)
 
     # --- control ----------------------------------------------------------------------------
+    def delivery_worker(self) -> str:
+        return "webhook-worker" if "webhook-worker" in self.processes else "worker"
+
     def worker_pids(self) -> list[int]:
-        """The worker's main process and its pool processes (prefork)."""
-        main = self.processes["worker"].popen.pid
+        """The delivering worker's main process and its pool processes (prefork)."""
+        main = self.processes[self.delivery_worker()].popen.pid
         return [main, *children_of(main)]
 
+    def _workers(self) -> list[Process]:
+        return [p for name, p in self.processes.items() if name in ("worker", "webhook-worker")]
+
     def pause_worker(self) -> None:
-        os.killpg(self.processes["worker"].popen.pid, signal.SIGSTOP)
+        for process in self._workers():
+            os.killpg(process.popen.pid, signal.SIGSTOP)
 
     def resume_worker(self) -> None:
-        os.killpg(self.processes["worker"].popen.pid, signal.SIGCONT)
+        for process in self._workers():
+            os.killpg(process.popen.pid, signal.SIGCONT)
 
     def broker_backlog(self) -> int:
-        """Messages waiting in the default queue or taken but not acknowledged (Redis)."""
+        """Messages waiting in the queues or taken but not acknowledged (Redis)."""
         if self.embedded:
             raise RuntimeError("the embedded stack's broker is a directory of files")
         broker = redis.Redis.from_url(self.redis_url)
-        return broker.llen("celery") + broker.hlen("unacked")
+        return broker.llen("celery") + broker.llen("webhooks") + broker.hlen("unacked")
 
     def wait_worker_idle(self, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
@@ -469,10 +493,13 @@ class Stack:
         database = "SQLite (embedded)" if self.embedded else f"PostgreSQL {self.name}"
         broker = "file broker" if self.embedded else f"Redis db {self.redis_db}"
         worker = " ".join(self.worker_args) or "(README defaults)"
-        return (
-            f"{database}, {broker}, gunicorn --workers {self.web_workers}, "
-            f"celery worker --loglevel INFO {worker}, beat"
-        )
+        workers = f"celery worker --loglevel INFO {worker}"
+        if self.webhook_worker_args is not None:
+            workers = (
+                f"celery worker -Q celery {worker} + celery worker "
+                f"{' '.join(self.webhook_worker_args)}"
+            )
+        return f"{database}, {broker}, gunicorn --workers {self.web_workers}, {workers}, beat"
 
 
 def ok(response: requests.Response) -> dict:

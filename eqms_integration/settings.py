@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from eqms_integration.env import (
     cache_config,
@@ -122,6 +123,9 @@ DATABASES = {
         sqlite_dir=VAR_DIR,
     )
 }
+# Connections are kept (and checked before reuse) instead of opened for every request and task:
+# opening one was a quarter of a webhook delivery's time (bench/PROFILE.md).
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 300, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
@@ -270,6 +274,22 @@ CELERY_TIMEZONE = TIME_ZONE
 # django-celery-beat's DatabaseScheduler, recording beat's heartbeat as it ticks.
 CELERY_BEAT_SCHEDULER = "operations.beat:HeartbeatScheduler"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Webhook deliveries have a queue of their own, so that they can be served by a worker built
+# for waiting on receivers (README "Webhooks": `-Q webhooks --pool threads`) and so that a long
+# sync run never holds them up. A worker started without -Q consumes both queues.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (
+    Queue("celery", routing_key="celery"),
+    Queue("webhooks", routing_key="webhooks"),
+)
+CELERY_TASK_ROUTES = {
+    name: {"queue": "webhooks"}
+    for name in (
+        "webhooks.tasks.deliver_webhooks",
+        "webhooks.tasks.deliver_webhook",
+        "webhooks.tasks.enqueue_webhook_deliveries",
+    )
+}
 # On a lost broker connection let running tasks finish and record their outcome (their
 # messages come back later and find the work done) rather than cancel them mid-request.
 # (Celery 6 will default to cancelling; eqms_integration/celery.py silences its notice.)
@@ -315,6 +335,12 @@ WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 120, minimum=30)
 WEBHOOK_REQUEUE_AFTER_SECONDS = env_int("WEBHOOK_REQUEUE_AFTER_SECONDS", 60, minimum=1)
 WEBHOOK_SWEEP_INTERVAL_SECONDS = env_int("WEBHOOK_SWEEP_INTERVAL_SECONDS", 10, minimum=1)
 WEBHOOK_SWEEP_BATCH_SIZE = env_int("WEBHOOK_SWEEP_BATCH_SIZE", 1000, minimum=1)
+# Circuit breaker: after this many failed attempts in a row a subscription's deliveries wait,
+# and one probe is sent every WEBHOOK_CIRCUIT_PROBE_SECONDS until one succeeds.
+WEBHOOK_CIRCUIT_FAILURES = env_int("WEBHOOK_CIRCUIT_FAILURES", 5, minimum=1)
+WEBHOOK_CIRCUIT_PROBE_SECONDS = env_int("WEBHOOK_CIRCUIT_PROBE_SECONDS", 60, minimum=1)
+# Deliveries one task claims, sends (side by side) and records together at most.
+WEBHOOK_DELIVERY_BATCH_SIZE = env_int("WEBHOOK_DELIVERY_BATCH_SIZE", 50, minimum=1)
 WEBHOOK_TEST_RATE = env_str("WEBHOOK_TEST_RATE", "10/minute")
 
 CELERY_BEAT_SCHEDULE["webhooks-sweep-deliveries"] = {

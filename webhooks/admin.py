@@ -30,6 +30,9 @@ from webhooks.models import (
     WebhookSubscription,
 )
 from webhooks.services import subscriptions as subs
+from webhooks.services.circuit import circuit_describe
+
+DEFAULT_MAX_IN_FLIGHT = WebhookSubscription._meta.get_field("max_in_flight").default
 
 FORM_FIELDS = (
     "name",
@@ -39,6 +42,9 @@ FORM_FIELDS = (
     "retry_enabled",
     "max_retries",
     "retry_delay_seconds",
+    "retry_schedule",
+    "max_deliveries_per_second",
+    "max_in_flight",
     "custom_headers",
 )
 
@@ -56,9 +62,21 @@ class SubscriptionForm(forms.ModelForm):
         "encrypted and shown as ********; leave ******** to keep a value.",
     )
 
+    max_in_flight = forms.IntegerField(
+        min_value=1,
+        max_value=1000,
+        required=False,
+        initial=DEFAULT_MAX_IN_FLIGHT,
+        help_text="Deliveries being sent at the same time at most; empty: "
+        f"{DEFAULT_MAX_IN_FLIGHT}.",
+    )
+
     class Meta:
         model = WebhookSubscription
         fields = FORM_FIELDS[:-1]
+
+    def clean_max_in_flight(self) -> int:
+        return self.cleaned_data.get("max_in_flight") or DEFAULT_MAX_IN_FLIGHT
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -116,6 +134,7 @@ class WebhookSubscriptionAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.Mode
         "previous_secret_expires_at",
         "consecutive_failures",
         "failing_since",
+        "circuit",
         "disabled_reason",
         "disabled_at",
         "created_at",
@@ -132,6 +151,10 @@ class WebhookSubscriptionAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.Mode
                      question="Give {obj} a new signing secret? It is shown once, on the next "
                               "page; receivers must be given it before the grace period ends."),
     )  # fmt: skip
+
+    @admin.display(description="circuit breaker")
+    def circuit(self, obj: WebhookSubscription) -> str:
+        return circuit_describe(obj)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return FORM_FIELDS if obj is None else (*FORM_FIELDS, *self.readonly_fields)

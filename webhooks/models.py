@@ -3,8 +3,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+from webhooks.backoff import schedule_problem, standard_retry_schedule
+
+
+def validate_retry_schedule(value: Any) -> None:
+    if value is not None and (problem := schedule_problem(value)):
+        raise ValidationError(problem)
 
 
 class EventType(models.TextChoices):
@@ -46,6 +56,30 @@ class WebhookSubscription(models.Model):
     retry_delay_seconds = models.PositiveIntegerField(
         default=60, validators=[MinValueValidator(10), MaxValueValidator(3600)]
     )
+    # Seconds to wait after each failed attempt (its length is the number of retries). null:
+    # max_retries retries after retry_delay_seconds x 2^(n-1), the policy of subscriptions made
+    # before schedules existed (migration 0003 left them so).
+    retry_schedule = models.JSONField(
+        null=True,
+        blank=True,
+        default=standard_retry_schedule,
+        validators=[validate_retry_schedule],
+        help_text="Seconds to wait after each failed attempt (±20 %); null: max_retries "
+        "retries after retry_delay_seconds doubling each time.",
+    )
+    # Throttling across all workers (webhooks/services/throttle.py); over a limit deliveries
+    # wait a moment, spending no attempt.
+    max_deliveries_per_second = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(10000)],
+        help_text="Deliveries started per second at most; empty: unlimited.",
+    )
+    max_in_flight = models.PositiveIntegerField(
+        default=50,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Deliveries being sent at the same time at most.",
+    )
     # Encrypted JSON object {name: value}: header values often carry credentials.
     custom_headers_encrypted = models.TextField(blank=True, default="", editable=False)
     secret_encrypted = models.TextField(editable=False)
@@ -54,6 +88,11 @@ class WebhookSubscription(models.Model):
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
     failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # The circuit breaker (webhooks/services/circuit.py): failed attempts since the last
+    # success; while open, deliveries wait and one probe is sent at circuit_probe_at.
+    failed_attempts_in_row = models.PositiveIntegerField(default=0, editable=False)
+    circuit_opened_at = models.DateTimeField(null=True, blank=True, editable=False)
+    circuit_probe_at = models.DateTimeField(null=True, blank=True, editable=False)
     disabled_reason = models.TextField(blank=True, default="", editable=False)
     disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -15,6 +15,7 @@ import kombu
 import pytest
 from django.utils import timezone
 
+import webhooks.tasks  # noqa: F401 - registers the tasks, as a worker's start does
 from webhooks import services
 
 
@@ -175,37 +176,36 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
 
 FAN_OUT = "webhooks.tasks.enqueue_webhook_deliveries"
 DELIVER = "webhooks.tasks.deliver_webhook"
+DELIVER_MANY = "webhooks.tasks.deliver_webhooks"
 PROBE = "webhooks.tasks.probe_webhook_queue"
+SWEEP = "webhooks.tasks.sweep_webhook_deliveries"
 
 
 def broker_messages() -> list[tuple[str, list]]:
     """Take every message waiting on the memory broker: (task name, positional args), in the
-    order they were published."""
+    order they were published (the webhooks queue's, then the default queue's)."""
     from eqms_integration.celery import app
 
     messages = []
     with app.connection_for_read() as conn:
         channel = conn.default_channel
-        while (message := channel.basic_get(app.conf.task_default_queue, no_ack=True)) is not None:
-            args, _kwargs, _embed = message.decode()
-            messages.append((message.headers["task"], args))
+        for queue in ("webhooks", app.conf.task_default_queue):
+            while (message := channel.basic_get(queue, no_ack=True)) is not None:
+                args, _kwargs, _embed = message.decode()
+                messages.append((message.headers["task"], args))
     return messages
 
 
 def deliveries_handed_to_workers() -> list[int]:
-    """The delivery ids of the `deliver_webhook` messages the broker holds, after running each
-    fan-out message waiting there as a worker would (it publishes one message per delivery)."""
-    from eqms_integration.celery import app
-
+    """The delivery ids of the delivery messages the broker holds (one id, or a batch)."""
     ids = []
-    while messages := broker_messages():
-        for task, args in messages:
-            if task == DELIVER:
-                ids.append(*args)
-            elif task == FAN_OUT:
-                app.tasks[task](*args)
-            else:
-                raise AssertionError(f"unexpected task {task}")
+    for task, args in broker_messages():
+        if task == DELIVER:
+            ids.append(*args)
+        elif task == DELIVER_MANY:
+            ids.extend(*args)
+        else:
+            raise AssertionError(f"unexpected task {task}")
     return ids
 
 

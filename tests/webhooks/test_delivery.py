@@ -15,7 +15,7 @@ from eqms_integration import encryption
 from quality import services as quality
 from webhooks import services
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
-from webhooks.services.signing import body_signature
+from webhooks.signing import body_signature
 
 pytestmark = pytest.mark.django_db
 
@@ -393,8 +393,8 @@ def test_a_delivery_whose_worker_died_is_claimed_again_after_its_lease_and_compl
 def test_a_worker_that_lost_its_lease_cannot_overwrite_the_new_owners_result(
     make_subscription, receiver
 ):
+    from webhooks.http_client import HttpResult
     from webhooks.services.attempts import attempt_record
-    from webhooks.services.http_client import HttpResult
 
     make_subscription()
     quality.ncr_create(title="A")

@@ -12,6 +12,7 @@ from eqms_integration.celery import app
 from quality import services as quality
 from tests.webhooks.conftest import (
     DELIVER,
+    DELIVER_MANY,
     FAN_OUT,
     PROBE,
     broker_down,
@@ -159,7 +160,7 @@ def test_delivery_is_enqueued_only_when_the_transaction_commits(
     assert broker_messages() == [(DELIVER, [WebhookDelivery.objects.get().pk])]
 
 
-def test_a_commit_with_several_deliveries_publishes_one_message_that_fans_out_to_each(
+def test_a_commit_with_several_deliveries_publishes_one_message_with_all_of_them(
     make_subscription, django_capture_on_commit_callbacks
 ):
     for name in ("ERP", "MES", "CRM"):
@@ -170,28 +171,40 @@ def test_a_commit_with_several_deliveries_publishes_one_message_that_fans_out_to
 
     ids = sorted(WebhookDelivery.objects.values_list("id", flat=True))
     [(task, [batch])] = broker_messages()
-    assert (task, sorted(batch)) == (FAN_OUT, ids)
-    app.tasks[task](batch)  # what the worker that takes it does
-    assert sorted(deliveries_handed_to_workers()) == ids
+    assert (task, sorted(batch)) == (DELIVER_MANY, ids)
 
 
-def test_a_large_commit_is_fanned_out_in_messages_of_at_most_the_sweep_batch_size(
+def test_a_large_commit_is_sent_in_messages_of_at_most_the_delivery_batch_size(
     make_subscription, django_capture_on_commit_callbacks, settings
 ):
     for i in range(5):
         make_subscription(name=f"S{i}")
-    settings.WEBHOOK_SWEEP_BATCH_SIZE = 2
+    settings.WEBHOOK_DELIVERY_BATCH_SIZE = 2
 
     with django_capture_on_commit_callbacks(execute=True):
         quality.ncr_create(title="A")
 
     messages = broker_messages()
-    assert [(task, len(batch)) for task, [batch] in messages] == [(FAN_OUT, 2)] * 2 + [(FAN_OUT, 1)]
-    for task, args in messages:
-        app.tasks[task](*args)
-    assert sorted(deliveries_handed_to_workers()) == sorted(
-        WebhookDelivery.objects.values_list("id", flat=True)
-    )
+    assert [(task, len(args[0]) if task == DELIVER_MANY else 1) for task, args in messages] == [
+        (DELIVER_MANY, 2),
+        (DELIVER_MANY, 2),
+        (DELIVER, 1),
+    ]
+    handed = [i for task, args in messages for i in (args[0] if task == DELIVER_MANY else args)]
+    assert sorted(handed) == sorted(WebhookDelivery.objects.values_list("id", flat=True))
+
+
+def test_a_fan_out_message_published_before_an_upgrade_is_delivered_by_a_worker(
+    make_subscription, receiver, settings
+):
+    for name in ("ERP", "MES"):
+        make_subscription(name=name)
+    quality.ncr_create(title="A")
+    ids = list(WebhookDelivery.objects.values_list("id", flat=True))
+
+    assert app.tasks[FAN_OUT](ids) == 2  # what a worker does with such a message
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"succeeded"}
+    assert len(receiver.requests) == 2
 
 
 def test_a_broker_that_is_down_at_commit_loses_nothing(
@@ -207,12 +220,13 @@ def test_a_broker_that_is_down_at_commit_loses_nothing(
     assert len(ids) == 3 and broker_messages() == []
     assert not WebhookDelivery.objects.filter(enqueued_at__isnull=False).exists()
     assert services.deliveries_sweep() == 3  # the publish failed: the next sweep sends them
-    # The sweeper enqueues each delivery itself, with no fan-out message in between.
-    assert sorted(broker_messages()) == [(DELIVER, [i]) for i in ids]
+    # The sweeper enqueues them itself, in one batch.
+    [(task, [batch])] = broker_messages()
+    assert (task, sorted(batch)) == (DELIVER_MANY, ids)
     assert services.deliveries_sweep() == 0  # their messages wait in the broker now
 
 
-def test_a_fan_out_message_that_no_worker_runs_is_replaced_once_a_probe_shows_it_lost(
+def test_a_batch_message_that_no_worker_runs_is_replaced_once_a_probe_shows_it_lost(
     make_subscription, django_capture_on_commit_callbacks, settings, clock
 ):
     for name in ("ERP", "MES"):
@@ -222,15 +236,15 @@ def test_a_fan_out_message_that_no_worker_runs_is_replaced_once_a_probe_shows_it
     with django_capture_on_commit_callbacks(execute=True):
         quality.ncr_create(title="A")
 
-    [(task, _)] = broker_messages()  # taken by a worker that dies before fanning out
-    assert task == FAN_OUT
+    [(task, _)] = broker_messages()  # taken by a worker that dies before claiming them
+    assert task == DELIVER_MANY
     clock.advance(59)
     assert services.deliveries_sweep() == 0 and broker_messages() == []  # may still be queued
     clock.advance(2)
     assert services.deliveries_sweep() == 0  # suspected: a probe goes down the queue
     [(probe, probe_args)] = broker_messages()
     assert probe == PROBE
-    app.tasks[probe](*probe_args)  # a worker takes it: the fan-out was taken before it
+    app.tasks[probe](*probe_args)  # a worker takes it: the batch was taken before it
     assert services.deliveries_sweep() == 0  # not yet: a worker may still hold the message
     clock.advance(settings.WEBHOOK_SWEEP_INTERVAL_SECONDS)
 

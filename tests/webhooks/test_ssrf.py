@@ -6,7 +6,7 @@ import pytest
 
 from eqms_integration import ssrf
 from eqms_integration.ssrf import WEBHOOKS, UnsafeURLError
-from webhooks.services.http_client import post_guarded
+from webhooks.http_client import post_guarded
 
 
 def url_check(url: str) -> ssrf.CheckedTarget:

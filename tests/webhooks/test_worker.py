@@ -11,10 +11,10 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from quality import services as quality
-from tests.webhooks.conftest import DELIVER, FAN_OUT, broker_down, wait_for
+from tests.webhooks.conftest import DELIVER_MANY, SWEEP, broker_down, wait_for
 from webhooks import services
-from webhooks.models import WebhookDelivery
-from webhooks.tasks import enqueue_webhook_deliveries, sweep_webhook_deliveries
+from webhooks.models import WebhookDelivery, WebhookSubscription
+from webhooks.tasks import deliver_webhooks, sweep_webhook_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,13 +26,15 @@ def statuses() -> list[str]:
 
 
 def travel_to_next_attempts() -> list[float]:
-    """Make every scheduled retry due now; returns the delays they had been scheduled with."""
+    """Make every scheduled retry (and circuit breaker probe) due now; returns the delays the
+    retries had been scheduled with."""
     now = timezone.now()
     delays = []
     for delivery in WebhookDelivery.objects.filter(status="pending"):
         last = delivery.attempts.order_by("-number").first()
         delays.append((delivery.next_attempt_at - last.started_at).total_seconds())
     WebhookDelivery.objects.filter(status="pending").update(next_attempt_at=now)
+    WebhookSubscription.objects.exclude(circuit_probe_at=None).update(circuit_probe_at=now)
     return delays
 
 
@@ -135,19 +137,19 @@ def test_one_commit_for_several_subscriptions_publishes_one_message_and_each_get
     wait_for(lambda: statuses() == ["succeeded"] * len(RECEIVERS))
 
     ids = sorted(WebhookDelivery.objects.values_list("id", flat=True))
-    assert [(task, sorted(batch)) for task, [batch] in on_commit] == [(FAN_OUT, ids)]
-    assert sorted(args for task, args in published if task == DELIVER) == [[i] for i in ids]
+    assert [(task, sorted(batch)) for task, [batch] in on_commit] == [(DELIVER_MANY, ids)]
+    assert len(published) == 1  # the worker claimed and sent them all from that message
     assert paths_received(receiver) == sorted(RECEIVERS)  # every one, exactly once
     assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
 
 
-def test_a_fan_out_lost_at_commit_is_delivered_by_the_next_sweep(
+def test_a_message_lost_at_commit_is_delivered_by_the_next_sweep(
     make_subscription, receiver, celery_worker, published
 ):
     subscribe_several(make_subscription, receiver)
 
     with broker_down():
-        ncr = quality.ncr_create(title="Broker down")  # committed; its fan-out never left
+        ncr = quality.ncr_create(title="Broker down")  # committed; its message never left
     assert receiver.requests == [] and statuses() == ["pending"] * len(RECEIVERS)
 
     sweep_webhook_deliveries.delay()  # the publish failed: no need to wait for it
@@ -155,10 +157,10 @@ def test_a_fan_out_lost_at_commit_is_delivered_by_the_next_sweep(
 
     assert paths_received(receiver) == sorted(RECEIVERS)
     assert {r.json["data"]["number"] for r in receiver.requests} == {ncr.number}
-    assert not [task for task, _ in published if task == FAN_OUT]  # the sweeper sends directly
+    assert [task for task, _ in published] == [SWEEP, DELIVER_MANY]  # the sweeper sent them
 
 
-def test_a_fan_out_message_run_twice_still_delivers_each_event_once(
+def test_a_batch_message_run_twice_still_delivers_each_event_once(
     make_subscription, receiver, celery_worker, published
 ):
     subscribe_several(make_subscription, receiver)
@@ -166,8 +168,8 @@ def test_a_fan_out_message_run_twice_still_delivers_each_event_once(
         quality.ncr_create(title="Redelivered")
     ids = list(WebhookDelivery.objects.values_list("id", flat=True))
 
-    enqueue_webhook_deliveries.delay(ids)  # as when acks_late hands a message out again
-    enqueue_webhook_deliveries.delay(ids)
+    deliver_webhooks.delay(ids)  # as when acks_late hands a message out again
+    deliver_webhooks.delay(ids)
     wait_for(lambda: statuses() == ["succeeded"] * len(RECEIVERS))
     time.sleep(0.5)  # a second message of a delivery finds it done
 

@@ -167,6 +167,12 @@ subscription_docs = documented(
                     "latency_ms_p50": 84,
                     "latency_ms_p95": 410,
                     "consecutive_failures": 0,
+                    "circuit": {
+                        "state": "closed",
+                        "opened_at": None,
+                        "next_probe_at": None,
+                        "failed_attempts_in_row": 0,
+                    },
                     "oldest_pending_age_seconds": 35,
                 },
             )

@@ -25,8 +25,10 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=SUBSCRIBABLE_EVENTS), allow_empty=False
     )
-    max_retries = serializers.IntegerField(min_value=0, max_value=10, default=5)
-    retry_delay_seconds = serializers.IntegerField(min_value=10, max_value=3600, default=60)
+    # Without them (and without retry_schedule) a new subscription retries by the default
+    # schedule; giving either chooses the exponential policy (webhooks/backoff.py).
+    max_retries = serializers.IntegerField(min_value=0, max_value=10, required=False)
+    retry_delay_seconds = serializers.IntegerField(min_value=10, max_value=3600, required=False)
     custom_headers = serializers.DictField(
         child=serializers.CharField(allow_blank=True, max_length=4096), required=False
     )
@@ -47,6 +49,9 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "retry_enabled",
             "max_retries",
             "retry_delay_seconds",
+            "retry_schedule",
+            "max_deliveries_per_second",
+            "max_in_flight",
             "custom_headers",
             "consecutive_failures",
             "failing_since",
@@ -228,6 +233,17 @@ class StatusTotalsSerializer(serializers.Serializer):
     failed = serializers.IntegerField()
 
 
+class CircuitSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=["closed", "open"],
+        help_text="open: the receiver failed WEBHOOK_CIRCUIT_FAILURES attempts in a row; "
+        "deliveries wait (no attempt spent) and one probe is sent per interval.",
+    )
+    opened_at = serializers.DateTimeField(allow_null=True)
+    next_probe_at = serializers.DateTimeField(allow_null=True)
+    failed_attempts_in_row = serializers.IntegerField()
+
+
 class StatisticsSerializer(serializers.Serializer):
     days = serializers.IntegerField(help_text="The window: deliveries created this many days back.")
     total = serializers.IntegerField(help_text="Deliveries created in the window.")
@@ -245,6 +261,7 @@ class StatisticsSerializer(serializers.Serializer):
         help_text="Failed deliveries in a row now (the subscription is disabled at "
         "WEBHOOK_MAX_CONSECUTIVE_FAILURES)."
     )
+    circuit = CircuitSerializer(help_text="The subscription's circuit breaker.")
     oldest_pending_age_seconds = serializers.IntegerField(
         allow_null=True, help_text="Age of the oldest delivery still waiting; null if none."
     )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from webhooks.services.delivery import delivery_attempt, delivery_claim
+from webhooks.services.delivery import deliveries_attempt, delivery_attempt, delivery_claim
 from webhooks.services.pruning import deliveries_prune
 from webhooks.services.publishing import event_publish
-from webhooks.services.queue import deliveries_enqueue, deliveries_fan_out
+from webhooks.services.queue import deliveries_enqueue
 from webhooks.services.recovery import (
     deliveries_requeue,
     delivery_retry_now,
@@ -22,8 +22,8 @@ from webhooks.services.subscriptions import (
 from webhooks.services.sweeper import deliveries_sweep, queue_probe_reached
 
 __all__ = [
+    "deliveries_attempt",
     "deliveries_enqueue",
-    "deliveries_fan_out",
     "deliveries_prune",
     "deliveries_requeue",
     "deliveries_sweep",

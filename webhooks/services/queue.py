@@ -5,17 +5,18 @@ next sweep sends the delivery: nothing is lost, and no 500 reaches the caller. F
 seconds after a failed publish (outages.RETRY_SECONDS) this process does not try again, so
 requests do not each wait for the broker's connection timeout.
 
-On commit, one broker message goes out per committed batch, not one per delivery: a single
-delivery goes straight to `deliver_webhook`; several go as `enqueue_webhook_deliveries`
-messages (at most WEBHOOK_SWEEP_BATCH_SIZE ids each), which a worker fans out into one
-`deliver_webhook` per delivery. Publishing costs about a millisecond per message, and that
-time is on the request's path; the fan-out moves it to the worker."""
+On commit, one broker message goes out per committed batch (an event and its deliveries to
+every subscription), not one per delivery: `deliver_webhooks` with at most
+WEBHOOK_DELIVERY_BATCH_SIZE ids, which one worker task claims and sends together. Publishing
+costs about a millisecond per message, and that time is on the request's path. The sweeper
+sends what it finds in the same batches."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -30,6 +31,14 @@ from eqms_integration.outages import (
 from webhooks.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
+
+# The tasks' names (webhooks/tasks.py declares them): messages already in a broker carry these,
+# so they stay the same wherever the code moves. Services publish by name and never import tasks.
+DELIVER = "webhooks.tasks.deliver_webhook"
+DELIVER_MANY = "webhooks.tasks.deliver_webhooks"
+FAN_OUT = "webhooks.tasks.enqueue_webhook_deliveries"  # messages from before deliver_webhooks
+SWEEP = "webhooks.tasks.sweep_webhook_deliveries"
+PROBE = "webhooks.tasks.probe_webhook_queue"
 
 
 def _publish_failed(exc: Exception, what: str) -> None:
@@ -49,37 +58,46 @@ def _not_queued(delivery_ids: list[int]) -> None:
         logger.warning("could not mark %d deliveries as not enqueued", len(delivery_ids))
 
 
-def deliveries_enqueue(deliveries: Iterable[int] | Mapping[int, float]) -> int:
-    """One `deliver_webhook` message per delivery (the sweeper, the worker's fan-out); a
-    mapping gives each the seconds to wait before it is due (always within one sweep)."""
-    from webhooks.tasks import deliver_webhook  # tasks import services; avoid the cycle
+def _batches(ids: list[int]) -> list[list[int]]:
+    size = settings.WEBHOOK_DELIVERY_BATCH_SIZE
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
 
+
+def deliveries_enqueue(deliveries: Iterable[int] | Mapping[int, float]) -> int:
+    """Messages for these deliveries: those due now in `deliver_webhooks` messages of at most
+    WEBHOOK_DELIVERY_BATCH_SIZE ids (`deliver_webhook` for a single one); a mapping gives
+    each the seconds to wait before it is due (always within one sweep), and one that must
+    wait gets a `deliver_webhook` message of its own with that countdown. Returns how many
+    deliveries were sent."""
     waits = deliveries if isinstance(deliveries, Mapping) else dict.fromkeys(deliveries, 0.0)
     if not worth_trying(BROKER):  # it failed seconds ago: leave them to the next sweep
         _not_queued(list(waits))
         return 0
+    now_ids = [delivery_id for delivery_id, wait in waits.items() if not wait]
+    messages: list[tuple[str, tuple, float | None, list[int]]] = [
+        (DELIVER_MANY, (batch,), None, batch)
+        if len(batch) > 1
+        else (DELIVER, (*batch,), None, batch)
+        for batch in _batches(now_ids)
+    ]
+    messages += [
+        (DELIVER, (delivery_id,), wait, [delivery_id])
+        for delivery_id, wait in waits.items()
+        if wait
+    ]
     sent, unsent = 0, []
-    for delivery_id, wait in waits.items():
+    for name, args, countdown, ids in messages:
         try:
-            deliver_webhook.apply_async((delivery_id,), countdown=wait or None)
-            sent += 1
+            current_app.send_task(name, args, countdown=countdown)
+            sent += len(ids)
         except Exception as exc:  # broker down: the sweeper retries; the caller's commit stands
-            _publish_failed(exc, f"webhook delivery {delivery_id}")
-            unsent.append(delivery_id)
+            _publish_failed(exc, f"{len(ids)} webhook deliveries ({ids[0]}…)")
+            unsent += ids
     if unsent:
         _not_queued(unsent)
     elif sent:
         outage_over(BROKER)
     return sent
-
-
-def deliveries_fan_out(delivery_ids: list[int]) -> int:
-    """The worker's half of a batched commit: one message per delivery still waiting, stamped
-    now (the moment its own message leaves, which the sweeper's probes compare with)."""
-    waiting = WebhookDelivery.objects.filter(id__in=delivery_ids, status="pending")
-    ids = list(waiting.values_list("id", flat=True))
-    WebhookDelivery.objects.filter(id__in=ids).update(enqueued_at=timezone.now())
-    return deliveries_enqueue(ids)
 
 
 def delivery_schedule(delivery_id: int, wait: float) -> bool:
@@ -93,36 +111,15 @@ def delivery_schedule(delivery_id: int, wait: float) -> bool:
     return bool(marked) and deliveries_enqueue({delivery_id: wait}) == 1
 
 
-def deliveries_enqueue_batched(delivery_ids: list[int]) -> None:
-    """As few messages as possible: the delivery itself when alone, else fan-out batches."""
-    from webhooks.tasks import enqueue_webhook_deliveries
-
-    if len(delivery_ids) == 1 or not worth_trying(BROKER):
-        deliveries_enqueue(delivery_ids)
-        return
-    size = settings.WEBHOOK_SWEEP_BATCH_SIZE
-    for start in range(0, len(delivery_ids), size):
-        batch = delivery_ids[start : start + size]
-        try:
-            enqueue_webhook_deliveries.delay(batch)
-        except Exception as exc:  # broker down: the sweeper retries; the caller's commit stands
-            _publish_failed(exc, f"{len(batch)} webhook deliveries ({batch[0]}…)")
-            _not_queued(batch)
-        else:
-            outage_over(BROKER)
-
-
 def deliveries_enqueue_on_commit(delivery_ids: list[int]) -> None:
     if delivery_ids:
-        transaction.on_commit(lambda: deliveries_enqueue_batched(delivery_ids))
+        transaction.on_commit(lambda: deliveries_enqueue(delivery_ids))
 
 
 def probe_enqueue(probe_id: int) -> None:
     """Send a probe down the queue the delivery messages take (task_routes may move them)."""
-    from webhooks.tasks import deliver_webhook, probe_webhook_queue
-
-    route = deliver_webhook.app.amqp.router.route({}, deliver_webhook.name)
+    route = current_app.amqp.router.route({}, DELIVER)
     try:
-        probe_webhook_queue.apply_async((probe_id,), queue=route.get("queue"))
+        current_app.send_task(PROBE, (probe_id,), queue=route.get("queue"))
     except Exception as exc:  # a probe lost is replaced after WEBHOOK_REQUEUE_AFTER_SECONDS
         _publish_failed(exc, f"queue probe {probe_id}")

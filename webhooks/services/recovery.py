@@ -33,7 +33,9 @@ def delivery_retry_now(*, delivery: WebhookDelivery) -> WebhookAttempt:
         # `delivering`: even with an expired lease the sweeper hands it to a worker; an attempt
         # from here as well could send it twice.
         raise busy
-    attempt = delivery_attempt(delivery_id=delivery.pk, allow_retry=previous == Status.PENDING)
+    attempt = delivery_attempt(
+        delivery_id=delivery.pk, allow_retry=previous == Status.PENDING, manual=True
+    )
     if attempt is None:
         raise busy
     return attempt

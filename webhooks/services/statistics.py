@@ -10,6 +10,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from webhooks.services.circuit import circuit_state
 
 Status = WebhookDelivery.Status
 
@@ -47,6 +48,7 @@ def subscription_statistics(*, subscription: WebhookSubscription, days: int) -> 
         "latency_ms_p50": _percentile(durations, 0.50),
         "latency_ms_p95": _percentile(durations, 0.95),
         "consecutive_failures": subscription.consecutive_failures,
+        "circuit": circuit_state(subscription),
         "oldest_pending_age_seconds": int((now - oldest).total_seconds()) if oldest else None,
     }
 

@@ -27,7 +27,7 @@ from eqms_integration.text import plural
 from webhooks.models import SUBSCRIBABLE_EVENTS, WebhookSubscription
 from webhooks.services import subscription_trail as trail
 from webhooks.services.pruning import deliveries_evidence_record
-from webhooks.services.signing import RESERVED_HEADERS, secret_generate
+from webhooks.signing import RESERVED_HEADERS, secret_generate
 
 DEFAULT_GRACE_SECONDS = 24 * 3600
 MAX_GRACE_SECONDS = 30 * 24 * 3600
@@ -39,6 +39,9 @@ EDITABLE_FIELDS = (
     "retry_enabled",
     "max_retries",
     "retry_delay_seconds",
+    "retry_schedule",
+    "max_deliveries_per_second",
+    "max_in_flight",
     "custom_headers",
 )
 REDACTED = "********"
@@ -121,6 +124,8 @@ def _apply(subscription: WebhookSubscription, data: Mapping[str, Any]) -> None:
     unknown = sorted(set(data) - set(EDITABLE_FIELDS))
     if unknown:
         raise ValidationError({name: "This field cannot be changed." for name in unknown})
+    if {"max_retries", "retry_delay_seconds"} & set(data) and "retry_schedule" not in data:
+        subscription.retry_schedule = None  # they chose the exponential policy
     for name, value in data.items():
         if name == "events":
             subscription.events = validate_events(value)
