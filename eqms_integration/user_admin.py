@@ -1,6 +1,6 @@
-"""The user admin: Django's, with changes of access (groups, flags, direct permissions) and
-deletions made through eqms_integration.users (so they are in the audit trail) and the History
-page showing the user's audit events."""
+"""The user and group admins: Django's, with changes of access (a user's groups, flags and
+direct permissions; a group's permissions) and deletions made through eqms_integration.users
+(so they are in the audit trail), and the History page showing the user's audit events."""
 
 from __future__ import annotations
 
@@ -8,12 +8,21 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from audit.admin_history import AuditHistoryMixin
-from eqms_integration.users import user_access_of, user_access_saved, user_delete, user_groups_set
+from eqms_integration.users import (
+    group_access_of,
+    group_delete,
+    group_saved,
+    user_access_of,
+    user_access_saved,
+    user_delete,
+    user_groups_set,
+)
 
 User = get_user_model()
 
@@ -46,6 +55,34 @@ class AuditedUserAdmin(AuditHistoryMixin, UserAdmin):
         for user in queryset:
             user_delete(user=user)
 
+
+class AuditedGroupAdmin(GroupAdmin):
+    """Groups (the roles): a change of their permissions is a change of everyone's access."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        form.audit_before = group_access_of(Group.objects.get(pk=obj.pk)) if change else {}
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        permissions = form.cleaned_data.pop("permissions", None)
+        super().save_related(request, form, formsets, change)
+        group_saved(
+            group=form.instance,
+            before=getattr(form, "audit_before", {}),
+            permissions=permissions,
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        group_delete(group=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for group in queryset:
+            group_delete(group=group)
+
+
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+admin.site.register(Group, AuditedGroupAdmin)
 
 if admin.site.is_registered(User):
     admin.site.unregister(User)

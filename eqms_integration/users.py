@@ -1,6 +1,7 @@
 """Changes to people's access: a user's groups (the roles of eqms_integration.roles), flags
 (active, staff, superuser) and direct permissions are recorded here, with an audit event
-(object_type `user`) in the same transaction. Never the password or its hash."""
+(object_type `user`) in the same transaction, and so are a group's (a role's) permissions
+(object_type `group`). Never a password or its hash."""
 
 from __future__ import annotations
 
@@ -78,3 +79,39 @@ def user_delete(*, user: Any) -> None:
     before, pk = user_access_of(user), user.pk
     user.delete()
     _record("deleted", user, audit.changes_between(before, {}), object_id=pk)
+
+
+def group_access_of(group: Group) -> dict[str, Any]:
+    """What the trail compares of a saved group (a role): its name and permissions."""
+    if group.pk is None:
+        return {}
+    permissions = group.permissions.select_related("content_type")
+    return {"name": group.name, "permissions": _permission_names(permissions)}
+
+
+@transaction.atomic
+def group_saved(
+    *, group: Group, before: dict[str, Any], permissions: Iterable[Permission] | None = None
+) -> bool:
+    """After `group` was saved (created when `before` is empty): set its permissions when
+    given, and record what changed; True when anything did."""
+    if permissions is not None:
+        group.permissions.set(list(permissions))
+    changes = audit.changes_between(before, group_access_of(group))
+    if not changes:
+        return False
+    audit.event_record(
+        action="updated" if before else "created", object_type="group", object_id=group.pk,
+        object_repr=group.name, changes=changes,
+    )  # fmt: skip
+    return True
+
+
+@transaction.atomic
+def group_delete(*, group: Group) -> None:
+    before, pk = group_access_of(group), group.pk
+    group.delete()
+    audit.event_record(
+        action="deleted", object_type="group", object_id=pk, object_repr=before["name"],
+        changes=audit.changes_between(before, {}),
+    )  # fmt: skip

@@ -23,8 +23,8 @@ attacker's proxy; and the key itself (an HMAC of it, with the key's generation) 
 as long, so the right key from an address never seen is accepted without a bcrypt check and
 without a slot: guesses from many addresses cannot fill the slowed lane in front of it. Only a
 key never verified yet waits in that lane. Whatever the number of addresses an attacker has,
-the service runs at most APIKEY_MAX_FAILURES + one per second of the window failed checks, plus those on key/address
-pairs already known (each capped as a pair).
+the service runs at most APIKEY_MAX_FAILURES + one per second of the window failed checks,
+plus those on key/address pairs already known (each capped as a pair).
 """
 
 from __future__ import annotations

@@ -171,3 +171,26 @@ def test_access_changes_in_the_user_admin_beyond_groups_are_recorded_too(client)
         "user_permissions": [[], ["apikeys.delete_apikey"]],
     }
     assert "pw-12345678" not in everything_recorded() and "pbkdf2" not in everything_recorded()
+
+
+def test_a_roles_permissions_changed_or_a_group_deleted_in_the_admin_are_recorded(client):
+    from django.contrib.auth.models import Permission
+
+    get_user_model().objects.create_superuser("boss", password="pw-12345678")
+    group = Group.objects.create(name="Line leads")
+    group.permissions.add(Permission.objects.get(codename="view_ncr"))
+    change_key = Permission.objects.get(codename="change_apikey")
+    client.login(username="boss", password="pw-12345678")
+    form = {"name": "Line leads", "permissions": [change_key.pk]}
+
+    changed = client.post(f"/admin/auth/group/{group.pk}/change/", form)
+    again = client.post(f"/admin/auth/group/{group.pk}/change/", form)
+    deleted = client.post(f"/admin/auth/group/{group.pk}/delete/", {"post": "yes"})
+
+    assert (changed.status_code, again.status_code, deleted.status_code) == (302, 302, 302)
+    events = list(AuditEvent.objects.filter(object_type="group").order_by("id"))
+    assert [(e.action, e.object_id, e.object_repr, e.actor_name) for e in events] == [
+        ("updated", str(group.pk), "Line leads", "boss"),
+        ("deleted", str(group.pk), "Line leads", "boss"),
+    ]
+    assert events[0].changes == {"permissions": [["quality.view_ncr"], ["apikeys.change_apikey"]]}

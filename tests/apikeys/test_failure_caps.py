@@ -190,6 +190,31 @@ def test_a_key_revoked_after_it_was_verified_is_refused_from_a_new_address(
 
 
 @pytest.mark.django_db
+def test_a_known_key_is_still_refused_once_expired_rotated_out_or_from_a_disallowed_network(
+    issue_key, key_client, bcrypt_calls, settings
+):
+    settings.APIKEY_CACHE_TTL_SECONDS = 0  # every request goes past the verification cache
+    expiring = issue_key(["ncr:read"], name="expiring")
+    rotated = issue_key(["ncr:read"], name="rotated")
+    fenced = issue_key(["ncr:read"], name="fenced", allowed_networks=["192.0.2.0/24"])
+    for issued in (expiring, rotated, fenced):  # each is now known, with its generation
+        assert key_client(issued.key, ip="192.0.2.10").get("/api/ncrs/").status_code == 200
+    # Expiry passes without a change of the row's generation: the clock alone ends it.
+    APIKey.objects.filter(pk=expiring.api_key.pk).update(
+        expires_at=timezone.now() - timezone.timedelta(seconds=1)
+    )
+    successor = services.apikey_rotate(key=rotated.api_key, grace=timezone.timedelta(0))
+
+    assert key_client(expiring.key, ip="203.0.113.9").get("/api/ncrs/").status_code == 401
+    assert key_client(rotated.key, ip="203.0.113.9").get("/api/ncrs/").status_code == 401
+    assert key_client(successor.key, ip="203.0.113.9").get("/api/ncrs/").status_code == 200
+    assert key_client(fenced.key, ip="203.0.113.9").get("/api/ncrs/").status_code == 403
+    assert key_client(fenced.key, ip="192.0.2.11").get("/api/ncrs/").status_code == 200
+    wrong = build_key(fenced.api_key.key_id)[0]  # its key_id, another secret
+    assert key_client(wrong, ip="192.0.2.10").get("/api/ncrs/").status_code == 401
+
+
+@pytest.mark.django_db
 def test_unknown_key_ids_from_one_address_cap_it_only_for_keys_never_verified_from_it(
     issue_key, key_client, bcrypt_calls, settings
 ):
