@@ -231,6 +231,9 @@ SPECTACULAR_SETTINGS = {
         "SyncConflictStatusEnum": "sync.models.SyncConflict.Status",
         "ConflictStrategyEnum": "sync.models.SyncConfiguration.ConflictStrategy",
         "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
+        # Two `state` fields (apikeys/api, webhooks/api CircuitSerializer): named apart.
+        "APIKeyStateEnum": ["active", "revoked", "expired"],
+        "CircuitStateEnum": ["closed", "open"],
     },
 }
 
