@@ -1,4 +1,4 @@
-"""Webhook backlog benchmark: how many `deliver_webhook` tasks run per delivery while a backlog
+"""Webhook backlog benchmark: how many delivery task runs there are per delivery while a backlog
 waits in the broker longer than WEBHOOK_REQUEUE_AFTER_SECONDS, with the sweeper running as
 celery-beat runs it (a task on the same queue, every WEBHOOK_SWEEP_INTERVAL_SECONDS).
 
@@ -7,7 +7,7 @@ celery-beat runs it (a task on the same queue, every WEBHOOK_SWEEP_INTERVAL_SECO
 Starts a redis-server of its own (broker) on a free port in a temporary directory, a Celery
 worker (threads pool, in this process) and a local receiver that answers 204 after --delay-ms.
 Time is compressed: requeue-after 2 s, sweep every 1 s (production: 60 s and 10 s). Prints the
-deliveries, the `deliver_webhook` executions (total, per delivery), the sweeps, the broker
+deliveries, the attempts the delivery tasks ran (total, per delivery), the sweeps, the broker
 queue's peak length and the drain time. Runs on a throw-away SQLite database unless
 DATABASE_URL is set (then use a database of its own: its webhook rows are deleted).
 """
@@ -65,6 +65,7 @@ from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 from webhooks.tasks import sweep_webhook_deliveries
 
 DELIVER = "webhooks.tasks.deliver_webhook"
+DELIVER_MANY = "webhooks.tasks.deliver_webhooks"
 EXECUTIONS: collections.Counter[int] = collections.Counter()
 TASKS: collections.Counter[str] = collections.Counter()
 LOCK = threading.Lock()
@@ -75,6 +76,9 @@ def count(sender: object = None, task: object = None, args: tuple = (), **kwargs
         TASKS[task.name] += 1
         if task.name == DELIVER:
             EXECUTIONS[args[0]] += 1
+        elif task.name == DELIVER_MANY:
+            for delivery_id in args[0]:
+                EXECUTIONS[delivery_id] += 1
 
 
 def receiver(delay: float) -> ThreadingHTTPServer:
@@ -138,7 +142,11 @@ def run(args: argparse.Namespace, broker: redis.Redis) -> None:
 
     task_prerun.connect(count, weak=False)
     stop = threading.Event()
-    peak = [broker.llen("celery")]
+
+    def queued() -> int:
+        return broker.llen("celery") + broker.llen("webhooks")
+
+    peak = [queued()]
 
     def beat() -> None:
         while not stop.wait(settings.WEBHOOK_SWEEP_INTERVAL_SECONDS):
@@ -146,7 +154,7 @@ def run(args: argparse.Namespace, broker: redis.Redis) -> None:
 
     def sample() -> None:
         while not stop.wait(0.1):
-            peak[0] = max(peak[0], broker.llen("celery"))
+            peak[0] = max(peak[0], queued())
 
     threads = [threading.Thread(target=beat, daemon=True), threading.Thread(target=sample)]
     started = time.monotonic()
@@ -161,7 +169,7 @@ def run(args: argparse.Namespace, broker: redis.Redis) -> None:
             time.sleep(0.1)
         drained = time.monotonic() - started
         # Let the messages still queued (duplicates) run out, as they would in production.
-        while broker.llen("celery") > 0:
+        while queued() > 0:
             time.sleep(0.1)
         time.sleep(2 * settings.WEBHOOK_SWEEP_INTERVAL_SECONDS)
         stop.set()
@@ -175,7 +183,7 @@ def run(args: argparse.Namespace, broker: redis.Redis) -> None:
           f"{settings.WEBHOOK_REQUEUE_AFTER_SECONDS} s, sweep every "
           f"{settings.WEBHOOK_SWEEP_INTERVAL_SECONDS} s")  # fmt: skip
     print(f"deliveries: {total}, all succeeded after {drained:.1f} s")
-    print(f"deliver_webhook executions: {executions} ({executions / total:.2f} per delivery, "
+    print(f"delivery task runs per delivery: {executions} ({executions / total:.2f} per delivery, "
           f"at most {max(EXECUTIONS.values())} for one)")  # fmt: skip
     print(f"broker queue peak: {peak[0]} messages")
     print("tasks run: " + ", ".join(f"{name.rsplit('.', 1)[-1]} {n}" for name, n in TASKS.items()))

@@ -234,10 +234,10 @@ class StatusTotalsSerializer(serializers.Serializer):
 
 
 class CircuitSerializer(serializers.Serializer):
-    state = serializers.ChoiceField(
-        choices=["closed", "open"],
-        help_text="open: the receiver failed WEBHOOK_CIRCUIT_FAILURES attempts in a row; "
-        "deliveries wait (no attempt spent) and one probe is sent per interval.",
+    # A CharField, not a ChoiceField: another "state" enum exists in the schema.
+    state = serializers.CharField(
+        help_text="`closed`, or `open`: the receiver failed WEBHOOK_CIRCUIT_FAILURES attempts "
+        "in a row; deliveries wait (no attempt spent) and one probe is sent per interval.",
     )
     opened_at = serializers.DateTimeField(allow_null=True)
     next_probe_at = serializers.DateTimeField(allow_null=True)

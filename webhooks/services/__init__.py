@@ -6,11 +6,7 @@ from webhooks.services.delivery import deliveries_attempt, delivery_attempt, del
 from webhooks.services.pruning import deliveries_prune
 from webhooks.services.publishing import event_publish
 from webhooks.services.queue import deliveries_enqueue
-from webhooks.services.recovery import (
-    deliveries_requeue,
-    delivery_retry_now,
-    subscription_send_test,
-)
+from webhooks.services.recovery import deliveries_requeue, delivery_retry_now
 from webhooks.services.statistics import subscription_daily_outcomes, subscription_statistics
 from webhooks.services.subscriptions import (
     subscription_create,
@@ -20,6 +16,7 @@ from webhooks.services.subscriptions import (
     subscription_update,
 )
 from webhooks.services.sweeper import deliveries_sweep, queue_probe_reached
+from webhooks.services.trial_send import subscription_send_test
 
 __all__ = [
     "deliveries_attempt",

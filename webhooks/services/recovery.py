@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from webhooks.services.delivery import delivery_attempt
-from webhooks.services.publishing import test_event_create
 from webhooks.services.queue import deliveries_enqueue_on_commit
 
 Status = WebhookDelivery.Status
@@ -88,12 +87,3 @@ def deliveries_requeue(
     ids = pending_ids + failed_ids
     deliveries_enqueue_on_commit(ids)
     return len(ids)
-
-
-def subscription_send_test(*, subscription: WebhookSubscription) -> WebhookAttempt:
-    """Send webhook.test now through the guarded client (one attempt, no retries)."""
-    delivery = test_event_create(subscription=subscription)
-    attempt = delivery_attempt(delivery_id=delivery.pk, allow_retry=False)
-    if attempt is None:  # a sweeper's worker took it within the same instant
-        attempt = WebhookAttempt.objects.filter(delivery=delivery).latest("id")
-    return attempt
