@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from audit.admin_history import AuditHistoryMixin
 from sync.models import SyncConfiguration, SyncRecord, SyncRetry, SyncRowError, SyncRun
+from sync.services.records import record_delete
+from sync.services.runs import run_delete
 
 
 class SyncRowErrorInline(admin.TabularInline):
@@ -102,6 +106,21 @@ class SyncRunAdmin(AuditHistoryMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: SyncRun | None = None) -> bool:
+        if obj is not None and obj.status in SyncRun.ACTIVE:
+            return False  # cancel it first
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: SyncRun) -> None:
+        run_delete(run=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:
+        for run in queryset:
+            try:
+                run_delete(run=run)
+            except ValidationError as exc:
+                self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+
     @admin.display(description="outcome", ordering="status")
     def outcome(self, obj: SyncRun) -> str:
         return run_outcome(obj)
@@ -134,6 +153,7 @@ class SyncRunAdmin(AuditHistoryMixin, admin.ModelAdmin):
 class SyncRecordAdmin(AuditHistoryMixin, admin.ModelAdmin):
     audit_object_type = "record"
     list_display = ("entity_type", "external_id", "configuration", "updated_at")
+
     list_filter = ("entity_type", "configuration")
     search_fields = ("external_id",)
     readonly_fields = (
@@ -148,6 +168,13 @@ class SyncRecordAdmin(AuditHistoryMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def delete_model(self, request: HttpRequest, obj: SyncRecord) -> None:
+        record_delete(record=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SyncRecord]) -> None:
+        for record in queryset:
+            record_delete(record=record)
 
 
 @admin.register(SyncRetry)

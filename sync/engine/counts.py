@@ -1,5 +1,6 @@
-"""The one place a run's counters change: every half, batch and retirement counts through
-a RunCounts, so what each counter means is said once."""
+"""The one place a run's counters change: every half, batch, retirement, conflict left
+waiting and row gone at the source counts through a RunCounts, so what each counter means
+is said once."""
 
 from __future__ import annotations
 
@@ -35,6 +36,18 @@ class RunCounts:
     def conflicted(self) -> None:
         """Changed on both sides since they last agreed (whatever the strategy made of it)."""
         self.run.conflicted += 1
+
+    def would_wait(self, conflicts: int) -> None:
+        """A dry-run batch would have left these conflicts waiting (it keeps none)."""
+        self.run.pending_conflicts += conflicts
+
+    def left_waiting(self, conflicts: int) -> None:
+        """At the end of a run that keeps its work: the conflicts waiting for a person."""
+        self.run.pending_conflicts = conflicts
+
+    def missing(self, count: int, first_ids: list[str]) -> None:
+        """After a complete full read: linked rows the source no longer has."""
+        self.run.missing_at_source, self.run.missing_at_source_ids = count, first_ids
 
     def retiring(self) -> None:
         """Retirements are counted afresh by each complete full read."""

@@ -17,10 +17,9 @@ def deletions(run: SyncRun, store: LocalStore) -> None:
     them when the configuration says so (inbound configurations only)."""
     config = run.configuration
     missing = SyncLink.objects.filter(configuration=config).exclude(last_seen_run=run.pk)
-    run.missing_at_source = missing.count()
     ids = missing.order_by("external_id").values_list("external_id", flat=True)
-    run.missing_at_source_ids = list(ids[: SyncRun.MISSING_IDS_KEPT])
     counts = RunCounts(run)
+    counts.missing(missing.count(), list(ids[: SyncRun.MISSING_IDS_KEPT]))
     counts.retiring()
     if not config.apply_deletions or run.dry_run:
         return

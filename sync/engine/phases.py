@@ -59,7 +59,7 @@ class PhaseBase:
         if self.run.dry_run:
             # Nothing is kept, not even the conflicts: count those this batch would leave.
             waiting = self.run.conflicts.filter(status=SyncConflict.Status.PENDING).count()
-            self.run.pending_conflicts += waiting
+            settler.counts.would_wait(waiting)
             transaction.set_rollback(True)
             return
         if state_fields:

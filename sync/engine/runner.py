@@ -25,7 +25,7 @@ from eqms_integration.text import counted
 from operations import occurrences
 from sync.configuration_checks import session_check
 from sync.connectors.errors import ConnectorError
-from sync.engine.counts import COUNTS
+from sync.engine.counts import COUNTS, RunCounts
 from sync.engine.deletions import deletions
 from sync.engine.inbound import InboundPhase
 from sync.engine.local import store_for
@@ -53,7 +53,8 @@ FINISH_FIELDS = [
 def _count_pending_conflicts(run: SyncRun) -> None:
     """The conflicts this run left waiting for a person (a dry run counted its own)."""
     if not run.dry_run:
-        run.pending_conflicts = run.conflicts.filter(status=SyncConflict.Status.PENDING).count()
+        waiting = run.conflicts.filter(status=SyncConflict.Status.PENDING).count()
+        RunCounts(run).left_waiting(waiting)
 
 
 def _outcome(run: SyncRun) -> tuple[str, str]:

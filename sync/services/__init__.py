@@ -15,7 +15,6 @@ from sync.services.connections import (
     connection_describe,
     connection_test,
     connection_update,
-    connector_for,
 )
 
 __all__ = [
@@ -29,5 +28,4 @@ __all__ = [
     "connection_describe",
     "connection_test",
     "connection_update",
-    "connector_for",
 ]

@@ -16,7 +16,7 @@ from eqms_integration import encryption
 from eqms_integration.ssrf import SYNC, UnsafeURLError, url_check
 from eqms_integration.text import counted
 from sync.connectors.errors import ConnectorError
-from sync.connectors.factory import connector_for, credentials_of, password_of, sql_target
+from sync.connectors.factory import connector_for, credentials_of, sql_target
 from sync.connectors.rest import (
     REQUIRED_CREDENTIALS,
     credential_problems,
@@ -103,12 +103,13 @@ def _unsafe(url: str) -> str:
 
 
 def _trail_values(connection: Connection) -> dict[str, Any]:
-    """What the audit trail compares: the fields, and the secrets in clear, which
-    changes_between turns into markers (set, changed, cleared) and never stores."""
+    """What the audit trail compares: the fields, and the secrets as stored (encrypted),
+    which changes_between turns into markers (set, changed, cleared) and never stores. A
+    secret sent again counts as changed: its ciphertext is new."""
     return {
         **field_values(connection, FIELDS),
-        "password": password_of(connection),
-        "credentials": credentials_of(connection),
+        "password": connection.password_encrypted,
+        "credentials": connection.credentials_encrypted,
     }
 
 

@@ -229,6 +229,21 @@ def run_retry(*, run: SyncRun, trigger: str = "retry", countdown: float | None =
     )
 
 
+@transaction.atomic
+def run_delete(*, run: SyncRun) -> None:
+    """Delete a run that has ended (its row errors and conflicts' link to it go with it, as
+    the models say); an active run is refused: cancel it first."""
+    run = SyncRun.objects.select_for_update().select_related("configuration").get(pk=run.pk)
+    if run.status in SyncRun.ACTIVE:
+        raise ValidationError(
+            {"non_field_errors": f"Run {run.pk} is still {run.status}: cancel it first."}
+        )
+    values, pk = field_values(run, TRAIL_FIELDS), run.pk
+    run.delete()
+    run.pk = pk
+    _record("deleted", run, changes_between(values, {}))
+
+
 def retry_delay(attempt: int) -> timedelta:
     return timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** (attempt - 1), RETRY_CAP_SECONDS))
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from audit import context
 from audit.models import AuditEvent
 from quality.models import Equipment
-from sync.models import Connection, SyncConfiguration, SyncConflict, SyncRun
+from sync.models import Connection, SyncConfiguration, SyncConflict, SyncRecord, SyncRun
 from sync.services.runs import run_execute, run_start
 from tests.sync.sources import SQLiteSource
 from tests.sync.test_engine import T0, configure, rows, run
@@ -245,6 +245,7 @@ def test_runs_started_cancelled_and_retried_through_the_api_are_recorded(
 
 
 def test_what_a_run_does_is_done_as_the_run_through_the_sync_channel(source):
+    """The QMS records a run writes name the run as their actor, through the sync channel."""
     config = configure(source)
     seen: list[context.Current] = []
 
@@ -258,3 +259,31 @@ def test_what_a_run_does_is_done_as_the_run_through_the_sync_channel(source):
     assert seen[0].actor.name == f"ERP equipment (run {started.pk})"
     assert context.current().channel != "sync"  # the scope ends with the run
     assert SyncConfiguration.objects.get().pk == config.pk
+    created = events("equipment", "created")
+    assert len(created) == 2  # written by the quality services the engine calls
+    assert {(e.actor_type, e.actor_id, e.channel) for e in created} == {
+        ("sync_run", str(started.pk), "sync")
+    }
+
+
+def test_the_admin_deletes_an_ended_run_and_a_record_through_services_leaving_their_trail(
+    admin_client, source
+):
+    config = configure(source, entity_type="inspections")
+    ended = run(config)
+    record = SyncRecord.objects.first()
+    active = run_start(config=config)
+
+    refused = admin_client.get(f"/admin/sync/syncrun/{active.pk}/delete/")
+    gone = admin_client.post(f"/admin/sync/syncrun/{ended.pk}/delete/", {"post": "yes"})
+    dropped = admin_client.post(f"/admin/sync/syncrecord/{record.pk}/delete/", {"post": "yes"})
+
+    assert refused.status_code == 403 and SyncRun.objects.filter(pk=active.pk).exists()
+    assert gone.status_code == 302 and not SyncRun.objects.filter(pk=ended.pk).exists()
+    assert dropped.status_code == 302 and not SyncRecord.objects.filter(pk=record.pk).exists()
+    deleted_run = only("sync_run", "deleted")
+    assert (deleted_run.object_id, deleted_run.channel) == (str(ended.pk), "admin")
+    assert deleted_run.changes["status"] == ["success", None]
+    deleted_record = only("record", "deleted")
+    assert deleted_record.object_repr == f"inspections {record.external_id}"
+    assert deleted_record.changes["data"][0] == record.data
