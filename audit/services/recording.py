@@ -165,11 +165,16 @@ def event_record(
 
 
 def events_record_many(
-    events: Iterable[EventData], *, actor: Actor | None = None, channel: str | None = None
+    events: Iterable[EventData],
+    *,
+    actor: Actor | None = None,
+    channel: str | None = None,
+    returning: bool = True,
 ) -> list[AuditEvent]:
     """Insert a batch with one INSERT statement (where the database allows that many
     parameters; SQLite and SQL Server split it), all with the same actor, channel and time.
-    Returns the events (with their ids on PostgreSQL, SQLite and MariaDB)."""
+    Returns the events (with their ids on PostgreSQL, SQLite and MariaDB); `returning=False`:
+    none (they are written all the same)."""
     who, now = _who(actor, channel), timezone.now()
     rows = [_values(data, who=who, occurred_at=now) for data in events]
     if not rows:
@@ -177,6 +182,8 @@ def events_record_many(
     ids = _insert_fast(rows)
     if ids is None:
         return AuditEvent.objects.bulk_create([AuditEvent(None, *row) for row in rows])
+    if not returning:  # a bulk writer that has no use for them (sync batches)
+        return []
     return [AuditEvent.from_db(connection.alias, _COLUMNS, [pk, *row]) for pk, row in ids]
 
 

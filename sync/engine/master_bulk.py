@@ -60,6 +60,7 @@ class MasterWriter:
 
     def __init__(self, model: type[models.Model], allowed: Sequence[str]) -> None:
         self.model, self.allowed = model, tuple(allowed)
+        self.allowed_set = frozenset(allowed)
         self.rules = rules_for(model)
         fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         self.columns = [f.column for f in fields]
@@ -77,7 +78,7 @@ class MasterWriter:
         pending: dict[str, int] = {}  # number -> index of the row that takes it
         full_rows: list[dict[str, Any]] = []
         for index, data in enumerate(rows):
-            if not (set(data) <= set(self.allowed) and self.rules.passes(data)):
+            if not (data.keys() <= self.allowed_set and self.rules.passes(data)):
                 refusal = _refused(self.model, data, self.allowed)
                 if refusal is not None:
                     results[index] = refusal
@@ -122,7 +123,7 @@ class MasterWriter:
         self.before: dict[int, dict[str, Any]] = {}
         renamed: dict[int, Any] = {}
         for obj, data in pairs:
-            if not set(data) <= set(self.allowed):
+            if not data.keys() <= self.allowed_set:
                 results.append(_refused(self.model, data, self.allowed))
                 continue
             before = {name: getattr(obj, name) for name in data}
@@ -194,4 +195,4 @@ class MasterWriter:
                 events.append(
                     audit.EventData(action, self.object_type, obj.pk, obj.number, changes)
                 )
-        audit.events_record_many(events)
+        audit.events_record_many(events, returning=False)

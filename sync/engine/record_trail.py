@@ -29,7 +29,7 @@ def record_many(written: list[tuple[SyncRecord, dict[str, Any] | None]]) -> None
         action = "created" if before is None else "updated"
         events.append(audit.EventData(action, "record", record.pk, _repr(record), changes))
     if events:
-        audit.events_record_many(events)
+        audit.events_record_many(events, returning=False)
 
 
 def record_retired(record: SyncRecord) -> None:
@@ -37,5 +37,6 @@ def record_retired(record: SyncRecord) -> None:
     if settings.SYNC_AUDIT_RECORDS:
         changes = audit.changes_between(record.data, {})
         audit.events_record_many(
-            [audit.EventData("retired", "record", record.pk, _repr(record), changes)]
+            [audit.EventData("retired", "record", record.pk, _repr(record), changes)],
+            returning=False,
         )

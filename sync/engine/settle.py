@@ -159,7 +159,8 @@ class Settler:
             base_hash = item.hash_of(values)
             link = item.link or written.get(item.external_id)
             if link is None:
-                link = SyncLink(configuration=self.config, external_id=item.external_id)
+                # By id: the relation's descriptor costs more than the rest of the link.
+                link = SyncLink(configuration_id=self.config.pk, external_id=item.external_id)
             elif (link.base_hash, link.local_id) == (base_hash, item.local_obj.pk):
                 if self.seen_run is not None:
                     written[item.external_id] = link
