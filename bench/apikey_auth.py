@@ -89,8 +89,15 @@ def add_filler_keys(count: int, template_hash: str) -> None:
     for _ in range(count):
         key_id = generate_key_id()
         raw, _ = build_key(key_id)
-        batch.append(APIKey(name="filler", key_id=key_id, secret_hash=template_hash,
-                            key_preview=preview(raw), scopes=["ncr:read"]))  # fmt: skip
+        batch.append(
+            APIKey(
+                name="filler",
+                key_id=key_id,
+                secret_hash=template_hash,
+                key_preview=preview(raw),
+                scopes=["ncr:read"],
+            )
+        )
     APIKey.objects.bulk_create(batch, batch_size=1000)
     settle()
 
@@ -153,8 +160,10 @@ def main() -> None:
 
     cache_backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
     rounds = settings.APIKEY_BCRYPT_ROUNDS
-    print(f"GET {PATH}  database={connection.vendor}  cache={cache_backend}  "
-          f"bcrypt rounds={rounds}  N={total:,} keys  rounds={args.rounds}")  # fmt: skip
+    print(
+        f"GET {PATH}  database={connection.vendor}  cache={cache_backend}  "
+        f"bcrypt rounds={rounds}  N={total:,} keys  rounds={args.rounds}"
+    )
     print(f"{'scenario':<28}{'requests':>9}{'median ms':>11}{'p95 ms':>9}")
     rows = {name: summary(times) for name, times in samples.items()}
     for name, (median, p95) in rows.items():
@@ -166,8 +175,10 @@ def main() -> None:
     print(f"ratio API key (warm) / session (median):  {warm_n / session:.3f}   (target <= 1.3)")
     print()
     baseline = costs["session (baseline)"][2]
-    print(f"{'per request':<28}{'bcrypt calls':>13}{'api-key queries':>17}"
-          f"{'all queries':>13}{'extra vs session':>18}")  # fmt: skip
+    print(
+        f"{'per request':<28}{'bcrypt calls':>13}{'api-key queries':>17}"
+        f"{'all queries':>13}{'extra vs session':>18}"
+    )
     for name, (bcrypts, queries, total) in costs.items():
         print(f"{name:<28}{bcrypts:>13}{queries:>17}{total:>13}{total - baseline:>+18}")
 

@@ -108,8 +108,10 @@ def main() -> None:
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
     backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
-    print(f"\nGET {PATH}  database={connection.vendor}  cache={backend}  "
-          f"bcrypt rounds={settings.APIKEY_BCRYPT_ROUNDS}")  # fmt: skip
+    print(
+        f"\nGET {PATH}  database={connection.vendor}  cache={backend}  "
+        f"bcrypt rounds={settings.APIKEY_BCRYPT_ROUNDS}"
+    )
 
 
 if __name__ == "__main__":

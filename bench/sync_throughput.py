@@ -299,9 +299,18 @@ def audit_events(stack: Stack) -> int:
 
 
 def ours_series(
-    stack: Stack, ours: Ours, erp, config: int, table: str, prefix: str, args, label: str,
-    round_: int, env: dict[str, str] | None, notes: list[str],
-) -> dict[str, Result | None]:  # fmt: skip
+    stack: Stack,
+    ours: Ours,
+    erp,
+    config: int,
+    table: str,
+    prefix: str,
+    args,
+    label: str,
+    round_: int,
+    env: dict[str, str] | None,
+    notes: list[str],
+) -> dict[str, Result | None]:
     """Full run, the first delta after it (a rescan), a 1 % delta, an idle run; checked."""
     runs: dict[str, Result | None] = {}
     events = audit_events(stack)
@@ -572,9 +581,18 @@ def main() -> None:
                     "bench inbound, audit off", source, bare, "inbound", args.batch_size
                 )
                 lines["ours PG -> PG, audit trail off"] = ours_series(
-                    stack, ours, erp, plain, bare, "EQN-", args, "ours, audit off", 2,
-                    NO_AUDIT, notes,
-                )  # fmt: skip
+                    stack,
+                    ours,
+                    erp,
+                    plain,
+                    bare,
+                    "EQN-",
+                    args,
+                    "ours, audit off",
+                    2,
+                    NO_AUDIT,
+                    notes,
+                )
             if "outbound" in only:
                 target = ours.configuration(
                     "bench outbound pg", source, out, "outbound", args.batch_size

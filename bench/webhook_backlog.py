@@ -108,10 +108,21 @@ def main() -> None:
     if not redis_server:
         raise SystemExit("redis-server is not installed")
     server = subprocess.Popen(  # noqa: S603
-        [redis_server, "--port", str(REDIS_PORT), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", REDIS_DIR],
+        [
+            redis_server,
+            "--port",
+            str(REDIS_PORT),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            REDIS_DIR,
+        ],
         stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     broker = redis.Redis(port=REDIS_PORT)
     for _ in range(100):
         try:
@@ -159,9 +170,13 @@ def run(args: argparse.Namespace, broker: redis.Redis) -> None:
     threads = [threading.Thread(target=beat, daemon=True), threading.Thread(target=sample)]
     started = time.monotonic()
     with start_worker(
-        app, pool="threads", concurrency=args.concurrency, perform_ping_check=False,
-        loglevel="WARNING", shutdown_timeout=30,
-    ):  # fmt: skip
+        app,
+        pool="threads",
+        concurrency=args.concurrency,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=30,
+    ):
         for thread in threads:
             thread.start()
         open_rows = WebhookDelivery.objects.exclude(status=WebhookDelivery.Status.SUCCEEDED)
@@ -178,13 +193,17 @@ def run(args: argparse.Namespace, broker: redis.Redis) -> None:
     hook.shutdown()
 
     executions = sum(EXECUTIONS.values())
-    print(f"database: {django.db.connection.vendor}, broker: redis, worker threads: "
-          f"{args.concurrency}, receiver delay {args.delay_ms:g} ms, requeue after "
-          f"{settings.WEBHOOK_REQUEUE_AFTER_SECONDS} s, sweep every "
-          f"{settings.WEBHOOK_SWEEP_INTERVAL_SECONDS} s")  # fmt: skip
+    print(
+        f"database: {django.db.connection.vendor}, broker: redis, worker threads: "
+        f"{args.concurrency}, receiver delay {args.delay_ms:g} ms, requeue after "
+        f"{settings.WEBHOOK_REQUEUE_AFTER_SECONDS} s, sweep every "
+        f"{settings.WEBHOOK_SWEEP_INTERVAL_SECONDS} s"
+    )
     print(f"deliveries: {total}, all succeeded after {drained:.1f} s")
-    print(f"delivery task runs per delivery: {executions} ({executions / total:.2f} per delivery, "
-          f"at most {max(EXECUTIONS.values())} for one)")  # fmt: skip
+    print(
+        f"delivery task runs per delivery: {executions} ({executions / total:.2f} per delivery, "
+        f"at most {max(EXECUTIONS.values())} for one)"
+    )
     print(f"broker queue peak: {peak[0]} messages")
     print("tasks run: " + ", ".join(f"{name.rsplit('.', 1)[-1]} {n}" for name, n in TASKS.items()))
 

@@ -31,8 +31,16 @@ admin.site.unregister(PeriodicTask)
 
 @admin.register(PeriodicTask)
 class ScheduleAdmin(PeriodicTaskAdmin):
-    list_display = ("name", "managed_by", "enabled", "scheduler", "interval", "start_time",
-                    "last_run_at", "one_off")  # fmt: skip
+    list_display = (
+        "name",
+        "managed_by",
+        "enabled",
+        "scheduler",
+        "interval",
+        "start_time",
+        "last_run_at",
+        "one_off",
+    )
 
     @admin.display(description="managed by")
     def managed_by(self, obj: PeriodicTask) -> str:

@@ -64,17 +64,27 @@ class ObjectActionsMixin(admin.ModelAdmin):
     def object_action_buttons(self, request: HttpRequest, obj: Model) -> list[dict[str, Any]]:
         opts = self.opts
         return [
-            {"label": action.label, "danger": action.danger, "name": action.name,
-             "url": reverse(f"admin:{opts.app_label}_{opts.model_name}_{action.name}",
-                            args=[quote(obj.pk)])}
+            {
+                "label": action.label,
+                "danger": action.danger,
+                "name": action.name,
+                "url": reverse(
+                    f"admin:{opts.app_label}_{opts.model_name}_{action.name}", args=[quote(obj.pk)]
+                ),
+            }
             for action in self.object_actions
             if request.user.has_perm(action.permission) and not self._why_not(action, obj)
-        ]  # fmt: skip
+        ]
 
     def render_change_form(
-        self, request: HttpRequest, context: dict[str, Any], add: bool = False,
-        change: bool = False, form_url: str = "", obj: Model | None = None,
-    ) -> HttpResponse:  # fmt: skip
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Model | None = None,
+    ) -> HttpResponse:
         if obj is not None:
             context["object_actions"] = self.object_action_buttons(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -106,17 +116,31 @@ class ObjectActionsMixin(admin.ModelAdmin):
             wanted = {k: v for k, v in request.GET.items() if k in form_class.base_fields}
             form = form_class(initial=wanted)
         return confirmation_page(
-            self, request, title=action.label, question=action.question.format(obj=obj),
-            objects=[obj], form=form, danger=action.danger, unavailable=why_not,
+            self,
+            request,
+            title=action.label,
+            question=action.question.format(obj=obj),
+            objects=[obj],
+            form=form,
+            danger=action.danger,
+            unavailable=why_not,
             cancel_url=self.change_url(obj),
-        )  # fmt: skip
+        )
 
 
 def confirmation_page(
-    model_admin: admin.ModelAdmin, request: HttpRequest, *, title: str, question: str,
-    objects: Iterable[Model], form: forms.Form, cancel_url: str, danger: bool = False,
-    unavailable: str = "", hidden: Iterable[tuple[str, Any]] = (),
-) -> TemplateResponse:  # fmt: skip
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    *,
+    title: str,
+    question: str,
+    objects: Iterable[Model],
+    form: forms.Form,
+    cancel_url: str,
+    danger: bool = False,
+    unavailable: str = "",
+    hidden: Iterable[tuple[str, Any]] = (),
+) -> TemplateResponse:
     opts = model_admin.opts
     listed = [
         (obj, reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)]))
@@ -124,30 +148,52 @@ def confirmation_page(
     ]
     context = {
         **model_admin.admin_site.each_context(request),
-        "opts": opts, "title": title, "question": question, "objects": listed, "form": form,
-        "danger": danger, "unavailable": unavailable, "hidden": list(hidden),
+        "opts": opts,
+        "title": title,
+        "question": question,
+        "objects": listed,
+        "form": form,
+        "danger": danger,
+        "unavailable": unavailable,
+        "hidden": list(hidden),
         "cancel_url": cancel_url,
-    }  # fmt: skip
+    }
     return TemplateResponse(request, CONFIRM_TEMPLATE, context)
 
 
 def confirmed_selection(
-    model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, *, action: str,
-    title: str, question: str, form_class: type[forms.Form], danger: bool = False,
-) -> dict[str, Any] | TemplateResponse:  # fmt: skip
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    action: str,
+    title: str,
+    question: str,
+    form_class: type[forms.Form],
+    danger: bool = False,
+) -> dict[str, Any] | TemplateResponse:
     """For a list action that needs confirmation or input: the cleaned form once the person
     confirmed, otherwise the confirmation page (return it from the action)."""
     form = form_class(request.POST if "confirmed" in request.POST else None)
     if form.is_bound and form.is_valid():
         return form.cleaned_data
     opts = model_admin.opts
-    hidden = [("action", action), ("confirmed", "yes"),
-              *((admin.helpers.ACTION_CHECKBOX_NAME, obj.pk) for obj in queryset)]  # fmt: skip
+    hidden = [
+        ("action", action),
+        ("confirmed", "yes"),
+        *((admin.helpers.ACTION_CHECKBOX_NAME, obj.pk) for obj in queryset),
+    ]
     return confirmation_page(
-        model_admin, request, title=title, question=question, objects=queryset, form=form,
-        danger=danger, hidden=hidden,
+        model_admin,
+        request,
+        title=title,
+        question=question,
+        objects=queryset,
+        form=form,
+        danger=danger,
+        hidden=hidden,
         cancel_url=reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
-    )  # fmt: skip
+    )
 
 
 def grace_period_form(old: str, max_hours: int, default_hours: int = 24) -> type[forms.Form]:
@@ -155,10 +201,12 @@ def grace_period_form(old: str, max_hours: int, default_hours: int = 24) -> type
 
     class GracePeriodForm(forms.Form):
         grace_hours = forms.IntegerField(
-            label="Grace period (hours)", min_value=0, max_value=max_hours,
+            label="Grace period (hours)",
+            min_value=0,
+            max_value=max_hours,
             initial=default_hours,
             help_text=f"How long the {old} keeps working beside the new one (0: it stops now; "
             f"at most {max_hours} hours).",
-        )  # fmt: skip
+        )
 
     return GracePeriodForm

@@ -51,15 +51,31 @@ def take(request: HttpRequest, token: str) -> list[dict[str, Any]] | None:
 
 
 def shown_once_page(
-    request: HttpRequest, token: str, *, context: dict[str, Any], title: str, note: str,
-    lost: str, back_url: str, back_label: str,
-) -> HttpResponse:  # fmt: skip
+    request: HttpRequest,
+    token: str,
+    *,
+    context: dict[str, Any],
+    title: str,
+    note: str,
+    lost: str,
+    back_url: str,
+    back_label: str,
+) -> HttpResponse:
     """The page of a token: its secrets with Copy buttons, or (opened again) nothing.
     `lost` says what to do if a secret was not copied."""
     items = take(request, token)
-    response = TemplateResponse(request, TEMPLATE, {
-        **context, "title": title, "note": note, "lost": lost, "items": items,
-        "back_url": back_url, "back_label": back_label,
-    })  # fmt: skip
+    response = TemplateResponse(
+        request,
+        TEMPLATE,
+        {
+            **context,
+            "title": title,
+            "note": note,
+            "lost": lost,
+            "items": items,
+            "back_url": back_url,
+            "back_label": back_label,
+        },
+    )
     add_never_cache_headers(response)  # includes no-store: no cache keeps the page
     return response

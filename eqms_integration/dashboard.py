@@ -79,12 +79,16 @@ def _sync(now: Any) -> dict[str, Any]:
             conflicts, configuration__id__exact=pk, status__exact="pending"
         )
         row["attention"] = bool(
-            row["failed_24h"] or row["pending_conflicts"]
+            row["failed_24h"]
+            or row["pending_conflicts"]
             or (row["last_run"] is not None and row["last_run"].status in ("failed", "timeout"))
-        )  # fmt: skip
+        )
     rows.sort(key=lambda row: not row["attention"])
-    return {"rows": rows[:MAX_ROWS], "more": max(len(rows) - MAX_ROWS, 0),
-            "list_url": _admin_url("sync_syncconfiguration_changelist")}  # fmt: skip
+    return {
+        "rows": rows[:MAX_ROWS],
+        "more": max(len(rows) - MAX_ROWS, 0),
+        "list_url": _admin_url("sync_syncconfiguration_changelist"),
+    }
 
 
 def _api_keys(now: Any, *, details: bool) -> dict[str, Any]:
@@ -109,12 +113,14 @@ def _api_keys(now: Any, *, details: bool) -> dict[str, Any]:
         for key in locked["keys"]:
             key["url"] = _admin_url("apikeys_apikey_change", key["id"]) if key["id"] else ""
         section.update(
-            expiring=expiring, locked=locked["keys"],
+            expiring=expiring,
+            locked=locked["keys"],
             expiring_url=_admin_url(changelist, state="expiring"),
             unused_url=_admin_url(changelist, state="idle_90"),
-            events_url=_admin_url("apikeys_apikeyevent_changelist",
-                                  event_type__exact="repeated_failures"),
-        )  # fmt: skip
+            events_url=_admin_url(
+                "apikeys_apikeyevent_changelist", event_type__exact="repeated_failures"
+            ),
+        )
     return section
 
 
@@ -135,16 +141,25 @@ def _health() -> list[dict[str, Any]]:
     try:
         processes = liveness()
     except Exception as exc:
-        processes = {kind: {"ok": False, "error": type(exc).__name__, "processes": []}
-                     for kind in ("worker", "beat")}  # fmt: skip
+        processes = {
+            kind: {"ok": False, "error": type(exc).__name__, "processes": []}
+            for kind in ("worker", "beat")
+        }
     for kind, status in processes.items():
         if status["ok"]:
             detail = f"{status['alive']} alive, last heartbeat {status['age_seconds']} s ago"
         else:
             detail = status["error"]
-        rows.append({"name": kind, "ok": status["ok"], "detail": detail,
-                     "warning": status.get("warning", ""), "url": heartbeats,
-                     "processes": status["processes"]})  # fmt: skip
+        rows.append(
+            {
+                "name": kind,
+                "ok": status["ok"],
+                "detail": detail,
+                "warning": status.get("warning", ""),
+                "url": heartbeats,
+                "processes": status["processes"],
+            }
+        )
     return rows
 
 

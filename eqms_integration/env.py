@@ -156,8 +156,16 @@ def env_emails(name: str) -> list[str]:
     return addresses
 
 
-EMAIL_SCHEMES = {"smtp", "smtps", "smtp+tls", "smtp+ssl", "consolemail", "filemail", "memorymail",
-                 "dummymail"}  # fmt: skip
+EMAIL_SCHEMES = {
+    "smtp",
+    "smtps",
+    "smtp+tls",
+    "smtp+ssl",
+    "consolemail",
+    "filemail",
+    "memorymail",
+    "dummymail",
+}
 
 
 def email_config(url: str) -> dict[str, Any]:

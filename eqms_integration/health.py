@@ -81,10 +81,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
     results.update(processes)
     degraded = not all(result["ok"] for result in processes.values())
     response = JsonResponse(
-        {"status": "unavailable" if not ready else "degraded" if degraded else "ready",
-         "checks": results},
+        {
+            "status": "unavailable" if not ready else "degraded" if degraded else "ready",
+            "checks": results,
+        },
         status=200 if ready else 503,
-    )  # fmt: skip
+    )
     return response if ready else mark_logged(response)  # the outage itself is logged once
 
 
@@ -92,8 +94,10 @@ def process_checks(*, database_ok: bool) -> dict[str, dict[str, object]]:
     """worker and beat: alive or not, and the age of the newest heartbeat (no names)."""
     from operations.selectors import liveness
 
-    unknown = {kind: {"ok": False, "error": "unknown: the database is unavailable"}
-               for kind in ("worker", "beat")}  # fmt: skip
+    unknown = {
+        kind: {"ok": False, "error": "unknown: the database is unavailable"}
+        for kind in ("worker", "beat")
+    }
     if not database_ok:  # asking again would only wait for another connect timeout
         return unknown
     try:

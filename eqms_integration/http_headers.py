@@ -11,10 +11,21 @@ from email.utils import parsedate_to_datetime
 # A field name is a token (RFC 9110 5.1).
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
 # Sent by the HTTP client itself or about the connection: never taken from configuration.
-CONNECTION_HEADERS = frozenset({
-    "host", "content-length", "transfer-encoding", "connection", "keep-alive", "te",
-    "trailer", "upgrade", "expect", "proxy-authorization", "proxy-connection",
-})  # fmt: skip
+CONNECTION_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+        "proxy-authorization",
+        "proxy-connection",
+    }
+)
 
 
 def header_name_problem(name: object) -> str | None:

@@ -101,9 +101,12 @@ def group_saved(
     if not changes:
         return False
     audit.event_record(
-        action="updated" if before else "created", object_type="group", object_id=group.pk,
-        object_repr=group.name, changes=changes,
-    )  # fmt: skip
+        action="updated" if before else "created",
+        object_type="group",
+        object_id=group.pk,
+        object_repr=group.name,
+        changes=changes,
+    )
     return True
 
 
@@ -112,6 +115,9 @@ def group_delete(*, group: Group) -> None:
     before, pk = group_access_of(group), group.pk
     group.delete()
     audit.event_record(
-        action="deleted", object_type="group", object_id=pk, object_repr=before["name"],
+        action="deleted",
+        object_type="group",
+        object_id=pk,
+        object_repr=before["name"],
         changes=audit.changes_between(before, {}),
-    )  # fmt: skip
+    )

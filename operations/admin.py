@@ -28,9 +28,17 @@ class AlertAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "created_at")
     search_fields = ("subject", "reason", "target")
     readonly_fields = (
-        "kind", "target", "occurrence", "subject", "reason", "link", "created_at", "emailed_at",
-        "email_attempts", "email_error",
-    )  # fmt: skip
+        "kind",
+        "target",
+        "occurrence",
+        "subject",
+        "reason",
+        "link",
+        "created_at",
+        "emailed_at",
+        "email_attempts",
+        "email_error",
+    )
     exclude = ("email_claimed_at", "email_claim")
 
 

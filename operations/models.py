@@ -47,9 +47,11 @@ class Alert(models.Model):
     kind = models.CharField(max_length=40, choices=AlertKind.choices, db_index=True)
     target = models.CharField(max_length=100, help_text="app_label.model:pk of the object")
     occurrence = models.CharField(
-        max_length=100, blank=True, default="",
+        max_length=100,
+        blank=True,
+        default="",
         help_text="What tells this occurrence from earlier ones of the same object",
-    )  # fmt: skip
+    )
     subject = models.CharField(max_length=300, help_text="The object, as people name it")
     reason = models.TextField()
     link = models.URLField(max_length=2000)

@@ -14,11 +14,16 @@ from operations.models import Heartbeat
 def _status(kind: str, rows: list[Heartbeat], now: datetime) -> dict[str, Any]:
     stale = settings.HEARTBEAT_STALE_SECONDS
     processes = [
-        {"name": row.name, "pid": row.pid, "started_at": row.started_at, "seen_at": row.seen_at,
-         "age_seconds": max(int((now - row.seen_at).total_seconds()), 0),
-         "stopped": row.stopped_at is not None}
+        {
+            "name": row.name,
+            "pid": row.pid,
+            "started_at": row.started_at,
+            "seen_at": row.seen_at,
+            "age_seconds": max(int((now - row.seen_at).total_seconds()), 0),
+            "stopped": row.stopped_at is not None,
+        }
         for row in rows
-    ]  # fmt: skip
+    ]
     alive = [p for p in processes if not p["stopped"] and p["age_seconds"] <= stale]
     newest = min((p["age_seconds"] for p in processes), default=None)
     status: dict[str, Any] = {

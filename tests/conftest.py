@@ -260,14 +260,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def celery_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
-    env.update({
-        "DATABASE_URL": database_url_for_subprocess(),
-        "EQMS_VAR_DIR": str(tmp_path),
-        "CACHE_URL": "locmemcache://",
-        "HEARTBEAT_INTERVAL_SECONDS": "1",
-        "PYTHONPATH": str(ROOT),
-        **extra,
-    })  # fmt: skip
+    env.update(
+        {
+            "DATABASE_URL": database_url_for_subprocess(),
+            "EQMS_VAR_DIR": str(tmp_path),
+            "CACHE_URL": "locmemcache://",
+            "HEARTBEAT_INTERVAL_SECONDS": "1",
+            "PYTHONPATH": str(ROOT),
+            **extra,
+        }
+    )
     return env
 
 
@@ -281,9 +283,12 @@ def start_celery(tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
         log = (tmp_path / f"{name}.log").open("w")
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "eqms_integration", *args],
-            cwd=tmp_path, env=celery_env(tmp_path, **env), stdout=log, stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            env=celery_env(tmp_path, **env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
         started.append(process)
         return process
 

@@ -142,15 +142,24 @@ class WebhookSubscriptionAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.Mode
     )
     actions = ("send_test", "regenerate_secret", "enable", "disable")
     object_actions = (
-        ObjectAction("send-test", "Send a test webhook", "webhooks.change_webhooksubscription",
-                     "send_test_one",
-                     question="Send a signed webhook.test event to {obj} now? The answer is "
-                              "shown on the next page and the attempt joins the delivery log."),
-        ObjectAction("regenerate-secret", "Regenerate secret",
-                     "webhooks.change_webhooksubscription", "regenerate_one", form=RegenerateForm,
-                     question="Give {obj} a new signing secret? It is shown once, on the next "
-                              "page; receivers must be given it before the grace period ends."),
-    )  # fmt: skip
+        ObjectAction(
+            "send-test",
+            "Send a test webhook",
+            "webhooks.change_webhooksubscription",
+            "send_test_one",
+            question="Send a signed webhook.test event to {obj} now? The answer is "
+            "shown on the next page and the attempt joins the delivery log.",
+        ),
+        ObjectAction(
+            "regenerate-secret",
+            "Regenerate secret",
+            "webhooks.change_webhooksubscription",
+            "regenerate_one",
+            form=RegenerateForm,
+            question="Give {obj} a new signing secret? It is shown once, on the next "
+            "page; receivers must be given it before the grace period ends.",
+        ),
+    )
 
     @admin.display(description="circuit breaker")
     def circuit(self, obj: WebhookSubscription) -> str:
@@ -163,8 +172,11 @@ class WebhookSubscriptionAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.Mode
         return () if obj is None else self.readonly_fields
 
     def get_urls(self) -> list[URLPattern]:
-        shown = path("secret/<str:token>/", self.admin_site.admin_view(self.secret_view),
-                     name="webhooks_webhooksubscription_secret")  # fmt: skip
+        shown = path(
+            "secret/<str:token>/",
+            self.admin_site.admin_view(self.secret_view),
+            name="webhooks_webhooksubscription_secret",
+        )
         return [shown, *super().get_urls()]
 
     @admin.display(description="events")
@@ -211,10 +223,15 @@ class WebhookSubscriptionAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.Mode
         else:
             details = "The previous secret no longer signs."
         items = [
-            {"name": sub.name, "url": self.change_url(sub), "label": "Signing secret",
-             "secret": secret, "details": details}
+            {
+                "name": sub.name,
+                "url": self.change_url(sub),
+                "label": "Signing secret",
+                "secret": secret,
+                "details": details,
+            }
             for sub, secret in pairs
-        ]  # fmt: skip
+        ]
         token = admin_secrets.stash(request, items)
         return HttpResponseRedirect(
             reverse("admin:webhooks_webhooksubscription_secret", args=[token])
@@ -224,13 +241,15 @@ class WebhookSubscriptionAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.Mode
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         return admin_secrets.shown_once_page(
-            request, token, context={**self.admin_site.each_context(request), "opts": self.opts},
+            request,
+            token,
+            context={**self.admin_site.each_context(request), "opts": self.opts},
             title="Webhook secret",
             note="Copy the secret now: it is shown only on this page and stored encrypted.",
             lost="If it is lost, regenerate the secret.",
             back_url=reverse("admin:webhooks_webhooksubscription_changelist"),
             back_label="back to the subscriptions",
-        )  # fmt: skip
+        )
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
@@ -255,9 +274,10 @@ class WebhookSubscriptionAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.Mode
     def _report_test(self, request: HttpRequest, subscription: WebhookSubscription) -> None:
         attempt = services.subscription_send_test(subscription=subscription)
         self.message_user(
-            request, f"Test to {subscription.name}: {_outcome(attempt)}.",
+            request,
+            f"Test to {subscription.name}: {_outcome(attempt)}.",
             messages.SUCCESS if attempt.succeeded else messages.WARNING,
-        )  # fmt: skip
+        )
 
     def send_test_one(self, request: HttpRequest, subscription: Any, data: dict) -> None:
         self._report_test(request, subscription)
@@ -280,19 +300,27 @@ class WebhookSubscriptionAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.Mode
         self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]
     ) -> HttpResponse:
         confirmed = confirmed_selection(
-            self, request, queryset, action="regenerate_secret", title="Regenerate secrets",
+            self,
+            request,
+            queryset,
+            action="regenerate_secret",
+            title="Regenerate secrets",
             question="Give each of these subscriptions a new signing secret? They are shown "
-                     "once, on the next page.",
+            "once, on the next page.",
             form_class=RegenerateForm,
-        )  # fmt: skip
+        )
         if not isinstance(confirmed, dict):
             return confirmed
         hours = confirmed["grace_hours"]
         pairs = [
-            (sub, services.subscription_regenerate_secret(
-                subscription=sub, grace_period_seconds=hours * 3600))
+            (
+                sub,
+                services.subscription_regenerate_secret(
+                    subscription=sub, grace_period_seconds=hours * 3600
+                ),
+            )
             for sub in queryset
-        ]  # fmt: skip
+        ]
         return self._show_secrets(request, pairs, grace_hours=hours)
 
     @admin.action(description="Enable selected subscriptions", permissions=["change"])
@@ -341,11 +369,16 @@ class WebhookDeliveryAdmin(ObjectActionsMixin, admin.ModelAdmin):
     inlines = (AttemptInline,)
     actions = ("retry_now",)
     object_actions = (
-        ObjectAction("retry", "Retry now", "webhooks.change_webhookdelivery", "retry_one",
-                     unavailable="cannot_retry",
-                     question="Send {obj} once more, now? A delivery that had given up stays "
-                              "given up if this attempt fails too."),
-    )  # fmt: skip
+        ObjectAction(
+            "retry",
+            "Retry now",
+            "webhooks.change_webhookdelivery",
+            "retry_one",
+            unavailable="cannot_retry",
+            question="Send {obj} once more, now? A delivery that had given up stays "
+            "given up if this attempt fails too.",
+        ),
+    )
     fields = (
         "event",
         "message_id",
@@ -388,9 +421,10 @@ class WebhookDeliveryAdmin(ObjectActionsMixin, admin.ModelAdmin):
     def _retry(self, request: HttpRequest, delivery: WebhookDelivery) -> None:
         attempt = services.delivery_retry_now(delivery=delivery)
         self.message_user(
-            request, f"Delivery {delivery.pk}: {_outcome(attempt)}.",
+            request,
+            f"Delivery {delivery.pk}: {_outcome(attempt)}.",
             messages.SUCCESS if attempt.succeeded else messages.WARNING,
-        )  # fmt: skip
+        )
 
     def retry_one(self, request: HttpRequest, delivery: Any, data: dict) -> None:
         self._retry(request, delivery)

@@ -89,13 +89,18 @@ def subscriptions_health(now: datetime) -> list[dict[str, Any]]:
                 reason += f"; failing since {subscription.failing_since:%Y-%m-%d %H:%M} UTC"
         else:
             state, reason = "ok", ""
-        rows.append({
-            "subscription": subscription, "state": state, "reason": reason,
-            "attempts_24h": tried["total"],
-            "success_rate_24h": tried["succeeded"] / tried["total"] if tried["total"] else None,
-            "failed_24h": found.get("failed_24h", 0), "backlog": found.get("backlog", 0),
-            "due": found.get("due", 0),
-            "oldest_pending_seconds": int((now - oldest).total_seconds()) if oldest else None,
-        })  # fmt: skip
+        rows.append(
+            {
+                "subscription": subscription,
+                "state": state,
+                "reason": reason,
+                "attempts_24h": tried["total"],
+                "success_rate_24h": tried["succeeded"] / tried["total"] if tried["total"] else None,
+                "failed_24h": found.get("failed_24h", 0),
+                "backlog": found.get("backlog", 0),
+                "due": found.get("due", 0),
+                "oldest_pending_seconds": int((now - oldest).total_seconds()) if oldest else None,
+            }
+        )
     order = {"disabled": 0, "failing": 1, "ok": 2}
     return sorted(rows, key=lambda row: order[row["state"]])

@@ -25,9 +25,22 @@ OBJECT_ID_MAX = AuditEvent._meta.get_field("object_id").max_length
 REQUEST_ID_MAX = AuditEvent._meta.get_field("request_id").max_length
 _COLUMNS = [field.attname for field in AuditEvent._meta.concrete_fields]
 # The order _values() gives the columns in; checked here so a new field cannot shift them.
-_VALUE_ORDER = ["id", "occurred_at", "actor_type", "actor_id", "actor_name", "channel",
-                "action", "object_type", "object_id", "object_repr", "changes", "reason",
-                "request_id", "client_ip"]  # fmt: skip
+_VALUE_ORDER = [
+    "id",
+    "occurred_at",
+    "actor_type",
+    "actor_id",
+    "actor_name",
+    "channel",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "changes",
+    "reason",
+    "request_id",
+    "client_ip",
+]
 if _COLUMNS != _VALUE_ORDER:  # pragma: no cover - a new field of AuditEvent must be added there
     raise RuntimeError("audit.services.recording._values must follow AuditEvent's fields.")
 

@@ -85,8 +85,12 @@ class OrderingFilter(filters.OrderingFilter):
         valid = [item[0] for item in self.get_valid_fields(queryset, view, context)]
         unknown = [term for term in fields if term.removeprefix("-") not in valid]
         if unknown:
-            raise ValidationError({self.ordering_param: [
-                f"Cannot order by {unknown[0]!r}. Order by {', '.join(valid)}, "
-                "comma-separated, each prefixed with - for descending."
-            ]})  # fmt: skip
+            raise ValidationError(
+                {
+                    self.ordering_param: [
+                        f"Cannot order by {unknown[0]!r}. Order by {', '.join(valid)}, "
+                        "comma-separated, each prefixed with - for descending."
+                    ]
+                }
+            )
         return fields

@@ -30,28 +30,53 @@ objects). Each operation lists the status codes it can answer.
 
 API_TAGS = [
     {"name": "Index", "description": "What the API offers."},
-    {"name": "NCRs", "description": "Nonconformance reports. Numbered by the server; closed "
-     "only through close; each change is published to webhook subscribers."},
+    {
+        "name": "NCRs",
+        "description": "Nonconformance reports. Numbered by the server; closed "
+        "only through close; each change is published to webhook subscribers.",
+    },
     {"name": "CAPAs", "description": "Corrective and preventive actions, optionally for an NCR."},
     {"name": "Equipment", "description": "Equipment master data, keyed by your `number`."},
     {"name": "Suppliers", "description": "Supplier master data, keyed by your `number`."},
-    {"name": "Webhooks", "description": "Subscriptions of URLs to `ncr.*` and `capa.*` events "
-     "and operational events (see the event catalogue), signed per Standard Webhooks, "
-     "retried with backoff."},
-    {"name": "Webhook deliveries", "description": "Each event sent to a subscription, with "
-     "its attempts."},
-    {"name": "Sync connections", "description": "External SQL databases and REST APIs and how "
-     "to log in to them."},
-    {"name": "Sync configurations", "description": "What moves between a connection and the "
-     "QMS, which way and when; run, preview and inspect them."},
+    {
+        "name": "Webhooks",
+        "description": "Subscriptions of URLs to `ncr.*` and `capa.*` events "
+        "and operational events (see the event catalogue), signed per Standard Webhooks, "
+        "retried with backoff.",
+    },
+    {
+        "name": "Webhook deliveries",
+        "description": "Each event sent to a subscription, with its attempts.",
+    },
+    {
+        "name": "Sync connections",
+        "description": "External SQL databases and REST APIs and how to log in to them.",
+    },
+    {
+        "name": "Sync configurations",
+        "description": "What moves between a connection and the "
+        "QMS, which way and when; run, preview and inspect them.",
+    },
     {"name": "Sync runs", "description": "The runs of configurations: status, counts, errors."},
-    {"name": "Sync conflicts", "description": "Records changed on both sides since the last "
-     "two-way sync, waiting for (or settled by) a decision."},
-    {"name": "Records", "description": "Synced entities the QMS keeps without a model of its "
-     "own (orders, inventory, …)."},
-    {"name": "API keys", "description": "Keys of machine clients: issue, scope, rotate, "
-     "revoke, audit. People with the Admin role, session only."},
-    {"name": "Audit trail", "description": "Every change to QMS records and integration "
-     "settings: who, through which channel, old and new values, why; append-only and "
-     "hash-chained. Read only (Admin, Manager, Auditor; keys with `audit:read`)."},
-]  # fmt: skip
+    {
+        "name": "Sync conflicts",
+        "description": "Records changed on both sides since the last "
+        "two-way sync, waiting for (or settled by) a decision.",
+    },
+    {
+        "name": "Records",
+        "description": "Synced entities the QMS keeps without a model of its "
+        "own (orders, inventory, …).",
+    },
+    {
+        "name": "API keys",
+        "description": "Keys of machine clients: issue, scope, rotate, "
+        "revoke, audit. People with the Admin role, session only.",
+    },
+    {
+        "name": "Audit trail",
+        "description": "Every change to QMS records and integration "
+        "settings: who, through which channel, old and new values, why; append-only and "
+        "hash-chained. Read only (Admin, Manager, Auditor; keys with `audit:read`).",
+    },
+]

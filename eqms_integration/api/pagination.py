@@ -29,9 +29,9 @@ class StandardPagination(PageNumberPagination):
             return self.page_size
         size = _whole_number(raw)
         if size is None:
-            raise ValidationError({self.page_size_query_param: [
-                f"A whole number from 1 to {self.max_page_size}."
-            ]})  # fmt: skip
+            raise ValidationError(
+                {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
+            )
         return min(size, self.max_page_size)
 
     def get_page_number(self, request: Request, paginator: Paginator) -> int | str:
@@ -41,7 +41,5 @@ class StandardPagination(PageNumberPagination):
         if raw in self.last_page_strings:
             return paginator.num_pages
         if _whole_number(raw) is None:
-            raise ValidationError({self.page_query_param: [
-                "A whole number from 1 (or 'last')."
-            ]})  # fmt: skip
+            raise ValidationError({self.page_query_param: ["A whole number from 1 (or 'last')."]})
         return raw

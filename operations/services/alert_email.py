@@ -29,9 +29,10 @@ def _claim(now: datetime) -> list[Alert]:
     abandoned = now - timedelta(seconds=CLAIM_SECONDS)
     waiting = Alert.objects.filter(
         Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=abandoned),
-        emailed_at__isnull=True, email_attempts__lt=MAX_ATTEMPTS,
+        emailed_at__isnull=True,
+        email_attempts__lt=MAX_ATTEMPTS,
         created_at__gte=now - SEND_WINDOW,
-    )  # fmt: skip
+    )
     ids = list(waiting.order_by("created_at", "id").values_list("id", flat=True)[:MAX_PER_MESSAGE])
     if not ids:
         return []
@@ -53,9 +54,11 @@ def alerts_email_pending() -> int:
         message = alerts_describe(alerts)
         try:
             EmailMessage(
-                message["subject"], message["body"], settings.DEFAULT_FROM_EMAIL,
+                message["subject"],
+                message["body"],
+                settings.DEFAULT_FROM_EMAIL,
                 to=settings.ALERT_EMAILS,
-            ).send()  # fmt: skip
+            ).send()
         except Exception as exc:  # the mail server: kept on the alerts, retried by the sweep
             error = f"{type(exc).__name__}: {exc}"[:1000]
             logger.warning("alert e-mail for %d alert(s) not sent: %s", len(ids), error)

@@ -66,10 +66,13 @@ def alert_send(
     try:
         with transaction.atomic():  # a savepoint: a duplicate leaves the caller's work intact
             alert = Alert.objects.create(
-                kind=kind, target=target_of(obj), occurrence=occurrence[:100],
-                subject=(subject or str(obj))[:300], reason=redact(reason)[:5000],
+                kind=kind,
+                target=target_of(obj),
+                occurrence=occurrence[:100],
+                subject=(subject or str(obj))[:300],
+                reason=redact(reason)[:5000],
                 link=absolute(link) if link else admin_link(obj),
-            )  # fmt: skip
+            )
     except IntegrityError:
         return None
     except Exception:

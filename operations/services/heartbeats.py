@@ -21,8 +21,12 @@ FORGET_AFTER = timedelta(days=7)  # a process silent this long is gone for good
 
 def heartbeat_record(*, kind: str, name: str, started_at: datetime, stopped: bool = False) -> None:
     now = timezone.now()
-    values = {"pid": os.getpid(), "started_at": started_at, "seen_at": now,
-              "stopped_at": now if stopped else None}  # fmt: skip
+    values = {
+        "pid": os.getpid(),
+        "started_at": started_at,
+        "seen_at": now,
+        "stopped_at": now if stopped else None,
+    }
     if Heartbeat.objects.filter(kind=kind, name=name).update(**values):
         return
     try:
@@ -57,8 +61,11 @@ class HeartbeatWriter:
             if not self.failing:
                 logger.warning(
                     "%s %s: heartbeat not recorded (%s: %s); trying again every interval",
-                    self.kind, self.name, type(exc).__name__, exc,
-                )  # fmt: skip
+                    self.kind,
+                    self.name,
+                    type(exc).__name__,
+                    exc,
+                )
             self.failing = True
             return False
         finally:

@@ -185,12 +185,14 @@ class SyncConfigurationSerializer(serializers.ModelSerializer):
         direction = attrs.get("sync_direction", getattr(self.instance, "sync_direction", ""))
         missing = missing_access(request, entity, direction)
         if missing:
-            raise serializers.ValidationError({
-                "entity_type": f"{'An' if direction[:1] in 'aeiou' else 'A'} {direction} "
-                f"sync of {entity} moves those records: "
-                f"configuring it takes {' and '.join(missing)} (an API key) or the "
-                "permission to view or change them (a user)."
-            })  # fmt: skip
+            raise serializers.ValidationError(
+                {
+                    "entity_type": f"{'An' if direction[:1] in 'aeiou' else 'A'} {direction} "
+                    f"sync of {entity} moves those records: "
+                    f"configuring it takes {' and '.join(missing)} (an API key) or the "
+                    "permission to view or change them (a user)."
+                }
+            )
         return attrs
 
 

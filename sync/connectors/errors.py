@@ -17,9 +17,17 @@ from eqms_integration.redaction import (
 )
 
 __all__ = [
-    "ANYWHERE_FROM", "MASK", "MESSAGE_LIMIT", "WORD_CHARACTERS", "ConnectorError",
-    "basic_auth_forms", "redact", "remove_secrets", "secret_forms", "secret_text",
-]  # fmt: skip
+    "ANYWHERE_FROM",
+    "MASK",
+    "MESSAGE_LIMIT",
+    "WORD_CHARACTERS",
+    "ConnectorError",
+    "basic_auth_forms",
+    "redact",
+    "remove_secrets",
+    "secret_forms",
+    "secret_text",
+]
 
 
 class ConnectorError(Exception):

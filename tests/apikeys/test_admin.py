@@ -27,10 +27,15 @@ def admin_client(client):
 
 def add_form(**overrides):
     return {
-        "name": "SAP", "description": "", "scopes": ["ncr:read", "capa:read"],
-        "allowed_networks": "10.0.0.0/8\n2001:db8::/32", "expires_at_0": "", "expires_at_1": "",
-        "rate_limit_per_minute": "", **overrides,
-    }  # fmt: skip
+        "name": "SAP",
+        "description": "",
+        "scopes": ["ncr:read", "capa:read"],
+        "allowed_networks": "10.0.0.0/8\n2001:db8::/32",
+        "expires_at_0": "",
+        "expires_at_1": "",
+        "rate_limit_per_minute": "",
+        **overrides,
+    }
 
 
 SHOWN = re.compile(r'class="vLargeTextField shown-once-secret"[^>]*value="([^"]+)"', re.S)
@@ -135,8 +140,7 @@ def test_the_confirmation_post_needs_the_csrf_token(admin_client):
 
 def test_a_person_who_may_only_read_keys_gets_no_revoke_button_and_a_403(client):
     key = services.apikey_create(name="ERP", scopes=["*"]).api_key
-    auditor = get_user_model().objects.create_user("auditor", password="pw-12345678",
-                                                   is_staff=True)  # fmt: skip
+    auditor = get_user_model().objects.create_user("auditor", password="pw-12345678", is_staff=True)
     auditor.groups.add(Group.objects.get(name="Auditor"))
     client.login(username="auditor", password="pw-12345678")
 
@@ -225,9 +229,13 @@ def test_revoking_several_keys_says_how_many_in_the_plural(admin_client):
 
     response = admin_client.post(
         "/admin/apikeys/apikey/",
-        {"action": "revoke_selected", "_selected_action": keys, "confirmed": "yes",
-         "reason": "line closed"},
+        {
+            "action": "revoke_selected",
+            "_selected_action": keys,
+            "confirmed": "yes",
+            "reason": "line closed",
+        },
         follow=True,
-    )  # fmt: skip
+    )
 
     assert "Revoked 2 keys." in response.content.decode()

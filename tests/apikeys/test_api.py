@@ -29,8 +29,10 @@ def test_creating_a_key_returns_it_once_and_stores_only_a_bcrypt_hash(admin_api)
     assert bcrypt.checkpw(secret.encode(), key.secret_hash.encode())
     assert data["key"] not in str(APIKey.objects.filter(pk=key.pk).values().get())
     assert (data["scopes"], data["allowed_networks"], data["state"]) == (
-        ["ncr:read", "equipment:write"], ["10.0.0.0/8"], "active"
-    )  # fmt: skip
+        ["ncr:read", "equipment:write"],
+        ["10.0.0.0/8"],
+        "active",
+    )
     assert "secret_hash" not in data
     assert APIKeyEvent.objects.get(api_key=key).event_type == "created"
 
@@ -208,8 +210,9 @@ def test_the_audit_trail_of_a_deleted_key_stays_listed_by_key_id(admin_api):
     assert by_key.json()["count"] == 2
     events = by_key.json()["results"]
     assert [(e["key_id"], e["event_type"]) for e in events] == [
-        (deleted["key_id"], "deleted"), (deleted["key_id"], "created")
-    ]  # fmt: skip
+        (deleted["key_id"], "deleted"),
+        (deleted["key_id"], "created"),
+    ]
     assert events[0]["actor"] == "user-Admin" and events[0]["details"] == {"name": "SAP ERP"}
     assert [e["key_id"] for e in created["results"]] == [kept["key_id"], deleted["key_id"]]
     assert admin_api.post("/api/api-key-events/", {}, format="json").status_code == 405

@@ -24,9 +24,19 @@ def run(*args: str) -> str:
 
 def test_create_api_key_prints_json_with_the_key_once(settings):
     output = run(
-        "create_api_key", "--name", "MES", "--scope", "ncr:read", "--scope", "capa:read",
-        "--allow-ip", "10.0.0.0/8", "--expires-in-days", "30", "--json",
-    )  # fmt: skip
+        "create_api_key",
+        "--name",
+        "MES",
+        "--scope",
+        "ncr:read",
+        "--scope",
+        "capa:read",
+        "--allow-ip",
+        "10.0.0.0/8",
+        "--expires-in-days",
+        "30",
+        "--json",
+    )
 
     data = json.loads(output)
     key = APIKey.objects.get(pk=data["id"])
@@ -84,8 +94,15 @@ def test_an_expiry_beyond_year_9999_is_a_clear_error_not_a_traceback():
     with pytest.raises(CommandError, match=r"--expires-in-days must be between 1 and \d+ \(the"):
         run("create_api_key", "--name", "X", "--scope", "*", "--expires-in-days", "100000000")
     with pytest.raises(CommandError, match="expires_at: The expiry must be before the year 10000"):
-        run("create_api_key", "--name", "X", "--scope", "*",
-            "--expires-at", "9999-12-31T23:59:59-14:00")  # fmt: skip
+        run(
+            "create_api_key",
+            "--name",
+            "X",
+            "--scope",
+            "*",
+            "--expires-at",
+            "9999-12-31T23:59:59-14:00",
+        )
     assert not APIKey.objects.exists()
 
 

@@ -21,13 +21,26 @@ def test_revoking_in_another_process_stops_a_cached_key_here(issue_key, key_clie
     assert client.get("/api/ncrs/").status_code == 200  # verified and cached
     assert client.get("/api/ncrs/").status_code == 200  # served from the cache
 
-    env = {**os.environ, "DATABASE_URL": database_url_for_subprocess(),
-           "EQMS_VAR_DIR": str(settings.VAR_DIR)}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "EQMS_VAR_DIR": str(settings.VAR_DIR),
+    }
     result = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "revoke_api_key", issued.api_key.key_id,
-         "--reason", "leaked"],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "revoke_api_key",
+            issued.api_key.key_id,
+            "--reason",
+            "leaked",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
     assert result.returncode == 0, result.stderr
     assert client.get("/api/ncrs/").status_code == 401

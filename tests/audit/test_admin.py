@@ -38,14 +38,21 @@ def events(make_user) -> dict[str, AuditEvent]:
     alice = make_user("alice")
     with audit_context(actor=actors.user(alice), channel="admin"):
         ncr = services.event_record(
-            action="updated", object_type="ncr", object_id=1, object_repr="NCR-2026-0001",
-            changes={"severity": ["minor", "major"]}, reason="Customer complaint",
-        )  # fmt: skip
+            action="updated",
+            object_type="ncr",
+            object_id=1,
+            object_repr="NCR-2026-0001",
+            changes={"severity": ["minor", "major"]},
+            reason="Customer complaint",
+        )
     with audit_context(actor=actors.system("nightly"), channel="task"):
         key = services.event_record(
-            action="revoked", object_type="api_key", object_id=2, object_repr="ERP",
+            action="revoked",
+            object_type="api_key",
+            object_id=2,
+            object_repr="ERP",
             reason="leaked",
-        )  # fmt: skip
+        )
     services.events_seal()
     return {"ncr": ncr, "key": key}
 
@@ -126,17 +133,26 @@ def test_the_history_page_lists_the_objects_audit_events_from_every_channel(clie
     other = quality.ncr_create(title="Other")
     with audit_context(actor=actors.Actor("api_key", "5", "ERP (a1b2c3d4e5f6)"), channel="api"):
         services.event_record(
-            action="updated", object_type="ncr", object_id=ncr.pk, object_repr=ncr.number,
+            action="updated",
+            object_type="ncr",
+            object_id=ncr.pk,
+            object_repr=ncr.number,
             changes={"severity": ["minor", "major"]},
-        )  # fmt: skip
+        )
     services.event_record(
-        action="closed", object_type="ncr", object_id=ncr.pk, object_repr=ncr.number,
+        action="closed",
+        object_type="ncr",
+        object_id=ncr.pk,
+        object_repr=ncr.number,
         reason="Rework verified <script>alert(1)</script>",
-    )  # fmt: skip
+    )
     services.event_record(
-        action="updated", object_type="ncr", object_id=other.pk, object_repr=other.number,
+        action="updated",
+        object_type="ncr",
+        object_id=other.pk,
+        object_repr=other.number,
         changes={"title": ["Other", "Elsewhere"]},
-    )  # fmt: skip
+    )
     services.event_record(
         action="created", object_type="capa", object_id=ncr.pk, object_repr="CAPA with same id"
     )

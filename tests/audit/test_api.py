@@ -26,23 +26,32 @@ def trail(make_user) -> dict[str, AuditEvent]:
     alice = make_user("alice")
     with audit_context(actor=actors.user(alice), channel="admin"):
         created = services.event_record(
-            action="created", object_type="ncr", object_id=1, object_repr="NCR-2026-0001",
+            action="created",
+            object_type="ncr",
+            object_id=1,
+            object_repr="NCR-2026-0001",
             changes={"title": [None, "Weld crack"]},
-        )  # fmt: skip
+        )
     key = actors.Actor("api_key", "5", "ERP (a1b2c3d4e5f6)")
     with audit_context(actor=key, channel="api"):
         updated = services.event_record(
-            action="updated", object_type="ncr", object_id=1, object_repr="NCR-2026-0001",
+            action="updated",
+            object_type="ncr",
+            object_id=1,
+            object_repr="NCR-2026-0001",
             changes={"severity": ["minor", "major"]},
-        )  # fmt: skip
+        )
     services.events_seal()
     with audit_context(
         actor=actors.Actor("sync_run", "9", "ERP suppliers (run 9)"), channel="sync"
     ):
         retired = services.event_record(
-            action="retired", object_type="supplier", object_id=4, object_repr="=HYPERLINK(1)",
+            action="retired",
+            object_type="supplier",
+            object_id=4,
+            object_repr="=HYPERLINK(1)",
             changes={"status": ["active", "inactive"]},
-        )  # fmt: skip
+        )
     return {"created": created, "updated": updated, "retired": retired}
 
 
@@ -56,13 +65,17 @@ def test_the_list_is_newest_first_with_actor_changes_and_seal(client_for, trail)
 
     assert body["count"] == 3
     assert [e["id"] for e in body["results"]] == [
-        trail["retired"].pk, trail["updated"].pk, trail["created"].pk
-    ]  # fmt: skip
+        trail["retired"].pk,
+        trail["updated"].pk,
+        trail["created"].pk,
+    ]
     updated = body["results"][1]
     assert updated["actor"] == {"type": "api_key", "id": "5", "name": "ERP (a1b2c3d4e5f6)"}
     assert (updated["channel"], updated["action"], updated["object_type"]) == (
-        "api", "updated", "ncr"
-    )  # fmt: skip
+        "api",
+        "updated",
+        "ncr",
+    )
     assert updated["changes"] == {"severity": ["minor", "major"]}
     assert updated["seal"]["sequence"] == 2
     assert body["results"][0]["seal"] is None  # not sealed yet

@@ -131,9 +131,12 @@ def test_postgresql_triggers_leave_the_test_runners_truncate_alone(record):
 
 def test_pruning_webhook_deliveries_leaves_the_delivery_evidence_in_the_trail(record):
     evidence = record(
-        action="delivered", object_type="webhook_delivery", object_id=12,
-        object_repr="ERP: ncr.updated (msg_2x)", changes={"status": ["delivering", "succeeded"]},
-    )  # fmt: skip
+        action="delivered",
+        object_type="webhook_delivery",
+        object_id=12,
+        object_repr="ERP: ncr.updated (msg_2x)",
+        changes={"status": ["delivering", "succeeded"]},
+    )
     services.events_seal()
 
     call_command(

@@ -31,9 +31,13 @@ def test_an_admin_request_records_the_session_user_the_admin_channel_and_its_req
     response = client.post("/admin/audit-probe/", HTTP_X_REQUEST_ID="req-42.a:b")
 
     assert response.json() == {
-        "actor_type": "user", "actor_id": str(boss.pk), "actor_name": "boss",
-        "channel": "admin", "request_id": "req-42.a:b", "client_ip": "127.0.0.1",
-    }  # fmt: skip
+        "actor_type": "user",
+        "actor_id": str(boss.pk),
+        "actor_name": "boss",
+        "channel": "admin",
+        "request_id": "req-42.a:b",
+        "client_ip": "127.0.0.1",
+    }
     assert response["X-Request-ID"] == "req-42.a:b"
 
 
@@ -62,9 +66,7 @@ def test_a_session_request_to_the_api_records_the_user(make_user):
 
     body = client.post("/api/audit-probe/").json()
 
-    assert (body["actor_type"], body["actor_name"], body["channel"]) == (
-        "user", "auditor", "api"
-    )  # fmt: skip
+    assert (body["actor_type"], body["actor_name"], body["channel"]) == ("user", "auditor", "api")
 
 
 @probe_urls
@@ -141,8 +143,10 @@ def test_a_sync_run_scope_inside_a_command_names_the_run_and_keeps_the_outer_req
         )
 
     assert (event.actor_type, event.actor_id, event.actor_name) == (
-        "sync_run", "17", "ERP suppliers (run 17)"
-    )  # fmt: skip
+        "sync_run",
+        "17",
+        "ERP suppliers (run 17)",
+    )
     assert (event.channel, event.request_id) == ("sync", "outer")
 
 
@@ -160,7 +164,9 @@ def test_a_task_records_the_task_channel_the_system_actor_and_its_task_id():
 
     event = AuditEvent.objects.get(pk=result.get())
     assert (event.channel, event.actor_type, event.actor_name) == (
-        "task", "system", "task tests.audit.record_in_task"
-    )  # fmt: skip
+        "task",
+        "system",
+        "task tests.audit.record_in_task",
+    )
     assert event.request_id == result.id
     assert (after.channel, after.actor.name, after.request_id) == ("admin", "caller", "outer")

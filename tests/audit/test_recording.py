@@ -44,8 +44,10 @@ def test_an_event_keeps_what_the_service_said_and_who_acted():
     assert stored.object_repr == "CAPA-2026-0042" and stored.reason == "Verified effective"
     assert stored.changes == {"status": ["open", "closed"]}
     assert (stored.actor_type, stored.actor_name, stored.channel) == (
-        "system", "nightly import", "task"
-    )  # fmt: skip
+        "system",
+        "nightly import",
+        "task",
+    )
     assert stored.request_id == "r-1"
 
 

@@ -31,8 +31,11 @@ def test_sealing_chains_each_event_once_each_hash_covering_the_one_before(record
     assert services.events_seal() == 0
 
     seals = list(AuditSeal.objects.order_by("sequence"))
-    assert [(s.sequence, s.event_id) for s in seals] == [(1, events[0].pk), (2, events[1].pk),
-                                                         (3, events[2].pk)]  # fmt: skip
+    assert [(s.sequence, s.event_id) for s in seals] == [
+        (1, events[0].pk),
+        (2, events[1].pk),
+        (3, events[2].pk),
+    ]
     assert seals[0].previous_hash == GENESIS_HASH
     assert [s.previous_hash for s in seals[1:]] == [s.hash for s in seals[:-1]]
     head = AuditChainHead.objects.get()
@@ -73,10 +76,15 @@ def test_a_hash_is_sha256_of_the_documented_canonical_json(record):
 def event_with_id(pk: int, **fields: object) -> AuditEvent:
     """An event holding a given id, as a transaction that took it earlier would commit it."""
     event = AuditEvent(
-        pk=pk, occurred_at=fields.pop("occurred_at", None) or timezone.now(),
-        actor_type="system", channel="command", action="created", object_type="ncr",
-        object_id=str(pk), **fields,
-    )  # fmt: skip
+        pk=pk,
+        occurred_at=fields.pop("occurred_at", None) or timezone.now(),
+        actor_type="system",
+        channel="command",
+        action="created",
+        object_type="ncr",
+        object_id=str(pk),
+        **fields,
+    )
     event.save()
     return event
 
@@ -143,9 +151,11 @@ def test_concurrent_writers_and_sealers_make_one_chain_without_a_fork():
         try:
             for n in range(40):
                 services.event_record(
-                    action="created", object_type="record", object_id=f"{worker}-{n}",
+                    action="created",
+                    object_type="record",
+                    object_id=f"{worker}-{n}",
                     object_repr=f"row {n} of writer {worker}",
-                )  # fmt: skip
+                )
         except BaseException as exc:
             errors.append(exc)
 
@@ -184,10 +194,13 @@ def test_an_id_taken_first_but_committed_last_is_sealed_when_it_commits():
         with transaction.atomic():
             slow_id.append(
                 services.event_record(
-                    action="updated", object_type="ncr", object_id=1, object_repr="NCR-1",
+                    action="updated",
+                    object_type="ncr",
+                    object_id=1,
+                    object_repr="NCR-1",
                     changes={"title": ["A", "B"]},
                 ).pk
-            )  # fmt: skip
+            )
             recorded.set()
             release.wait(timeout=20)
 

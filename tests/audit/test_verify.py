@@ -57,8 +57,9 @@ def test_an_empty_trail_passes(db):
 
 def test_an_event_edited_in_sql_after_sealing_fails_naming_it(three):
     with tampering(EVENT_TABLE):
-        execute(f"UPDATE {EVENT_TABLE} SET reason = 'nothing happened' WHERE id = %s",
-                (three[1].pk,))  # fmt: skip
+        execute(
+            f"UPDATE {EVENT_TABLE} SET reason = 'nothing happened' WHERE id = %s", (three[1].pk,)
+        )
 
     message = broken()
 
@@ -68,8 +69,10 @@ def test_an_event_edited_in_sql_after_sealing_fails_naming_it(three):
 
 def test_an_edited_change_value_fails_too(three):
     with tampering(EVENT_TABLE):
-        execute(f"UPDATE {EVENT_TABLE} SET changes = %s WHERE id = %s",
-                ('{"title": [null, "Nothing to see"]}', three[0].pk))  # fmt: skip
+        execute(
+            f"UPDATE {EVENT_TABLE} SET changes = %s WHERE id = %s",
+            ('{"title": [null, "Nothing to see"]}', three[0].pk),
+        )
 
     assert f"event {three[0].pk} (sequence 1) does not match its hash" in broken()
 
@@ -128,8 +131,15 @@ def test_a_deleted_chain_head_fails(three):
 
 
 def _event_at(pk: int, when) -> AuditEvent:
-    event = AuditEvent(pk=pk, occurred_at=when, actor_type="system", channel="command",
-                       action="created", object_type="ncr", object_id=str(pk))  # fmt: skip
+    event = AuditEvent(
+        pk=pk,
+        occurred_at=when,
+        actor_type="system",
+        channel="command",
+        action="created",
+        object_type="ncr",
+        object_id=str(pk),
+    )
     event.save()
     return event
 

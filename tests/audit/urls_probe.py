@@ -18,9 +18,12 @@ from eqms_integration.urls import urlpatterns as project_urls
 
 def record_probe() -> dict:
     event = services.event_record(
-        action="updated", object_type="ncr", object_id=7, object_repr="NCR-2026-0007",
+        action="updated",
+        object_type="ncr",
+        object_id=7,
+        object_repr="NCR-2026-0007",
         changes={"title": ["A", "B"]},
-    )  # fmt: skip
+    )
     stored = AuditEvent.objects.get(pk=event.pk)
     return {
         name: getattr(stored, name)

@@ -27,15 +27,21 @@ def history(tmp_path, settings, sync_test_systems):
     source = SQLiteSource(tmp_path)
     source.create()
     source.insert(rows(4))
-    config = configure(source, sync_direction="bidirectional", conflict_strategy="manual",
-                       schedule_type="interval", interval_minutes=60)  # fmt: skip
+    config = configure(
+        source,
+        sync_direction="bidirectional",
+        conflict_strategy="manual",
+        schedule_type="interval",
+        interval_minutes=60,
+    )
     run(config, dry_run=True)
     run(config)
     source.insert(rows(3, start=10, at=T0 + timedelta(hours=1)))
     run(config)
     source.update("EQ-00002", "Caliper (ERP)", T0 + timedelta(days=1))
-    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-00002"),
-                             data={"name": "Caliper (QMS)"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number="EQ-00002"), data={"name": "Caliper (QMS)"}
+    )
     run(config)
     return config
 
@@ -74,8 +80,11 @@ def test_the_configuration_overview_charts_its_runs_and_the_mapping_editor_saves
     page.wait_for_selector(".messagelist .success")
 
     history.refresh_from_db()
-    assert history.field_mappings[-1] == {"local": "serial_number", "remote": "equipment_no",
-                                          "transform": "upper"}  # fmt: skip
+    assert history.field_mappings[-1] == {
+        "local": "serial_number",
+        "remote": "equipment_no",
+        "transform": "upper",
+    }
     assert "'upper' applies to values read from the external system only" in page.inner_text(
         ".messagelist"
     )

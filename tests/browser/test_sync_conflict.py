@@ -28,8 +28,9 @@ def test_an_administrator_resolves_a_conflict_side_by_side(
     config = configure(source, sync_direction="bidirectional", conflict_strategy="manual")
     run(config)
     source.update("EQ-00002", "Caliper (ERP)", T0 + timedelta(days=1))
-    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-00002"),
-                             data={"name": "Caliper (QMS)"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number="EQ-00002"), data={"name": "Caliper (QMS)"}
+    )
     run(config)
     conflict = SyncConflict.objects.get()
     get_user_model().objects.create_superuser("admin", password="browser-pw-123")

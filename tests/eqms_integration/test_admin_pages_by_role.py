@@ -41,8 +41,7 @@ def objects(tmp_path, settings):
 
 @pytest.mark.parametrize("role", ["Auditor", "Manager"])
 def test_pages_open_for_readers_and_managers_without_buttons_they_cannot_use(client, objects, role):
-    user = get_user_model().objects.create_user("someone", password="pw-12345678",
-                                                is_staff=True)  # fmt: skip
+    user = get_user_model().objects.create_user("someone", password="pw-12345678", is_staff=True)
     user.groups.add(Group.objects.get(name=role))
     client.login(username="someone", password="pw-12345678")
 

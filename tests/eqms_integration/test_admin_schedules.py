@@ -43,8 +43,9 @@ def test_an_internal_sweeper_is_shown_read_only_and_cannot_be_changed(admin_clie
     url = f"/admin/django_celery_beat/periodictask/{beat_entries.pk}/change/"
 
     page = admin_client.get(url)
-    posted = admin_client.post(url, {"name": "sync-sweep-runs", "task": "sync.sweep_runs",
-                                     "enabled": ""})  # fmt: skip
+    posted = admin_client.post(
+        url, {"name": "sync-sweep-runs", "task": "sync.sweep_runs", "enabled": ""}
+    )
     deleted = admin_client.post(
         f"/admin/django_celery_beat/periodictask/{beat_entries.pk}/delete/", {"post": "yes"}
     )

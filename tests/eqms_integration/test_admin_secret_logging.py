@@ -32,10 +32,18 @@ def test_creating_and_rotating_a_key_in_the_admin_logs_no_secret_at_debug(client
     get_user_model().objects.create_superuser("boss", password="pw-12345678")
     client.login(username="boss", password="pw-12345678")
 
-    created = client.post("/admin/apikeys/apikey/add/", {
-        "name": "SAP", "description": "", "scopes": ["ncr:read"], "allowed_networks": "",
-        "expires_at_0": "", "expires_at_1": "", "rate_limit_per_minute": "",
-    })  # fmt: skip
+    created = client.post(
+        "/admin/apikeys/apikey/add/",
+        {
+            "name": "SAP",
+            "description": "",
+            "scopes": ["ncr:read"],
+            "allowed_networks": "",
+            "expires_at_0": "",
+            "expires_at_1": "",
+            "rate_limit_per_minute": "",
+        },
+    )
     first = client.get(created["Location"]).content.decode()
     key = APIKey.objects.get()
     rotated = client.post(f"/admin/apikeys/apikey/{key.pk}/rotate/", {"grace_hours": "1"})

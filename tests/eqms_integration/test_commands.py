@@ -81,8 +81,12 @@ def test_a_command_with_a_missing_setting_says_so_in_one_line_and_exits_2(tmp_pa
 
     result = subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), "list_syncs"],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
@@ -124,12 +128,20 @@ def test_serve_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path):
     """What `make run` does, on a fresh var/ folder with no services."""
     port = free_port()
     env = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if k not in {*TEST_DEFAULTS, "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL"}
-    }  # fmt: skip
-    env.update({"EQMS_VAR_DIR": str(tmp_path), "DEBUG": "true", "PYTHONPATH": str(ROOT),
-                "APIKEY_USAGE_FLUSH_SECONDS": "5", "APIKEY_USAGE_PUSH_SECONDS": "1",
-                "METRICS_TOKEN": "scrape-me-0123456789"})  # fmt: skip
+    }
+    env.update(
+        {
+            "EQMS_VAR_DIR": str(tmp_path),
+            "DEBUG": "true",
+            "PYTHONPATH": str(ROOT),
+            "APIKEY_USAGE_FLUSH_SECONDS": "5",
+            "APIKEY_USAGE_PUSH_SECONDS": "1",
+            "METRICS_TOKEN": "scrape-me-0123456789",
+        }
+    )
     stale = tmp_path / "prometheus" / "counter_424242.db"  # left by processes of a former start
     stale.parent.mkdir()
     stale.write_bytes(b"not a metrics file")
@@ -141,17 +153,32 @@ def test_serve_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path):
     assert "Created superuser 'admin' with password:" in boot.stdout
     created = subprocess.run(
         [*manage, "create_api_key", "--name", "probe", "--scope", "ncr:read", "--json"],
-        env=env, capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     api_key = json.loads(created.stdout)
     database = sqlite3.connect(tmp_path / "db.sqlite3")
 
     server = subprocess.Popen(
-        [*manage, "serve", "--bind", f"127.0.0.1:{port}", "--web-workers", "1",
-         "--concurrency", "1"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            *manage,
+            "serve",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--web-workers",
+            "1",
+            "--concurrency",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,  # its own process group, as a terminal gives it
-    )  # fmt: skip
+    )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(server.stdout), daemon=True)
     reader.start()
@@ -206,9 +233,13 @@ def test_serve_runs_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path):
         assert not stale.exists()
         # An operator command beside it, with nothing exported but where var/ is.
         beside = subprocess.run(
-            [*manage, "list_api_keys"], env={k: v for k, v in env.items() if k != "DEBUG"},
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
+            [*manage, "list_api_keys"],
+            env={k: v for k, v in env.items() if k != "DEBUG"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert beside.returncode == 0, beside.stderr
         assert "probe" in beside.stdout
         assert "using the settings `make run` saved in" in beside.stderr

@@ -191,8 +191,12 @@ def test_errors_of_items_of_a_list_field_are_nested_objects_in_a_list(client_for
 
 def test_errors_of_the_entries_of_an_object_field_are_a_nested_object_in_a_list(client_for):
     api = client_for("superuser")
-    body = {"name": "x", "url": "http://127.0.0.1:9/", "events": ["ncr.created"],
-            "custom_headers": {"X-Plant": "7", "X-Line": ["not", "a", "string"]}}  # fmt: skip
+    body = {
+        "name": "x",
+        "url": "http://127.0.0.1:9/",
+        "events": ["ncr.created"],
+        "custom_headers": {"X-Plant": "7", "X-Line": ["not", "a", "string"]},
+    }
 
     response = api.post("/api/webhooks/", body, format="json")
 

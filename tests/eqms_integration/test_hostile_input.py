@@ -105,8 +105,10 @@ def test_a_number_too_large_to_be_finite_is_refused_naming_the_field(admin_api):
 
 
 def test_a_nul_in_a_key_deep_in_a_json_field_is_refused(admin_api):
-    body = (b'{"name": "x", "kind": "rest", "base_url": "http://127.0.0.1:9/",'
-            b' "options": {"pagination": {"ty\\u0000pe": "page"}}}')  # fmt: skip
+    body = (
+        b'{"name": "x", "kind": "rest", "base_url": "http://127.0.0.1:9/",'
+        b' "options": {"pagination": {"ty\\u0000pe": "page"}}}'
+    )
 
     response = post_raw(admin_api, "/api/sync/connections/", body)
 
@@ -160,9 +162,13 @@ def test_every_timestamp_filter_takes_any_offset_python_reads(admin_api, path, n
 @pytest.mark.parametrize("path", [path for path, _ in ENTITIES])
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("created_after", "0001-01-01T00:00:00+10:00"), ("updated_before", "9999-12-31T23:00-10:00"),
-     ("updated_after", "2026-13-01T00:00:00Z"), ("created_before", "yesterday")],
-)  # fmt: skip
+    [
+        ("created_after", "0001-01-01T00:00:00+10:00"),
+        ("updated_before", "9999-12-31T23:00-10:00"),
+        ("updated_after", "2026-13-01T00:00:00Z"),
+        ("created_before", "yesterday"),
+    ],
+)
 def test_a_timestamp_filter_out_of_range_or_unreadable_is_a_400_naming_it(
     admin_api, path, name, value
 ):

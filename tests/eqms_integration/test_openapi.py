@@ -59,8 +59,13 @@ def _api_classes() -> set[type]:
     classes = set()
     for view in views:
         for klass in inspect.getmro(view):
-            if klass.__module__.split(".")[0] in {"quality", "apikeys", "webhooks", "sync",
-                                                  "eqms_integration"}:  # fmt: skip
+            if klass.__module__.split(".")[0] in {
+                "quality",
+                "apikeys",
+                "webhooks",
+                "sync",
+                "eqms_integration",
+            }:
                 classes.add(klass)
         serializer = getattr(view, "serializer_class", None)
         if serializer is not None:
@@ -106,16 +111,23 @@ def test_every_operation_documents_the_errors_it_can_give(method, path, op):
 
 
 MAIN_OPERATIONS = [
-    ("POST", "/api/ncrs/"), ("PATCH", "/api/ncrs/{id}/"), ("POST", "/api/ncrs/{id}/close/"),
-    ("POST", "/api/capas/"), ("PATCH", "/api/capas/{id}/"), ("POST", "/api/capas/{id}/close/"),
-    ("POST", "/api/api-keys/"), ("POST", "/api/api-keys/{id}/rotate/"),
-    ("POST", "/api/api-keys/{id}/revoke/"), ("POST", "/api/webhooks/"),
-    ("POST", "/api/webhooks/{id}/test/"), ("POST", "/api/webhooks/{id}/regenerate-secret/"),
+    ("POST", "/api/ncrs/"),
+    ("PATCH", "/api/ncrs/{id}/"),
+    ("POST", "/api/ncrs/{id}/close/"),
+    ("POST", "/api/capas/"),
+    ("PATCH", "/api/capas/{id}/"),
+    ("POST", "/api/capas/{id}/close/"),
+    ("POST", "/api/api-keys/"),
+    ("POST", "/api/api-keys/{id}/rotate/"),
+    ("POST", "/api/api-keys/{id}/revoke/"),
+    ("POST", "/api/webhooks/"),
+    ("POST", "/api/webhooks/{id}/test/"),
+    ("POST", "/api/webhooks/{id}/regenerate-secret/"),
     ("POST", "/api/sync/configurations/{id}/execute/"),
     ("GET", "/api/sync/configurations/{id}/status/"),
     ("GET", "/api/sync/configurations/{id}/delta/"),
     ("POST", "/api/sync/conflicts/{id}/resolve/"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("method", "path"), MAIN_OPERATIONS, ids=" ".join)
@@ -134,9 +146,21 @@ def test_the_index_lists_every_resource_with_its_url(client):
     assert response.status_code == 200
     body = response.json()
     names = {resource["name"] for resource in body["resources"]}
-    assert {"ncrs", "capas", "equipment", "suppliers", "api-keys", "webhooks",
-            "webhook-deliveries", "sync-connections", "sync-configurations", "sync-runs",
-            "sync-conflicts", "records", "api-key-events"} <= names  # fmt: skip
+    assert {
+        "ncrs",
+        "capas",
+        "equipment",
+        "suppliers",
+        "api-keys",
+        "webhooks",
+        "webhook-deliveries",
+        "sync-connections",
+        "sync-configurations",
+        "sync-runs",
+        "sync-conflicts",
+        "records",
+        "api-key-events",
+    } <= names
     for resource in body["resources"]:
         assert resource["url"].startswith("http://testserver/api/")
         assert resource["description"]
@@ -201,77 +225,111 @@ def world(tmp_path, settings, receiver, sync_test_systems):  # noqa: F811 - impo
     )
     return {
         "audit_event": audited,
-        "config": config, "connection": config.connection, "run": first, "ncr": ncr,
-        "capa": capa, "subscription": subscription, "key": key,
-        "conflict": SyncConflict.objects.get(), "delivery": subscription.deliveries.first(),
+        "config": config,
+        "connection": config.connection,
+        "run": first,
+        "ncr": ncr,
+        "capa": capa,
+        "subscription": subscription,
+        "key": key,
+        "conflict": SyncConflict.objects.get(),
+        "delivery": subscription.deliveries.first(),
         "supplier": quality.supplier_create(number="SUP-1", name="Acme"),
         "equipment": Equipment.objects.get(number="EQ-00002"),
-        "record": SyncRecord.objects.first(), "table": source.table,
-    }  # fmt: skip
+        "record": SyncRecord.objects.first(),
+        "table": source.table,
+    }
 
 
 def live_calls(w: dict) -> list[tuple[str, str, dict | None]]:
     c, n, k, s = w["config"].pk, w["ncr"].pk, w["key"].api_key.pk, w["subscription"].pk
     ncr = {"title": "Dent", "severity": "minor"}
     conn = {"name": "Shop API", "kind": "rest", "base_url": "http://127.0.0.1:9/api/"}
-    config = {"system_type": "ERP", "connection": w["connection"].pk, "entity_type": "orders",
-              "sync_type": "full", "remote_object": w["table"], "remote_key": "equipment_no",
-              "field_mappings": [{"local": "text", "remote": "description"}]}  # fmt: skip
+    config = {
+        "system_type": "ERP",
+        "connection": w["connection"].pk,
+        "entity_type": "orders",
+        "sync_type": "full",
+        "remote_object": w["table"],
+        "remote_key": "equipment_no",
+        "field_mappings": [{"local": "text", "remote": "description"}],
+    }
     return [
         ("get", "/api/", None),
         ("get", "/api/audit-events/?object_type=ncr", None),
         ("get", f"/api/audit-events/{w['audit_event'].pk}/", None),
-        ("get", "/api/ncrs/?ordering=-created_at", None), ("post", "/api/ncrs/", ncr),
-        ("get", f"/api/ncrs/{n}/", None), ("put", f"/api/ncrs/{n}/", ncr),
+        ("get", "/api/ncrs/?ordering=-created_at", None),
+        ("post", "/api/ncrs/", ncr),
+        ("get", f"/api/ncrs/{n}/", None),
+        ("put", f"/api/ncrs/{n}/", ncr),
         ("patch", f"/api/ncrs/{n}/", {"status": "under_investigation"}),
         # before the NCR closes: no CAPA is opened against a closed NCR
         ("post", "/api/capas/", {"title": "Train", "capa_type": "preventive", "ncr": n}),
         ("post", f"/api/ncrs/{n}/close/", None),
-        ("get", "/api/capas/", None), ("get", f"/api/capas/{w['capa'].pk}/", None),
+        ("get", "/api/capas/", None),
+        ("get", f"/api/capas/{w['capa'].pk}/", None),
         ("put", f"/api/capas/{w['capa'].pk}/", {"title": "Train", "capa_type": "preventive"}),
         ("patch", f"/api/capas/{w['capa'].pk}/", {"owner": "QA"}),
         ("post", f"/api/capas/{w['capa'].pk}/close/", None),
-        ("get", "/api/equipment/", None), ("post", "/api/equipment/", {"number": "E", "name": "x"}),
+        ("get", "/api/equipment/", None),
+        ("post", "/api/equipment/", {"number": "E", "name": "x"}),
         ("get", f"/api/equipment/{w['equipment'].pk}/", None),
         ("put", f"/api/equipment/{w['equipment'].pk}/", {"number": "EQ-00002", "name": "y"}),
         ("patch", f"/api/equipment/{w['equipment'].pk}/", {"location": "Hall 1"}),
-        ("get", "/api/suppliers/", None), ("post", "/api/suppliers/", {"number": "S", "name": "x"}),
+        ("get", "/api/suppliers/", None),
+        ("post", "/api/suppliers/", {"number": "S", "name": "x"}),
         ("get", f"/api/suppliers/{w['supplier'].pk}/", None),
         ("put", f"/api/suppliers/{w['supplier'].pk}/", {"number": "SUP-1", "name": "Acme AG"}),
         ("patch", f"/api/suppliers/{w['supplier'].pk}/", {"approval_status": "approved"}),
-        ("get", "/api/api-keys/", None), ("get", f"/api/api-keys/{k}/", None),
+        ("get", "/api/api-keys/", None),
+        ("get", f"/api/api-keys/{k}/", None),
         ("post", "/api/api-keys/", {"name": "MES", "scopes": ["ncr:read"]}),
         ("put", f"/api/api-keys/{k}/", {"name": "ERP 2", "scopes": ["ncr:read", "capa:read"]}),
         ("patch", f"/api/api-keys/{k}/", {"rate_limit_per_minute": 600}),
-        ("get", f"/api/api-keys/{k}/events/", None), ("get", "/api/api-key-events/", None),
+        ("get", f"/api/api-keys/{k}/events/", None),
+        ("get", "/api/api-key-events/", None),
         ("post", f"/api/api-keys/{k}/rotate/", {"grace_period_seconds": 60}),
         ("post", f"/api/api-keys/{k}/revoke/", {"reason": "leaked"}),
         ("delete", f"/api/api-keys/{k}/", None),
-        ("get", "/api/webhooks/", None), ("get", f"/api/webhooks/{s}/", None),
+        ("get", "/api/webhooks/", None),
+        ("get", f"/api/webhooks/{s}/", None),
         ("patch", f"/api/webhooks/{s}/", {"max_retries": 3}),
-        ("put", f"/api/webhooks/{s}/", {"name": "ERP", "url": w["subscription"].url,
-                                         "events": ["ncr.created"]}),
+        (
+            "put",
+            f"/api/webhooks/{s}/",
+            {"name": "ERP", "url": w["subscription"].url, "events": ["ncr.created"]},
+        ),
         ("get", f"/api/webhooks/{s}/deliveries/", None),
         ("get", f"/api/webhooks/{s}/statistics/?days=30", None),
         ("post", f"/api/webhooks/{s}/test/", None),
         ("post", f"/api/webhooks/{s}/regenerate-secret/", {"grace_period_seconds": 0}),
-        ("post", f"/api/webhooks/{s}/recover/", {"since": "2026-01-01T00:00:00Z",
-                                                  "until": "2099-01-01T00:00:00Z"}),
+        (
+            "post",
+            f"/api/webhooks/{s}/recover/",
+            {"since": "2026-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z"},
+        ),
         ("get", "/api/webhooks/deliveries/", None),
         ("get", "/api/webhooks/event-types/", None),
         ("get", f"/api/webhooks/deliveries/{w['delivery'].pk}/", None),
         ("post", f"/api/webhooks/deliveries/{w['delivery'].pk}/retry/", None),
-        ("post", "/api/webhooks/", {"name": "MES", "url": w["subscription"].url,
-                                    "events": ["capa.closed"]}),
-        ("get", "/api/sync/connections/", None), ("post", "/api/sync/connections/", conn),
+        (
+            "post",
+            "/api/webhooks/",
+            {"name": "MES", "url": w["subscription"].url, "events": ["capa.closed"]},
+        ),
+        ("get", "/api/sync/connections/", None),
+        ("post", "/api/sync/connections/", conn),
         ("get", f"/api/sync/connections/{w['connection'].pk}/", None),
         ("patch", f"/api/sync/connections/{w['connection'].pk}/", {"timeout_seconds": 20}),
-        ("put", f"/api/sync/connections/{w['connection'].pk}/",
-         {"name": w["connection"].name, "kind": "sqlite", "database": w["connection"].database}),
+        (
+            "put",
+            f"/api/sync/connections/{w['connection'].pk}/",
+            {"name": w["connection"].name, "kind": "sqlite", "database": w["connection"].database},
+        ),
         ("post", f"/api/sync/connections/{w['connection'].pk}/test/", None),
-        ("get", f"/api/sync/connections/{w['connection'].pk}/describe/?object=erp_equipment",
-         None),
-        ("get", "/api/sync/configurations/", None), ("get", f"/api/sync/configurations/{c}/", None),
+        ("get", f"/api/sync/connections/{w['connection'].pk}/describe/?object=erp_equipment", None),
+        ("get", "/api/sync/configurations/", None),
+        ("get", f"/api/sync/configurations/{c}/", None),
         ("patch", f"/api/sync/configurations/{c}/", {"description": "Gauges from the ERP"}),
         ("get", f"/api/sync/configurations/{c}/status/", None),
         ("get", f"/api/sync/configurations/{c}/delta/?limit=5", None),
@@ -279,14 +337,19 @@ def live_calls(w: dict) -> list[tuple[str, str, dict | None]]:
         ("get", f"/api/sync/configurations/{c}/conflicts/?status=pending", None),
         ("get", "/api/sync/conflicts/", None),
         ("get", f"/api/sync/conflicts/{w['conflict'].pk}/", None),
-        ("post", f"/api/sync/conflicts/{w['conflict'].pk}/resolve/",
-         {"resolution": "ignored", "reason": "a duplicate"}),
-        ("get", "/api/sync/logs/", None), ("get", f"/api/sync/logs/{w['run'].pk}/", None),
+        (
+            "post",
+            f"/api/sync/conflicts/{w['conflict'].pk}/resolve/",
+            {"resolution": "ignored", "reason": "a duplicate"},
+        ),
+        ("get", "/api/sync/logs/", None),
+        ("get", f"/api/sync/logs/{w['run'].pk}/", None),
         ("post", f"/api/sync/logs/{w['run'].pk}/retry/", None),
-        ("get", "/api/records/", None), ("get", f"/api/records/{w['record'].pk}/", None),
+        ("get", "/api/records/", None),
+        ("get", f"/api/records/{w['record'].pk}/", None),
         ("post", "/api/sync/configurations/", {**config, "name": "Copy"}),
         ("put", f"/api/sync/configurations/{c}/", {**config, "name": "ERP equipment"}),
-    ]  # fmt: skip
+    ]
 
 
 def test_every_answer_of_a_working_day_matches_the_schema(world, client_for):
@@ -301,13 +364,18 @@ def test_every_answer_of_a_working_day_matches_the_schema(world, client_for):
     retried = SyncRun.objects.get(status="queued")
     later = [
         api.post(f"/api/sync/logs/{retried.pk}/cancel/"),
-        api.post(f"/api/sync/configurations/{world['config'].pk}/execute/", {"dry_run": True},
-                 format="json"),
-        *[api.delete(f"/api/sync/configurations/{pk}/")
-          for pk in SyncConfiguration.objects.values_list("pk", flat=True)],
+        api.post(
+            f"/api/sync/configurations/{world['config'].pk}/execute/",
+            {"dry_run": True},
+            format="json",
+        ),
+        *[
+            api.delete(f"/api/sync/configurations/{pk}/")
+            for pk in SyncConfiguration.objects.values_list("pk", flat=True)
+        ],
         api.delete(f"/api/sync/connections/{world['connection'].pk}/"),
         api.delete(f"/api/webhooks/{world['subscription'].pk}/"),
-    ]  # fmt: skip
+    ]
 
     for response in later:
         assert response.status_code < 300, response.content
@@ -337,14 +405,21 @@ def test_the_error_answers_match_the_schema(world, client_for, settings):
         (400, admin.get("/api/ncrs/?ordering=colour")),
         (400, admin.get(f"/api/webhooks/{s}/statistics/?days=0")),
         (400, admin.get(f"/api/sync/connections/{world['connection'].pk}/describe/")),
-        (413, admin.generic("POST", "/api/ncrs/", b'{"title": "' + b"x" * 2000 + b'"}',
-                            content_type="application/json")),
+        (
+            413,
+            admin.generic(
+                "POST",
+                "/api/ncrs/",
+                b'{"title": "' + b"x" * 2000 + b'"}',
+                content_type="application/json",
+            ),
+        ),
         (415, admin.generic("POST", "/api/ncrs/", b"title=x", content_type="text/plain")),
         (406, admin.get("/api/ncrs/", HTTP_ACCEPT="application/xml")),
         (400, admin.delete(f"/api/sync/connections/{world['connection'].pk}/")),  # in use
         (200, admin.post(f"/api/webhooks/{s}/test/")),
         (429, admin.post(f"/api/webhooks/{s}/test/")),
-    ]  # fmt: skip
+    ]
 
     for status, response in answers:
         assert response.status_code == status, (status, response.content)

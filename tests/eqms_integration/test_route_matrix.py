@@ -92,8 +92,9 @@ def test_each_role_is_let_through_exactly_when_it_holds_the_declared_permission(
     for role in ROLES:
         client = APIClient()
         if role is not None:
-            user = make_user(f"u-{role or 'none'}", role=role or None,
-                             superuser=role == "superuser")  # fmt: skip
+            user = make_user(
+                f"u-{role or 'none'}", role=role or None, superuser=role == "superuser"
+            )
             client.force_authenticate(user)
         allowed = role is not None and (user.is_superuser or user.has_perm(perm))
 

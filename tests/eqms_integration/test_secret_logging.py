@@ -63,9 +63,15 @@ def test_keys_and_secrets_issued_over_rest_never_reach_the_log_at_debug(
     shown.append(regenerated["secret"])
     admin_api.post(
         "/api/sync/connections/",
-        {"name": "ERP", "kind": "postgresql", "host": "erp.example", "database": "erp",
-         "username": "sync", "password": "pg-Passw0rd-never-logged"},
-    )  # fmt: skip
+        {
+            "name": "ERP",
+            "kind": "postgresql",
+            "host": "erp.example",
+            "database": "erp",
+            "username": "sync",
+            "password": "pg-Passw0rd-never-logged",
+        },
+    )
     shown.append("pg-Passw0rd-never-logged")
 
     logging.getLogger("probe").debug("the capture runs at DEBUG")
@@ -83,17 +89,31 @@ def test_keys_and_secrets_shown_once_in_the_admin_never_reach_the_log_at_debug(
     settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     page = admin_client.post(
         "/admin/apikeys/apikey/add/",
-        {"name": "SAP", "description": "", "scopes": ["ncr:read"], "allowed_networks": "",
-         "expires_at_0": "", "expires_at_1": "", "rate_limit_per_minute": ""},
+        {
+            "name": "SAP",
+            "description": "",
+            "scopes": ["ncr:read"],
+            "allowed_networks": "",
+            "expires_at_0": "",
+            "expires_at_1": "",
+            "rate_limit_per_minute": "",
+        },
         follow=True,
-    ).content.decode()  # fmt: skip
+    ).content.decode()
     admin_client.post(
         "/admin/webhooks/webhooksubscription/add/",
-        {"name": "ERP", "url": "http://127.0.0.1:9/hook", "events": ["ncr.created"],
-         "is_active": "on", "retry_enabled": "on", "max_retries": "5",
-         "retry_delay_seconds": "60", "custom_headers": "{}"},
+        {
+            "name": "ERP",
+            "url": "http://127.0.0.1:9/hook",
+            "events": ["ncr.created"],
+            "is_active": "on",
+            "retry_enabled": "on",
+            "max_retries": "5",
+            "retry_delay_seconds": "60",
+            "custom_headers": "{}",
+        },
         follow=True,
-    )  # fmt: skip
+    )
     csrf = admin_client.cookies["csrftoken"].value
     shown = [*KEY.findall(page), *subscription_secrets(), csrf]
 

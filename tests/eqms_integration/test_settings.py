@@ -218,10 +218,19 @@ def test_redis_url_becomes_broker_and_cache(tmp_path):
     base = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "CACHE_URL")}
     result = subprocess.run(
         [sys.executable, "-c", f"import django;django.setup();{script}"],
-        env={**base, **env, "EQMS_VAR_DIR": str(tmp_path), "PYTHONPATH": str(ROOT),
-             "DJANGO_SETTINGS_MODULE": "eqms_integration.settings"},
-        capture_output=True, text=True, timeout=60, check=False, cwd=ROOT,
-    )  # fmt: skip
+        env={
+            **base,
+            **env,
+            "EQMS_VAR_DIR": str(tmp_path),
+            "PYTHONPATH": str(ROOT),
+            "DJANGO_SETTINGS_MODULE": "eqms_integration.settings",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [

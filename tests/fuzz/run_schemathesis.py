@@ -46,9 +46,13 @@ ISOLATED = "EQMS_FUZZ_ISOLATED"
 PASSWORD = "fuzz-" + secrets.token_urlsafe(12)
 # No 5xx; every status, content type and body as the schema documents it for the operation.
 CHECKS = ",".join(
-    ("not_a_server_error", "status_code_conformance", "content_type_conformance",
-     "response_schema_conformance")
-)  # fmt: skip
+    (
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    )
+)
 
 
 def isolate_network() -> None:
@@ -138,20 +142,32 @@ def server(env: dict[str, str], log: Path) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [
-        PYTHON, "-m", "gunicorn", "eqms_integration.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
-        "--timeout", "120", "--no-control-socket",
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "eqms_integration.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--threads",
+        "4",
+        "--timeout",
+        "120",
+        "--no-control-socket",
         # No cap on the request line: the fuzzer's long query strings are for the app to
         # answer (a proxy in front has its own cap, answered 414 by the proxy).
-        "--limit-request-line", "0",
-    ]  # fmt: skip
+        "--limit-request-line",
+        "0",
+    ]
     # Run from a scratch directory: a file the fuzzer makes the service create by a relative
     # path (an SQLite connection tested) lands there, not in the source tree.
     scratch = log.parent / "cwd"
     scratch.mkdir(exist_ok=True)
     with log.open("a") as out:
-        process = subprocess.Popen(command, cwd=scratch, env={**env, "PYTHONPATH": str(ROOT)},
-                                   stdout=out, stderr=out)  # fmt: skip
+        process = subprocess.Popen(
+            command, cwd=scratch, env={**env, "PYTHONPATH": str(ROOT)}, stdout=out, stderr=out
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -177,8 +193,12 @@ def admin_session(base: str) -> requests.Session:
     """Log in through the admin's own form, as a person would."""
     session = requests.Session()
     session.get(f"{base}/admin/login/", timeout=10).raise_for_status()
-    form = {"username": "admin", "password": PASSWORD, "next": "/admin/",
-            "csrfmiddlewaretoken": session.cookies["csrftoken"]}  # fmt: skip
+    form = {
+        "username": "admin",
+        "password": PASSWORD,
+        "next": "/admin/",
+        "csrfmiddlewaretoken": session.cookies["csrftoken"],
+    }
     session.post(f"{base}/admin/login/", data=form, timeout=10).raise_for_status()
     if "sessionid" not in session.cookies:
         sys.exit("The admin login gave no session.")
@@ -195,35 +215,59 @@ def seed(api: requests.Session, base: str, env: dict[str, str], outside: str) ->
             sys.exit(f"seeding {method} /api/{path} answered {answer.status_code}: {answer.text}")
         return answer.json() if answer.content else {}
 
-    call("POST", "webhooks/", {"name": "Receiver", "url": f"{outside}/hook",
-                               "events": ["ncr.created", "capa.created"]})  # fmt: skip
+    call(
+        "POST",
+        "webhooks/",
+        {"name": "Receiver", "url": f"{outside}/hook", "events": ["ncr.created", "capa.created"]},
+    )
     ncr = call("POST", "ncrs/", {"title": "Scratch on housing", "severity": "minor"})
-    call("POST", "capas/", {"title": "Retrain operators", "capa_type": "corrective",
-                            "ncr": ncr["id"]})  # fmt: skip
+    call(
+        "POST",
+        "capas/",
+        {"title": "Retrain operators", "capa_type": "corrective", "ncr": ncr["id"]},
+    )
     call("POST", f"ncrs/{ncr['id']}/close/")
     call("POST", "ncrs/", {"title": "Burr on edge", "severity": "major"})
     call("POST", "suppliers/", {"number": "SUP-1", "name": "Acme"})
     erp = Path(env["SYNC_SQLITE_DIRS"]) / "erp.sqlite3"
     with sqlite3.connect(erp) as db:
-        db.execute("CREATE TABLE equipment (equipment_no TEXT PRIMARY KEY, "
-                   "description TEXT NOT NULL, changed_at TIMESTAMP)")  # fmt: skip
+        db.execute(
+            "CREATE TABLE equipment (equipment_no TEXT PRIMARY KEY, "
+            "description TEXT NOT NULL, changed_at TIMESTAMP)"
+        )
         rows = [(f"EQ-{n}", f"Gauge {n}", f"2026-01-0{n} 08:00:00") for n in (1, 2, 3)]
         db.executemany("INSERT INTO equipment VALUES (?, ?, ?)", rows)
-    sqlite = call("POST", "sync/connections/", {"name": "ERP", "kind": "sqlite",
-                                                "database": str(erp)})  # fmt: skip
-    call("POST", "sync/connections/", {"name": "Shop API", "kind": "rest",
-                                       "base_url": f"{outside}/api/"})  # fmt: skip
-    config = call("POST", "sync/configurations/", {
-        "name": "ERP equipment", "system_type": "erp", "connection": sqlite["id"],
-        "entity_type": "equipment", "sync_direction": "bidirectional", "sync_type": "delta",
-        "remote_object": "equipment", "remote_key": "equipment_no", "delta_field": "changed_at",
-        "conflict_strategy": "manual",
-        "field_mappings": [{"local": "name", "remote": "description"}],
-    })  # fmt: skip
+    sqlite = call(
+        "POST", "sync/connections/", {"name": "ERP", "kind": "sqlite", "database": str(erp)}
+    )
+    call(
+        "POST",
+        "sync/connections/",
+        {"name": "Shop API", "kind": "rest", "base_url": f"{outside}/api/"},
+    )
+    config = call(
+        "POST",
+        "sync/configurations/",
+        {
+            "name": "ERP equipment",
+            "system_type": "erp",
+            "connection": sqlite["id"],
+            "entity_type": "equipment",
+            "sync_direction": "bidirectional",
+            "sync_type": "delta",
+            "remote_object": "equipment",
+            "remote_key": "equipment_no",
+            "delta_field": "changed_at",
+            "conflict_strategy": "manual",
+            "field_mappings": [{"local": "name", "remote": "description"}],
+        },
+    )
     manage(env, "run_sync", str(config["id"]))
     with sqlite3.connect(erp) as db:
-        db.execute("UPDATE equipment SET description = 'ERP side', changed_at = "
-                   "'2026-02-01 08:00:00' WHERE equipment_no = 'EQ-1'")  # fmt: skip
+        db.execute(
+            "UPDATE equipment SET description = 'ERP side', changed_at = "
+            "'2026-02-01 08:00:00' WHERE equipment_no = 'EQ-1'"
+        )
     gauge = call("GET", "equipment/?number=EQ-1")["results"][0]
     call("PATCH", f"equipment/{gauge['id']}/", {"name": "QMS side"})
     # Leaves a pending conflict: run_sync exits 3 (success with conflicts).
@@ -231,18 +275,35 @@ def seed(api: requests.Session, base: str, env: dict[str, str], outside: str) ->
     call("POST", f"sync/configurations/{config['id']}/execute/", {"dry_run": True})  # queued
 
 
-def schemathesis(base: str, headers: dict[str, str], args: argparse.Namespace, name: str,
-                 tmp: Path) -> int:  # fmt: skip
+def schemathesis(
+    base: str, headers: dict[str, str], args: argparse.Namespace, name: str, tmp: Path
+) -> int:
     command = [
-        str(Path(PYTHON).with_name("schemathesis")), "run", f"{base}/api/schema/",
-        "--checks", CHECKS, "--max-examples", str(args.max_examples), "--seed", str(args.seed),
+        str(Path(PYTHON).with_name("schemathesis")),
+        "run",
+        f"{base}/api/schema/",
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        str(args.max_examples),
+        "--seed",
+        str(args.seed),
         # One worker: Python 3.11 parsers are not thread-safe (hypothesis describes its
         # strategies with ast.parse, which fails with SystemError under two threads).
-        "--workers", "1", "--request-timeout", "60", "--suppress-health-check", "all",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "60",
+        "--suppress-health-check",
+        "all",
         # Our credentials only: the schema's security schemes would add made-up ones.
-        "--generation-with-security-parameters", "false",
-        "--report", "junit", "--report-junit-path", str(tmp / f"{name}.xml"),
-    ]  # fmt: skip
+        "--generation-with-security-parameters",
+        "false",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(tmp / f"{name}.xml"),
+    ]
     if args.paths:
         command += ["--include-path-regex", args.paths]
     for header, value in headers.items():

@@ -199,8 +199,9 @@ def test_a_new_pending_conflict_is_one_alert_however_often_later_runs_refresh_it
     config = configure(source, sync_direction="bidirectional", conflict_strategy="manual")
     run(config)
     source.update("EQ-00001", "ERP name", T0 + timedelta(days=1))
-    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-00001"),
-                             data={"name": "QMS name"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number="EQ-00001"), data={"name": "QMS name"}
+    )
 
     run(config)
     run(config, full=True)
@@ -241,8 +242,12 @@ def test_a_key_expiring_within_14_days_is_alerted_once_per_expiry(mailbox):
 def test_a_burst_of_alerts_is_one_message(make_subscription, receiver, mailbox):
     subscription, _ = make_subscription(name="ERP")
     for n in range(30):
-        alert_send(kind="webhook.subscription.disabled", obj=subscription, reason=f"r{n}",
-                   occurrence=str(n))  # fmt: skip
+        alert_send(
+            kind="webhook.subscription.disabled",
+            obj=subscription,
+            reason=f"r{n}",
+            occurrence=str(n),
+        )
 
     assert alerts_email_pending() == 30
 
@@ -287,8 +292,12 @@ def test_alerts_committed_together_reach_a_real_worker_as_one_message(
 
     with transaction.atomic():
         for n in range(5):
-            alert_send(kind="webhook.subscription.disabled", obj=subscription, reason=f"r{n}",
-                       occurrence=str(n))  # fmt: skip
+            alert_send(
+                kind="webhook.subscription.disabled",
+                obj=subscription,
+                reason=f"r{n}",
+                occurrence=str(n),
+            )
     wait_for(lambda: len(mails(mailbox)) == 1 and not Alert.objects.filter(emailed_at=None))
 
     assert subject(mails(mailbox)[0]) == "[E-QMS] 5 alerts: 5 x Webhook subscription disabled"

@@ -141,7 +141,11 @@ def more_of_everything(settings) -> None:
     connection_row = Connection.objects.first()
     for n in range(5):
         config = SyncConfiguration.objects.create(
-            name=f"Extra config {n}", system_type="ERP", connection=connection_row,
-            entity_type="orders", remote_object="o", remote_key="id",
-        )  # fmt: skip
+            name=f"Extra config {n}",
+            system_type="ERP",
+            connection=connection_row,
+            entity_type="orders",
+            remote_object="o",
+            remote_key="id",
+        )
         SyncRun.objects.create(configuration=config, status="failed", error="x")

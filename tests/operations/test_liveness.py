@@ -30,8 +30,11 @@ def test_readyz_without_any_worker_or_beat_is_degraded_but_still_200(client):
     assert status == 200
     assert body["status"] == "degraded"
     assert body["checks"]["worker"] == {
-        "ok": False, "alive": 0, "age_seconds": None, "error": "no worker has reported yet",
-    }  # fmt: skip
+        "ok": False,
+        "alive": 0,
+        "age_seconds": None,
+        "error": "no worker has reported yet",
+    }
     assert body["checks"]["beat"]["error"] == "no beat has reported yet"
     assert all(body["checks"][name]["ok"] for name in ("database", "broker", "cache"))
 

@@ -161,10 +161,17 @@ def test_a_real_worker_process_and_this_process_add_up_in_one_counter(
     quality.ncr_create(title="Delivered by the worker")
 
     worker = start_celery(
-        "worker", *WORKER_ARGS, "--beat", "--pool", "prefork", "--concurrency", "1",
-        WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8", WEBHOOK_SWEEP_INTERVAL_SECONDS="1",
+        "worker",
+        *WORKER_ARGS,
+        "--beat",
+        "--pool",
+        "prefork",
+        "--concurrency",
+        "1",
+        WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8",
+        WEBHOOK_SWEEP_INTERVAL_SECONDS="1",
         WEBHOOK_REQUEUE_AFTER_SECONDS="1",
-    )  # fmt: skip
+    )
     wait_for(lambda: not WebhookDelivery.objects.exclude(status="succeeded").exists(), timeout=90)
     stop(worker, signal.SIGTERM)
     after = scrape()

@@ -66,9 +66,16 @@ def start_worker():
 
 
 def test_the_api_keeps_answering_while_the_broker_is_down_and_nothing_is_lost(
-    redis_broker, make_subscription, receiver, make_user, tmp_path, settings, clock,
-    start_worker, log_lines,
-):  # fmt: skip
+    redis_broker,
+    make_subscription,
+    receiver,
+    make_user,
+    tmp_path,
+    settings,
+    clock,
+    start_worker,
+    log_lines,
+):
     from sync.services.runs import runs_sweep
     from webhooks.services import deliveries_sweep
 

@@ -49,8 +49,13 @@ class Service:
     def manage(self, *args: str) -> str:
         done = subprocess.run(
             [sys.executable, str(ROOT / "manage.py"), *args],
-            env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
-        )  # fmt: skip
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
         return done.stdout
 
 
@@ -74,12 +79,20 @@ def service(postgres_cluster, tmp_path_factory) -> Iterator[Service]:
         for k, v in os.environ.items()
         if k not in ("REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL", "DATABASE_URL")
     }
-    env.update({
-        "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": postgres_cluster.url(DATABASE), "EQMS_VAR_DIR": str(var),
-        "APIKEY_BCRYPT_ROUNDS": "4", "LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT),
-        "SYNC_ALLOWED_NETWORKS": "127.0.0.0/8", "SYNC_LOCAL_SETTLE_SECONDS": "0",
-    })  # fmt: skip
+    env.update(
+        {
+            "DEBUG": "false",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_SSL_REDIRECT": "false",
+            "DATABASE_URL": postgres_cluster.url(DATABASE),
+            "EQMS_VAR_DIR": str(var),
+            "APIKEY_BCRYPT_ROUNDS": "4",
+            "LOG_LEVEL": "INFO",
+            "PYTHONPATH": str(ROOT),
+            "SYNC_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "SYNC_LOCAL_SETTLE_SECONDS": "0",
+        }
+    )
     port = free_port()
     service = Service(f"http://127.0.0.1:{port}", "", env, var / "web.log", var / "worker.log")
     service.manage("migrate", "--verbosity", "0")
@@ -88,16 +101,44 @@ def service(postgres_cluster, tmp_path_factory) -> Iterator[Service]:
     )["key"]
     with service.web_log.open("w") as web_out, service.worker_log.open("w") as worker_out:
         web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "eqms_integration.wsgi:application", "--bind",
-             f"127.0.0.1:{port}", "--workers", "2", "--no-control-socket"],
-            env=env, cwd=ROOT, stdout=web_out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "eqms_integration", "worker", "--loglevel",
-             "INFO", "--concurrency", "1", "--without-gossip", "--without-mingle"],
-            env=env, cwd=ROOT, stdout=worker_out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "eqms_integration.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--no-control-socket",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=web_out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "eqms_integration",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "1",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=worker_out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         wait_for(lambda: _answers(service.url + "/healthz"), timeout=60)
         yield service
@@ -161,8 +202,12 @@ def slow_erp() -> Iterator[FakeERP]:
     with FakeERP.running() as erp:
         erp.pagination = "page"
         erp.max_page_size = BATCH
-        erp.add(*({"id": f"EQ-{n:03d}", "name": f"Gauge {n}", "updated_at": n}
-                  for n in range(1, ITEMS + 1)))  # fmt: skip
+        erp.add(
+            *(
+                {"id": f"EQ-{n:03d}", "name": f"Gauge {n}", "updated_at": n}
+                for n in range(1, ITEMS + 1)
+            )
+        )
         listing = erp.listing
 
         def slow_listing(query: dict[str, str]):
@@ -200,8 +245,13 @@ def _run_row(cluster, run_id: int) -> dict | None:
     except psycopg.OperationalError:
         return None
     status, error, processed, finished_at = row
-    return {"status": status, "error": error, "processed": processed,
-            "finished_at": finished_at, "equipment": equipment}  # fmt: skip
+    return {
+        "status": status,
+        "error": error,
+        "processed": processed,
+        "finished_at": finished_at,
+        "equipment": equipment,
+    }
 
 
 def test_a_sync_run_that_loses_the_database_ends_failed_with_the_cause_once_it_is_back(
@@ -223,8 +273,12 @@ def test_a_sync_run_that_loses_the_database_ends_failed_with_the_cause_once_it_i
     ended_after = time.monotonic() - back
     lost = _run_row(postgres_cluster, run_id)
     retry = service.post(f"/api/sync/configurations/{config_id}/execute/", {})
-    wait_for(lambda: (_run_row(postgres_cluster, retry.json()["run_id"]) or {}).get("status")
-             == "success", timeout=60)  # fmt: skip
+    wait_for(
+        lambda: (
+            (_run_row(postgres_cluster, retry.json()["run_id"]) or {}).get("status") == "success"
+        ),
+        timeout=60,
+    )
     done = _run_row(postgres_cluster, retry.json()["run_id"])
 
     assert lost["status"] == "failed"

@@ -22,9 +22,16 @@ def admin_client_logged_in(client):
 def test_adding_an_ncr_in_the_admin_numbers_it(admin_client_logged_in):
     response = admin_client_logged_in.post(
         "/admin/quality/ncr/add/",
-        {"title": "From admin", "description": "", "severity": "major", "status": "open",
-         "source": "", "detected_at_0": "", "detected_at_1": ""},
-    )  # fmt: skip
+        {
+            "title": "From admin",
+            "description": "",
+            "severity": "major",
+            "status": "open",
+            "source": "",
+            "detected_at_0": "",
+            "detected_at_1": "",
+        },
+    )
 
     assert response.status_code == 302, response.content[:2000]
     ncr = NCR.objects.get()
@@ -79,10 +86,18 @@ def test_editing_equipment_in_the_admin_saves_through_the_service(admin_client_l
 
     response = admin_client_logged_in.post(
         f"/admin/quality/equipment/{eq.pk}/change/",
-        {"number": "EQ-1", "name": "Digital caliper", "category": "", "location": "Lab",
-         "manufacturer": "", "model": "", "serial_number": "", "status": "active",
-         "calibration_due_date": ""},
-    )  # fmt: skip
+        {
+            "number": "EQ-1",
+            "name": "Digital caliper",
+            "category": "",
+            "location": "Lab",
+            "manufacturer": "",
+            "model": "",
+            "serial_number": "",
+            "status": "active",
+            "calibration_due_date": "",
+        },
+    )
 
     assert response.status_code == 302
     assert Equipment.objects.get(pk=eq.pk).name == "Digital caliper"
@@ -119,8 +134,7 @@ def test_a_capa_is_closed_with_its_button_and_a_reader_gets_403(admin_client_log
     from django.contrib.auth.models import Group
 
     capa = services.capa_create(title="Fix the mould")
-    auditor = get_user_model().objects.create_user("auditor", password="pw-12345678",
-                                                   is_staff=True)  # fmt: skip
+    auditor = get_user_model().objects.create_user("auditor", password="pw-12345678", is_staff=True)
     auditor.groups.add(Group.objects.get(name="Auditor"))
     reader = type(client)()
     reader.login(username="auditor", password="pw-12345678")

@@ -19,16 +19,22 @@ def test_two_rows_of_one_batch_renamed_to_the_same_number_keep_it_unique():
     services.equipment_create(number="EQ-TAKEN", name="Taken")
 
     results = update_many(
-        Equipment, EQUIPMENT_FIELDS,
-        [(first, {"number": "EQ-NEW"}), (second, {"number": "EQ-NEW"}),
-         (Equipment.objects.get(number="EQ-TAKEN"), {"name": "Still taken"})],
-    )  # fmt: skip
+        Equipment,
+        EQUIPMENT_FIELDS,
+        [
+            (first, {"number": "EQ-NEW"}),
+            (second, {"number": "EQ-NEW"}),
+            (Equipment.objects.get(number="EQ-TAKEN"), {"name": "Still taken"}),
+        ],
+    )
 
     assert results[0] == first and results[2].name == "Still taken"
     assert isinstance(results[1], ValidationError) and "number" in results[1].message_dict
     assert sorted(Equipment.objects.values_list("number", flat=True)) == [
-        "EQ-2", "EQ-NEW", "EQ-TAKEN",
-    ]  # fmt: skip
+        "EQ-2",
+        "EQ-NEW",
+        "EQ-TAKEN",
+    ]
 
 
 def test_a_row_renamed_to_a_number_already_in_use_is_refused_alone():
@@ -37,9 +43,10 @@ def test_a_row_renamed_to_a_number_already_in_use_is_refused_alone():
 
     [refused] = update_many(Equipment, EQUIPMENT_FIELDS, [(second, {"number": "EQ-1"})])
     [created, duplicate] = create_many(
-        Equipment, EQUIPMENT_FIELDS, [{"number": "EQ-3", "name": "Three"},
-                                      {"number": "EQ-3", "name": "Three again"}],
-    )  # fmt: skip
+        Equipment,
+        EQUIPMENT_FIELDS,
+        [{"number": "EQ-3", "name": "Three"}, {"number": "EQ-3", "name": "Three again"}],
+    )
 
     assert isinstance(refused, ValidationError) and isinstance(duplicate, ValidationError)
     assert created.pk is not None

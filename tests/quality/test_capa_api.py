@@ -16,10 +16,15 @@ def test_a_capa_is_numbered_and_can_be_linked_to_an_ncr(admin_api):
 
     response = admin_api.post(
         "/api/capas/",
-        {"title": "Change supplier", "capa_type": "preventive", "ncr": ncr.pk, "owner": "Q. Lead",
-         "due_date": "2030-01-31"},
+        {
+            "title": "Change supplier",
+            "capa_type": "preventive",
+            "ncr": ncr.pk,
+            "owner": "Q. Lead",
+            "due_date": "2030-01-31",
+        },
         format="json",
-    )  # fmt: skip
+    )
 
     assert response.status_code == 201, response.json()
     data = response.json()

@@ -12,10 +12,15 @@ pytestmark = pytest.mark.django_db
 def test_equipment_is_created_and_found_by_its_number(admin_api):
     created = admin_api.post(
         "/api/equipment/",
-        {"number": "EQ-100", "name": "Caliper", "category": "Gauge", "serial_number": "SN1",
-         "calibration_due_date": "2027-03-01"},
+        {
+            "number": "EQ-100",
+            "name": "Caliper",
+            "category": "Gauge",
+            "serial_number": "SN1",
+            "calibration_due_date": "2027-03-01",
+        },
         format="json",
-    )  # fmt: skip
+    )
     admin_api.post("/api/equipment/", {"number": "EQ-200", "name": "Scale"}, format="json")
 
     assert created.status_code == 201, created.json()
@@ -77,15 +82,21 @@ def test_suppliers_are_created_filtered_by_number_and_updated(admin_api):
     ("url", "body", "field"),
     [
         ("/api/suppliers/", {"number": "S-1", "name": "A", "email": "not-an-email"}, "email"),
-        ("/api/suppliers/", {"number": "S-1", "name": "A", "approval_status": "maybe"},
-         "approval_status"),
+        (
+            "/api/suppliers/",
+            {"number": "S-1", "name": "A", "approval_status": "maybe"},
+            "approval_status",
+        ),
         ("/api/suppliers/", {"name": "A"}, "number"),
         ("/api/equipment/", {"number": "E" * 65, "name": "A"}, "number"),
         ("/api/equipment/", {"number": "E1", "name": "A", "status": "broken"}, "status"),
-        ("/api/equipment/", {"number": "E1", "name": "A", "calibration_due_date": "2027-13-01"},
-         "calibration_due_date"),
+        (
+            "/api/equipment/",
+            {"number": "E1", "name": "A", "calibration_due_date": "2027-13-01"},
+            "calibration_due_date",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_master_data_gets_a_400_naming_the_field(admin_api, url, body, field):
     response = admin_api.post(url, body, format="json")
 

@@ -24,8 +24,11 @@ def _erps_are_allowed(sync_test_systems) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def source(request, tmp_path):
-    src = {"sqlite": lambda: SQLiteSource(tmp_path), "postgresql": PostgresSource,
-           "mariadb": MariaDBSource}[request.param]()  # fmt: skip
+    src = {
+        "sqlite": lambda: SQLiteSource(tmp_path),
+        "postgresql": PostgresSource,
+        "mariadb": MariaDBSource,
+    }[request.param]()
     src.create()
     yield src
     src.drop()
@@ -73,8 +76,13 @@ def erp_mariadb() -> Iterator[dict]:
             False, f"mysqlclient ({exc}); install libmariadb-dev and requirements-mysql.txt"
         )
     try:
-        db = MySQLdb.connect(host=MARIADB["host"], port=MARIADB["port"], user=MARIADB["user"],
-                             database=MARIADB["database"], connect_timeout=3)  # fmt: skip
+        db = MySQLdb.connect(
+            host=MARIADB["host"],
+            port=MARIADB["port"],
+            user=MARIADB["user"],
+            database=MARIADB["database"],
+            connect_timeout=3,
+        )
     except MySQLdb.OperationalError as exc:
         need_service(False, f"MariaDB at 127.0.0.1:3306 ({exc})")
     table = f"mes_orders_{os.getpid()}"

@@ -54,8 +54,9 @@ class Source:
 
     def delete(self, number: str) -> None:
         with self.cursor() as cur:
-            cur.execute(f"DELETE FROM {self.table} WHERE equipment_no = {self.placeholder}",
-                        (number,))  # fmt: skip
+            cur.execute(
+                f"DELETE FROM {self.table} WHERE equipment_no = {self.placeholder}", (number,)
+            )
 
     def update(self, number: str, description: str, changed_at: datetime) -> None:
         p = self.placeholder
@@ -101,8 +102,13 @@ class PostgresSource(Source):
         self.table = f"erp_equipment_{os.getpid()}"
 
     def connection_fields(self) -> dict:
-        return {"kind": "postgresql", "host": PG["host"], "port": PG["port"],
-                "database": PG["dbname"], "username": PG["user"]}  # fmt: skip
+        return {
+            "kind": "postgresql",
+            "host": PG["host"],
+            "port": PG["port"],
+            "database": PG["dbname"],
+            "username": PG["user"],
+        }
 
     @contextmanager
     def cursor(self) -> Iterator:
@@ -121,22 +127,37 @@ class MariaDBSource(Source):
         except ImportError as exc:
             need_service(False, f"mysqlclient ({exc})")
         try:
-            MySQLdb.connect(host=MARIADB["host"], port=MARIADB["port"], user=MARIADB["user"],
-                            database=MARIADB["database"], connect_timeout=3).close()  # fmt: skip
+            MySQLdb.connect(
+                host=MARIADB["host"],
+                port=MARIADB["port"],
+                user=MARIADB["user"],
+                database=MARIADB["database"],
+                connect_timeout=3,
+            ).close()
         except MySQLdb.OperationalError as exc:
             need_service(False, f"MariaDB at 127.0.0.1:3306 ({exc})")
         self.table = f"erp_equipment_{os.getpid()}"
 
     def connection_fields(self) -> dict:
-        return {"kind": "mysql", "host": MARIADB["host"], "port": MARIADB["port"],
-                "database": MARIADB["database"], "username": MARIADB["user"]}  # fmt: skip
+        return {
+            "kind": "mysql",
+            "host": MARIADB["host"],
+            "port": MARIADB["port"],
+            "database": MARIADB["database"],
+            "username": MARIADB["user"],
+        }
 
     @contextmanager
     def cursor(self) -> Iterator:
         import MySQLdb
 
-        db = MySQLdb.connect(host=MARIADB["host"], port=MARIADB["port"], user=MARIADB["user"],
-                             database=MARIADB["database"], autocommit=True)  # fmt: skip
+        db = MySQLdb.connect(
+            host=MARIADB["host"],
+            port=MARIADB["port"],
+            user=MARIADB["user"],
+            database=MARIADB["database"],
+            autocommit=True,
+        )
         try:
             yield db.cursor()
         finally:

@@ -20,10 +20,20 @@ def admin_client(client):
 
 def form(**overrides):
     return {
-        "name": "ERP", "kind": "sqlite", "host": "", "port": "", "database": "", "username": "",
-        "password": "", "options": "{}", "base_url": "", "auth_type": "none", "credentials": "",
-        "timeout_seconds": "15", **overrides,
-    }  # fmt: skip
+        "name": "ERP",
+        "kind": "sqlite",
+        "host": "",
+        "port": "",
+        "database": "",
+        "username": "",
+        "password": "",
+        "options": "{}",
+        "base_url": "",
+        "auth_type": "none",
+        "credentials": "",
+        "timeout_seconds": "15",
+        **overrides,
+    }
 
 
 def test_adding_a_connection_encrypts_its_password_and_editing_keeps_it(admin_client, erp_sqlite):
@@ -56,8 +66,15 @@ def test_a_rest_connection_without_its_credentials_is_refused_next_to_the_field(
 
 def test_the_test_action_reports_each_connection(admin_client, erp_sqlite):
     good = Connection.objects.create(name="file", kind="sqlite", database=str(erp_sqlite))
-    bad = Connection.objects.create(name="down", kind="postgresql", host="127.0.0.1", port=9,
-                                    database="x", username="u", timeout_seconds=2)  # fmt: skip
+    bad = Connection.objects.create(
+        name="down",
+        kind="postgresql",
+        host="127.0.0.1",
+        port=9,
+        database="x",
+        username="u",
+        timeout_seconds=2,
+    )
 
     response = admin_client.post(
         "/admin/sync/connection/",
@@ -72,14 +89,27 @@ def test_the_test_action_reports_each_connection(admin_client, erp_sqlite):
 def test_a_configuration_with_an_unknown_column_is_refused_in_the_admin(admin_client, erp_sqlite):
     connection = Connection.objects.create(name="file", kind="sqlite", database=str(erp_sqlite))
     data = {
-        "name": "ERP equipment", "description": "", "system_type": "erp", "system_name": "",
-        "connection": connection.pk, "entity_type": "equipment", "sync_direction": "inbound",
-        "sync_type": "full", "remote_object": "equipment", "remote_key": "equipment_id",
-        "delta_field": "", "conflict_strategy": "log", "batch_size": "100",
-        "timeout_seconds": "3600", "max_retries": "3", "schedule_type": "manual",
-        "interval_minutes": "", "cron_expression": "", "enabled": "on",
+        "name": "ERP equipment",
+        "description": "",
+        "system_type": "erp",
+        "system_name": "",
+        "connection": connection.pk,
+        "entity_type": "equipment",
+        "sync_direction": "inbound",
+        "sync_type": "full",
+        "remote_object": "equipment",
+        "remote_key": "equipment_id",
+        "delta_field": "",
+        "conflict_strategy": "log",
+        "batch_size": "100",
+        "timeout_seconds": "3600",
+        "max_retries": "3",
+        "schedule_type": "manual",
+        "interval_minutes": "",
+        "cron_expression": "",
+        "enabled": "on",
         "field_mappings": '[{"local": "number", "remote": "equipment_no"}]',
-    }  # fmt: skip
+    }
 
     refused = admin_client.post("/admin/sync/syncconfiguration/add/", data)
     saved = admin_client.post(
@@ -100,10 +130,15 @@ def test_run_now_in_the_admin_queues_a_run_and_the_run_log_shows_it(
 
     connection = Connection.objects.create(name="file", kind="sqlite", database=str(erp_sqlite))
     config = SyncConfiguration.objects.create(
-        name="ERP equipment", system_type="ERP", connection=connection, entity_type="equipment",
-        sync_type="full", remote_object="equipment", remote_key="equipment_no",
+        name="ERP equipment",
+        system_type="ERP",
+        connection=connection,
+        entity_type="equipment",
+        sync_type="full",
+        remote_object="equipment",
+        remote_key="equipment_no",
         field_mappings=[{"local": "name", "remote": "description"}],
-    )  # fmt: skip
+    )
 
     with django_capture_on_commit_callbacks(execute=False):
         response = admin_client.post(
@@ -137,9 +172,11 @@ def test_managers_and_auditors_see_connections_in_the_admin_but_cannot_add_chang
         client.post("/admin/sync/connection/add/", form(database=str(erp_sqlite), name="new")),
         client.post(change, form(database=str(erp_sqlite), name="renamed")),
         client.post(f"/admin/sync/connection/{connection.pk}/delete/", {"post": "yes"}),
-        client.post("/admin/sync/connection/",
-                    {"action": "test_selected", "_selected_action": [connection.pk]}),
-    ]  # fmt: skip
+        client.post(
+            "/admin/sync/connection/",
+            {"action": "test_selected", "_selected_action": [connection.pk]},
+        ),
+    ]
 
     assert listed.status_code == 200 and viewed.status_code == 200
     assert [a.status_code for a in answers[:4]] == [403, 403, 403, 403]
@@ -163,8 +200,15 @@ def test_the_connection_form_groups_fields_by_kind_and_never_shows_null(admin_cl
 
 def test_the_test_button_connects_and_reports_on_the_change_page(admin_client, erp_sqlite):
     good = Connection.objects.create(name="file", kind="sqlite", database=str(erp_sqlite))
-    bad = Connection.objects.create(name="down", kind="postgresql", host="127.0.0.1", port=9,
-                                    database="x", username="u", timeout_seconds=2)  # fmt: skip
+    bad = Connection.objects.create(
+        name="down",
+        kind="postgresql",
+        host="127.0.0.1",
+        port=9,
+        database="x",
+        username="u",
+        timeout_seconds=2,
+    )
 
     confirm = admin_client.get(f"/admin/sync/connection/{good.pk}/test/").content.decode()
     ok = admin_client.post(f"/admin/sync/connection/{good.pk}/test/", follow=True)

@@ -60,8 +60,9 @@ def form_data(config: SyncConfiguration, **overrides) -> dict:
 
 def change_both_sides(source, number: str = "EQ-00001") -> None:
     source.update(number, "ERP name", T0 + timedelta(days=1))
-    quality.equipment_update(equipment=Equipment.objects.get(number=number),
-                             data={"name": "QMS name"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number=number), data={"name": "QMS name"}
+    )
 
 
 def page_of(client, config: SyncConfiguration) -> str:
@@ -90,8 +91,7 @@ def test_saving_a_two_way_configuration_with_a_read_only_transform_warns(admin_c
     )
 
     messages = [str(m) for m in response.context["messages"]]
-    assert any("'trim' applies to values read from the external system only" in m
-               for m in messages)  # fmt: skip
+    assert any("'trim' applies to values read from the external system only" in m for m in messages)
 
 
 def test_an_outbound_configuration_with_a_transform_that_does_nothing_is_refused(
@@ -122,8 +122,13 @@ def editor_data(page: str) -> dict:
 def test_the_overview_shows_the_last_run_totals_cursors_next_run_and_waiting_conflicts(
     admin_client, source
 ):
-    config = configure(source, sync_direction="bidirectional", conflict_strategy="manual",
-                       schedule_type="interval", interval_minutes=30)  # fmt: skip
+    config = configure(
+        source,
+        sync_direction="bidirectional",
+        conflict_strategy="manual",
+        schedule_type="interval",
+        interval_minutes=30,
+    )
     run(config)
     change_both_sides(source)
     waiting = run(config)
@@ -136,12 +141,15 @@ def test_the_overview_shows_the_last_run_totals_cursors_next_run_and_waiting_con
     assert "1 left waiting" in last
     totals = re.search(r'<dd id="overview-totals">(.*?)</dd>', page, re.S).group(1)
     assert "2 finished" in totals and "1 success, 1 with conflicts" in totals
-    assert (f"?status__exact=pending&amp;configuration__id__exact={config.pk}" in page
-            and "1 waiting for a person" in page)  # fmt: skip
+    assert (
+        f"?status__exact=pending&amp;configuration__id__exact={config.pk}" in page
+        and "1 waiting for a person" in page
+    )
     cursor = re.search(r'<dd id="overview-cursor">(.*?)</dd>', page, re.S).group(1)
     assert "changed_at 2026-11-02T08:00:00" in cursor and "key EQ-00001" in cursor
-    assert "updated_at " in re.search(r'<dd id="overview-local-cursor">(.*?)</dd>', page,
-                                      re.S).group(1)  # fmt: skip
+    assert "updated_at " in re.search(
+        r'<dd id="overview-local-cursor">(.*?)</dd>', page, re.S
+    ).group(1)
     next_run = re.search(r'<dd id="overview-next-run">(.*?)</dd>', page, re.S).group(1)
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", next_run)
 
@@ -155,8 +163,9 @@ def test_the_chart_has_axes_dates_outcome_colours_and_hollow_dry_runs(admin_clie
 
     page = page_of(admin_client, config)
 
-    chart = re.search(r'<fieldset class="module run-chart" id="run-chart">(.*?)</fieldset>',
-                      page, re.S).group(1)  # fmt: skip
+    chart = re.search(
+        r'<fieldset class="module run-chart" id="run-chart">(.*?)</fieldset>', page, re.S
+    ).group(1)
     assert "Last 3 runs" in chart
     assert chart.count("<svg") == 2 and chart.count('class="axis"') == 4
     assert chart.count('class="run-bar success"') == 4  # 2 real runs x 2 panels
@@ -199,8 +208,13 @@ def test_the_mapping_editor_lists_the_qms_fields_and_the_remote_columns(admin_cl
 
     data = editor_data(page_of(admin_client, config))
 
-    assert data["columns"] == ["equipment_no", "description", "status_code", "calibration",
-                               "changed_at"]  # in the table's order  # fmt: skip
+    assert data["columns"] == [
+        "equipment_no",
+        "description",
+        "status_code",
+        "calibration",
+        "changed_at",
+    ]  # in the table's order
     assert "calibration_due_date" in data["local_fields"]["equipment"]
     assert data["local_fields"]["orders"] is None  # the record store takes any name
     assert data["error"] == "" and "trim" in data["transforms"]
@@ -215,8 +229,10 @@ def test_with_the_remote_down_the_mappings_are_edited_as_json_and_still_saved(ad
     page = page_of(admin_client, config)
     data = editor_data(page)
     source.path.with_suffix(".gone").rename(source.path)  # back up for the save's check
-    saved = admin_client.post(f"/admin/sync/syncconfiguration/{config.pk}/change/",
-                              form_data(config, field_mappings=json.dumps(mappings)))  # fmt: skip
+    saved = admin_client.post(
+        f"/admin/sync/syncconfiguration/{config.pk}/change/",
+        form_data(config, field_mappings=json.dumps(mappings)),
+    )
 
     assert data["columns"] is None and "could not be read" in data["error"]
     assert 'class="errornote mapping-editor-error"' in page and 'name="field_mappings"' in page
@@ -264,8 +280,9 @@ def test_a_first_two_way_run_is_announced_with_the_dry_run_offered(admin_client,
     run(config)
     later = page_of(admin_client, config)
 
-    notice = re.search(r'<div class="first-run-notice" id="first-run-notice">(.*?)</div>',
-                       first, re.S).group(1)  # fmt: skip
+    notice = re.search(
+        r'<div class="first-run-notice" id="first-run-notice">(.*?)</div>', first, re.S
+    ).group(1)
     assert "created on the other" in notice
     assert f"/admin/sync/syncconfiguration/{config.pk}/dry-run/" in notice
     assert "created on the other" in preview.content.decode()
@@ -277,14 +294,15 @@ def test_a_reader_can_neither_list_columns_nor_start_runs(client, source):
     from django.contrib.auth.models import Group
 
     config = configure(source)
-    auditor = get_user_model().objects.create_user("auditor", password="pw-12345678",
-                                                   is_staff=True)  # fmt: skip
+    auditor = get_user_model().objects.create_user("auditor", password="pw-12345678", is_staff=True)
     auditor.groups.add(Group.objects.get(name="Auditor"))
     client.login(username="auditor", password="pw-12345678")
 
     page = page_of(client, config)
-    columns = client.get("/admin/sync/syncconfiguration/columns/",
-                         {"connection": config.connection_id, "object": source.table})  # fmt: skip
+    columns = client.get(
+        "/admin/sync/syncconfiguration/columns/",
+        {"connection": config.connection_id, "object": source.table},
+    )
     started = client.post(f"/admin/sync/syncconfiguration/{config.pk}/run/")
 
     assert 'id="sync-overview"' in page and "/run/" not in page

@@ -42,8 +42,9 @@ def make_conflict(source) -> SyncConflict:
     config = configure(source, sync_direction="bidirectional", conflict_strategy="manual")
     run(config)
     source.update("EQ-00001", "ERP name", T0 + timedelta(days=1))
-    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-00001"),
-                             data={"name": "QMS name"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number="EQ-00001"), data={"name": "QMS name"}
+    )
     run(config)
     return SyncConflict.objects.get()
 
@@ -54,10 +55,15 @@ def test_a_conflict_shows_both_sides_and_is_resolved_with_custom_values(admin_cl
     page = admin_client.get(f"/admin/sync/syncconflict/{conflict.pk}/change/").content.decode()
     response = admin_client.post(
         f"/admin/sync/syncconflict/{conflict.pk}/resolve/",
-        {"resolution": "custom_value", "custom__name": "Both agreed", "custom__status": "active",
-         "custom__calibration_due_date": "2027-03-01", "notes": "phoned the plant"},
+        {
+            "resolution": "custom_value",
+            "custom__name": "Both agreed",
+            "custom__status": "active",
+            "custom__calibration_due_date": "2027-03-01",
+            "notes": "phoned the plant",
+        },
         follow=True,
-    )  # fmt: skip
+    )
 
     assert "ERP name" in page and "QMS name" in page and "Gauge 1" in page
     assert 'class="differs"' in page and "resolve-form" in page
@@ -73,8 +79,9 @@ def test_a_refused_resolution_says_why_and_changes_nothing(admin_client, source)
 
     response = admin_client.post(
         f"/admin/sync/syncconflict/{conflict.pk}/resolve/",
-        {"resolution": "custom_value", "custom__status": "exploded"}, follow=True,
-    )  # fmt: skip
+        {"resolution": "custom_value", "custom__status": "exploded"},
+        follow=True,
+    )
 
     assert "Not resolved" in response.content.decode()
     assert SyncConflict.objects.get().status == "pending"
@@ -85,14 +92,14 @@ def test_an_auditor_sees_conflicts_but_cannot_resolve_them(client, source):
     from django.contrib.auth.models import Group
 
     conflict = make_conflict(source)
-    auditor = get_user_model().objects.create_user("auditor", password="pw-12345678",
-                                                   is_staff=True)  # fmt: skip
+    auditor = get_user_model().objects.create_user("auditor", password="pw-12345678", is_staff=True)
     auditor.groups.add(Group.objects.get(name="Auditor"))
     client.login(username="auditor", password="pw-12345678")
 
     page = client.get(f"/admin/sync/syncconflict/{conflict.pk}/change/")
-    refused = client.post(f"/admin/sync/syncconflict/{conflict.pk}/resolve/",
-                          {"resolution": "ignored"})  # fmt: skip
+    refused = client.post(
+        f"/admin/sync/syncconflict/{conflict.pk}/resolve/", {"resolution": "ignored"}
+    )
 
     assert page.status_code == 200 and "resolve-form" not in page.content.decode()
     assert refused.status_code == 403
@@ -131,8 +138,11 @@ def test_the_conflict_screen_preselects_nothing_links_the_record_and_folds_the_h
     equipment = Equipment.objects.get(number="EQ-00001")
 
     page = admin_client.get(f"/admin/sync/syncconflict/{conflict.pk}/change/").content.decode()
-    unchosen = admin_client.post(f"/admin/sync/syncconflict/{conflict.pk}/resolve/",
-                                 {"notes": "forgot to choose"}, follow=True)  # fmt: skip
+    unchosen = admin_client.post(
+        f"/admin/sync/syncconflict/{conflict.pk}/resolve/",
+        {"notes": "forgot to choose"},
+        follow=True,
+    )
 
     form = page[page.index('id="resolve-form"') :]
     assert "checked" not in form and form.count('name="resolution"') == 4

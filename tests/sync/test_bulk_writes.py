@@ -87,8 +87,9 @@ def test_a_retirement_by_a_full_run_is_audited_as_retired(erp):
 def test_records_of_the_record_store_are_audited_when_created_changed_and_retired(erp):
     erp.insert(rows(2))
     mappings = [{"local": "text", "remote": "description"}]
-    config = configure(erp, entity_type="orders", sync_type="full", apply_deletions=True,
-                       field_mappings=mappings)  # fmt: skip
+    config = configure(
+        erp, entity_type="orders", sync_type="full", apply_deletions=True, field_mappings=mappings
+    )
     run(config)
     erp.update("EQ-00001", "Gauge one", T0 + timedelta(days=1))
     erp.delete("EQ-00002")
@@ -128,10 +129,17 @@ def test_a_row_that_breaks_a_rule_fails_alone_with_full_cleans_words_and_leaves_
 
 def test_a_number_another_record_already_has_fails_that_row_alone(erp):
     Equipment.objects.create(number="N-2", name="Made by hand", status="active")
-    erp.insert([("EQ-1", "A", "A", "N-1", T0), ("EQ-2", "B", "A", "N-1", T0),
-                ("EQ-3", "C", "A", "N-3", T0)])  # fmt: skip
-    mappings = [{"local": "name", "remote": "description"},
-                {"local": "number", "remote": "calibration"}]  # fmt: skip
+    erp.insert(
+        [
+            ("EQ-1", "A", "A", "N-1", T0),
+            ("EQ-2", "B", "A", "N-1", T0),
+            ("EQ-3", "C", "A", "N-3", T0),
+        ]
+    )
+    mappings = [
+        {"local": "name", "remote": "description"},
+        {"local": "number", "remote": "calibration"},
+    ]
     config = configure(erp, field_mappings=mappings)
 
     result = run(config)
@@ -237,9 +245,12 @@ def test_bulk_sql_insert_and_update_write_through_the_services_database():
     columns = columns[2:] + columns[:2]  # created_at and updated_at last
     base = ["", "", "", "", "", "active", None, at, at]
     written = bulk_sql.insert(
-        Equipment, columns, [["B-1", "One", *base], ["B-2", "Two", *base]],
-        conflict=["number"], returning=["id", "number"],
-    )  # fmt: skip
+        Equipment,
+        columns,
+        [["B-1", "One", *base], ["B-2", "Two", *base]],
+        conflict=["number"],
+        returning=["id", "number"],
+    )
     again = bulk_sql.insert(
         Equipment, columns, [["B-2", "Again", *base]], conflict=["number"], returning=["id"]
     )
@@ -268,14 +279,23 @@ def test_a_row_for_a_closed_ncr_fails_alone_naming_it_and_is_not_tried_again(tmp
         )
     connection = Connection.objects.create(name="MES", kind="sqlite", database=str(path))
     config = configuration_create(
-        name="MES NCRs", system_type="MES", connection=connection, entity_type="ncr",
-        sync_type="delta", remote_object="mes_ncr", remote_key="ncr_id", delta_field="seq",
+        name="MES NCRs",
+        system_type="MES",
+        connection=connection,
+        entity_type="ncr",
+        sync_type="delta",
+        remote_object="mes_ncr",
+        remote_key="ncr_id",
+        delta_field="seq",
         field_mappings=[
             {"local": "title", "remote": "title"},
-            {"local": "status", "remote": "state",
-             "transform": {"type": "map", "values": {"O": "open", "C": "closed"}}},
+            {
+                "local": "status",
+                "remote": "state",
+                "transform": {"type": "map", "values": {"O": "open", "C": "closed"}},
+            },
         ],
-    )  # fmt: skip
+    )
     run(config)  # NCR 1 is created closed, NCR 2 open
     with sqlite3.connect(path) as db:
         db.execute("UPDATE mes_ncr SET title = title || ' (edited)', seq = seq + 10")

@@ -35,18 +35,27 @@ def source(tmp_path) -> SQLiteSource:
 
 def outbound_body(connection: Connection, **overrides) -> dict:
     return {
-        "name": "QMS equipment to ERP", "system_type": "ERP", "connection": connection.pk,
-        "entity_type": "equipment", "sync_direction": "outbound", "sync_type": "delta",
-        "remote_object": "erp_equipment", "remote_key": "equipment_no", "delta_field": "",
-        "field_mappings": [{"local": "name", "remote": "description"},
-                           {"local": "calibration_due_date", "remote": "calibration"}],
+        "name": "QMS equipment to ERP",
+        "system_type": "ERP",
+        "connection": connection.pk,
+        "entity_type": "equipment",
+        "sync_direction": "outbound",
+        "sync_type": "delta",
+        "remote_object": "erp_equipment",
+        "remote_key": "equipment_no",
+        "delta_field": "",
+        "field_mappings": [
+            {"local": "name", "remote": "description"},
+            {"local": "calibration_due_date", "remote": "calibration"},
+        ],
         **overrides,
-    }  # fmt: skip
+    }
 
 
 def made_here() -> Equipment:
-    return quality.equipment_create(number="QMS-1", name="Made here",
-                                    calibration_due_date=date(2027, 1, 1))  # fmt: skip
+    return quality.equipment_create(
+        number="QMS-1", name="Made here", calibration_due_date=date(2027, 1, 1)
+    )
 
 
 def take_down(source: SQLiteSource) -> None:
@@ -61,10 +70,10 @@ def test_a_configuration_is_renamed_rescheduled_and_disabled_while_its_database_
     take_down(source)
     url = f"/api/sync/configurations/{config.pk}/"
 
-    renamed = admin_api.patch(url, {"name": "ERP gauges", "description": "nightly"},
-                              format="json")  # fmt: skip
-    rescheduled = admin_api.patch(url, {"schedule_type": "interval", "interval_minutes": 30},
-                                  format="json")  # fmt: skip
+    renamed = admin_api.patch(url, {"name": "ERP gauges", "description": "nightly"}, format="json")
+    rescheduled = admin_api.patch(
+        url, {"schedule_type": "interval", "interval_minutes": 30}, format="json"
+    )
     disabled = admin_api.patch(url, {"enabled": False}, format="json")
     same_mappings = admin_api.patch(url, {"field_mappings": config.field_mappings}, format="json")
     remapped = admin_api.patch(url, {"remote_key": "description"}, format="json")
@@ -75,18 +84,26 @@ def test_a_configuration_is_renamed_rescheduled_and_disabled_while_its_database_
     assert "does not exist (nothing is created)" in remapped.json()["errors"]["connection"][0]
     config.refresh_from_db()
     assert (config.name, config.description, config.schedule_type, config.enabled) == (
-        "ERP gauges", "nightly", "interval", False,
-    )  # fmt: skip
+        "ERP gauges",
+        "nightly",
+        "interval",
+        False,
+    )
     assert config.remote_key == "equipment_no"
 
 
 @pytest.mark.parametrize(
     "change",
-    [{"remote_object": "other"}, {"remote_key": "description"}, {"delta_field": "calibration"},
-     {"entity_type": "orders"}, {"sync_direction": "bidirectional"},
-     {"field_mappings": [{"local": "name", "remote": "description"}]},
-     {"conflict_strategy": "newest_wins"}],
-)  # fmt: skip
+    [
+        {"remote_object": "other"},
+        {"remote_key": "description"},
+        {"delta_field": "calibration"},
+        {"entity_type": "orders"},
+        {"sync_direction": "bidirectional"},
+        {"field_mappings": [{"local": "name", "remote": "description"}]},
+        {"conflict_strategy": "newest_wins"},
+    ],
+)
 def test_a_change_the_remote_catalogue_decides_on_needs_the_database(source, admin_api, change):
     config = configure(source)
     take_down(source)
@@ -102,16 +119,17 @@ def test_an_outbound_delta_without_a_remote_cursor_writes_only_what_changed_in_t
 ):
     connection = Connection.objects.create(name="ERP", **source.connection_fields())
     for n in (1, 2):
-        quality.equipment_create(number=f"QMS-{n}", name=f"Made here {n}",
-                                 calibration_due_date=date(2027, 3, n))  # fmt: skip
+        quality.equipment_create(
+            number=f"QMS-{n}", name=f"Made here {n}", calibration_due_date=date(2027, 3, n)
+        )
 
-    created = admin_api.post("/api/sync/configurations/", outbound_body(connection),
-                             format="json")  # fmt: skip
+    created = admin_api.post("/api/sync/configurations/", outbound_body(connection), format="json")
     config_id = created.json()["id"]
     preview = admin_api.get(f"/api/sync/configurations/{config_id}/delta/").json()
     call_command("run_sync", str(config_id), stdout=StringIO())
-    quality.equipment_update(equipment=Equipment.objects.get(number="QMS-2"),
-                             data={"name": "Renamed here"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number="QMS-2"), data={"name": "Renamed here"}
+    )
     later = admin_api.get(f"/api/sync/configurations/{config_id}/delta/").json()
     out = StringIO()
     call_command("run_sync", str(config_id), stdout=out)
@@ -147,12 +165,16 @@ def test_a_transform_that_does_nothing_on_the_way_out_is_refused_naming_the_mapp
     source, admin_api, transform
 ):
     connection = Connection.objects.create(name="ERP", **source.connection_fields())
-    mappings = [{"local": "calibration_due_date", "remote": "calibration"},
-                {"local": "name", "remote": "description", "transform": transform}]  # fmt: skip
+    mappings = [
+        {"local": "calibration_due_date", "remote": "calibration"},
+        {"local": "name", "remote": "description", "transform": transform},
+    ]
 
-    response = admin_api.post("/api/sync/configurations/",
-                              outbound_body(connection, field_mappings=mappings),
-                              format="json")  # fmt: skip
+    response = admin_api.post(
+        "/api/sync/configurations/",
+        outbound_body(connection, field_mappings=mappings),
+        format="json",
+    )
 
     assert response.status_code == 400
     [message] = response.json()["errors"]["field_mappings"]
@@ -163,20 +185,26 @@ def test_a_transform_that_does_nothing_on_the_way_out_is_refused_naming_the_mapp
 
 @pytest.mark.parametrize(
     ("local", "remote", "transform"),
-    [("status", "status_code", {"type": "map", "values": {"A": "active"}}),
-     ("calibration_due_date", "calibration", {"type": "date", "format": "%d.%m.%Y"}),
-     ("calibration_due_date", "calibration", "date")],
-)  # fmt: skip
+    [
+        ("status", "status_code", {"type": "map", "values": {"A": "active"}}),
+        ("calibration_due_date", "calibration", {"type": "date", "format": "%d.%m.%Y"}),
+        ("calibration_due_date", "calibration", "date"),
+    ],
+)
 def test_transforms_with_a_way_back_are_accepted_on_outbound(
     source, admin_api, local, remote, transform
 ):
     connection = Connection.objects.create(name="ERP", **source.connection_fields())
-    mappings = [{"local": "name", "remote": "description"},
-                {"local": local, "remote": remote, "transform": transform}]  # fmt: skip
+    mappings = [
+        {"local": "name", "remote": "description"},
+        {"local": local, "remote": remote, "transform": transform},
+    ]
 
-    response = admin_api.post("/api/sync/configurations/",
-                              outbound_body(connection, field_mappings=mappings),
-                              format="json")  # fmt: skip
+    response = admin_api.post(
+        "/api/sync/configurations/",
+        outbound_body(connection, field_mappings=mappings),
+        format="json",
+    )
 
     assert response.status_code == 201, response.json()
     assert response.json()["warnings"] == []
@@ -194,14 +222,20 @@ def test_a_one_way_transform_of_a_two_way_configuration_is_saved_with_a_warning(
 
 
 def test_an_older_outbound_configuration_with_a_one_way_transform_still_runs(source):
-    config = configure(source, sync_direction="outbound", field_mappings=[
-        {"local": "name", "remote": "description"},
-        {"local": "calibration_due_date", "remote": "calibration"},
-    ])  # fmt: skip
-    SyncConfiguration.objects.filter(pk=config.pk).update(field_mappings=[
-        {"local": "name", "remote": "description", "transform": "trim"},
-        {"local": "calibration_due_date", "remote": "calibration"},
-    ])  # fmt: skip
+    config = configure(
+        source,
+        sync_direction="outbound",
+        field_mappings=[
+            {"local": "name", "remote": "description"},
+            {"local": "calibration_due_date", "remote": "calibration"},
+        ],
+    )
+    SyncConfiguration.objects.filter(pk=config.pk).update(
+        field_mappings=[
+            {"local": "name", "remote": "description", "transform": "trim"},
+            {"local": "calibration_due_date", "remote": "calibration"},
+        ]
+    )
     config.refresh_from_db()
     made_here()
 

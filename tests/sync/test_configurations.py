@@ -21,12 +21,21 @@ def sqlite_connection(erp_sqlite):
 
 def body(connection, **overrides):
     return {
-        "name": "ERP equipment", "system_type": "erp", "system_name": "SAP",
-        "connection": connection.pk, "entity_type": "equipment", "sync_direction": "inbound",
-        "sync_type": "delta", "remote_object": "equipment", "remote_key": "equipment_no",
-        "delta_field": "changed_at", "field_mappings": MAPPINGS, "schedule_type": "cron",
-        "cron_expression": "*/15  6-18 * * 1-5", **overrides,
-    }  # fmt: skip
+        "name": "ERP equipment",
+        "system_type": "erp",
+        "system_name": "SAP",
+        "connection": connection.pk,
+        "entity_type": "equipment",
+        "sync_direction": "inbound",
+        "sync_type": "delta",
+        "remote_object": "equipment",
+        "remote_key": "equipment_no",
+        "delta_field": "changed_at",
+        "field_mappings": MAPPINGS,
+        "schedule_type": "cron",
+        "cron_expression": "*/15  6-18 * * 1-5",
+        **overrides,
+    }
 
 
 def test_a_configuration_matching_the_remote_table_is_saved(admin_api, sqlite_connection):
@@ -46,24 +55,36 @@ def test_a_configuration_matching_the_remote_table_is_saved(admin_api, sqlite_co
         ({"remote_object": "equipment; DROP TABLE secret_table"}, "remote_object", "not a table"),
         ({"remote_key": "id"}, "remote_key", "has no column 'id'"),
         ({"delta_field": "modified"}, "delta_field", "has no column 'modified'"),
-        ({"field_mappings": [{"local": "number", "remote": "equipment_number"}]},
-         "field_mappings", "no column 'equipment_number'"),
-        ({"field_mappings": [{"local": "colour", "remote": "description"}]},
-         "field_mappings", "equipment has no field 'colour'"),
-        ({"field_mappings": [{"local": "name", "remote": "description", "transform": "shout"}]},
-         "field_mappings", "unknown transform"),
+        (
+            {"field_mappings": [{"local": "number", "remote": "equipment_number"}]},
+            "field_mappings",
+            "no column 'equipment_number'",
+        ),
+        (
+            {"field_mappings": [{"local": "colour", "remote": "description"}]},
+            "field_mappings",
+            "equipment has no field 'colour'",
+        ),
+        (
+            {"field_mappings": [{"local": "name", "remote": "description", "transform": "shout"}]},
+            "field_mappings",
+            "unknown transform",
+        ),
         ({"field_mappings": []}, "field_mappings", "cannot be blank"),
         ({"field_mappings": {"local": "name"}}, "field_mappings", "Give a list"),
         ({"batch_size": 0}, "batch_size", "Between 1 and 10,000"),
         ({"batch_size": 10_001}, "batch_size", "Between 1 and 10,000"),
         ({"cron_expression": "61 * * * *"}, "cron_expression", "not a cron expression"),
         ({"cron_expression": "every hour"}, "cron_expression", "not a cron expression"),
-        ({"schedule_type": "interval", "interval_minutes": None}, "interval_minutes",
-         "1 to 10,080"),
+        (
+            {"schedule_type": "interval", "interval_minutes": None},
+            "interval_minutes",
+            "1 to 10,080",
+        ),
         ({"sync_type": "delta", "delta_field": ""}, "delta_field", "needs a cursor column"),
         ({"entity_type": "widgets"}, "entity_type", "not a valid choice"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_configuration_is_a_400_naming_the_field(
     admin_api, sqlite_connection, overrides, field, message
 ):
@@ -92,31 +113,59 @@ def test_a_configuration_against_postgresql_checks_the_schema_qualified_table(
     admin_api, erp_postgres
 ):
     connection = Connection.objects.create(
-        name="PG", kind="postgresql", host=erp_postgres["host"], port=erp_postgres["port"],
-        database=erp_postgres["dbname"], username=erp_postgres["user"],
-    )  # fmt: skip
+        name="PG",
+        kind="postgresql",
+        host=erp_postgres["host"],
+        port=erp_postgres["port"],
+        database=erp_postgres["dbname"],
+        username=erp_postgres["user"],
+    )
     table = f"{erp_postgres['schema']}.suppliers"
     mappings = [
         {"local": "number", "remote": "vendor_id"},
         {"local": "name", "remote": "vendor_name"},
     ]
 
-    good = admin_api.post("/api/sync/configurations/", body(
-        connection, entity_type="suppliers", remote_object=table, remote_key="vendor_id",
-        delta_field="updated", field_mappings=mappings,
-    ), format="json")  # fmt: skip
-    bad = admin_api.post("/api/sync/configurations/", body(
-        connection, name="other", entity_type="suppliers", remote_object=table,
-        remote_key="VENDOR_ID", delta_field="updated", field_mappings=mappings,
-    ), format="json")  # fmt: skip
+    good = admin_api.post(
+        "/api/sync/configurations/",
+        body(
+            connection,
+            entity_type="suppliers",
+            remote_object=table,
+            remote_key="vendor_id",
+            delta_field="updated",
+            field_mappings=mappings,
+        ),
+        format="json",
+    )
+    bad = admin_api.post(
+        "/api/sync/configurations/",
+        body(
+            connection,
+            name="other",
+            entity_type="suppliers",
+            remote_object=table,
+            remote_key="VENDOR_ID",
+            delta_field="updated",
+            field_mappings=mappings,
+        ),
+        format="json",
+    )
 
     assert good.status_code == 201, good.json()
     assert bad.status_code == 400 and "remote_key" in bad.json()["errors"]
 
 
 def test_an_unreachable_database_is_a_clear_400_not_a_500(admin_api):
-    down = Connection.objects.create(name="down", kind="postgresql", host="127.0.0.1", port=9,
-                                     database="x", username="u", timeout_seconds=2)  # fmt: skip
+    down = Connection.objects.create(
+        name="down",
+        kind="postgresql",
+        host="127.0.0.1",
+        port=9,
+        database="x",
+        username="u",
+        timeout_seconds=2,
+    )
 
     response = admin_api.post("/api/sync/configurations/", body(down), format="json")
 
@@ -168,9 +217,10 @@ def test_system_types_are_lower_case_and_the_old_upper_case_spelling_is_accepted
         "/api/sync/configurations/", body(sqlite_connection, system_type=sent), format="json"
     )
     patched = admin_api.patch(
-        f"/api/sync/configurations/{created.json()['id']}/", {"system_type": sent.upper()},
+        f"/api/sync/configurations/{created.json()['id']}/",
+        {"system_type": sent.upper()},
         format="json",
-    )  # fmt: skip
+    )
 
     assert created.status_code == 201, created.json()
     assert created.json()["system_type"] == stored
@@ -203,8 +253,14 @@ def test_the_migration_rewrites_stored_upper_case_system_types_and_back(transact
     old = old_apps.get_model("sync", "SyncConfiguration")
     link = old_apps.get_model("sync", "Connection").objects.create(name="ERP", kind="sqlite")
     for n, value in enumerate(["ERP", "MES", "Other"]):
-        old.objects.create(name=f"c{n}", system_type=value, connection=link, entity_type="orders",
-                           remote_object="t", remote_key="k")  # fmt: skip
+        old.objects.create(
+            name=f"c{n}",
+            system_type=value,
+            connection=link,
+            entity_type="orders",
+            remote_object="t",
+            remote_key="k",
+        )
 
     executor = MigrationExecutor(connection)
     executor.migrate(after)

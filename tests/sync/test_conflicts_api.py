@@ -36,8 +36,10 @@ def conflicted(source, strategy: str = "manual"):
     config = configure(source, sync_direction="bidirectional", conflict_strategy=strategy)
     run(config)
     source.update("EQ-00001", "ERP name", T0 + timedelta(days=1))
-    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-00001"),
-                             data={"name": "QMS name", "location": "Hall 2"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number="EQ-00001"),
+        data={"name": "QMS name", "location": "Hall 2"},
+    )
     run(config)
     return config, SyncConflict.objects.get()
 
@@ -79,8 +81,10 @@ def test_source_wins_writes_the_external_values_to_both_sides(client_for, source
     body = response.json()
     assert response.status_code == 200, body
     assert (body["status"], body["resolution"], body["resolved_by"]) == (
-        "resolved", "source_wins", "user-Manager",
-    )  # fmt: skip
+        "resolved",
+        "source_wins",
+        "user-Manager",
+    )
     assert "ERP is the master" in body["notes"]
     assert names(source) == ("ERP name", "ERP name")
     assert (after.conflicted, after.updated, after.created) == (0, 0, 0)
@@ -101,13 +105,16 @@ def test_target_wins_writes_the_qms_values_to_both_sides(admin_api, source):
 def test_a_custom_value_is_checked_and_written_to_both_sides(admin_api, source):
     _config, conflict = conflicted(source)
 
-    unknown = resolve(admin_api, conflict, resolution="custom_value",
-                      resolved_value={"colour": "red"})  # fmt: skip
-    invalid = resolve(admin_api, conflict, resolution="custom_value",
-                      resolved_value={"status": "huge"})  # fmt: skip
+    unknown = resolve(
+        admin_api, conflict, resolution="custom_value", resolved_value={"colour": "red"}
+    )
+    invalid = resolve(
+        admin_api, conflict, resolution="custom_value", resolved_value={"status": "huge"}
+    )
     missing = resolve(admin_api, conflict, resolution="custom_value")
-    done = resolve(admin_api, conflict, resolution="custom_value",
-                   resolved_value={"name": "Agreed name"})  # fmt: skip
+    done = resolve(
+        admin_api, conflict, resolution="custom_value", resolved_value={"name": "Agreed name"}
+    )
 
     assert unknown.status_code == 400 and "colour" in unknown.json()["errors"]["resolved_value"][0]
     assert invalid.status_code == 400 and "status" in invalid.json()["errors"]
@@ -141,8 +148,9 @@ def test_a_conflict_the_log_strategy_settled_can_be_overruled_by_a_person(admin_
 
 def test_a_conflict_closed_because_both_sides_came_back_in_step_is_final(admin_api, source):
     config, conflict = conflicted(source)
-    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-00001"),
-                             data={"name": "ERP name"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number="EQ-00001"), data={"name": "ERP name"}
+    )
     run(config, full=True)
     conflict.refresh_from_db()
     assert (conflict.status, conflict.resolved_automatically) == ("resolved", True)
@@ -172,10 +180,12 @@ def test_an_unreachable_external_system_leaves_the_conflict_and_both_sides_untou
 def test_who_may_see_and_resolve_conflicts(client_for, source):
     _, conflict = conflicted(source)
     reader, executor = APIClient(), APIClient()
-    reader.credentials(HTTP_X_API_KEY=apikey_create(
-        name="r", scopes=["sync:read", "equipment:read"]).key)  # fmt: skip
-    executor.credentials(HTTP_X_API_KEY=apikey_create(
-        name="x", scopes=["sync:execute", "equipment:read"]).key)  # fmt: skip
+    reader.credentials(
+        HTTP_X_API_KEY=apikey_create(name="r", scopes=["sync:read", "equipment:read"]).key
+    )
+    executor.credentials(
+        HTTP_X_API_KEY=apikey_create(name="x", scopes=["sync:execute", "equipment:read"]).key
+    )
 
     auditor = client_for("Auditor")
     assert auditor.get("/api/sync/conflicts/").status_code == 200
@@ -198,8 +208,11 @@ def test_conflicts_show_a_records_values_only_to_keys_that_may_read_it(source):
     config, conflict = conflicted(source)
     blind, reader = key("sync:read"), key("sync:read", "equipment:read")
 
-    hidden = [blind.get("/api/sync/conflicts/"), blind.get(f"/api/sync/conflicts/{conflict.pk}/"),
-              blind.get(f"/api/sync/configurations/{config.pk}/conflicts/")]  # fmt: skip
+    hidden = [
+        blind.get("/api/sync/conflicts/"),
+        blind.get(f"/api/sync/conflicts/{conflict.pk}/"),
+        blind.get(f"/api/sync/configurations/{config.pk}/conflicts/"),
+    ]
     shown = reader.get("/api/sync/conflicts/").json()["results"]
 
     assert hidden[0].json()["results"] == [] and hidden[1].status_code == 404
@@ -212,18 +225,21 @@ def test_a_custom_value_takes_the_write_scope_of_the_record(source):
     runner = key("sync:execute", "equipment:read")
     writer = key("sync:execute", "equipment:read", "equipment:write")
 
-    refused = resolve(runner, conflict, resolution="custom_value",
-                      resolved_value={"name": "Chosen by a key"})  # fmt: skip
+    refused = resolve(
+        runner, conflict, resolution="custom_value", resolved_value={"name": "Chosen by a key"}
+    )
     assert refused.status_code == 403 and "equipment:write" in refused.json()["message"]
     assert names(source) == ("QMS name", "ERP name")
-    done = resolve(writer, conflict, resolution="custom_value",
-                   resolved_value={"name": "Agreed name"})  # fmt: skip
+    done = resolve(
+        writer, conflict, resolution="custom_value", resolved_value={"name": "Agreed name"}
+    )
     assert done.status_code == 200 and names(source) == ("Agreed name", "Agreed name")
 
 
 def test_records_of_entity_types_without_a_model_are_readable_by_entity_type(client_for, source):
-    configure(source, entity_type="orders",
-              field_mappings=[{"local": "text", "remote": "description"}])  # fmt: skip
+    configure(
+        source, entity_type="orders", field_mappings=[{"local": "text", "remote": "description"}]
+    )
     from sync.models import SyncConfiguration
 
     run(SyncConfiguration.objects.get())

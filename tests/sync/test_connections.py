@@ -51,10 +51,15 @@ def test_describing_a_name_that_does_not_exist_or_looks_like_sql_is_a_400(
 
 def test_a_postgresql_connection_describes_a_schema_qualified_table(admin_api, erp_postgres):
     cid = create(
-        admin_api, name="PG ERP", kind="postgresql", host=erp_postgres["host"],
-        port=erp_postgres["port"], database=erp_postgres["dbname"],
-        username=erp_postgres["user"], password="",
-    ).json()["id"]  # fmt: skip
+        admin_api,
+        name="PG ERP",
+        kind="postgresql",
+        host=erp_postgres["host"],
+        port=erp_postgres["port"],
+        database=erp_postgres["dbname"],
+        username=erp_postgres["user"],
+        password="",
+    ).json()["id"]
 
     tested = admin_api.post(f"/api/sync/connections/{cid}/test").json()
     columns = admin_api.get(
@@ -63,15 +68,22 @@ def test_a_postgresql_connection_describes_a_schema_qualified_table(admin_api, e
 
     assert tested["ok"] is True and tested["message"].startswith("PostgreSQL")
     assert [(c["name"], c["nullable"]) for c in columns] == [
-        ("vendor_id", False), ("vendor_name", False), ("updated", True),
-    ]  # fmt: skip
+        ("vendor_id", False),
+        ("vendor_name", False),
+        ("updated", True),
+    ]
 
 
 def test_a_mariadb_connection_is_tested_and_described(admin_api, erp_mariadb):
     cid = create(
-        admin_api, name="MES", kind="mysql", host=erp_mariadb["host"], port=erp_mariadb["port"],
-        database=erp_mariadb["database"], username=erp_mariadb["user"],
-    ).json()["id"]  # fmt: skip
+        admin_api,
+        name="MES",
+        kind="mysql",
+        host=erp_mariadb["host"],
+        port=erp_mariadb["port"],
+        database=erp_mariadb["database"],
+        username=erp_mariadb["user"],
+    ).json()["id"]
 
     tested = admin_api.post(f"/api/sync/connections/{cid}/test/").json()
     columns = admin_api.get(
@@ -84,9 +96,15 @@ def test_a_mariadb_connection_is_tested_and_described(admin_api, erp_mariadb):
 
 def test_a_refused_login_is_reported_without_echoing_the_password(admin_api, erp_mariadb):
     cid = create(
-        admin_api, name="MES", kind="mysql", host="127.0.0.1", port=3306, database="test",
-        username="root", password="wr0ng-Passw0rd-xyz",
-    ).json()["id"]  # fmt: skip
+        admin_api,
+        name="MES",
+        kind="mysql",
+        host="127.0.0.1",
+        port=3306,
+        database="test",
+        username="root",
+        password="wr0ng-Passw0rd-xyz",
+    ).json()["id"]
 
     result = admin_api.post(f"/api/sync/connections/{cid}/test/").json()
 
@@ -98,9 +116,16 @@ def test_a_refused_login_is_reported_without_echoing_the_password(admin_api, erp
 
 def test_an_unreachable_server_is_a_clear_failure_not_an_error(admin_api):
     cid = create(
-        admin_api, name="Down", kind="postgresql", host="127.0.0.1", port=9, database="erp",
-        username="sync", password="pw-123456", timeout_seconds=3,
-    ).json()["id"]  # fmt: skip
+        admin_api,
+        name="Down",
+        kind="postgresql",
+        host="127.0.0.1",
+        port=9,
+        database="erp",
+        username="sync",
+        password="pw-123456",
+        timeout_seconds=3,
+    ).json()["id"]
 
     response = admin_api.post(f"/api/sync/connections/{cid}/test/")
 
@@ -111,9 +136,14 @@ def test_an_unreachable_server_is_a_clear_failure_not_an_error(admin_api):
 
 def test_passwords_are_write_only_and_encrypted_at_rest(admin_api, erp_sqlite):
     created = create(
-        admin_api, name="ERP", kind="postgresql", host="db.example", database="erp",
-        username="sync", password="p4ssw0rd-at-rest",
-    ).json()  # fmt: skip
+        admin_api,
+        name="ERP",
+        kind="postgresql",
+        host="db.example",
+        database="erp",
+        username="sync",
+        password="p4ssw0rd-at-rest",
+    ).json()
 
     detail = admin_api.get(f"/api/sync/connections/{created['id']}/").json()
     row = Connection.objects.filter(pk=created["id"]).values().get()
@@ -129,13 +159,21 @@ def test_passwords_are_write_only_and_encrypted_at_rest(admin_api, erp_sqlite):
 
 def test_a_rest_connection_authenticates_with_its_bearer_token(admin_api, erp_rest):
     good = create(
-        admin_api, name="PLM", kind="rest", base_url=erp_rest["base_url"], auth_type="bearer",
+        admin_api,
+        name="PLM",
+        kind="rest",
+        base_url=erp_rest["base_url"],
+        auth_type="bearer",
         credentials={"token": erp_rest["token"]},
-    ).json()  # fmt: skip
+    ).json()
     bad = create(
-        admin_api, name="PLM bad", kind="rest", base_url=erp_rest["base_url"],
-        auth_type="bearer", credentials={"token": "not-the-right-token"},
-    ).json()  # fmt: skip
+        admin_api,
+        name="PLM bad",
+        kind="rest",
+        base_url=erp_rest["base_url"],
+        auth_type="bearer",
+        credentials={"token": "not-the-right-token"},
+    ).json()
 
     ok = admin_api.post(f"/api/sync/connections/{good['id']}/test/").json()
     refused = admin_api.post(f"/api/sync/connections/{bad['id']}/test/").json()
@@ -149,15 +187,22 @@ def test_a_rest_connection_authenticates_with_its_bearer_token(admin_api, erp_re
     ("body", "field"),
     [
         ({"kind": "rest", "auth_type": "bearer", "base_url": "http://erp.example/"}, "credentials"),
-        ({"kind": "rest", "auth_type": "basic", "base_url": "http://e.example/",
-          "credentials": {"username": "u"}}, "credentials"),
+        (
+            {
+                "kind": "rest",
+                "auth_type": "basic",
+                "base_url": "http://e.example/",
+                "credentials": {"username": "u"},
+            },
+            "credentials",
+        ),
         ({"kind": "rest"}, "base_url"),
         ({"kind": "postgresql", "database": "erp"}, "host"),
         ({"kind": "sqlite"}, "database"),
         ({"kind": "oracle"}, "kind"),
         ({"kind": "sqlite", "database": "x", "timeout_seconds": 0}, "timeout_seconds"),
     ],
-)  # fmt: skip
+)
 def test_incomplete_connections_get_a_400_naming_the_field(admin_api, body, field):
     response = create(admin_api, name="X", **body)
 
@@ -213,8 +258,11 @@ def test_no_api_key_creates_changes_deletes_or_tests_a_connection_whatever_its_s
 
     for answer in answers:
         assert answer.status_code == 403
-        assert answer.json() == {"code": "permission_denied", "errors": {},
-                                 "message": "API keys cannot use this endpoint."}  # fmt: skip
+        assert answer.json() == {
+            "code": "permission_denied",
+            "errors": {},
+            "message": "API keys cannot use this endpoint.",
+        }
     assert Connection.objects.get().timeout_seconds == 15 and Connection.objects.count() == 1
     assert Connection.objects.get().last_tested_at is None
 
@@ -235,23 +283,40 @@ def test_a_sync_manage_key_still_manages_configurations_on_existing_connections(
     connection = Connection.objects.create(name="ERP", kind="sqlite", database=str(erp_sqlite))
     key = key_client("sync:read", "sync:manage", "equipment:write")  # inbound writes equipment
 
-    created = key.post("/api/sync/configurations/", {
-        "name": "ERP equipment", "system_type": "ERP", "connection": connection.pk,
-        "entity_type": "equipment", "sync_direction": "inbound", "sync_type": "full",
-        "remote_object": "equipment", "remote_key": "equipment_no",
-        "field_mappings": [{"local": "name", "remote": "description"}],
-    }, format="json")  # fmt: skip
+    created = key.post(
+        "/api/sync/configurations/",
+        {
+            "name": "ERP equipment",
+            "system_type": "ERP",
+            "connection": connection.pk,
+            "entity_type": "equipment",
+            "sync_direction": "inbound",
+            "sync_type": "full",
+            "remote_object": "equipment",
+            "remote_key": "equipment_no",
+            "field_mappings": [{"local": "name", "remote": "description"}],
+        },
+        format="json",
+    )
 
     assert created.status_code == 201, created.json()
-    changed = key.patch(f"/api/sync/configurations/{created.json()['id']}/",
-                        {"batch_size": 50}, format="json")  # fmt: skip
+    changed = key.patch(
+        f"/api/sync/configurations/{created.json()['id']}/", {"batch_size": 50}, format="json"
+    )
     assert changed.status_code == 200
 
 
 def test_the_test_command_reports_success_and_fails_with_the_reason(erp_sqlite):
     good = Connection.objects.create(name="file", kind="sqlite", database=str(erp_sqlite))
-    Connection.objects.create(name="down", kind="postgresql", host="127.0.0.1", port=9,
-                              database="x", username="u", timeout_seconds=2)  # fmt: skip
+    Connection.objects.create(
+        name="down",
+        kind="postgresql",
+        host="127.0.0.1",
+        port=9,
+        database="x",
+        username="u",
+        timeout_seconds=2,
+    )
     out = StringIO()
 
     call_command("test_sync_connection", str(good.pk), stdout=out)
@@ -276,12 +341,18 @@ def test_the_test_command_reports_success_and_fails_with_the_reason(erp_sqlite):
         ("basic", {"username": "sync", "password": "pw\n"}, "password holds a control"),
         ("basic", {"username": "a:b", "password": "pw"}, "username may not contain ':'"),
     ],
-)  # fmt: skip
+)
 def test_credentials_http_cannot_send_are_refused_on_save_naming_credentials(
     admin_api, erp_rest, auth_type, credentials, reason
 ):
-    response = create(admin_api, name="PLM", kind="rest", base_url=erp_rest["base_url"],
-                      auth_type=auth_type, credentials=credentials)  # fmt: skip
+    response = create(
+        admin_api,
+        name="PLM",
+        kind="rest",
+        base_url=erp_rest["base_url"],
+        auth_type=auth_type,
+        credentials=credentials,
+    )
 
     assert response.status_code == 400, response.json()
     assert reason in " ".join(response.json()["errors"]["credentials"])
@@ -291,8 +362,14 @@ def test_credentials_http_cannot_send_are_refused_on_save_naming_credentials(
 
 def test_a_basic_password_with_spaces_and_latin_1_letters_is_accepted(admin_api, erp_rest):
     credentials = {"username": "sync", "password": " pä ss "}  # base64-encoded: spaces stay
-    response = create(admin_api, name="PLM", kind="rest", base_url=erp_rest["base_url"],
-                      auth_type="basic", credentials=credentials)  # fmt: skip
+    response = create(
+        admin_api,
+        name="PLM",
+        kind="rest",
+        base_url=erp_rest["base_url"],
+        auth_type="basic",
+        credentials=credentials,
+    )
 
     assert response.status_code == 201, response.json()
 
@@ -305,13 +382,21 @@ def test_stored_credentials_http_cannot_send_fail_the_test_and_the_run_without_a
     from sync.models import SyncConfiguration, SyncRun
 
     connection = Connection.objects.create(  # saved before the rule
-        name="PLM", kind="rest", base_url=erp_rest["base_url"], auth_type="bearer",
+        name="PLM",
+        kind="rest",
+        base_url=erp_rest["base_url"],
+        auth_type="bearer",
         credentials_encrypted=encryption.encrypt(json.dumps({"token": token})),
-    )  # fmt: skip
+    )
     config = SyncConfiguration.objects.create(
-        name="PLM parts", connection=connection, entity_type="products", sync_type="full",
-        remote_object="parts", remote_key="id", field_mappings=[{"local": "n", "remote": "n"}],
-    )  # fmt: skip
+        name="PLM parts",
+        connection=connection,
+        entity_type="products",
+        sync_type="full",
+        remote_object="parts",
+        remote_key="id",
+        field_mappings=[{"local": "n", "remote": "n"}],
+    )
 
     tested = admin_api.post(f"/api/sync/connections/{connection.pk}/test/")
     with pytest.raises(CommandError, match="ended failed"):

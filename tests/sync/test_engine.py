@@ -23,10 +23,15 @@ STATUS_MAP = {"type": "map", "values": {"A": "active", "M": "maintenance", "R": 
 
 def rows(count: int, *, start: int = 1, at: datetime = T0, same_time: bool = False) -> list[tuple]:
     return [
-        (f"EQ-{n:05d}", f"Gauge {n}", "A", "2027-03-01",
-         at if same_time else at + timedelta(minutes=n))
+        (
+            f"EQ-{n:05d}",
+            f"Gauge {n}",
+            "A",
+            "2027-03-01",
+            at if same_time else at + timedelta(minutes=n),
+        )
         for n in range(start, start + count)
-    ]  # fmt: skip
+    ]
 
 
 def configure(source, **overrides) -> SyncConfiguration:
@@ -36,16 +41,22 @@ def configure(source, **overrides) -> SyncConfiguration:
     # trim acts on reads only, so an outbound configuration may not have it.
     trim = {} if overrides.get("sync_direction") == "outbound" else {"transform": "trim"}
     fields = {
-        "name": "ERP equipment", "system_type": "ERP", "connection": connection,
-        "entity_type": "equipment", "sync_type": "delta", "remote_object": source.table,
-        "remote_key": "equipment_no", "delta_field": "changed_at", "batch_size": 3,
+        "name": "ERP equipment",
+        "system_type": "ERP",
+        "connection": connection,
+        "entity_type": "equipment",
+        "sync_type": "delta",
+        "remote_object": source.table,
+        "remote_key": "equipment_no",
+        "delta_field": "changed_at",
+        "batch_size": 3,
         "field_mappings": [
             {"local": "name", "remote": "description", **trim},
             {"local": "status", "remote": "status_code", "transform": STATUS_MAP},
             {"local": "calibration_due_date", "remote": "calibration", "transform": "date"},
         ],
         **overrides,
-    }  # fmt: skip
+    }
     return configuration_create(**fields)
 
 
@@ -121,9 +132,14 @@ def test_a_dry_run_reads_and_maps_but_writes_nothing(source):
 
 def test_rows_of_entity_types_without_a_model_land_in_the_record_store(source):
     source.insert(rows(3))
-    config = configure(source, entity_type="orders", field_mappings=[
-        {"local": "text", "remote": "description"}, {"local": "code", "remote": "status_code"},
-    ])  # fmt: skip
+    config = configure(
+        source,
+        entity_type="orders",
+        field_mappings=[
+            {"local": "text", "remote": "description"},
+            {"local": "code", "remote": "status_code"},
+        ],
+    )
 
     run(config)
 
@@ -197,13 +213,22 @@ def test_inbound_ncrs_are_created_once_linked_by_external_id_and_closed_through_
         )
     connection = Connection.objects.create(name="MES", kind="sqlite", database=str(path))
     config = configuration_create(
-        name="MES NCRs", system_type="MES", connection=connection, entity_type="ncr",
-        sync_type="full", remote_object="mes_ncr", remote_key="ncr_id", field_mappings=[
+        name="MES NCRs",
+        system_type="MES",
+        connection=connection,
+        entity_type="ncr",
+        sync_type="full",
+        remote_object="mes_ncr",
+        remote_key="ncr_id",
+        field_mappings=[
             {"local": "title", "remote": "title"},
-            {"local": "status", "remote": "state",
-             "transform": {"type": "map", "values": {"O": "open", "C": "closed"}}},
+            {
+                "local": "status",
+                "remote": "state",
+                "transform": {"type": "map", "values": {"O": "open", "C": "closed"}},
+            },
         ],
-    )  # fmt: skip
+    )
 
     first = run(config)
     with sqlite3.connect(path) as db:
@@ -232,13 +257,22 @@ def test_ncrs_brought_in_by_sync_publish_the_same_webhook_events(tmp_path, setti
         db.execute("INSERT INTO mes_ncr VALUES (1, 'Burr', 'C')")
     connection = Connection.objects.create(name="MES", kind="sqlite", database=str(path))
     config = configuration_create(
-        name="MES NCRs", system_type="MES", connection=connection, entity_type="ncr",
-        sync_type="full", remote_object="mes_ncr", remote_key="ncr_id", field_mappings=[
+        name="MES NCRs",
+        system_type="MES",
+        connection=connection,
+        entity_type="ncr",
+        sync_type="full",
+        remote_object="mes_ncr",
+        remote_key="ncr_id",
+        field_mappings=[
             {"local": "title", "remote": "title"},
-            {"local": "status", "remote": "state",
-             "transform": {"type": "map", "values": {"O": "open", "C": "closed"}}},
+            {
+                "local": "status",
+                "remote": "state",
+                "transform": {"type": "map", "values": {"O": "open", "C": "closed"}},
+            },
         ],
-    )  # fmt: skip
+    )
 
     run(config)
 

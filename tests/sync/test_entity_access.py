@@ -37,20 +37,30 @@ def connection(tmp_path) -> Connection:
 
 def body(connection: Connection, direction: str, **changes) -> dict:
     return {
-        "name": f"NCRs {direction}", "system_type": "erp", "connection": connection.pk,
-        "entity_type": "ncr", "sync_direction": direction, "sync_type": "full",
-        "remote_object": "qms_ncrs", "remote_key": "number",
-        "field_mappings": [{"local": "title", "remote": "title"},
-                           {"local": "description", "remote": "description"}],
+        "name": f"NCRs {direction}",
+        "system_type": "erp",
+        "connection": connection.pk,
+        "entity_type": "ncr",
+        "sync_direction": direction,
+        "sync_type": "full",
+        "remote_object": "qms_ncrs",
+        "remote_key": "number",
+        "field_mappings": [
+            {"local": "title", "remote": "title"},
+            {"local": "description", "remote": "description"},
+        ],
         **changes,
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.parametrize(
     ("direction", "needs"),
-    [("outbound", ["ncr:read"]), ("inbound", ["ncr:write"]),
-     ("bidirectional", ["ncr:read", "ncr:write"])],
-)  # fmt: skip
+    [
+        ("outbound", ["ncr:read"]),
+        ("inbound", ["ncr:write"]),
+        ("bidirectional", ["ncr:read", "ncr:write"]),
+    ],
+)
 def test_a_sync_manage_key_configures_a_sync_only_of_records_it_may_read_or_write(
     connection, direction, needs
 ):
@@ -73,8 +83,9 @@ def test_the_delta_preview_of_an_outbound_sync_shows_qms_records_only_to_their_r
 ):
     settings.SYNC_LOCAL_SETTLE_SECONDS = 0
     quality.ncr_create(title="Crack in weld seam", description="confidential", severity="major")
-    created = admin_api.post("/api/sync/configurations/", body(connection, "outbound"),
-                             format="json")  # fmt: skip
+    created = admin_api.post(
+        "/api/sync/configurations/", body(connection, "outbound"), format="json"
+    )
     assert created.status_code == 201, created.json()
     url = f"/api/sync/configurations/{created.json()['id']}/delta/"
 
@@ -90,8 +101,9 @@ def test_the_delta_preview_of_an_outbound_sync_shows_qms_records_only_to_their_r
 def test_a_key_cannot_turn_an_inbound_sync_it_may_write_into_one_that_sends_records_out(
     admin_api, connection
 ):
-    created = admin_api.post("/api/sync/configurations/", body(connection, "inbound"),
-                             format="json")  # fmt: skip
+    created = admin_api.post(
+        "/api/sync/configurations/", body(connection, "inbound"), format="json"
+    )
     assert created.status_code == 201, created.json()
     writer = key_client("sync:manage", "ncr:write")
     url = f"/api/sync/configurations/{created.json()['id']}/"
@@ -105,8 +117,12 @@ def test_a_key_cannot_turn_an_inbound_sync_it_may_write_into_one_that_sends_reco
 
 
 def test_entities_without_a_model_of_their_own_take_the_records_scopes(connection):
-    orders = body(connection, "inbound", entity_type="orders",
-                  field_mappings=[{"local": "title", "remote": "title"}])  # fmt: skip
+    orders = body(
+        connection,
+        "inbound",
+        entity_type="orders",
+        field_mappings=[{"local": "title", "remote": "title"}],
+    )
 
     refused = key_client("sync:manage").post("/api/sync/configurations/", orders, format="json")
     allowed = key_client("sync:manage", "records:write").post(

@@ -87,8 +87,11 @@ class WeirdTable:
 
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def weird(request, tmp_path):
-    source = {"sqlite": lambda: SQLiteSource(tmp_path), "postgresql": PostgresSource,
-              "mariadb": MariaDBSource}[request.param]()  # fmt: skip
+    source = {
+        "sqlite": lambda: SQLiteSource(tmp_path),
+        "postgresql": PostgresSource,
+        "mariadb": MariaDBSource,
+    }[request.param]()
     table = WeirdTable(source)
     table.drop()
     table.create()
@@ -103,19 +106,28 @@ def connection(weird) -> Connection:
 
 def configure(api, weird, connection, **overrides):
     body = {
-        "name": "Weird", "system_type": "ERP", "connection": connection.pk,
-        "entity_type": "orders", "sync_direction": "inbound", "sync_type": "delta",
-        "remote_object": weird.table, "remote_key": weird.key, "delta_field": weird.cursor,
-        "field_mappings": [{"local": local, "remote": remote}
-                           for local, remote in weird.columns.items()],
-        "batch_size": 2, **overrides,
-    }  # fmt: skip
+        "name": "Weird",
+        "system_type": "ERP",
+        "connection": connection.pk,
+        "entity_type": "orders",
+        "sync_direction": "inbound",
+        "sync_type": "delta",
+        "remote_object": weird.table,
+        "remote_key": weird.key,
+        "delta_field": weird.cursor,
+        "field_mappings": [
+            {"local": local, "remote": remote} for local, remote in weird.columns.items()
+        ],
+        "batch_size": 2,
+        **overrides,
+    }
     return api.post("/api/sync/configurations/", body, format="json")
 
 
 def test_describe_lists_the_names_exactly_as_the_catalogue_has_them(admin_api, weird, connection):
-    response = admin_api.get(f"/api/sync/connections/{connection.pk}/describe/",
-                             {"object": weird.table})  # fmt: skip
+    response = admin_api.get(
+        f"/api/sync/connections/{connection.pk}/describe/", {"object": weird.table}
+    )
 
     names = [column["name"] for column in response.json()]
     assert names == [weird.key, weird.cursor, *weird.columns.values()]
@@ -153,12 +165,19 @@ def test_hostile_column_names_are_written_as_exactly_those_columns(
     quality.equipment_create(number="EQ-1", name="Caliper")
     quality.equipment_create(number="EQ-2", name="Gauge")
     created = configure(
-        admin_api, weird, connection, entity_type="equipment", sync_direction="outbound",
-        sync_type="full", delta_field="",
-        field_mappings=[{"local": "number", "remote": weird.key},
-                        {"local": "name", "remote": weird.columns["v_dq"]},
-                        {"local": "location", "remote": weird.columns["v_semi"]}],
-    )  # fmt: skip
+        admin_api,
+        weird,
+        connection,
+        entity_type="equipment",
+        sync_direction="outbound",
+        sync_type="full",
+        delta_field="",
+        field_mappings=[
+            {"local": "number", "remote": weird.key},
+            {"local": "name", "remote": weird.columns["v_dq"]},
+            {"local": "location", "remote": weird.columns["v_semi"]},
+        ],
+    )
     assert created.status_code == 201, created.json()
 
     call_command("run_sync", str(created.json()["id"]))  # inserts
@@ -169,8 +188,9 @@ def test_hostile_column_names_are_written_as_exactly_those_columns(
 
     rows = weird.rows()
     assert {number: (row["v_dq"], row["v_semi"]) for number, row in rows.items()} == {
-        "EQ-1": ("Caliper", ""), "EQ-2": ("Gauge 2", ""),
-    }  # fmt: skip
+        "EQ-1": ("Caliper", ""),
+        "EQ-2": ("Gauge 2", ""),
+    }
     assert weird.secrets_left() == 1
 
 

@@ -27,17 +27,25 @@ TOTAL = 10_000
 
 def start_run_sync(config_id: int, tmp_path: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
-    env.update({"DATABASE_URL": database_url_for_subprocess(),
-                "EQMS_VAR_DIR": str(tmp_path / "var"), "CACHE_URL": "locmemcache://",
-                "PYTHONPATH": str(ROOT),
-                # The ERP the test plays: a SQLite file in tmp_path, or a 127.0.0.1 server.
-                "SYNC_SQLITE_DIRS": str(tmp_path),
-                "SYNC_ALLOWED_NETWORKS": "127.0.0.1/32"})  # fmt: skip
+    env.update(
+        {
+            "DATABASE_URL": database_url_for_subprocess(),
+            "EQMS_VAR_DIR": str(tmp_path / "var"),
+            "CACHE_URL": "locmemcache://",
+            "PYTHONPATH": str(ROOT),
+            # The ERP the test plays: a SQLite file in tmp_path, or a 127.0.0.1 server.
+            "SYNC_SQLITE_DIRS": str(tmp_path),
+            "SYNC_ALLOWED_NETWORKS": "127.0.0.1/32",
+        }
+    )
     return subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "run_sync", str(config_id)],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -64,7 +72,9 @@ def test_a_run_killed_mid_way_is_resumed_by_the_next_run_with_nothing_lost_or_tw
 
     assert SyncRun.objects.get(pk=killed.pk).status == "failed"
     assert (resumed.status, resumed.processed, resumed.created) == (
-        "success", TOTAL - committed, TOTAL - committed,
-    )  # fmt: skip
+        "success",
+        TOTAL - committed,
+        TOTAL - committed,
+    )
     numbers = list(Equipment.objects.values_list("number", flat=True))
     assert len(numbers) == len(set(numbers)) == TOTAL

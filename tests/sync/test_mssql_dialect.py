@@ -59,9 +59,16 @@ INJECTION = "val] FROM secrets --"
 
 def test_a_column_named_like_the_issues_injection_stays_one_identifier_in_a_page(sqlserver):
     sql, params, columns = batch_query(
-        sqlserver, kind="mssql", object_name="dbo.Parts", columns=[INJECTION, "a]]b"],
-        key="no]", cursor_field="rv]", after=(RV, "P-1"), upper=RV, limit=10,
-    )  # fmt: skip
+        sqlserver,
+        kind="mssql",
+        object_name="dbo.Parts",
+        columns=[INJECTION, "a]]b"],
+        key="no]",
+        cursor_field="rv]",
+        after=(RV, "P-1"),
+        upper=RV,
+        limit=10,
+    )
 
     assert sql == (
         "SELECT TOP (10) [no]]], [rv]]], [val]] FROM secrets --], [a]]]]b] FROM [dbo].[Parts] "
@@ -74,10 +81,12 @@ def test_a_column_named_like_the_issues_injection_stays_one_identifier_in_a_page
 def test_a_merge_and_a_fetch_of_such_columns_quote_every_name(sqlserver):
     server = RecordingSQLServer(sqlserver)
 
-    upsert_rows(server, kind="mssql", object_name="Parts", key="no]",
-                rows=[{"no]": "P-1", INJECTION: "x"}])  # fmt: skip
-    fetch_rows(server, kind="mssql", object_name="Parts", key="no]", columns=[INJECTION],
-               keys=["P-1"])  # fmt: skip
+    upsert_rows(
+        server, kind="mssql", object_name="Parts", key="no]", rows=[{"no]": "P-1", INJECTION: "x"}]
+    )
+    fetch_rows(
+        server, kind="mssql", object_name="Parts", key="no]", columns=[INJECTION], keys=["P-1"]
+    )
 
     (merge, merge_params), (select, select_params) = server.statements
     assert merge == (
@@ -195,8 +204,14 @@ def test_an_upsert_of_2500_rows_of_7_columns_is_split_into_merges_within_the_lim
 def test_a_fetch_of_4500_keys_asks_in_statements_of_at_most_2000_parameters(sqlserver):
     server = RecordingSQLServer(sqlserver)
 
-    fetch_rows(server, kind="mssql", object_name="Parts", key="part_no", columns=["qty"],
-               keys=[f"P-{n}" for n in range(4500)])  # fmt: skip
+    fetch_rows(
+        server,
+        kind="mssql",
+        object_name="Parts",
+        key="part_no",
+        columns=["qty"],
+        keys=[f"P-{n}" for n in range(4500)],
+    )
 
     assert [len(params) for _, params in server.statements] == [2000, 2000, 500]
     sql = server.statements[-1][0]
@@ -208,9 +223,16 @@ def test_a_fetch_of_4500_keys_asks_in_statements_of_at_most_2000_parameters(sqls
 
 def test_a_full_page_is_a_top_query_ordered_by_key(sqlserver):
     sql, params, columns = batch_query(
-        sqlserver, kind="mssql", object_name="dbo.Order Lines", columns=["qty", "line_no"],
-        key="line_no", cursor_field=None, after=None, upper=None, limit=500,
-    )  # fmt: skip
+        sqlserver,
+        kind="mssql",
+        object_name="dbo.Order Lines",
+        columns=["qty", "line_no"],
+        key="line_no",
+        cursor_field=None,
+        after=None,
+        upper=None,
+        limit=500,
+    )
 
     assert sql == "SELECT TOP (500) [line_no], [qty] FROM [dbo].[Order Lines] ORDER BY [line_no]"
     assert (params, columns) == ([], ["line_no", "qty"])
@@ -218,9 +240,16 @@ def test_a_full_page_is_a_top_query_ordered_by_key(sqlserver):
 
 def test_a_next_full_page_starts_after_the_last_key(sqlserver):
     sql, params, _ = batch_query(
-        sqlserver, kind="mssql", object_name="Parts", columns=["qty"], key="part_no",
-        cursor_field=None, after=(None, "P-0500"), upper=None, limit=500,
-    )  # fmt: skip
+        sqlserver,
+        kind="mssql",
+        object_name="Parts",
+        columns=["qty"],
+        key="part_no",
+        cursor_field=None,
+        after=(None, "P-0500"),
+        upper=None,
+        limit=500,
+    )
 
     assert sql == (
         "SELECT TOP (500) [part_no], [qty] FROM [Parts] WHERE [part_no] > %s ORDER BY [part_no]"
@@ -236,9 +265,16 @@ def test_a_delta_page_on_a_rowversion_compares_it_with_binary_parameters(sqlserv
     upper = memoryview(bytes.fromhex("0000000000000fa0"))
 
     sql, params, _ = batch_query(
-        sqlserver, kind="mssql", object_name="dbo.Orders", columns=["status"], key="order_id",
-        cursor_field="rv", after=after, upper=upper, limit=100,
-    )  # fmt: skip
+        sqlserver,
+        kind="mssql",
+        object_name="dbo.Orders",
+        columns=["status"],
+        key="order_id",
+        cursor_field="rv",
+        after=after,
+        upper=upper,
+        limit=100,
+    )
 
     assert stored == {"bytes": "00000000000007d1"}
     assert sql == (
@@ -271,9 +307,16 @@ def test_our_top_page_is_what_mssql_djangos_own_compiler_writes_for_a_sliced_que
     theirs, their_params = queryset.query.get_compiler(connection=sqlserver).as_sql()
 
     ours, our_params, _ = batch_query(
-        sqlserver, kind="mssql", object_name=Equipment._meta.db_table, columns=["name"],
-        key="number", cursor_field="updated_at", after=(at, "EQ-1"), upper=at, limit=5,
-    )  # fmt: skip
+        sqlserver,
+        kind="mssql",
+        object_name=Equipment._meta.db_table,
+        columns=["name"],
+        key="number",
+        cursor_field="updated_at",
+        after=(at, "EQ-1"),
+        upper=at,
+        limit=5,
+    )
 
     # Theirs qualifies every column, aliases it, brackets the WHERE and writes TOP without
     # parentheses and ORDER BY by position; otherwise the two must be the same statement.

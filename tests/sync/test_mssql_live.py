@@ -34,10 +34,16 @@ class Server:
         assert config["ENGINE"] == "mssql", "MSSQL_TEST_URL must start with mssql://"
         self.password = config["PASSWORD"]
         self.connector = SQLConnector(
-            kind="mssql", host=config["HOST"], port=config["PORT"] or None,
-            database=config["NAME"], username=config["USER"], password=config["PASSWORD"],
-            options=config.get("OPTIONS", {}), timeout=15, alias="test-mssql-live",
-        )  # fmt: skip
+            kind="mssql",
+            host=config["HOST"],
+            port=config["PORT"] or None,
+            database=config["NAME"],
+            username=config["USER"],
+            password=config["PASSWORD"],
+            options=config.get("OPTIONS", {}),
+            timeout=15,
+            alias="test-mssql-live",
+        )
         self.table = f"sync_parts_{os.getpid()}"
         self.keys = f"sync_keys_{os.getpid()}"
 
@@ -86,8 +92,14 @@ def parts(count: int, *, start: int = 1, text: str = "Part") -> list[dict]:
 
 
 def upsert(server: Server, db, rows: list[dict]):
-    return upsert_rows(db, kind="mssql", object_name=server.table, key="part_no", rows=rows,
-                       secrets=[server.password])  # fmt: skip
+    return upsert_rows(
+        db,
+        kind="mssql",
+        object_name=server.table,
+        key="part_no",
+        rows=rows,
+        secrets=[server.password],
+    )
 
 
 def test_a_merge_inserts_updates_is_idempotent_and_the_last_duplicate_wins(server, db):
@@ -101,9 +113,11 @@ def test_a_merge_inserts_updates_is_idempotent_and_the_last_duplicate_wins(serve
     assert upsert(server, db, changed) == []
     assert upsert(server, db, changed) == []
     assert server.contents() == {
-        "P-00001": ("Part 1", 1), "P-00002": ("last", 0), "P-00003": ("Part 3", 3),
+        "P-00001": ("Part 1", 1),
+        "P-00002": ("last", 0),
+        "P-00003": ("Part 3", 3),
         "P-00004": ("new", 4),
-    }  # fmt: skip
+    }
     assert db.get_autocommit()
 
 
@@ -123,9 +137,14 @@ def test_a_refused_row_fails_alone_with_its_external_id(server, db):
 def test_thousands_of_rows_are_merged_in_chunks_and_fetched_back_in_chunks(server, db):
     assert upsert(server, db, parts(2500)) == []
 
-    rows = fetch_rows(db, kind="mssql", object_name=server.table, key="part_no",
-                      columns=["description", "qty"],
-                      keys=[f"P-{n:05d}" for n in range(1, 2601)])  # fmt: skip
+    rows = fetch_rows(
+        db,
+        kind="mssql",
+        object_name=server.table,
+        key="part_no",
+        columns=["description", "qty"],
+        keys=[f"P-{n:05d}" for n in range(1, 2601)],
+    )
 
     assert len(rows) == 2500 and len(server.contents()) == 2500
     assert {"part_no": "P-00007", "description": "Part 7", "qty": 7} in rows
@@ -135,8 +154,10 @@ def test_keys_equal_under_a_case_insensitive_collation_end_as_one_row(server, db
     with db.cursor() as cursor:
         cursor.execute("SELECT CASE WHEN N'abc' = N'ABC' THEN 1 ELSE 0 END")
         case_insensitive = cursor.fetchone()[0] == 1
-    rows = [{"part_no": "abc", "description": "lower", "qty": 1},
-            {"part_no": "ABC", "description": "upper", "qty": 2}]  # fmt: skip
+    rows = [
+        {"part_no": "abc", "description": "lower", "qty": 1},
+        {"part_no": "ABC", "description": "upper", "qty": 2},
+    ]
 
     failures = upsert(server, db, rows)
 
@@ -156,9 +177,16 @@ def test_delta_pages_on_a_rowversion_read_every_row_once_and_then_only_changes(s
         seen = []
         while True:
             page = select_batch(
-                db, kind="mssql", object_name=server.table, columns=["description"],
-                key="part_no", cursor_field="rv", after=after, upper=upper, limit=10,
-            )  # fmt: skip
+                db,
+                kind="mssql",
+                object_name=server.table,
+                columns=["description"],
+                key="part_no",
+                cursor_field="rv",
+                after=after,
+                upper=upper,
+                limit=10,
+            )
             if not page:
                 return seen, after
             seen += [row["part_no"] for row in page]

@@ -29,9 +29,13 @@ def erp() -> Iterator[FakeERP]:
 
 def rest_connection(erp: FakeERP, auth_type: str, credentials: dict) -> Connection:
     return services.connection_create(
-        name="ERP", kind="rest", base_url=f"{erp.base_url}{RESOURCE[1:]}", auth_type=auth_type,
-        credentials=credentials, options={"items_path": "items"},
-    )  # fmt: skip
+        name="ERP",
+        kind="rest",
+        base_url=f"{erp.base_url}{RESOURCE[1:]}",
+        auth_type=auth_type,
+        credentials=credentials,
+        options={"items_path": "items"},
+    )
 
 
 def outcome_of(api, connection: Connection) -> tuple[str, str]:
@@ -56,8 +60,16 @@ FORMS = {
 
 
 # What each encoding makes of the token's first characters: none may be left anywhere.
-FRAGMENTS = ["tök", "t%C3%B6", "t%F6", "t\\xf6", "t\\xc3", "t\\u00f6", "t\\\\x",
-             base64.b64encode(TOKEN.encode())[:6].decode()]  # fmt: skip
+FRAGMENTS = [
+    "tök",
+    "t%C3%B6",
+    "t%F6",
+    "t\\xf6",
+    "t\\xc3",
+    "t\\u00f6",
+    "t\\\\x",
+    base64.b64encode(TOKEN.encode())[:6].decode(),
+]
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -91,9 +103,12 @@ def test_a_numeric_token_and_a_short_one_are_removed_where_they_stand_alone(admi
     numeric = rest_connection(erp, "bearer", {"token": 98765432})
     erp.reply(RESOURCE, Reply(500, {"error": "token 98765432 expired"}))
     short = services.connection_create(
-        name="short", kind="rest", base_url=f"{erp.base_url}{RESOURCE[1:]}", auth_type="bearer",
+        name="short",
+        kind="rest",
+        base_url=f"{erp.base_url}{RESOURCE[1:]}",
+        auth_type="bearer",
         credentials={"token": "Q7"},
-    )  # fmt: skip
+    )
 
     numeric_message, _ = outcome_of(admin_api, numeric)
     erp.reply(RESOURCE, Reply(500, {"error": "bad token Q7; see /docs/Q7Q7"}))
@@ -106,20 +121,29 @@ def test_a_numeric_token_and_a_short_one_are_removed_where_they_stand_alone(admi
 def test_a_run_error_and_a_row_error_echoing_credentials_carry_none(erp, settings):
     settings.SYNC_LOCAL_SETTLE_SECONDS = 0
     erp.auth = ("header", "X-Api-Key", "k-S3CRET-123")
-    connection = rest_connection(erp, "api_key_header",
-                                 {"header": "X-Api-Key", "value": "k-S3CRET-123"})  # fmt: skip
+    connection = rest_connection(
+        erp, "api_key_header", {"header": "X-Api-Key", "value": "k-S3CRET-123"}
+    )
     config = services.configuration_create(
-        name="ERP", system_type="ERP", connection=connection, entity_type="equipment",
-        sync_direction="outbound", sync_type="full", remote_object="items", remote_key="id",
+        name="ERP",
+        system_type="ERP",
+        connection=connection,
+        entity_type="equipment",
+        sync_direction="outbound",
+        sync_type="full",
+        remote_object="items",
+        remote_key="id",
         field_mappings=[{"local": "name", "remote": "name"}],
-    )  # fmt: skip
+    )
     quality.equipment_create(number="EQ-1", name="Caliper")
     erp.echo = ("x" * 180, "X-Api-Key")  # the value starts 9 characters before the cut
 
     with pytest.raises(CommandError):
         call_command("run_sync", str(config.pk))
 
-    stored = [*SyncRun.objects.values_list("error", flat=True),
-              *SyncRowError.objects.values_list("message", flat=True)]  # fmt: skip
+    stored = [
+        *SyncRun.objects.values_list("error", flat=True),
+        *SyncRowError.objects.values_list("message", flat=True),
+    ]
     assert stored and all("HTTP 500" in text for text in stored)
     assert not any("S3CRET" in text or "k-S3C" in text for text in stored)

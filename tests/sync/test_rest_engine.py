@@ -36,24 +36,40 @@ def erp() -> Iterator[FakeERP]:
 
 def item(number: int, name: str | None = None, at: datetime = T0) -> dict:
     # Cursors repeat: rows sharing a time straddle the pages of 5.
-    return {"id": f"EQ-{number}", "name": name or f"Gauge {number}",
-            "site": {"hall": f"Hall {number % 3}"},
-            "updated_at": (at + timedelta(minutes=number // 4)).isoformat()}  # fmt: skip
+    return {
+        "id": f"EQ-{number}",
+        "name": name or f"Gauge {number}",
+        "site": {"hall": f"Hall {number % 3}"},
+        "updated_at": (at + timedelta(minutes=number // 4)).isoformat(),
+    }
 
 
 def configure(erp: FakeERP, **overrides) -> SyncConfiguration:
     connection = services.connection_create(
-        name="ERP API", kind="rest", base_url=erp.base_url, auth_type="none",
+        name="ERP API",
+        kind="rest",
+        base_url=erp.base_url,
+        auth_type="none",
         options={"items_path": "items", "pagination": {"type": "page"}},
-    )  # fmt: skip
-    return services.configuration_create(**{
-        "name": "ERP equipment API", "system_type": "ERP", "connection": connection,
-        "entity_type": "equipment", "sync_type": "delta", "remote_object": RESOURCE[1:],
-        "remote_key": "id", "delta_field": "updated_at", "batch_size": 5,
-        "field_mappings": [{"local": "name", "remote": "name"},
-                           {"local": "location", "remote": "site.hall"}],
-        **overrides,
-    })  # fmt: skip
+    )
+    return services.configuration_create(
+        **{
+            "name": "ERP equipment API",
+            "system_type": "ERP",
+            "connection": connection,
+            "entity_type": "equipment",
+            "sync_type": "delta",
+            "remote_object": RESOURCE[1:],
+            "remote_key": "id",
+            "delta_field": "updated_at",
+            "batch_size": 5,
+            "field_mappings": [
+                {"local": "name", "remote": "name"},
+                {"local": "location", "remote": "site.hall"},
+            ],
+            **overrides,
+        }
+    )
 
 
 def run(config: SyncConfiguration, **kwargs) -> SyncRun:
@@ -82,8 +98,9 @@ def test_two_way_with_an_api_writes_qms_changes_back_and_does_not_echo_them(erp)
     config = configure(erp, sync_direction="bidirectional")
     run(config)
     quality.equipment_create(number="EQ-NEW", name="Made in the QMS", location="Hall 9")
-    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-3"),
-                             data={"name": "Renamed in the QMS"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number="EQ-3"), data={"name": "Renamed in the QMS"}
+    )
 
     pushed = run(config)
     settled = run(config)
@@ -155,18 +172,40 @@ def test_run_sync_shows_rows_so_far_when_the_api_does_not_say_how_many(erp):
 def test_a_row_holding_what_the_database_cannot_store_fails_alone(erp, entity_type):
     """Found by the attack of issue 10: one item with a NUL character failed a whole run on
     PostgreSQL with 'Unexpected error: DataError' (and its retries after it)."""
-    erp.add({"id": "EQ-13", "name": "Gauge\x0013", "site": {"hall": "Hall 1"},
-             "updated_at": T0.isoformat()},
-            {"id": "EQ-14", "name": "Gauge \ud83414", "site": {"hall": "Hall 1"},
-             "updated_at": T0.isoformat()},
-            {"id": "EQ-15", "name": "Gauge 15", "site": {"hall": float("inf")},
-             "updated_at": T0.isoformat()},
-            {"id": "EQ\x0016", "name": "Gauge 16", "site": {"hall": "Hall 1"},
-             "updated_at": T0.isoformat()})  # fmt: skip
-    config = configure(erp, entity_type=entity_type, field_mappings=[
-        {"local": "name", "remote": "name"},
-        {"local": "location" if entity_type == "equipment" else "site", "remote": "site.hall"},
-    ])  # fmt: skip
+    erp.add(
+        {
+            "id": "EQ-13",
+            "name": "Gauge\x0013",
+            "site": {"hall": "Hall 1"},
+            "updated_at": T0.isoformat(),
+        },
+        {
+            "id": "EQ-14",
+            "name": "Gauge \ud83414",
+            "site": {"hall": "Hall 1"},
+            "updated_at": T0.isoformat(),
+        },
+        {
+            "id": "EQ-15",
+            "name": "Gauge 15",
+            "site": {"hall": float("inf")},
+            "updated_at": T0.isoformat(),
+        },
+        {
+            "id": "EQ\x0016",
+            "name": "Gauge 16",
+            "site": {"hall": "Hall 1"},
+            "updated_at": T0.isoformat(),
+        },
+    )
+    config = configure(
+        erp,
+        entity_type=entity_type,
+        field_mappings=[
+            {"local": "name", "remote": "name"},
+            {"local": "location" if entity_type == "equipment" else "site", "remote": "site.hall"},
+        ],
+    )
 
     done = run(config)
 

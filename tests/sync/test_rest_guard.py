@@ -53,8 +53,9 @@ def dns(monkeypatch) -> dict[str, list[list[str]]]:
 
 
 def create(api, **body):
-    return api.post("/api/sync/connections/", {"name": "ERP", "kind": "rest", **body},
-                    format="json")  # fmt: skip
+    return api.post(
+        "/api/sync/connections/", {"name": "ERP", "kind": "rest", **body}, format="json"
+    )
 
 
 def failure_of(call) -> str:
@@ -102,8 +103,9 @@ def test_a_rest_connection_to_an_internal_or_odd_url_is_refused_on_save_naming_b
 def test_the_refusal_names_the_settings_that_allow_an_on_premise_api(admin_api, settings):
     settings.SYNC_ALLOWED_NETWORKS = []
 
-    message = " ".join(create(admin_api, base_url="http://10.20.3.4/api/").json()["errors"]
-                       ["base_url"])  # fmt: skip
+    message = " ".join(
+        create(admin_api, base_url="http://10.20.3.4/api/").json()["errors"]["base_url"]
+    )
 
     assert "SYNC_ALLOWED_NETWORKS" in message and "SYNC_ALLOWED_HOSTS" in message
     assert "WEBHOOK_" not in message
@@ -145,10 +147,15 @@ def test_the_metadata_address_is_refused_whatever_the_sync_allowlist_says(admin_
 
 def test_an_oauth2_token_url_on_an_internal_address_is_refused_naming_credentials(admin_api, erp):
     response = create(
-        admin_api, base_url=erp.base_url, auth_type="oauth2_client_credentials",
-        credentials={"token_url": "http://169.254.169.254/token", "client_id": "qms",
-                     "client_secret": "s3cret-value"},
-    )  # fmt: skip
+        admin_api,
+        base_url=erp.base_url,
+        auth_type="oauth2_client_credentials",
+        credentials={
+            "token_url": "http://169.254.169.254/token",
+            "client_id": "qms",
+            "client_secret": "s3cret-value",
+        },
+    )
 
     assert response.status_code == 400
     assert "token_url" in " ".join(response.json()["errors"]["credentials"])
@@ -158,8 +165,11 @@ def test_an_oauth2_token_url_on_an_internal_address_is_refused_naming_credential
 def test_changing_base_url_to_a_blocked_address_is_refused_and_keeps_the_stored_one(admin_api, erp):
     created = create(admin_api, base_url=erp.base_url).json()
 
-    changed = admin_api.patch(f"/api/sync/connections/{created['id']}/",
-                              {"base_url": "http://169.254.169.254/"}, format="json")  # fmt: skip
+    changed = admin_api.patch(
+        f"/api/sync/connections/{created['id']}/",
+        {"base_url": "http://169.254.169.254/"},
+        format="json",
+    )
 
     assert changed.status_code == 400 and "base_url" in changed.json()["errors"]
     assert Connection.objects.get().base_url == erp.base_url
@@ -172,10 +182,18 @@ def test_the_admin_form_shows_the_refusal_next_to_base_url(client, settings):
     get_user_model().objects.create_superuser("boss", password="pw-12345678")
     client.login(username="boss", password="pw-12345678")
 
-    page = client.post("/admin/sync/connection/add/", {
-        "name": "ERP", "kind": "rest", "base_url": "http://127.0.0.1:8000/", "auth_type": "none",
-        "options": "{}", "timeout_seconds": "15", "credentials": "",
-    })  # fmt: skip
+    page = client.post(
+        "/admin/sync/connection/add/",
+        {
+            "name": "ERP",
+            "kind": "rest",
+            "base_url": "http://127.0.0.1:8000/",
+            "auth_type": "none",
+            "options": "{}",
+            "timeout_seconds": "15",
+            "credentials": "",
+        },
+    )
 
     assert page.status_code == 200
     assert "blocked by the rule" in page.content.decode()
@@ -228,14 +246,20 @@ def test_the_delta_preview_sends_nothing(admin_api, stored, erp):
 
 def test_resolving_a_conflict_sends_nothing_and_changes_nothing(admin_api, stored, erp):
     conflict = SyncConflict.objects.create(
-        configuration=stored, external_id="EQ-1", source_hash="a", target_hash="b",
-        strategy="manual", source_values={"name": "ERP name", "location": "Hall 1"},
+        configuration=stored,
+        external_id="EQ-1",
+        source_hash="a",
+        target_hash="b",
+        strategy="manual",
+        source_values={"name": "ERP name", "location": "Hall 1"},
         target_values={"name": "QMS name", "location": "Hall 1"},
-    )  # fmt: skip
+    )
 
-    response = admin_api.post(f"/api/sync/conflicts/{conflict.pk}/resolve/",
-                              {"resolution": "source_wins", "reason": "ERP owns names"},
-                              format="json")  # fmt: skip
+    response = admin_api.post(
+        f"/api/sync/conflicts/{conflict.pk}/resolve/",
+        {"resolution": "source_wins", "reason": "ERP owns names"},
+        format="json",
+    )
 
     assert response.status_code == 502 and "SSRF guard" in response.json()["message"]
     assert SyncConflict.objects.get().status == "pending"
@@ -244,10 +268,15 @@ def test_resolving_a_conflict_sends_nothing_and_changes_nothing(admin_api, store
 
 def test_a_stored_token_url_on_the_metadata_address_is_never_requested(erp):
     connector = RESTConnector(
-        base_url=erp.base_url, auth_type="oauth2_client_credentials", timeout=2,
-        credentials={"token_url": "http://169.254.169.254/latest/api/token", "client_id": "q",
-                     "client_secret": "s"},
-    )  # fmt: skip
+        base_url=erp.base_url,
+        auth_type="oauth2_client_credentials",
+        timeout=2,
+        credentials={
+            "token_url": "http://169.254.169.254/latest/api/token",
+            "client_id": "q",
+            "client_secret": "s",
+        },
+    )
 
     message = failure_of(lambda: read_all(connector))
 
@@ -262,9 +291,13 @@ def test_a_request_goes_to_the_checked_address_with_the_name_in_host_and_one_loo
     """DNS rebinding: the name is resolved once per request, by the guard; `erp.test` exists in
     no real DNS, so the request can only have reached the server through the checked address."""
     dns["erp.test"] = [["127.0.0.1"], ["169.254.169.254"]]
-    connector = RESTConnector(base_url=f"http://erp.test:{erp.port}/", auth_type="none",
-                              credentials={}, timeout=5,
-                              options={"items_path": "items"})  # fmt: skip
+    connector = RESTConnector(
+        base_url=f"http://erp.test:{erp.port}/",
+        auth_type="none",
+        credentials={},
+        timeout=5,
+        options={"items_path": "items"},
+    )
 
     rows = read_all(connector)
 
@@ -276,8 +309,13 @@ def test_a_request_goes_to_the_checked_address_with_the_name_in_host_and_one_loo
 def test_a_next_link_whose_host_now_resolves_elsewhere_is_refused_before_it_is_sent(erp, dns):
     erp.pagination, erp.link_base = "next_link", f"http://erp.test:{erp.port}"
     dns["erp.test"] = [["127.0.0.1"], ["10.1.2.3"]]
-    connector = RESTConnector(base_url=f"http://erp.test:{erp.port}/", auth_type="none",
-                              credentials={}, timeout=5, options=OPTIONS)  # fmt: skip
+    connector = RESTConnector(
+        base_url=f"http://erp.test:{erp.port}/",
+        auth_type="none",
+        credentials={},
+        timeout=5,
+        options=OPTIONS,
+    )
 
     message = failure_of(lambda: read_all(connector))
 
@@ -288,8 +326,13 @@ def test_a_next_link_whose_host_now_resolves_elsewhere_is_refused_before_it_is_s
 def test_a_proxy_in_the_environment_is_not_used(erp, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", "http://10.9.9.9:3128")
     monkeypatch.setenv("http_proxy", "http://10.9.9.9:3128")
-    connector = RESTConnector(base_url=erp.base_url, auth_type="none", credentials={},
-                              timeout=2, options={"items_path": "items"})  # fmt: skip
+    connector = RESTConnector(
+        base_url=erp.base_url,
+        auth_type="none",
+        credentials={},
+        timeout=2,
+        options={"items_path": "items"},
+    )
 
     assert len(read_all(connector)) == 12
 
@@ -329,9 +372,13 @@ def _certificates(folder: Path, host: str) -> tuple[Path, Path, Path]:
     paths = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
     paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))  # fmt: skip
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return paths
 
 
@@ -352,8 +399,12 @@ def test_tls_to_the_checked_address_verifies_the_certificate_for_the_host_name(t
     dns["other.test"] = [["127.0.0.1"]]
 
     def tested(host: str) -> str:
-        return RESTConnector(base_url=f"https://{host}:{tls_erp.port}{RESOURCE}",
-                             auth_type="none", credentials={}, timeout=5).test()  # fmt: skip
+        return RESTConnector(
+            base_url=f"https://{host}:{tls_erp.port}{RESOURCE}",
+            auth_type="none",
+            credentials={},
+            timeout=5,
+        ).test()
 
     assert tested("erp.test") == f"HTTP 200 from https://erp.test:{tls_erp.port}{RESOURCE}/"
     assert tls_erp.log[0].headers["Host"] == f"erp.test:{tls_erp.port}"
@@ -393,8 +444,9 @@ def test_closed_filtered_and_non_http_ports_fail_with_the_same_message(
     closed.close()
 
     def message(port: int) -> str:
-        connector = RESTConnector(base_url=f"http://127.0.0.1:{port}/", auth_type="none",
-                                  credentials={}, timeout=1)  # fmt: skip
+        connector = RESTConnector(
+            base_url=f"http://127.0.0.1:{port}/", auth_type="none", credentials={}, timeout=1
+        )
         return failure_of(connector.test).replace(str(port), "PORT")
 
     answers = {message(port) for port in (closed_port, unanswered_port, not_http_port)}

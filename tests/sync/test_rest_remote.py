@@ -24,9 +24,11 @@ from tests.sync.rest_server import RESOURCE, TOKEN_PATH, FakeERP, Reply
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 ALL = list(range(1, 24))
 SPEC = RemoteSpec(
-    object_name="api/v1/equipment", key="id", cursor_field="updated_at",
+    object_name="api/v1/equipment",
+    key="id",
+    cursor_field="updated_at",
     columns=("id", "name", "address.city", "updated_at"),
-)  # fmt: skip
+)
 PAGINATIONS = {
     "none": {"type": "none"},
     "page": {"type": "page"},
@@ -91,8 +93,9 @@ def failure_of(call) -> str:
 def test_every_pagination_style_reads_every_item_exactly_once(erp, style):
     erp.pagination = style
     # The server caps pages at 5 although 7 are asked for: the first page looks short and is not.
-    connector = connect(erp, options={"items_path": "items", "pagination": PAGINATIONS[style],
-                                      "page_size": 7})  # fmt: skip
+    connector = connect(
+        erp, options={"items_path": "items", "pagination": PAGINATIONS[style], "page_size": 7}
+    )
 
     rows = read(connector)
 
@@ -147,8 +150,11 @@ def test_fields_missing_from_an_item_are_none(erp):
     rows = read(connect(erp, options={"items_path": "items"}))
 
     assert next(row for row in rows if row["id"] == 99) == {
-        "id": 99, "name": None, "address.city": None, "updated_at": "2024-03-01T08:00:00Z",
-    }  # fmt: skip
+        "id": 99,
+        "name": None,
+        "address.city": None,
+        "updated_at": "2024-03-01T08:00:00Z",
+    }
 
 
 def test_a_rest_session_is_unordered_with_no_upper_bound_and_counts_only_when_told_how(erp):
@@ -225,8 +231,11 @@ def test_fetch_gets_each_id_url_quoted_and_leaves_out_those_that_are_404(erp):
 
     assert set(found) == {"3", "a/b c"}
     assert found["3"]["name"] == "Gauge 3" and found["3"]["address.city"] == "Lyon"
-    assert [seen.path for seen in erp.log] == [f"{RESOURCE}/3", f"{RESOURCE}/404",
-                                               f"{RESOURCE}/a%2Fb%20c"]  # fmt: skip
+    assert [seen.path for seen in erp.log] == [
+        f"{RESOURCE}/3",
+        f"{RESOURCE}/404",
+        f"{RESOURCE}/a%2Fb%20c",
+    ]
 
 
 def test_fetch_finds_the_object_at_item_path(erp):
@@ -254,12 +263,18 @@ def test_upsert_puts_each_row_and_a_refused_row_fails_alone_without_the_token(er
     erp.auth = ("bearer", "tok-SECRET-123")
     connector = connect(erp, auth_type="bearer", credentials={"token": "tok-SECRET-123"})
     rows = [
-        {"id": 1, "name": "Renamed", "address.city": "Wien", "serviced": date(2024, 5, 1),
-         "checked_at": datetime(2024, 5, 1, 9, 30, tzinfo=UTC), "tolerance": Decimal("0.0125"),
-         "tag": b"\x01\xff"},
+        {
+            "id": 1,
+            "name": "Renamed",
+            "address.city": "Wien",
+            "serviced": date(2024, 5, 1),
+            "checked_at": datetime(2024, 5, 1, 9, 30, tzinfo=UTC),
+            "tolerance": Decimal("0.0125"),
+            "tag": b"\x01\xff",
+        },
         {"id": 2, "name": ""},
         {"id": 77, "name": "New gauge"},
-    ]  # fmt: skip
+    ]
 
     with connector.session(SPEC) as session:
         failures = session.upsert(rows)
@@ -268,9 +283,14 @@ def test_upsert_puts_each_row_and_a_refused_row_fails_alone_without_the_token(er
     assert "HTTP 422" in failures[0].message and "name must not be empty" in failures[0].message
     assert "tok-SECRET-123" not in failures[0].message and "***" in failures[0].message
     assert erp.items["1"] == {
-        "id": 1, "name": "Renamed", "address": {"city": "Wien"}, "serviced": "2024-05-01",
-        "checked_at": "2024-05-01T09:30:00+00:00", "tolerance": "0.0125", "tag": "01ff",
-    }  # fmt: skip
+        "id": 1,
+        "name": "Renamed",
+        "address": {"city": "Wien"},
+        "serviced": "2024-05-01",
+        "checked_at": "2024-05-01T09:30:00+00:00",
+        "tolerance": "0.0125",
+        "tag": "01ff",
+    }
     assert erp.items["77"]["name"] == "New gauge" and erp.items["2"]["name"] == "Gauge 2"
     assert [seen.path for seen in erp.requests("PUT", f"{RESOURCE}/1")] == [f"{RESOURCE}/1"]
 
@@ -305,14 +325,16 @@ def test_a_row_that_cannot_be_written_as_json_or_has_no_key_fails_alone(erp):
         )
 
     assert [(f.external_id, f.message.split(":")[0]) for f in failures] == [
-        ("5", "Not sent"), ("", "The row has no 'id' (the key field).")
-    ]  # fmt: skip
+        ("5", "Not sent"),
+        ("", "The row has no 'id' (the key field)."),
+    ]
     assert erp.items["6"]["name"] == "Fine"
 
 
 def test_a_network_error_while_writing_is_a_row_failure_not_a_crash():
-    connector = RESTConnector(base_url="http://127.0.0.1:9/", auth_type="none", credentials={},
-                              timeout=2)  # fmt: skip
+    connector = RESTConnector(
+        base_url="http://127.0.0.1:9/", auth_type="none", credentials={}, timeout=2
+    )
 
     with connector.session(SPEC) as session:
         failures = session.upsert([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])
@@ -325,12 +347,17 @@ def test_a_network_error_while_writing_is_a_row_failure_not_a_crash():
 
 AUTH = {
     "bearer": (("bearer", "b-TOKEN-42"), {"token": "b-TOKEN-42"}, {"token": "b-WRONG-42"}),
-    "basic": (("basic", "sync", "pw-S3CRET"), {"username": "sync", "password": "pw-S3CRET"},
-              {"username": "sync", "password": "pw-WRONG1"}),
-    "api_key_header": (("header", "X-Api-Key", "k-S3CRET"),
-                       {"header": "X-Api-Key", "value": "k-S3CRET"},
-                       {"header": "X-Api-Key", "value": "k-WRONG1"}),
-}  # fmt: skip
+    "basic": (
+        ("basic", "sync", "pw-S3CRET"),
+        {"username": "sync", "password": "pw-S3CRET"},
+        {"username": "sync", "password": "pw-WRONG1"},
+    ),
+    "api_key_header": (
+        ("header", "X-Api-Key", "k-S3CRET"),
+        {"header": "X-Api-Key", "value": "k-S3CRET"},
+        {"header": "X-Api-Key", "value": "k-WRONG1"},
+    ),
+}
 
 
 @pytest.mark.parametrize("auth_type", AUTH)
@@ -346,18 +373,25 @@ def test_each_auth_type_reads_and_a_refusal_says_so_without_the_secret(erp, auth
 
     assert ids(rows) == ALL
     assert "HTTP 401" in message and "credentials were refused" in message
-    assert not any(secret in message for secret in (*good.values(), *bad.values()) if secret
-                   not in ("sync", "X-Api-Key"))  # fmt: skip
+    assert not any(
+        secret in message
+        for secret in (*good.values(), *bad.values())
+        if secret not in ("sync", "X-Api-Key")
+    )
 
 
 def test_oauth2_fetches_one_token_per_session_and_uses_it_for_every_request(erp):
     erp.auth, erp.pagination = ("oauth2", "qms", "cl-S3CRET"), "page"
-    credentials = {"token_url": f"{erp.base_url}oauth/token", "client_id": "qms",
-                   "client_secret": "cl-S3CRET"}  # fmt: skip
+    credentials = {
+        "token_url": f"{erp.base_url}oauth/token",
+        "client_id": "qms",
+        "client_secret": "cl-S3CRET",
+    }
     options = {"items_path": "items", "pagination": {"type": "page"}}
 
-    with connect(erp, auth_type="oauth2_client_credentials", credentials=credentials,
-                 options=options).session(SPEC) as session:  # fmt: skip
+    with connect(
+        erp, auth_type="oauth2_client_credentials", credentials=credentials, options=options
+    ).session(SPEC) as session:
         rows = [row for batch in session.batches(after=None, upper=None, size=50) for row in batch]
         fetched = session.fetch(["7"])
         failures = session.upsert([{"id": 7, "name": "Seven"}])
@@ -369,11 +403,15 @@ def test_oauth2_fetches_one_token_per_session_and_uses_it_for_every_request(erp)
 
 def oauth2_session(erp: FakeERP):
     erp.auth, erp.pagination = ("oauth2", "qms", "cl-S3CRET"), "page"
-    credentials = {"token_url": f"{erp.base_url}oauth/token", "client_id": "qms",
-                   "client_secret": "cl-S3CRET"}  # fmt: skip
+    credentials = {
+        "token_url": f"{erp.base_url}oauth/token",
+        "client_id": "qms",
+        "client_secret": "cl-S3CRET",
+    }
     options = {"items_path": "items", "pagination": {"type": "page"}}
-    return connect(erp, auth_type="oauth2_client_credentials", credentials=credentials,
-                   options=options).session(SPEC)  # fmt: skip
+    return connect(
+        erp, auth_type="oauth2_client_credentials", credentials=credentials, options=options
+    ).session(SPEC)
 
 
 def test_an_oauth2_token_the_api_stops_accepting_mid_run_is_replaced_and_the_read_goes_on(erp):
@@ -405,8 +443,11 @@ def test_an_oauth2_token_is_renewed_before_its_lifetime_ends(erp):
 
 def test_a_refused_oauth2_client_is_reported_without_its_secret(erp):
     erp.auth = ("oauth2", "qms", "cl-S3CRET")
-    credentials = {"token_url": f"{erp.base_url}oauth/token", "client_id": "qms",
-                   "client_secret": "cl-WRONG-S3CRET"}  # fmt: skip
+    credentials = {
+        "token_url": f"{erp.base_url}oauth/token",
+        "client_id": "qms",
+        "client_secret": "cl-WRONG-S3CRET",
+    }
     connector = connect(erp, auth_type="oauth2_client_credentials", credentials=credentials)
 
     message = failure_of(lambda: connector.session(SPEC).__enter__())
@@ -419,8 +460,9 @@ def test_the_connection_test_still_authenticates_and_reports_a_refusal(erp):
     url = f"{erp.base_url}api/v1/equipment"
 
     def tested(token: str) -> str:
-        return RESTConnector(base_url=url, auth_type="bearer", credentials={"token": token},
-                             timeout=5).test()  # fmt: skip
+        return RESTConnector(
+            base_url=url, auth_type="bearer", credentials={"token": token}, timeout=5
+        ).test()
 
     assert tested("b-TOKEN-42") == f"HTTP 200 from {url}/"
     message = failure_of(lambda: tested("b-WRONG-42"))
@@ -442,16 +484,23 @@ def test_a_redirect_is_not_followed_and_fails_the_read(erp):
 
 
 @pytest.mark.parametrize(
-    "link_base", ["http://localhost:{port}", "https://127.0.0.1:{port}", "http://127.0.0.2:{port}",
-                  "http://127.0.0.1:{other}", "//collector.example"],
-)  # fmt: skip
+    "link_base",
+    [
+        "http://localhost:{port}",
+        "https://127.0.0.1:{port}",
+        "http://127.0.0.2:{port}",
+        "http://127.0.0.1:{other}",
+        "//collector.example",
+    ],
+)
 def test_a_next_link_off_the_base_url_origin_is_refused_before_it_is_requested(erp, link_base):
     erp.auth = ("bearer", "b-TOKEN-42")
     erp.pagination = "next_link"
     erp.link_base = link_base.format(port=erp.port, other=erp.port + 1)
     options = {"items_path": "items", "pagination": {"type": "next_link"}}
-    connector = connect(erp, auth_type="bearer", credentials={"token": "b-TOKEN-42"},
-                        options=options)  # fmt: skip
+    connector = connect(
+        erp, auth_type="bearer", credentials={"token": "b-TOKEN-42"}, options=options
+    )
 
     message = failure_of(lambda: read(connector))
 
@@ -523,18 +572,20 @@ def test_a_server_slower_than_the_timeout_fails_the_read(erp):
 @pytest.mark.parametrize(
     ("reply", "expected"),
     [
-        (Reply(body=b"<html>Maintenance</html>", headers={"Content-Type": "text/html"}),
-         "Expected JSON from GET"),
+        (
+            Reply(body=b"<html>Maintenance</html>", headers={"Content-Type": "text/html"}),
+            "Expected JSON from GET",
+        ),
         (Reply(body={"items": {"id": 1}}), "Expected a JSON list of items at 'items'"),
         (Reply(body={"results": []}), "got nothing; check the connection's items_path"),
         (Reply(body={"items": [1, 2]}), "Expected JSON objects as items"),
         (Reply(body={"items": [{"name": "keyless"}]}), "has no 'id' (the key field)"),
-        (Reply(500, {"error": "database is down"}), "HTTP 500: {\"error\": \"database is down\"}"),
+        (Reply(500, {"error": "database is down"}), 'HTTP 500: {"error": "database is down"}'),
         (Reply(403, {"error": "forbidden"}), "HTTP 403: the credentials were refused"),
         (Reply(body=b"[" * 100_000 + b"]" * 100_000), "is nested deeper than 64 levels"),
         (Reply(body=[{"id": 1, "name": nested(70)}]), "is nested deeper than 64 levels"),
     ],
-)  # fmt: skip
+)
 def test_a_malformed_or_failed_answer_is_a_clear_connector_error(erp, reply, expected):
     erp.reply(RESOURCE, reply)
 
@@ -578,10 +629,15 @@ def test_a_resource_path_must_stay_under_the_base_url(erp, path):
 def test_a_stored_connection_passes_its_options_to_its_sessions(erp):
     erp.pagination, erp.envelope = "cursor", "data.results"
     connection = Connection.objects.create(
-        name="ERP", kind="rest", base_url=erp.base_url, timeout_seconds=5,
-        options={"items_path": "data.results",
-                 "pagination": {"type": "cursor", "size_param": "limit"}},
-    )  # fmt: skip
+        name="ERP",
+        kind="rest",
+        base_url=erp.base_url,
+        timeout_seconds=5,
+        options={
+            "items_path": "data.results",
+            "pagination": {"type": "cursor", "size_param": "limit"},
+        },
+    )
 
     assert ids(read(connector_for(connection))) == ALL
 
@@ -631,10 +687,15 @@ def test_a_rest_connection_with_bad_options_is_a_400_naming_options(admin_api, o
 @pytest.mark.django_db
 def test_good_options_are_accepted_and_a_patch_to_bad_ones_is_refused(admin_api):
     options = {
-        "items_path": "data.results", "pagination": {"type": "page", "size_param": None},
-        "delta_param": "updated_since", "fetch_param": "ids", "write_method": "patch",
-        "count_path": "meta.total", "max_pages": 500, "page_size": 200,
-    }  # fmt: skip
+        "items_path": "data.results",
+        "pagination": {"type": "page", "size_param": None},
+        "delta_param": "updated_since",
+        "fetch_param": "ids",
+        "write_method": "patch",
+        "count_path": "meta.total",
+        "max_pages": 500,
+        "page_size": 200,
+    }
     created = admin_api.post(
         "/api/sync/connections/",
         {"name": "ERP", "kind": "rest", "base_url": "http://127.0.0.1:9/", "options": options},
@@ -642,8 +703,9 @@ def test_good_options_are_accepted_and_a_patch_to_bad_ones_is_refused(admin_api)
     )
     patched = admin_api.patch(
         f"/api/sync/connections/{created.json()['id']}/",
-        {"options": {"write_method": "DELETE"}}, format="json",
-    )  # fmt: skip
+        {"options": {"write_method": "DELETE"}},
+        format="json",
+    )
 
     assert created.status_code == 201, created.json()
     assert patched.status_code == 400 and "options" in patched.json()["errors"]
@@ -652,8 +714,9 @@ def test_good_options_are_accepted_and_a_patch_to_bad_ones_is_refused(admin_api)
 
 def test_an_api_echoing_the_basic_authorization_header_does_not_leak_the_encoded_pair(erp):
     erp.auth = ("basic", "sync", "pw-S3CRET")
-    connector = connect(erp, auth_type="basic",
-                        credentials={"username": "sync", "password": "pw-S3CRET"})  # fmt: skip
+    connector = connect(
+        erp, auth_type="basic", credentials={"username": "sync", "password": "pw-S3CRET"}
+    )
 
     with connector.session(SPEC) as session:
         (failure,) = session.upsert([{"id": 1, "name": ""}])
@@ -665,8 +728,11 @@ def test_an_api_echoing_the_basic_authorization_header_does_not_leak_the_encoded
 @pytest.mark.parametrize("token", ["tok\r\nX-Admin: 1", "tök☃"])
 def test_an_access_token_http_cannot_send_fails_the_session_clearly(erp, token):
     erp.reply(TOKEN_PATH, Reply(200, {"access_token": token, "token_type": "Bearer"}))
-    credentials = {"token_url": f"{erp.base_url}oauth/token", "client_id": "qms",
-                   "client_secret": "cl-S3CRET"}  # fmt: skip
+    credentials = {
+        "token_url": f"{erp.base_url}oauth/token",
+        "client_id": "qms",
+        "client_secret": "cl-S3CRET",
+    }
     connector = connect(erp, auth_type="oauth2_client_credentials", credentials=credentials)
 
     message = failure_of(lambda: connector.session(SPEC).__enter__())

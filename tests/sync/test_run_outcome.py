@@ -44,8 +44,9 @@ def admin_client(client):
 
 def change_both_sides(source, number: str = "EQ-00001") -> None:
     source.update(number, "ERP name", T0 + timedelta(days=1))
-    quality.equipment_update(equipment=Equipment.objects.get(number=number),
-                             data={"name": "QMS name"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number=number), data={"name": "QMS name"}
+    )
 
 
 def run_sync(*args: str) -> tuple[int, str]:
@@ -69,8 +70,10 @@ def test_a_run_that_leaves_a_conflict_waiting_is_success_with_conflicts_everywhe
     waiting = SyncRun.objects.latest("id")
     assert (first.status, first.pending_conflicts) == ("success", 0)
     assert (waiting.status, waiting.conflicted, waiting.pending_conflicts) == (
-        "success_with_conflicts", 1, 1,
-    )  # fmt: skip
+        "success_with_conflicts",
+        1,
+        1,
+    )
     assert code == 3 and "SUCCESS_WITH_CONFLICTS" in out
     assert "1 conflict waits for a person" in out
     detail = admin_api.get(f"/api/sync/logs/{waiting.pk}/").json()
@@ -146,8 +149,9 @@ def test_a_full_run_lists_the_external_ids_gone_at_the_source_in_rest_admin_and_
     result = SyncRun.objects.latest("id")
     assert code == 0
     assert (result.missing_at_source, result.missing_at_source_ids) == (
-        2, ["EQ-00001", "EQ-00003"],
-    )  # fmt: skip
+        2,
+        ["EQ-00001", "EQ-00003"],
+    )
     assert "gone at the source: EQ-00001, EQ-00003" in out
     detail = admin_api.get(f"/api/sync/logs/{result.pk}/").json()
     assert detail["missing_at_source_ids"] == ["EQ-00001", "EQ-00003"]
@@ -169,15 +173,17 @@ def test_the_list_of_ids_gone_at_the_source_is_capped_and_the_count_stays_exact(
 
     result = SyncRun.objects.latest("id")
     assert (result.missing_at_source, result.missing_at_source_ids) == (
-        4, ["EQ-00001", "EQ-00002"],
-    )  # fmt: skip
+        4,
+        ["EQ-00001", "EQ-00002"],
+    )
     assert "gone at the source: EQ-00001, EQ-00002 and 2 more" in out
 
 
 def test_dry_run_progress_counts_against_the_total_of_both_halves_of_a_two_way_run(source):
     for n in range(4):
-        quality.equipment_create(number=f"QMS-{n}", name=f"Made here {n}",
-                                 calibration_due_date=date(2027, 3, 1))  # fmt: skip
+        quality.equipment_create(
+            number=f"QMS-{n}", name=f"Made here {n}", calibration_due_date=date(2027, 3, 1)
+        )
     config = configure(source, sync_direction="bidirectional", sync_type="full")
 
     code, out = run_sync(str(config.pk), "--dry-run")

@@ -123,8 +123,12 @@ def test_a_failed_run_is_retried_on_request_and_by_the_sweeper_with_backoff(
 def test_retries_stop_at_max_retries(config, django_capture_on_commit_callbacks):
     config.max_retries = 1
     config.save()
-    SyncRun.objects.create(configuration=config, status="failed", attempt=2,
-                           finished_at=timezone.now() - timedelta(days=1))  # fmt: skip
+    SyncRun.objects.create(
+        configuration=config,
+        status="failed",
+        attempt=2,
+        finished_at=timezone.now() - timedelta(days=1),
+    )
 
     with django_capture_on_commit_callbacks(execute=False):
         assert runs_sweep()["retried"] == 0

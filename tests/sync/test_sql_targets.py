@@ -83,7 +83,7 @@ def test_an_existing_file_in_an_allowed_directory_is_accepted(admin_api, erp_sql
         ("erp.sqlite3", "absolute path"),
         ("file:{allowed}/erp.sqlite3?mode=rwc", "absolute path"),
     ],
-)  # fmt: skip
+)
 def test_a_sqlite_file_outside_the_rules_is_refused_on_save_whatever_the_setting_says(
     admin_api, settings, tmp_path, var_dir, where, reason
 ):
@@ -142,11 +142,21 @@ def test_a_stored_connection_to_the_services_own_file_is_refused_on_every_path(
     cid = stored_on_own_db.pk
     tested = admin_api.post(f"/api/sync/connections/{cid}/test/").json()
     described = admin_api.get(f"/api/sync/connections/{cid}/describe/?object=django_session")
-    configured = admin_api.post("/api/sync/configurations/", {
-        "name": "sessions", "system_type": "ERP", "connection": cid, "entity_type": "orders",
-        "sync_direction": "inbound", "sync_type": "full", "remote_object": "django_session",
-        "remote_key": "session_key", "field_mappings": [{"local": "k", "remote": "session_key"}],
-    }, format="json")  # fmt: skip
+    configured = admin_api.post(
+        "/api/sync/configurations/",
+        {
+            "name": "sessions",
+            "system_type": "ERP",
+            "connection": cid,
+            "entity_type": "orders",
+            "sync_direction": "inbound",
+            "sync_type": "full",
+            "remote_object": "django_session",
+            "remote_key": "session_key",
+            "field_mappings": [{"local": "k", "remote": "session_key"}],
+        },
+        format="json",
+    )
 
     assert tested["ok"] is False and "service's own database" in tested["message"]
     assert "service's own database" in errors(described)["database"]
@@ -157,10 +167,14 @@ def test_a_run_on_a_connection_to_the_services_own_file_fails_and_reads_nothing(
     from sync.models import SyncConfiguration, SyncRecord
 
     config = SyncConfiguration.objects.create(
-        name="sessions", connection=stored_on_own_db, entity_type="orders", sync_type="full",
-        remote_object="django_session", remote_key="session_key",
+        name="sessions",
+        connection=stored_on_own_db,
+        entity_type="orders",
+        sync_type="full",
+        remote_object="django_session",
+        remote_key="session_key",
         field_mappings=[{"local": "key", "remote": "session_key"}],
-    )  # fmt: skip
+    )
 
     with pytest.raises(CommandError, match="ended failed"):
         call_command("run_sync", str(config.pk))
@@ -216,9 +230,21 @@ def _own_addresses() -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "host", ["127.0.0.1", "localhost", "LOCALHOST", "::1", "[::1]", "0.0.0.0", "127.0.0.2",  # noqa: S104
-             "::ffff:127.0.0.1", "erp.localhost", "db.example.com,127.0.0.1", *_own_addresses()],
-)  # fmt: skip
+    "host",
+    [
+        "127.0.0.1",
+        "localhost",
+        "LOCALHOST",
+        "::1",
+        "[::1]",
+        "0.0.0.0",  # noqa: S104
+        "127.0.0.2",
+        "::ffff:127.0.0.1",
+        "erp.localhost",
+        "db.example.com,127.0.0.1",
+        *_own_addresses(),
+    ],
+)
 @pytest.mark.parametrize("port", [None, 5432])
 def test_a_postgresql_connection_to_the_services_own_database_is_refused_however_spelled(
     admin_api, own_postgres, host, port
@@ -226,16 +252,30 @@ def test_a_postgresql_connection_to_the_services_own_database_is_refused_however
     if port is not None:
         port = own_postgres["port"]
     own_name = own_postgres["name"].upper()  # names are compared case-insensitively
-    refused = errors(create(admin_api, kind="postgresql", host=host, port=port,
-                            database=own_name, username="postgres"))  # fmt: skip
+    refused = errors(
+        create(
+            admin_api,
+            kind="postgresql",
+            host=host,
+            port=port,
+            database=own_name,
+            username="postgres",
+        )
+    )
 
     assert "service's own database" in refused["database"]
     assert not Connection.objects.exists()
 
 
 def test_another_database_on_the_same_server_is_allowed(admin_api, own_postgres):
-    created = create(admin_api, kind="postgresql", host="localhost", port=own_postgres["port"],
-                     database=PG["dbname"], username="postgres")  # fmt: skip
+    created = create(
+        admin_api,
+        kind="postgresql",
+        host="localhost",
+        port=own_postgres["port"],
+        database=PG["dbname"],
+        username="postgres",
+    )
     tested = admin_api.post(f"/api/sync/connections/{created.json()['id']}/test/").json()
 
     assert created.status_code == 201, created.json()
@@ -243,15 +283,27 @@ def test_another_database_on_the_same_server_is_allowed(admin_api, own_postgres)
 
 
 @pytest.mark.parametrize(
-    "options", [{"dbname": "{own}"}, {"hostaddr": "127.0.0.1"}, {"service": "eqms"},
-                {"host": "127.0.0.1"}, {"port": 5432}, {"pool": True}],
-)  # fmt: skip
+    "options",
+    [
+        {"dbname": "{own}"},
+        {"hostaddr": "127.0.0.1"},
+        {"service": "eqms"},
+        {"host": "127.0.0.1"},
+        {"port": 5432},
+        {"pool": True},
+    ],
+)
 def test_options_that_name_another_server_or_database_are_refused(admin_api, options):
-    options = {k: v.format(own=service_db.settings_dict["NAME"]) if isinstance(v, str) else v
-               for k, v in options.items()}  # fmt: skip
+    options = {
+        k: v.format(own=service_db.settings_dict["NAME"]) if isinstance(v, str) else v
+        for k, v in options.items()
+    }
 
-    refused = errors(create(admin_api, kind="postgresql", host="erp.example.com",
-                            database="erp", options=options))  # fmt: skip
+    refused = errors(
+        create(
+            admin_api, kind="postgresql", host="erp.example.com", database="erp", options=options
+        )
+    )
 
     assert f"{next(iter(options))!r} is not allowed" in refused["options"]
 
@@ -263,16 +315,23 @@ def test_options_that_name_another_server_or_database_are_refused(admin_api, opt
         ("mysql", {"read_default_file": "/etc/mysql/my.cnf"}, "'read_default_file' is not"),
         ("mysql", {"local_infile": 1}, "'local_infile' is not allowed"),
         ("mysql", {"db": "eqms"}, "'db' is not allowed"),
-        ("mssql", {"extra_params": "TrustServerCertificate=yes;Server=127.0.0.1"},
-         "extra_params may not set 'server'"),
+        (
+            "mssql",
+            {"extra_params": "TrustServerCertificate=yes;Server=127.0.0.1"},
+            "extra_params may not set 'server'",
+        ),
         ("mssql", {"extra_params": " DATABASE = eqms"}, "extra_params may not set 'database'"),
     ],
-)  # fmt: skip
+)
 def test_mysql_and_sql_server_options_that_name_a_target_are_refused(
     admin_api, kind, options, refused
 ):
-    assert refused in errors(create(admin_api, kind=kind, host="erp.example.com",
-                                    database="erp", options=options))["options"]  # fmt: skip
+    assert (
+        refused
+        in errors(
+            create(admin_api, kind=kind, host="erp.example.com", database="erp", options=options)
+        )["options"]
+    )
 
 
 def test_good_server_options_are_kept(admin_api):
@@ -291,9 +350,13 @@ def test_good_server_options_are_kept(admin_api):
 def own_postgres_stored(own_postgres) -> Connection:
     """Stored before these checks existed (no validation on the way in)."""
     return Connection.objects.create(
-        name="Own", kind="postgresql", host="localhost", port=None,
-        database=own_postgres["name"], username=own_postgres["user"],
-    )  # fmt: skip
+        name="Own",
+        kind="postgresql",
+        host="localhost",
+        port=None,
+        database=own_postgres["name"],
+        username=own_postgres["user"],
+    )
 
 
 def test_a_stored_connection_to_the_services_own_database_is_refused_when_used(
@@ -305,10 +368,14 @@ def test_a_stored_connection_to_the_services_own_database_is_refused_when_used(
     tested = admin_api.post(f"/api/sync/connections/{cid}/test/").json()
     described = admin_api.get(f"/api/sync/connections/{cid}/describe/?object=auth_user")
     config = SyncConfiguration.objects.create(
-        name="users", connection=own_postgres_stored, entity_type="employees", sync_type="full",
-        remote_object="auth_user", remote_key="id",
+        name="users",
+        connection=own_postgres_stored,
+        entity_type="employees",
+        sync_type="full",
+        remote_object="auth_user",
+        remote_key="id",
         field_mappings=[{"local": "hash", "remote": "password"}],
-    )  # fmt: skip
+    )
     preview = admin_api.get(f"/api/sync/configurations/{config.pk}/delta/")
 
     assert tested["ok"] is False and "service's own database" in tested["message"]
@@ -353,8 +420,14 @@ def port_forward(own_postgres) -> Iterator[int]:
 def test_the_server_is_asked_who_it_is_so_a_port_forward_does_not_reach_the_own_database(
     admin_api, own_postgres, port_forward
 ):
-    created = create(admin_api, kind="postgresql", host="127.0.0.1", port=port_forward,
-                     database=own_postgres["name"], username=own_postgres["user"])  # fmt: skip
+    created = create(
+        admin_api,
+        kind="postgresql",
+        host="127.0.0.1",
+        port=port_forward,
+        database=own_postgres["name"],
+        username=own_postgres["user"],
+    )
     tested = admin_api.post(f"/api/sync/connections/{created.json()['id']}/test/").json()
     described = admin_api.get(
         f"/api/sync/connections/{created.json()['id']}/describe/?object=auth_user"

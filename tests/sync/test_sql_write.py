@@ -54,8 +54,11 @@ class Target:
 
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def target(request, tmp_path) -> Iterator[Target]:
-    source = {"sqlite": lambda: SQLiteSource(tmp_path), "postgresql": PostgresSource,
-              "mariadb": MariaDBSource}[request.param]()  # fmt: skip
+    source = {
+        "sqlite": lambda: SQLiteSource(tmp_path),
+        "postgresql": PostgresSource,
+        "mariadb": MariaDBSource,
+    }[request.param]()
     target = Target(source)
     target.create()
     yield target
@@ -86,8 +89,10 @@ def test_new_rows_are_inserted_and_committed(target, db):
 
     assert failures == []
     assert target.contents() == {
-        "P-00001": ("Part 1", 1), "P-00002": ("Part 2", 2), "P-00003": ("Part 3", 3)
-    }  # fmt: skip
+        "P-00001": ("Part 1", 1),
+        "P-00002": ("Part 2", 2),
+        "P-00003": ("Part 3", 3),
+    }
     assert db.get_autocommit()
 
 
@@ -98,8 +103,10 @@ def test_existing_rows_are_updated_by_key_and_others_left_alone(target, db):
 
     assert failures == []
     assert target.contents() == {
-        "P-00001": ("Part 1", 1), "P-00002": ("Changed", None), "P-00003": ("Part 3", 3)
-    }  # fmt: skip
+        "P-00001": ("Part 1", 1),
+        "P-00002": ("Changed", None),
+        "P-00003": ("Part 3", 3),
+    }
 
 
 def test_the_same_upsert_twice_leaves_the_same_table(target, db):
@@ -187,9 +194,13 @@ def test_fetch_reads_rows_by_key_over_more_keys_than_one_statement_takes(target,
     keys = [f"P-{n:05d}" for n in range(1, 2601)] + ["P-00007", None]  # 100 missing, 1 twice
 
     rows = fetch_rows(
-        db, kind=target.kind, object_name=target.table, key="part_no",
-        columns=["description", "part_no", "qty"], keys=keys,
-    )  # fmt: skip
+        db,
+        kind=target.kind,
+        object_name=target.table,
+        key="part_no",
+        columns=["description", "part_no", "qty"],
+        keys=keys,
+    )
 
     assert len(rows) == 2500
     by_key = {row["part_no"]: row for row in rows}
@@ -264,10 +275,18 @@ def test_an_upserted_row_keyed_by_a_cast_external_id_is_found_again(target, db):
         data_type = {c.name: c.data_type for c in target.connector.describe(f"{target.table}_n")}
         cast = key_caster(data_type["id"])
         rows = [{"id": cast("10"), "name": "ten"}, {"id": cast("9"), "name": "nine"}]
-        assert upsert_rows(db, kind=target.kind, object_name=f"{target.table}_n", key="id",
-                           rows=rows) == []  # fmt: skip
-        found = fetch_rows(db, kind=target.kind, object_name=f"{target.table}_n", key="id",
-                           columns=["name"], keys=[cast("10")])  # fmt: skip
+        assert (
+            upsert_rows(db, kind=target.kind, object_name=f"{target.table}_n", key="id", rows=rows)
+            == []
+        )
+        found = fetch_rows(
+            db,
+            kind=target.kind,
+            object_name=f"{target.table}_n",
+            key="id",
+            columns=["name"],
+            keys=[cast("10")],
+        )
         assert found == [{"id": 10, "name": "ten"}]
     finally:
         with target.source.cursor() as cur:
@@ -276,9 +295,16 @@ def test_an_upserted_row_keyed_by_a_cast_external_id_is_found_again(target, db):
 
 def postgres() -> SQLConnector:
     return SQLConnector(
-        kind="postgresql", host=PG["host"], port=PG["port"], database=PG["dbname"],
-        username=PG["user"], password="", options={}, timeout=5, alias="test-pg",
-    )  # fmt: skip
+        kind="postgresql",
+        host=PG["host"],
+        port=PG["port"],
+        database=PG["dbname"],
+        username=PG["user"],
+        password="",
+        options={},
+        timeout=5,
+        alias="test-pg",
+    )
 
 
 def test_a_schema_qualified_postgresql_table_is_written_fetched_and_checked(erp_postgres):
@@ -286,11 +312,24 @@ def test_a_schema_qualified_postgresql_table_is_written_fetched_and_checked(erp_
 
     table = f"{erp_postgres['schema']}.suppliers"
     with postgres().open() as db:
-        failures = upsert_rows(db, kind="postgresql", object_name=table, key="vendor_id", rows=[
-            {"vendor_id": 1, "vendor_name": "Acme"}, {"vendor_id": 2, "vendor_name": None},
-        ])  # fmt: skip
-        fetched = fetch_rows(db, kind="postgresql", object_name=table, key="vendor_id",
-                             columns=["vendor_name"], keys=[1, 2])  # fmt: skip
+        failures = upsert_rows(
+            db,
+            kind="postgresql",
+            object_name=table,
+            key="vendor_id",
+            rows=[
+                {"vendor_id": 1, "vendor_name": "Acme"},
+                {"vendor_id": 2, "vendor_name": None},
+            ],
+        )
+        fetched = fetch_rows(
+            db,
+            kind="postgresql",
+            object_name=table,
+            key="vendor_id",
+            columns=["vendor_name"],
+            keys=[1, 2],
+        )
         unique = key_is_unique(db, object_name=table, key="vendor_id")
         not_unique = key_is_unique(db, object_name=table, key="vendor_name")
         elsewhere = key_is_unique(
@@ -310,10 +349,13 @@ def test_failure_messages_leave_out_the_given_secrets(erp_postgres):
     with postgres().open() as db:
         # PostgreSQL echoes the failing row, which here holds the "secret".
         (failure,) = upsert_rows(
-            db, kind="postgresql", object_name=table, key="vendor_id",
+            db,
+            kind="postgresql",
+            object_name=table,
+            key="vendor_id",
             rows=[{"vendor_id": 7, "vendor_name": None, "updated": "hunter2-secret"}],
             secrets=["hunter2-secret"],
-        )  # fmt: skip
+        )
 
     assert failure.external_id == "7"
     assert "hunter2-secret" not in failure.message
@@ -328,5 +370,10 @@ def test_a_connection_lost_mid_write_fails_the_whole_call_not_every_row(erp_post
         with psycopg.connect(**PG, autocommit=True) as other:
             other.execute("SELECT pg_terminate_backend(%s)", [pid])
         with pytest.raises(ConnectorError):
-            upsert_rows(db, kind="postgresql", object_name=table, key="vendor_id",
-                        rows=[{"vendor_id": 1, "vendor_name": "Acme"}])  # fmt: skip
+            upsert_rows(
+                db,
+                kind="postgresql",
+                object_name=table,
+                key="vendor_id",
+                rows=[{"vendor_id": 1, "vendor_name": "Acme"}],
+            )

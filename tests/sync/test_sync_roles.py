@@ -55,12 +55,19 @@ def ids(tmp_path) -> dict[str, int]:
     source.insert(rows(2))
     config = configure(source, sync_direction="bidirectional", conflict_strategy="manual")
     conflict = SyncConflict.objects.create(
-        configuration=config, external_id="EQ-00001", source_hash="a", target_hash="b",
+        configuration=config,
+        external_id="EQ-00001",
+        source_hash="a",
+        target_hash="b",
         strategy="manual",
-    )  # fmt: skip
+    )
     record = SyncRecord.objects.create(entity_type="orders", external_id="O-1", data_hash="c")
-    return {"connection": config.connection_id, "config": config.pk,
-            "conflict": conflict.pk, "record": record.pk}  # fmt: skip
+    return {
+        "connection": config.connection_id,
+        "config": config.pk,
+        "conflict": conflict.pk,
+        "record": record.pk,
+    }
 
 
 @pytest.mark.parametrize(

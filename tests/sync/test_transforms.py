@@ -22,13 +22,16 @@ from sync import transforms
         ("date", "2027-01-31", date(2027, 1, 31)),
         ("date", datetime(2027, 1, 31, 8, 0), date(2027, 1, 31)),
         ("datetime", "2027-01-31T08:15:00", datetime(2027, 1, 31, 8, 15)),
-        ({"type": "number", "decimal_separator": ",", "thousands_separator": "."}, "1.234,5",
-         Decimal("1234.5")),
+        (
+            {"type": "number", "decimal_separator": ",", "thousands_separator": "."},
+            "1.234,5",
+            Decimal("1234.5"),
+        ),
         ({"type": "default", "value": "unknown"}, None, "unknown"),
         ({"type": "default", "value": "unknown"}, "kept", "kept"),
         (None, 42, 42),
     ],
-)  # fmt: skip
+)
 def test_transforms_convert_values(transform, value, expected):
     assert transforms.apply(transform, value) == expected
 

@@ -30,8 +30,15 @@ def gauge(number: str, name: str, status: str = "active") -> Equipment:
 
 
 def counts(result: SyncRun) -> tuple:
-    return (result.status, result.processed, result.created, result.updated, result.skipped,
-            result.failed, result.conflicted)  # fmt: skip
+    return (
+        result.status,
+        result.processed,
+        result.created,
+        result.updated,
+        result.skipped,
+        result.failed,
+        result.conflicted,
+    )
 
 
 def test_an_outbound_run_writes_qms_rows_out_and_then_only_what_changed(source):
@@ -41,8 +48,9 @@ def test_an_outbound_run_writes_qms_rows_out_and_then_only_what_changed(source):
 
     first = run(config)
     second = run(config)
-    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-2"),
-                             data={"name": "Micrometer 0-25"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number="EQ-2"), data={"name": "Micrometer 0-25"}
+    )
     third = run(config)
 
     assert counts(first) == ("success", 2, 2, 0, 0, 0, 0), first.error
@@ -74,8 +82,9 @@ def test_two_way_changes_travel_both_ways_and_our_own_writes_never_come_back(sou
     gauge("EQ-LOCAL", "Made in the QMS")
 
     source.update("EQ-00001", "Changed at the source", T0 + timedelta(days=1))
-    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-00002"),
-                             data={"name": "Changed in the QMS"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number="EQ-00002"), data={"name": "Changed in the QMS"}
+    )
     second = run(config)
     third = run(config, full=True)
 
@@ -94,8 +103,9 @@ def test_a_record_changed_on_both_sides_waits_for_a_person_under_the_manual_stra
     config = configure(source, sync_direction="bidirectional", conflict_strategy="manual")
     run(config)
     source.update("EQ-00001", "ERP name", T0 + timedelta(days=1))
-    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-00001"),
-                             data={"name": "QMS name"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number="EQ-00001"), data={"name": "QMS name"}
+    )
 
     first = run(config)
     again = run(config, full=True)
@@ -129,8 +139,9 @@ def test_each_automatic_strategy_settles_a_conflict_its_own_way(
     config = configure(source, sync_direction="bidirectional", conflict_strategy=strategy)
     run(config)
     source.update("EQ-00001", "ERP name", T0 + timedelta(days=1))
-    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-00001"),
-                             data={"name": "QMS name"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number="EQ-00001"), data={"name": "QMS name"}
+    )
 
     result = run(config)
     after = run(config, full=True)
@@ -151,8 +162,9 @@ def test_newest_wins_compares_the_source_change_time_with_the_qms_change_time(tm
     config = configure(source, sync_direction="bidirectional", conflict_strategy="newest_wins")
     run(config)
     for number in ("EQ-00001", "EQ-00002"):
-        quality.equipment_update(equipment=Equipment.objects.get(number=number),
-                                 data={"name": "QMS name"})  # fmt: skip
+        quality.equipment_update(
+            equipment=Equipment.objects.get(number=number), data={"name": "QMS name"}
+        )
     now = datetime.now()  # the SQLite source keeps naive UTC-free times; the QMS runs in UTC
     source.update("EQ-00001", "older ERP name", now - timedelta(days=1))
     source.update("EQ-00002", "newer ERP name", now + timedelta(days=1))
@@ -172,11 +184,13 @@ def test_a_conflict_resolved_by_either_side_no_longer_blocks_and_is_closed(tmp_p
     config = configure(source, sync_direction="bidirectional", conflict_strategy="manual")
     run(config)
     source.update("EQ-00001", "Same fix", T0 + timedelta(days=1))
-    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-00001"),
-                             data={"name": "Other fix"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number="EQ-00001"), data={"name": "Other fix"}
+    )
     run(config)
-    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-00001"),
-                             data={"name": "Same fix"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number="EQ-00001"), data={"name": "Same fix"}
+    )
 
     later = run(config, full=True)
 
@@ -230,8 +244,11 @@ def test_a_full_inbound_run_reports_rows_gone_from_the_source_and_retires_them_i
     assert (applied.missing_at_source, applied.retired) == (2, 2)
     assert again.retired == 0  # already retired
     assert dict(Equipment.objects.values_list("number", "status")) == {
-        "EQ-00001": "active", "EQ-00002": "retired", "EQ-00003": "retired", "EQ-00004": "active",
-    }  # fmt: skip
+        "EQ-00001": "active",
+        "EQ-00002": "retired",
+        "EQ-00003": "retired",
+        "EQ-00004": "active",
+    }
 
 
 def test_record_store_rows_gone_from_the_source_are_deleted_when_asked(tmp_path):
@@ -240,8 +257,13 @@ def test_record_store_rows_gone_from_the_source_are_deleted_when_asked(tmp_path)
     source = SQLiteSource(tmp_path)
     source.create()
     source.insert(rows(3))
-    config = configure(source, entity_type="orders", sync_type="full", apply_deletions=True,
-                       field_mappings=[{"local": "text", "remote": "description"}])  # fmt: skip
+    config = configure(
+        source,
+        entity_type="orders",
+        sync_type="full",
+        apply_deletions=True,
+        field_mappings=[{"local": "text", "remote": "description"}],
+    )
     run(config)
     source.delete("EQ-00003")
 
@@ -318,14 +340,25 @@ def test_the_default_schema_of_a_connection_is_where_rows_are_read_and_written(e
     with psycopg.connect(**params, autocommit=True) as db:
         db.execute(f'INSERT INTO "{schema}".suppliers VALUES (7, %s, %s)', ("Acme", T0))
     connection = Connection.objects.create(
-        name="ERP pg", kind="postgresql", host=params["host"], port=params["port"],
-        database=params["dbname"], username=params["user"], options={"schema": schema},
-    )  # fmt: skip
+        name="ERP pg",
+        kind="postgresql",
+        host=params["host"],
+        port=params["port"],
+        database=params["dbname"],
+        username=params["user"],
+        options={"schema": schema},
+    )
     config = configuration_create(
-        name="Vendors", system_type="ERP", connection=connection, entity_type="suppliers",
-        sync_direction="bidirectional", sync_type="full", remote_object="suppliers",
-        remote_key="vendor_id", field_mappings=[{"local": "name", "remote": "vendor_name"}],
-    )  # fmt: skip
+        name="Vendors",
+        system_type="ERP",
+        connection=connection,
+        entity_type="suppliers",
+        sync_direction="bidirectional",
+        sync_type="full",
+        remote_object="suppliers",
+        remote_key="vendor_id",
+        field_mappings=[{"local": "name", "remote": "vendor_name"}],
+    )
     quality.supplier_create(number="42", name="Made in the QMS")
 
     result = run(config)
@@ -349,8 +382,11 @@ def test_a_row_that_fails_is_still_at_the_source_and_is_not_retired(tmp_path):
     result = run(config)
 
     assert (result.status, result.failed, result.missing_at_source, result.retired) == (
-        "partial", 1, 0, 0,
-    )  # fmt: skip
+        "partial",
+        1,
+        0,
+        0,
+    )
     assert Equipment.objects.get(number="EQ-00002").status == "active"
 
 
@@ -361,8 +397,9 @@ def test_a_logged_decision_that_cannot_be_applied_is_left_pending_with_the_reaso
     config = configure(source, sync_direction="bidirectional", conflict_strategy="log")
     run(config)
     source.update("EQ-00001", "N" * 300, T0 + timedelta(days=1))
-    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-00001"),
-                             data={"name": "QMS name"})  # fmt: skip
+    quality.equipment_update(
+        equipment=Equipment.objects.get(number="EQ-00001"), data={"name": "QMS name"}
+    )
 
     result = run(config)
 

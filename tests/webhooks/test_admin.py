@@ -34,10 +34,16 @@ def admin_client_logged_in(client):
 
 def add_form(url, **overrides):
     return {
-        "name": "ERP", "url": url, "events": ["ncr.created", "ncr.closed"], "is_active": "on",
-        "retry_enabled": "on", "max_retries": "5", "retry_delay_seconds": "60",
-        "custom_headers": '{"X-Api-Key": "k-123"}', **overrides,
-    }  # fmt: skip
+        "name": "ERP",
+        "url": url,
+        "events": ["ncr.created", "ncr.closed"],
+        "is_active": "on",
+        "retry_enabled": "on",
+        "max_retries": "5",
+        "retry_delay_seconds": "60",
+        "custom_headers": '{"X-Api-Key": "k-123"}',
+        **overrides,
+    }
 
 
 def test_adding_a_subscription_shows_its_secret_once_with_a_copy_button(
@@ -129,8 +135,9 @@ def test_the_regenerate_button_with_no_grace_stops_the_old_secret(
         f"/admin/webhooks/webhooksubscription/{subscription.pk}/change/"
     ).content.decode()
     confirm = admin_client_logged_in.get(url).content.decode()
-    [new] = shown_secrets(admin_client_logged_in,
-                          admin_client_logged_in.post(url, {"grace_hours": "0"}))  # fmt: skip
+    [new] = shown_secrets(
+        admin_client_logged_in, admin_client_logged_in.post(url, {"grace_hours": "0"})
+    )
 
     assert f'href="{url}"' in change and 'name="grace_hours"' in confirm
     services.subscription_send_test(subscription=subscription)
@@ -195,8 +202,9 @@ def test_the_delivery_log_filters_shows_attempts_and_retries(
 
     assert "ncr.created" in failed.content.decode()
     assert "receiver exploded" in detail.content.decode()
-    assert re.search(rf"Delivery {delivery.pk}: delivered \(200\) in \d+ ms\.<",
-                     response.content.decode())  # fmt: skip
+    assert re.search(
+        rf"Delivery {delivery.pk}: delivered \(200\) in \d+ ms\.<", response.content.decode()
+    )
     delivery.refresh_from_db()
     assert delivery.status == "succeeded" and delivery.attempts.count() == 2
 

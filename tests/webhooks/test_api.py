@@ -52,10 +52,13 @@ def test_a_subscription_can_be_updated_and_deleted(admin_api, receiver):
 
     patched = admin_api.patch(
         f"/api/webhooks/{sub['id']}/",
-        {"events": ["ncr.closed", "capa.closed"], "max_retries": 0,
-         "custom_headers": {"X-Key": "********", "X-Plant": "7"}},
+        {
+            "events": ["ncr.closed", "capa.closed"],
+            "max_retries": 0,
+            "custom_headers": {"X-Key": "********", "X-Plant": "7"},
+        },
         format="json",
-    )  # fmt: skip
+    )
 
     assert patched.status_code == 200, patched.json()
     stored = WebhookSubscription.objects.get(pk=sub["id"])
@@ -369,8 +372,9 @@ def test_changing_a_header_to_a_value_http_cannot_send_is_refused_and_keeps_the_
 ):
     sub = create(admin_api, receiver, custom_headers={"X-Tenant": "7"}).json()
 
-    response = admin_api.patch(f"/api/webhooks/{sub['id']}/",
-                               {"custom_headers": {"X-Tenant": "ü☃"}}, format="json")  # fmt: skip
+    response = admin_api.patch(
+        f"/api/webhooks/{sub['id']}/", {"custom_headers": {"X-Tenant": "ü☃"}}, format="json"
+    )
 
     assert response.status_code == 400 and "X-Tenant" in str(response.json()["errors"])
     stored = WebhookSubscription.objects.get()

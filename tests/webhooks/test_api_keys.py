@@ -53,9 +53,10 @@ def test_each_api_key_has_its_own_test_send_limit(receiver, settings):
     settings.WEBHOOK_TEST_RATE = "2/minute"
     first, second = (client_with("webhooks:manage", "ncr:read") for _ in range(2))
     sub_id = first.post(
-        "/api/webhooks/", {"name": "ERP", "url": receiver.url, "events": ["ncr.created"]},
+        "/api/webhooks/",
+        {"name": "ERP", "url": receiver.url, "events": ["ncr.created"]},
         format="json",
-    ).json()["id"]  # fmt: skip
+    ).json()["id"]
 
     first_codes = [first.post(f"/api/webhooks/{sub_id}/test/").status_code for _ in range(3)]
     second_codes = [second.post(f"/api/webhooks/{sub_id}/test/").status_code for _ in range(3)]

@@ -95,9 +95,13 @@ def test_subscriptions_made_before_schedules_keep_their_retry_settings():
     executor.migrate([("webhooks", "0002_queue_probe")])
     old_apps = executor.loader.project_state([("webhooks", "0002_queue_probe")]).apps
     old_apps.get_model("webhooks", "WebhookSubscription").objects.create(
-        name="old", url="https://erp.example.com/hook", events=["ncr.created"],
-        max_retries=3, retry_delay_seconds=120, secret_encrypted="x",
-    )  # fmt: skip
+        name="old",
+        url="https://erp.example.com/hook",
+        events=["ncr.created"],
+        max_retries=3,
+        retry_delay_seconds=120,
+        secret_encrypted="x",
+    )
 
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
@@ -272,10 +276,15 @@ def test_max_deliveries_per_second_defers_the_rest_to_the_next_second(make_subsc
 def test_throttling_limits_are_set_over_rest(admin_api, receiver):
     created = admin_api.post(
         "/api/webhooks/",
-        {"name": "ERP", "url": receiver.url, "events": ["ncr.created"],
-         "max_deliveries_per_second": 50, "max_in_flight": 4},
+        {
+            "name": "ERP",
+            "url": receiver.url,
+            "events": ["ncr.created"],
+            "max_deliveries_per_second": 50,
+            "max_in_flight": 4,
+        },
         format="json",
-    )  # fmt: skip
+    )
 
     assert created.status_code == 201, created.json()
     assert (created.json()["max_deliveries_per_second"], created.json()["max_in_flight"]) == (50, 4)

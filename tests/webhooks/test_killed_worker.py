@@ -22,22 +22,40 @@ LEASE_SECONDS = 30  # the smallest lease the settings accept
 
 def start_worker(tmp_path: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
-    env.update({
-        "DATABASE_URL": database_url_for_subprocess(),
-        "EQMS_VAR_DIR": str(tmp_path),  # a file broker of its own
-        "CACHE_URL": "locmemcache://",
-        "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "WEBHOOK_LEASE_SECONDS": str(LEASE_SECONDS),
-        "WEBHOOK_SWEEP_INTERVAL_SECONDS": "1",
-        "WEBHOOK_REQUEUE_AFTER_SECONDS": "1",
-        "PYTHONPATH": str(ROOT),
-    })  # fmt: skip
+    env.update(
+        {
+            "DATABASE_URL": database_url_for_subprocess(),
+            "EQMS_VAR_DIR": str(tmp_path),  # a file broker of its own
+            "CACHE_URL": "locmemcache://",
+            "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "WEBHOOK_LEASE_SECONDS": str(LEASE_SECONDS),
+            "WEBHOOK_SWEEP_INTERVAL_SECONDS": "1",
+            "WEBHOOK_REQUEUE_AFTER_SECONDS": "1",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "eqms_integration", "worker", "--beat",
-         "--concurrency", "1", "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "eqms_integration",
+            "worker",
+            "--beat",
+            "--concurrency",
+            "1",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
-    )  # fmt: skip
+    )
 
 
 def stop(process: subprocess.Popen, sig: int) -> None:

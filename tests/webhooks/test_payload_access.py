@@ -148,13 +148,15 @@ def test_a_key_with_the_record_scope_subscribes_to_its_events(receiver):
     reader = key_client("webhooks:manage", "ncr:read")
 
     allowed = reader.post(
-        "/api/webhooks/", {"name": "ERP", "url": receiver.url, "events": ["ncr.created"]},
+        "/api/webhooks/",
+        {"name": "ERP", "url": receiver.url, "events": ["ncr.created"]},
         format="json",
-    )  # fmt: skip
+    )
     refused = reader.post(
-        "/api/webhooks/", {"name": "ERP", "url": receiver.url, "events": ["capa.created"]},
+        "/api/webhooks/",
+        {"name": "ERP", "url": receiver.url, "events": ["capa.created"]},
         format="json",
-    )  # fmt: skip
+    )
 
     assert allowed.status_code == 201, allowed.json()
     assert refused.status_code == 400 and "capa:read" in refused.json()["errors"]["events"][0]
@@ -170,8 +172,12 @@ def test_custom_header_values_a_receiver_echoes_are_not_kept_in_its_answer(
     subscription, _ = make_subscription(
         events=["ncr.created"], custom_headers={"Authorization": token, "X-Pass": user_pw}
     )
-    echoed = json.dumps({"headers": {"Authorization": token, "X-Pass": user_pw},
-                         "basic": base64.b64encode(user_pw.encode()).decode()})  # fmt: skip
+    echoed = json.dumps(
+        {
+            "headers": {"Authorization": token, "X-Pass": user_pw},
+            "basic": base64.b64encode(user_pw.encode()).decode(),
+        }
+    )
     receiver.respond((400, {}, echoed))
     services.subscription_send_test(subscription=subscription)
 
@@ -228,9 +234,8 @@ def test_a_delivery_of_an_api_key_event_is_redacted_for_readers_who_may_not_view
     key = apikey_create(name="MES line 3", scopes=["ncr:read"]).api_key
     services.event_publish(
         event_type="apikey.expiring",
-        data={"object": {"type": "api_key", "id": key.pk, "name": key.name},
-              "key_id": key.key_id},
-    )  # fmt: skip
+        data={"object": {"type": "api_key", "id": key.pk, "name": key.name}, "key_id": key.key_id},
+    )
     delivery = WebhookDelivery.objects.get(subscription=subscription)
 
     for reader in (key_client("webhooks:read"), client_for("Manager"), client_for("Auditor")):

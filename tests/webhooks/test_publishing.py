@@ -116,14 +116,22 @@ def test_an_inbound_sync_that_closes_an_ncr_and_renames_it_publishes_only_ncr_cl
         db.execute("CREATE TABLE mes_ncr (ncr_id INTEGER PRIMARY KEY, title TEXT, state TEXT)")
         db.execute("INSERT INTO mes_ncr VALUES (1, 'Burr', 'O')")
     config = configuration_create(
-        name="MES NCRs", system_type="MES", entity_type="ncr", sync_type="full",
+        name="MES NCRs",
+        system_type="MES",
+        entity_type="ncr",
+        sync_type="full",
         connection=Connection.objects.create(name="MES", kind="sqlite", database=str(path)),
-        remote_object="mes_ncr", remote_key="ncr_id", field_mappings=[
+        remote_object="mes_ncr",
+        remote_key="ncr_id",
+        field_mappings=[
             {"local": "title", "remote": "title"},
-            {"local": "status", "remote": "state",
-             "transform": {"type": "map", "values": {"O": "open", "C": "closed"}}},
+            {
+                "local": "status",
+                "remote": "state",
+                "transform": {"type": "map", "values": {"O": "open", "C": "closed"}},
+            },
         ],
-    )  # fmt: skip
+    )
     execute(run_start(config=config))
     with sqlite3.connect(path) as db:
         db.execute("UPDATE mes_ncr SET title = 'Burr on flange', state = 'C' WHERE ncr_id = 1")

@@ -11,16 +11,31 @@ from webhooks.api import serializers
 from webhooks.models import WebhookDelivery
 
 SUBSCRIPTION = {
-    "id": 3, "name": "ERP quality inbox", "url": "https://erp.example.com/hooks/eqms",
-    "events": ["ncr.created", "ncr.closed"], "is_active": True, "retry_enabled": True,
-    "max_retries": 5, "retry_delay_seconds": 60, "custom_headers": {"X-Plant": "********"},
-    "consecutive_failures": 0, "failing_since": None, "disabled_reason": "",
-    "disabled_at": None, "secret_rotation_ends_at": None,
-    "created_at": "2026-11-02T08:00:00Z", "updated_at": "2026-11-02T08:00:00Z",
-}  # fmt: skip
+    "id": 3,
+    "name": "ERP quality inbox",
+    "url": "https://erp.example.com/hooks/eqms",
+    "events": ["ncr.created", "ncr.closed"],
+    "is_active": True,
+    "retry_enabled": True,
+    "max_retries": 5,
+    "retry_delay_seconds": 60,
+    "custom_headers": {"X-Plant": "********"},
+    "consecutive_failures": 0,
+    "failing_since": None,
+    "disabled_reason": "",
+    "disabled_at": None,
+    "secret_rotation_ends_at": None,
+    "created_at": "2026-11-02T08:00:00Z",
+    "updated_at": "2026-11-02T08:00:00Z",
+}
 EXAMPLE_SECRET = "whsec_RVhBTVBMRSBub3QgYSBzZWNyZXQgRVhBTVBMRQ=="  # noqa: S105 - an example
-ATTEMPT = {"delivery_id": 981, "succeeded": True, "status_code": 200, "duration_ms": 84,
-           "error": ""}  # fmt: skip
+ATTEMPT = {
+    "delivery_id": 981,
+    "succeeded": True,
+    "status_code": 200,
+    "duration_ms": 84,
+    "error": "",
+}
 
 
 def _answer(name: str, value: object, status: str = "200") -> OpenApiExample:

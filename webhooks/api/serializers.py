@@ -33,10 +33,12 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         child=serializers.CharField(allow_blank=True, max_length=4096), required=False
     )
     secret_rotation_ends_at = serializers.DateTimeField(
-        source="previous_secret_expires_at", read_only=True, allow_null=True,
+        source="previous_secret_expires_at",
+        read_only=True,
+        allow_null=True,
         help_text="While the previous secret still signs beside the new one: when it stops. "
         "null outside a rotation.",
-    )  # fmt: skip
+    )
 
     class Meta:
         model = WebhookSubscription
@@ -91,11 +93,13 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             needs = sorted(
                 {PAYLOAD_ACCESS[event.split(".", 1)[0]]["scope"] or NO_KEY for event in refused}
             )
-            raise serializers.ValidationError({
-                "events": f"{', '.join(refused)} carry what only their readers may see: "
-                f"subscribing to them takes {' and '.join(needs)} (an API key) or the "
-                "permission to view those records (a user)."
-            })  # fmt: skip
+            raise serializers.ValidationError(
+                {
+                    "events": f"{', '.join(refused)} carry what only their readers may see: "
+                    f"subscribing to them takes {' and '.join(needs)} (an API key) or the "
+                    "permission to view those records (a user)."
+                }
+            )
         return attrs
 
 
@@ -178,9 +182,11 @@ def payload_readable(request: Any, event_type: str) -> bool:
 
 class DeliveryDetailSerializer(DeliverySerializer):
     payload = serializers.CharField(
-        source="event.payload", read_only=True, allow_null=True,
+        source="event.payload",
+        read_only=True,
+        allow_null=True,
         help_text="The exact JSON body sent. null when `payload_redacted`.",
-    )  # fmt: skip
+    )
     payload_redacted = serializers.SerializerMethodField(
         help_text="true when the reader may not read what the event carries (an NCR or CAPA: "
         "an API key without `ncr:read` / `capa:read`; a sync run or conflict: without "
@@ -214,9 +220,9 @@ class AttemptResultSerializer(serializers.Serializer):
     )
     duration_ms = serializers.IntegerField()
     error = serializers.CharField(
-        allow_blank=True, help_text="Why it failed (connection refused, timeout, the status…); "
-        "empty on success.",
-    )  # fmt: skip
+        allow_blank=True,
+        help_text="Why it failed (connection refused, timeout, the status…); empty on success.",
+    )
 
 
 class DeliveryRetryResultSerializer(AttemptResultSerializer):
@@ -249,9 +255,10 @@ class StatisticsSerializer(serializers.Serializer):
     total = serializers.IntegerField(help_text="Deliveries created in the window.")
     by_status = StatusTotalsSerializer()
     success_rate = serializers.FloatField(
-        allow_null=True, help_text="succeeded / (succeeded + failed), from 0 to 1; null before any "
+        allow_null=True,
+        help_text="succeeded / (succeeded + failed), from 0 to 1; null before any "
         "delivery finished.",
-    )  # fmt: skip
+    )
     attempts = serializers.IntegerField(help_text="Attempts made in the window.")
     latency_ms_p50 = serializers.IntegerField(
         allow_null=True, help_text="Median attempt duration; null without attempts."
