@@ -43,10 +43,14 @@ def _locked_head() -> AuditChainHead:
         # SQLite ignores FOR UPDATE; a write takes its database lock, so sealers still take
         # turns (the unique sequence would refuse a second chain anyway).
         AuditChainHead.objects.filter(pk=AuditChainHead.HEAD_ID).update(updated_at=F("updated_at"))
+    # Seals are looked for before the head is read: seals committed by then came with their
+    # head, so a missing head is a deleted one. Looked for after, they may be those of the
+    # first sealer, which committed the head and its first seals while this one waited.
+    sealed_before = AuditSeal.objects.exists()
     head = AuditChainHead.objects.select_for_update().filter(pk=AuditChainHead.HEAD_ID).first()
     if head is not None:
         return head
-    if AuditSeal.objects.exists():
+    if sealed_before:
         raise ChainBroken("The audit chain head is missing although seals exist.")
     AuditChainHead.objects.get_or_create(pk=AuditChainHead.HEAD_ID)
     return AuditChainHead.objects.select_for_update().get(pk=AuditChainHead.HEAD_ID)
