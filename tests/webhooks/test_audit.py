@@ -313,5 +313,7 @@ def test_the_evidence_of_many_pruned_deliveries_is_written_in_one_statement(
         services.deliveries_prune(older_than_days=30, commit=True)
 
     inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "audit_auditevent"')]
-    assert len(inserts) == 1
+    # On PostgreSQL events_record_many writes one COPY (on psycopg's own cursor, which
+    # Django's capture does not see): no INSERT per delivery either way.
+    assert len(inserts) == (0 if connection.vendor == "postgresql" else 1)
     assert len(trail("webhook_delivery", action="delivered")) == 30
