@@ -29,6 +29,7 @@ from webhooks.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from webhooks.payload_access import payload_readable
 from webhooks.services import subscriptions as subs
 from webhooks.services.circuit import circuit_describe
 
@@ -406,6 +407,24 @@ class WebhookDeliveryAdmin(ObjectActionsMixin, admin.ModelAdmin):
     @admin.display(description="payload")
     def payload(self, obj: WebhookDelivery) -> str:
         return obj.event.payload
+
+    @admin.display(description="payload")
+    def payload_withheld(self, obj: WebhookDelivery) -> str:
+        return (
+            "Withheld: reading it takes the permission to view what the event is about "
+            "(as in the REST API)."
+        )
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        """The payload only for those who may read it (webhooks/payload_access.py): an NCR
+        event's to readers of NCRs, an API-key event's to people who may view keys."""
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and not payload_readable(request, obj.event.event_type):
+            fields[fields.index("payload")] = "payload_withheld"
+        return fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return self.get_fields(request, obj)  # nothing on this page is editable
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

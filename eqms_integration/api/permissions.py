@@ -52,8 +52,9 @@ def required_scope(view: Any, request: Request) -> str | None:
 
 def request_may(request: Request, *, permission: str | None, scope: str | None) -> bool:
     """Whether the request's principal holds `scope` (an API key) or `permission` (a user;
-    superusers hold every one). None: nobody of that kind may."""
-    has_scope = getattr(request.auth, "has_scope", None)
+    superusers hold every one). None: nobody of that kind may. A plain Django request (the
+    admin) has no `auth`: its user's permissions decide."""
+    has_scope = getattr(getattr(request, "auth", None), "has_scope", None)
     if has_scope is not None:
         return scope is not None and has_scope(scope)
     user = request.user

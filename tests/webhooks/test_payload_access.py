@@ -245,3 +245,33 @@ def test_a_delivery_of_an_api_key_event_is_redacted_for_readers_who_may_not_view
         assert key.key_id not in str(data)
     assert APIKey.objects.filter(pk=key.pk).exists()
     assert key.key_id in read(client_for("Admin"), delivery)["payload"]
+
+
+def test_the_admin_delivery_page_withholds_an_api_key_event_from_those_who_may_not_view_keys(
+    make_subscription, make_user
+):
+    from django.test import Client
+
+    subscription, _ = make_subscription(events=["apikey.expiring"])
+    key = apikey_create(name="MES line 3", scopes=["ncr:read"]).api_key
+    services.event_publish(
+        event_type="apikey.expiring",
+        data={"object": {"type": "api_key", "id": key.pk, "name": key.name}, "key_id": key.key_id},
+    )
+    delivery = WebhookDelivery.objects.get(subscription=subscription)
+    page = f"/admin/webhooks/webhookdelivery/{delivery.pk}/change/"
+
+    def seen_by(role: str) -> str:
+        user = make_user(f"admin-page-{role}", role=role)
+        user.is_staff = True  # people with a role reach the admin
+        user.save()
+        browser = Client()
+        browser.force_login(user)
+        response = browser.get(page)
+        assert response.status_code == 200
+        return response.content.decode()
+
+    for role in ("Manager", "Auditor"):
+        text = seen_by(role)
+        assert "Withheld" in text and key.key_id not in text and "MES line 3" not in text
+    assert key.key_id in seen_by("Admin")
