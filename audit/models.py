@@ -90,6 +90,7 @@ class AuditEvent(AppendOnlyModel):
         CANCELLED = "cancelled", "Cancelled"
         RETRIED = "retried", "Retried"
         GROUPS_CHANGED = "groups_changed", "Groups changed"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
         REPEATED_FAILURES = "repeated_failures", "Repeated failures"
         # Delivery evidence: which subscription was told of which event, and the outcome, so
         # pruning deliveries keeps the proof.
@@ -110,6 +111,7 @@ class AuditEvent(AppendOnlyModel):
         SYNC_SCHEDULE = "sync_schedule", "Sync schedule"
         SYNC_CONFLICT = "sync_conflict", "Sync conflict"
         SYNC_RUN = "sync_run", "Sync run"
+        SYNC_RETRY = "sync_retry", "Sync retry"
         USER = "user", "User"
         GROUP = "group", "Group"
 

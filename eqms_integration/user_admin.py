@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -22,13 +23,27 @@ from eqms_integration.users import (
     user_access_saved,
     user_delete,
     user_groups_set,
+    user_password_set,
 )
 
 User = get_user_model()
 
 
+class AuditedPasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's password page, through the service that records the change."""
+
+    def save(self, commit: bool = True) -> Any:
+        if not commit:
+            return super().save(commit=False)
+        usable = self.cleaned_data.get("set_usable_password", True)
+        password = self.cleaned_data["password1"] if usable else None
+        user_password_set(user=self.user, password=password)
+        return self.user
+
+
 class AuditedUserAdmin(AuditHistoryMixin, UserAdmin):
     audit_object_type = "user"
+    change_password_form = AuditedPasswordChangeForm
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         # What the user had before this form, read from the database (the form changed obj).

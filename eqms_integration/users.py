@@ -75,6 +75,21 @@ def user_access_saved(
 
 
 @transaction.atomic
+def user_password_set(*, user: Any, password: str | None) -> None:
+    """Give `user` a new password, or none (None: password login disabled), as the admin's
+    password page does; the trail says it changed, never what it is or its hash."""
+    before = {"password": user.password if user.has_usable_password() else ""}
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    user.save(update_fields=["password"])
+    after = {"password": user.password if user.has_usable_password() else ""}
+    changes = audit.changes_between(before, after, secret_fields=["password"])
+    _record("password_changed", user, changes)
+
+
+@transaction.atomic
 def user_delete(*, user: Any) -> None:
     before, pk = user_access_of(user), user.pk
     user.delete()

@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 
 from audit.admin_history import AuditHistoryMixin
 from sync.models import SyncConfiguration, SyncRecord, SyncRetry, SyncRowError, SyncRun
-from sync.services.records import record_delete
+from sync.services.records import record_delete, retry_delete
 from sync.services.runs import run_delete
 
 
@@ -188,6 +188,13 @@ class SyncRetryAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in SyncRetry._meta.fields]
+
+    def delete_model(self, request: HttpRequest, obj: SyncRetry) -> None:
+        retry_delete(retry=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SyncRetry]) -> None:
+        for retry in queryset.select_related("configuration"):
+            retry_delete(retry=retry)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

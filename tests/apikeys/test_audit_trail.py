@@ -194,3 +194,24 @@ def test_a_roles_permissions_changed_or_a_group_deleted_in_the_admin_are_recorde
         ("deleted", str(group.pk), "Line leads", "boss"),
     ]
     assert events[0].changes == {"permissions": [["quality.view_ncr"], ["apikeys.change_apikey"]]}
+
+
+def test_a_password_changed_on_the_admin_password_page_is_recorded_without_the_password(client):
+    get_user_model().objects.create_superuser("boss", password="pw-12345678")
+    clerk = get_user_model().objects.create_user("clerk", password="pw-12345678")
+    client.login(username="boss", password="pw-12345678")
+    new_password = "Ne3w-passphrase-for-clerk"
+
+    response = client.post(
+        f"/admin/auth/user/{clerk.pk}/password/",
+        {"password1": new_password, "password2": new_password, "usable_password": "true"},
+    )
+
+    assert response.status_code == 302
+    clerk.refresh_from_db()
+    assert clerk.check_password(new_password)
+    (event,) = AuditEvent.objects.filter(object_type="user", object_id=str(clerk.pk))
+    assert (event.action, event.channel, event.actor_name) == ("password_changed", "admin", "boss")
+    assert event.changes == {"password": ["[secret]", "[changed]"]}
+    stored = json.dumps([event.changes, event.object_repr, event.reason])
+    assert new_password not in stored and clerk.password not in stored

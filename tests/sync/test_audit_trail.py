@@ -15,7 +15,7 @@ from django.utils import timezone
 from audit import context
 from audit.models import AuditEvent
 from quality.models import Equipment
-from sync.models import Connection, SyncConfiguration, SyncConflict, SyncRecord, SyncRun
+from sync.models import Connection, SyncConfiguration, SyncConflict, SyncRecord, SyncRetry, SyncRun
 from sync.services.runs import run_execute, run_start
 from tests.sync.sources import SQLiteSource
 from tests.sync.test_engine import T0, configure, rows, run
@@ -287,3 +287,28 @@ def test_the_admin_deletes_an_ended_run_and_a_record_through_services_leaving_th
     deleted_record = only("record", "deleted")
     assert deleted_record.object_repr == f"inspections {record.external_id}"
     assert deleted_record.changes["data"][0] == record.data
+
+
+def test_a_retry_given_up_in_the_admin_is_deleted_through_a_service_leaving_its_trail(
+    admin_client, source
+):
+    config = configure(source, entity_type="inspections")
+    retry = SyncRetry.objects.create(
+        configuration=config,
+        side=SyncRetry.Side.INBOUND,
+        external_id="R-17",
+        message="status: not a valid choice",
+        attempts=3,
+    )
+
+    dropped = admin_client.post(f"/admin/sync/syncretry/{retry.pk}/delete/", {"post": "yes"})
+
+    assert dropped.status_code == 302 and not SyncRetry.objects.filter(pk=retry.pk).exists()
+    deleted = only("sync_retry", "deleted")
+    assert (deleted.object_id, deleted.channel, deleted.actor_name) == (
+        str(retry.pk),
+        "admin",
+        "boss",
+    )
+    assert deleted.changes["message"] == ["status: not a valid choice", None]
+    assert deleted.changes["attempts"] == [3, None]
