@@ -59,7 +59,7 @@ from stack import (
 )
 
 HERE = Path(__file__).resolve().parent
-SCOPES = ["sync:read", "sync:manage", "sync:execute", "equipment:read"]
+SCOPES = ["sync:read", "sync:manage", "sync:execute", "equipment:read", "equipment:write"]
 MAPPINGS = [
     {"local": "name", "remote": "description", "transform": "trim"},
     {

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from sync import transforms
 from sync.connectors import cursors
@@ -15,10 +14,10 @@ from sync.connectors.base import external_id
 from sync.engine import retries
 from sync.engine.links import links_by_external_id, mark_seen
 from sync.engine.mapping import typed_row
-from sync.engine.phases import PhaseBase
+from sync.engine.phases import PhaseBase, batch_transaction
 from sync.engine.reconcile import Item
 from sync.engine.settle import Settler, error_text
-from sync.models import SyncLink, SyncRetry
+from sync.models import SyncConfiguration, SyncLink, SyncRetry
 
 Cursor = tuple[Any, Any]
 
@@ -43,7 +42,11 @@ class InboundPhase(PhaseBase):
         links = links_by_external_id(self.config, list(typed)) if linked else {}
         local = self.store.get_many(link.local_id for link in links.values())
         unlinked = {ext: values for ext, (_, values) in typed.items() if ext not in links}
-        adopted = self.store.adopt(unlinked) if unlinked else {}
+        # Nor does it find QMS rows to adopt when it began with none: the rows it writes are
+        # linked, and a row someone else writes meanwhile makes the batch's insert refuse it
+        # (the row then fails alone and is adopted by the next run).
+        adopting = self.delta or self.linked_at_start or self.local_at_start
+        adopted = self.store.adopt(unlinked) if unlinked and adopting else {}
         items = []
         for ext, (row, values) in typed.items():
             link = links.get(ext)
@@ -67,8 +70,16 @@ class InboundPhase(PhaseBase):
         if self.delta and state.cursor_value is not None:
             self.after = (cursors.decode(state.cursor_value), cursors.decode(state.cursor_key))
         self.upper = session.upper_bound() if self.delta else None
+        # A full run of a delta configuration reads every row up to the source's highest
+        # cursor value now: once it has read them all, the next delta starts after the
+        # newest of them instead of reading everything again (rows changing meanwhile get a
+        # value past this bound, so the next delta reads them).
+        self.full_upper = None
+        if not self.delta and self.config.sync_type == SyncConfiguration.SyncType.DELTA:
+            self.full_upper = session.upper_bound() if session.ordered else None
         self.retry_upto = retries.newest(self.config, self.side)
         self.linked_at_start = SyncLink.objects.filter(configuration=self.config).exists()
+        self.local_at_start = self.delta or self.store.queryset().exists()
         # An empty source, or no row has a cursor value yet: nothing to read.
         self.nothing_to_read = self.delta and session.ordered and self.upper is None
         if self.nothing_to_read:
@@ -83,36 +94,48 @@ class InboundPhase(PhaseBase):
         if self.nothing_to_read:
             return False
         newest = self.after
+        field, key = self.config.delta_field, self.config.remote_key
         for rows in session.batches(
             after=self.after if self.delta else None, upper=self.upper, size=self.config.batch_size
         ):
             fields: list[str] = []
-            with transaction.atomic():
+            with batch_transaction():
                 settler = self.settler()
                 items = self.items(rows, settler)
                 settler.settle(items)
                 if not self.delta:  # every row read, failed ones too: they are not gone
                     # Links written by this batch are marked already (each link written once);
                     # rows that could not even be mapped may still have one.
-                    key = self.config.remote_key
                     unmarked = [
                         ext for row in rows if (ext := external_id(row, key)) not in settler.seen
                     ]
                     unmarked = [ext for ext in unmarked if ext in settler.failures]
                     if unmarked:
                         mark_seen(self.config, unmarked, self.run)
+                    if self.full_upper is not None:
+                        read = [row for row in rows if self._below_upper(row, field, key)]
+                        newest = _newest(newest, read, field, key)
                 else:
-                    newest = _newest(newest, rows, self.config.delta_field, self.config.remote_key)
+                    newest = _newest(newest, rows, field, key)
                     if session.ordered:
                         fields = self._cursor_fields(newest)
                 self.commit_batch(settler, fields)
             self.after_batch()
-        unordered = self.delta and not session.ordered and not self.run.dry_run
-        if unordered and self._cursor_fields(newest):  # saved only once all was read
+        unordered = self.delta and not session.ordered
+        once_read = unordered or self.full_upper is not None
+        if once_read and not self.run.dry_run and self._cursor_fields(newest):
+            # Saved only once all was read: a run stopped before leaves the cursor as it was.
             self.state.save(update_fields=["cursor_value", "cursor_key", "updated_at"])
         if self.delta:
             self._retry(self.retry_upto)
         return True
+
+    def _below_upper(self, row: dict[str, Any], field: str, key: str) -> bool:
+        try:
+            upper = self.full_upper
+            return cursors.in_window(row.get(field), row.get(key), after=None, upper=upper)
+        except ValueError:
+            return False
 
     def _cursor_fields(self, newest: Cursor | None) -> list[str]:
         if newest is None:
@@ -123,7 +146,7 @@ class InboundPhase(PhaseBase):
 
     def _retry(self, upto: int) -> None:
         for page in retries.pages(self.config, self.side, self.config.batch_size, upto):
-            with transaction.atomic():
+            with batch_transaction():
                 settler = self.settler()
                 rows = self.session.fetch([retry.external_id for retry in page])
                 gone = [retry.pk for retry in page if retry.external_id not in rows]
