@@ -4,6 +4,7 @@ cursor that covers it in the same transaction. Then try again what failed in ear
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -113,8 +114,7 @@ class InboundPhase(PhaseBase):
                     if unmarked:
                         mark_seen(self.config, unmarked, self.run)
                     if self.full_upper is not None:
-                        read = [row for row in rows if self._below_upper(row, field, key)]
-                        newest = _newest(newest, read, field, key)
+                        newest = _newest(newest, rows, field, key, upper=self.full_upper)
                 else:
                     newest = _newest(newest, rows, field, key)
                     if session.ordered:
@@ -129,13 +129,6 @@ class InboundPhase(PhaseBase):
         if self.delta:
             self._retry(self.retry_upto)
         return True
-
-    def _below_upper(self, row: dict[str, Any], field: str, key: str) -> bool:
-        try:
-            upper = self.full_upper
-            return cursors.in_window(row.get(field), row.get(key), after=None, upper=upper)
-        except ValueError:
-            return False
 
     def _cursor_fields(self, newest: Cursor | None) -> list[str]:
         if newest is None:
@@ -168,10 +161,32 @@ class InboundPhase(PhaseBase):
             return False
 
 
-def _newest(newest: Cursor | None, rows: list[dict], field: str, key: str) -> Cursor | None:
+_NATIVE = (datetime, date, int)  # cursor values of one of these types order as cursors does
+
+
+def _newest(
+    newest: Cursor | None, rows: list[dict], field: str, key: str, *, upper: Any = None
+) -> Cursor | None:
+    """The greatest (cursor, key) of `newest` and the rows' (those whose cursor is set and,
+    given `upper`, not above it)."""
+    values = [row.get(field) for row in rows]
+    kinds = {type(value) for value in values if value is not None}
+    if len(kinds) == 1 and kinds <= set(_NATIVE) and (upper is None or type(upper) in kinds):
+        # One type Python orders as the cursors module does: only the rows at the batch's
+        # greatest value need comparing key by key (naive and aware times never mix here).
+        try:
+            top = max(v for v in values if v is not None and (upper is None or v <= upper))
+        except ValueError:  # none in the window
+            return newest
+        except TypeError:
+            top = None
+        if top is not None:
+            rows = [row for row, value in zip(rows, values, strict=True) if value == top]
     for row in rows:
         candidate = (row.get(field), row.get(key))
         if candidate[0] is None:
+            continue
+        if upper is not None and not _at_most(candidate[0], upper):
             continue
         try:
             if newest is None or cursors.keyset_after(*candidate, newest):
@@ -180,3 +195,10 @@ def _newest(newest: Cursor | None, rows: list[dict], field: str, key: str) -> Cu
             if newest is None or tuple(map(str, candidate)) > tuple(map(str, newest)):
                 newest = candidate
     return newest
+
+
+def _at_most(value: Any, upper: Any) -> bool:
+    try:
+        return cursors.compare(value, upper) <= 0
+    except ValueError:
+        return False
