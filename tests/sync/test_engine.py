@@ -337,3 +337,18 @@ def test_a_full_dry_run_leaves_the_delta_cursor_as_it_was(source):
 
     assert (result.processed, result.created) == (3, 3)
     assert SyncState.objects.get(configuration=config).cursor_value is None
+
+
+def test_a_full_run_adopts_the_qms_rows_that_already_have_an_external_id_as_number(source):
+    from sync.models import SyncLink
+
+    by_hand = Equipment.objects.create(number="EQ-00002", name="Made by hand", status="active")
+    source.insert(rows(4))
+    config = configure(source)
+
+    full = run(config, full=True)
+
+    by_hand.refresh_from_db()
+    assert (full.status, full.created, full.updated) == ("success", 3, 1)
+    assert Equipment.objects.count() == 4 and by_hand.name == "Gauge 2"
+    assert SyncLink.objects.get(configuration=config, external_id="EQ-00002").local_id == by_hand.pk
