@@ -59,7 +59,7 @@ from stack import (
 )
 
 HERE = Path(__file__).resolve().parent
-SCOPES = ["sync:read", "sync:manage", "sync:execute", "equipment:read"]
+SCOPES = ["sync:read", "sync:manage", "sync:execute", "equipment:read", "equipment:write"]
 MAPPINGS = [
     {"local": "name", "remote": "description", "transform": "trim"},
     {
@@ -324,12 +324,13 @@ def ours_series(
         ),
         args.rows,
     )
-    # A --full run leaves the delta cursor where it was (none yet): the first delta run
-    # reads everything again (finding it unchanged) and sets the cursor.
+    # A --full run leaves the delta cursor at the newest row it read: the first delta run
+    # after it reads only what changed since (nothing here).
     first = ours.run(f"{label} first delta", config, full=False, env=env)
+    moved = "moves" if first.rows == 0 else "does not move"
     notes.append(
         f"{label}: the first delta run after the --full run read {first.rows:,} rows "
-        f"({first.detail}) in {first.seconds:.2f} s: a full run does not move the delta cursor"
+        f"({first.detail}) in {first.seconds:.2f} s: a full run {moved} the delta cursor"
     )
     tag = f"ours {round_}"
     changed = erp_change(erp, table, args.rows, tag, round_)

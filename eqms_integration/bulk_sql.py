@@ -26,6 +26,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 
 MSSQL_VALUES_ROWS = 1000
@@ -80,7 +81,20 @@ def _plain(field: models.Field, vendor: str) -> bool:
 
 
 def _json_text(encoder: Any) -> Any:
-    return lambda value: None if value is None else json.dumps(value, cls=encoder)
+    if encoder not in (None, DjangoJSONEncoder):
+        return lambda value: None if value is None else json.dumps(value, cls=encoder)
+
+    def text(value: Any) -> str | None:
+        # Plain JSON through json's own cached encoder (the same text: DjangoJSONEncoder only
+        # adds types JSON has not); a new encoder per value only for the values that need it.
+        if value is None:
+            return None
+        try:
+            return json.dumps(value)
+        except TypeError:
+            return json.dumps(value, cls=encoder)
+
+    return text
 
 
 def _prepared(fields: list[models.Field], rows: Sequence[Row]) -> list[list[Any]]:

@@ -192,7 +192,7 @@ def events_record_many(
     rows = [_values(data, who=who, occurred_at=now) for data in events]
     if not rows:
         return []
-    ids = _insert_fast(rows)
+    ids = _insert_fast(rows, returning=returning)
     if ids is None:
         return AuditEvent.objects.bulk_create([AuditEvent(None, *row) for row in rows])
     if not returning:  # a bulk writer that has no use for them (sync batches)
@@ -200,14 +200,17 @@ def events_record_many(
     return [AuditEvent.from_db(connection.alias, _COLUMNS, [pk, *row]) for pk, row in ids]
 
 
-def _insert_fast(rows: list[list[Any]]) -> list[tuple[int, list[Any]]] | None:
+def _insert_fast(rows: list[list[Any]], *, returning: bool) -> list[tuple[int, list[Any]]] | None:
     """The batch in one statement through eqms_integration.bulk_sql (Django's bulk_create of a
     sync batch's events costs more than the batch's own writes): on PostgreSQL a COPY, with
     ids drawn from the table's sequence first so each event has its id in order; on SQLite
     one INSERT … RETURNING per variable limit, in row order as bulk_create relies on too.
-    None elsewhere (SQL Server: bulk_create). Returns (id, row) pairs."""
+    None elsewhere (SQL Server: bulk_create). Returns (id, row) pairs; without `returning`,
+    on PostgreSQL none: the table's own default gives the ids (no round trip to draw them)."""
     if connection.vendor == "postgresql":
-        ids = bulk_sql.copy_rows(AuditEvent, _COLUMNS[1:], rows, ids=True) or []
+        ids = bulk_sql.copy_rows(AuditEvent, _COLUMNS[1:], rows, ids=returning) or []
+        if not returning:
+            return []
     elif connection.vendor == "sqlite":
         returned = bulk_sql.insert(AuditEvent, _COLUMNS[1:], rows, returning=["id"]) or []
         ids = [pk for (pk,) in returned]

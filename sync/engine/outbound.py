@@ -10,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from sync import transforms
@@ -18,7 +17,7 @@ from sync.engine import retries
 from sync.engine.inbound import InboundPhase
 from sync.engine.links import links_by_external_id, links_by_local_id
 from sync.engine.mapping import typed_row
-from sync.engine.phases import PhaseBase
+from sync.engine.phases import PhaseBase, batch_transaction
 from sync.engine.reconcile import Item
 from sync.engine.settle import Settler, error_text
 from sync.models import SyncConfiguration, SyncLink, SyncRetry
@@ -108,7 +107,7 @@ class OutboundPhase(PhaseBase):
         """Write the QMS rows changed since the last run out (after plan())."""
         state = self.state
         for objs in self.store.changed(self.after, self.upper, self.config.batch_size):
-            with transaction.atomic():
+            with batch_transaction():
                 settler = self.settler()
                 settler.settle(self.items(objs, settler))
                 fields: list[str] = []
@@ -123,7 +122,7 @@ class OutboundPhase(PhaseBase):
 
     def _retry(self, upto: int) -> None:
         for page in retries.pages(self.config, self.side, self.config.batch_size, upto):
-            with transaction.atomic():
+            with batch_transaction():
                 settler = self.settler()
                 objs = self.store.get_many(retry.local_id for retry in page if retry.local_id)
                 gone = [retry.pk for retry in page if retry.local_id not in objs]

@@ -297,3 +297,58 @@ def test_a_source_whose_columns_changed_since_the_configuration_was_saved_fails_
     assert result.status == "failed" and not Equipment.objects.exists()
     assert result.error.startswith("Configuration no longer matches the source:")
     assert "'status_code'" in result.error and "state" in result.error
+
+
+def test_a_delta_after_a_full_run_reads_only_the_rows_changed_since_it(source):
+    source.insert(rows(10))
+    config = configure(source)
+
+    full = run(config, full=True)
+    idle = run(config)
+    source.update("EQ-00004", "Gauge 4 (recalibrated)", T0 + timedelta(days=1))
+    delta = run(config)
+
+    assert (full.processed, full.created) == (10, 10)
+    assert idle.processed == 0
+    assert (delta.processed, delta.updated) == (1, 1)
+    assert Equipment.objects.get(number="EQ-00004").name == "Gauge 4 (recalibrated)"
+
+
+def test_a_row_that_failed_in_a_full_run_is_tried_again_by_the_next_delta(source):
+    bad = ("EQ-BAD", "Broken", "Z", "2027-03-01", T0 + timedelta(hours=1))
+    source.insert([*rows(4), bad])
+    config = configure(source)
+
+    full = run(config, full=True)
+    with source.cursor() as cur:  # fixed at the source without a new change time
+        cur.execute(f"UPDATE {source.table} SET status_code = 'A' WHERE equipment_no = 'EQ-BAD'")
+    delta = run(config)
+
+    assert (full.status, full.created, full.failed) == ("partial", 4, 1)
+    assert (delta.status, delta.created, delta.failed) == ("success", 1, 0)
+    assert Equipment.objects.get(number="EQ-BAD").status == "active"
+
+
+def test_a_full_dry_run_leaves_the_delta_cursor_as_it_was(source):
+    source.insert(rows(3))
+    config = configure(source)
+
+    result = run(config, full=True, dry_run=True)
+
+    assert (result.processed, result.created) == (3, 3)
+    assert SyncState.objects.get(configuration=config).cursor_value is None
+
+
+def test_a_full_run_adopts_the_qms_rows_that_already_have_an_external_id_as_number(source):
+    from sync.models import SyncLink
+
+    by_hand = Equipment.objects.create(number="EQ-00002", name="Made by hand", status="active")
+    source.insert(rows(4))
+    config = configure(source)
+
+    full = run(config, full=True)
+
+    by_hand.refresh_from_db()
+    assert (full.status, full.created, full.updated) == ("success", 3, 1)
+    assert Equipment.objects.count() == 4 and by_hand.name == "Gauge 2"
+    assert SyncLink.objects.get(configuration=config, external_id="EQ-00002").local_id == by_hand.pk
