@@ -80,7 +80,8 @@ def _plain(field: models.Field, vendor: str) -> bool:
     )
 
 
-def _json_text(encoder: Any) -> Any:
+def json_text(encoder: Any) -> Any:
+    """A JSONField's value -> its text, as this module writes it (for rows given prepared)."""
     if encoder not in (None, DjangoJSONEncoder):
         return lambda value: None if value is None else json.dumps(value, cls=encoder)
 
@@ -103,7 +104,7 @@ def _prepared(fields: list[models.Field], rows: Sequence[Row]) -> list[list[Any]
     converters = []
     for index, field in enumerate(fields):
         if isinstance(field, models.JSONField):
-            converters.append((index, _json_text(field.encoder)))
+            converters.append((index, json_text(field.encoder)))
         elif not _plain(field, db.vendor):
             converters.append((index, lambda v, f=field: f.get_db_prep_save(v, db)))
     if not converters:
@@ -418,12 +419,19 @@ def fetch_in(
 
 
 def copy_rows(
-    model: type[models.Model], columns: Sequence[str], rows: Sequence[Row], *, ids: bool = False
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[Row],
+    *,
+    ids: bool = False,
+    prepared: bool = False,
 ) -> list[int] | None:
     """PostgreSQL: COPY new rows straight into the table (no staging, no conflict handling:
     a row the table's constraints refuse fails the statement with Django's IntegrityError).
     With `ids`, primary keys are drawn from the table's sequence first (one round trip) and
-    returned in row order; `columns` must then not name the key. None on other databases."""
+    returned in row order; `columns` must then not name the key. `prepared`: the rows are in
+    the database's form already (JSON as its text), taken as they are. None on other
+    databases."""
     if connection.vendor != "postgresql":
         return None
     if not rows:
@@ -431,7 +439,8 @@ def copy_rows(
     import psycopg
 
     columns = list(columns)
-    prepared = _prepared(_fields(model, columns), rows)
+    if not prepared:
+        rows = _prepared(_fields(model, columns), rows)
     table = model._meta.db_table
     pk = model._meta.pk.column
     drawn: list[int] = []
@@ -442,14 +451,14 @@ def copy_rows(
             if ids:
                 cursor.execute(
                     "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                    [table, pk, len(prepared)],
+                    [table, pk, len(rows)],
                 )
                 drawn = sorted(row[0] for row in cursor.fetchall())
                 columns = [pk, *columns]
-                prepared = [[key, *row] for key, row in zip(drawn, prepared, strict=True)]
+                rows = [[key, *row] for key, row in zip(drawn, rows, strict=True)]
             names = ", ".join(quote(c) for c in columns)
             with cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
-                for row in prepared:
+                for row in rows:
                     copy.write_row(row)
         finally:
             cursor.close()

@@ -21,7 +21,10 @@
   ValueError, so a wrong call fails in its tests, not in the trail.
 - `events_record_many([EventData(action, object_type, object_id, object_repr, changes,
   reason), ...], actor=None, channel=None) -> list[AuditEvent]`: one INSERT statement for the
-  batch (sync batches), same checks.
+  batch, same checks; `returning=False`: none returned.
+- `events_record_rows([(action, object_type, object_id, object_repr, changes, reason), ...],
+  actor=None, channel=None) -> int`: a bulk writer's batch (sync runs) as plain tuples, the
+  same checks and stored columns, no events returned (one COPY on PostgreSQL).
 - `changes_between(before, after, *, secret_fields=())` and `field_values(obj, fields)`:
   see audit.changes. Values are stored JSON-safe; secret-shaped text is masked whatever the
   caller passes.
@@ -40,17 +43,25 @@ Events are never changed or deleted, and nothing prunes them. `events_seal()` ch
 from __future__ import annotations
 
 from audit.changes import changes_between, field_values
-from audit.services.recording import EventData, event_record, events_record_many
+from audit.services.recording import (
+    EventData,
+    EventRow,
+    event_record,
+    events_record_many,
+    events_record_rows,
+)
 from audit.services.sealing import ChainBroken, events_seal
 from audit.services.verification import Verification, trail_verify
 
 __all__ = [
     "ChainBroken",
     "EventData",
+    "EventRow",
     "Verification",
     "changes_between",
     "event_record",
     "events_record_many",
+    "events_record_rows",
     "events_seal",
     "field_values",
     "trail_verify",

@@ -59,15 +59,13 @@ class EventData:
 
 
 def _checked_changes(action: str, changes: Mapping[str, Any] | None) -> dict[str, Any]:
-    changes = changes or {}
-    for name, pair in changes.items():
-        if not isinstance(pair, list | tuple) or len(pair) != 2:
-            raise ValueError(f"changes[{name!r}] must be [old, new], not {pair!r}.")
     if action == AuditEvent.Action.UPDATED and not changes:
         # An update that changes nothing records nothing: the caller checks `if changes:`.
         raise ValueError("An 'updated' event needs changes; record it only `if changes:`.")
     safe = {}
-    for name, pair in changes.items():
+    for name, pair in (changes or {}).items():
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise ValueError(f"changes[{name!r}] must be [old, new], not {pair!r}.")
         plain = _plain_pair(pair)
         safe[name if type(name) is str else str(name)] = (
             plain if plain is not None else json_safe(list(pair))
@@ -109,12 +107,7 @@ def _checked_ip(value: str | None) -> str | None:
 
 def _values(data: EventData, *, who: context.Current, occurred_at: Any) -> list[Any]:
     """The event's columns after `id`, in the table's order, checked."""
-    if data.action not in ACTIONS:
-        raise ValueError(f"Unknown audit action {data.action!r}; add it to AuditEvent.Action.")
-    if data.object_type not in OBJECT_TYPES:
-        raise ValueError(
-            f"Unknown audit object type {data.object_type!r}; add it to AuditEvent.ObjectType."
-        )
+    _check_kind(data.action, data.object_type)
     object_id = str(data.object_id)
     if not object_id or len(object_id) > OBJECT_ID_MAX:
         raise ValueError(f"object_id must be 1 to {OBJECT_ID_MAX} characters: {object_id!r}.")
@@ -187,7 +180,17 @@ def events_record_many(
     """Insert a batch with one INSERT statement (where the database allows that many
     parameters; SQLite and SQL Server split it), all with the same actor, channel and time.
     Returns the events (with their ids on PostgreSQL, SQLite and MariaDB); `returning=False`:
-    none (they are written all the same)."""
+    none (they are written all the same, through events_record_rows)."""
+    if not returning:
+        events_record_rows(
+            (
+                (e.action, e.object_type, e.object_id, e.object_repr, e.changes, e.reason)
+                for e in events
+            ),
+            actor=actor,
+            channel=channel,
+        )
+        return []
     who, now = _who(actor, channel), timezone.now()
     rows = [_values(data, who=who, occurred_at=now) for data in events]
     if not rows:
@@ -195,12 +198,70 @@ def events_record_many(
     ids = _insert_fast(rows, returning=returning)
     if ids is None:
         return AuditEvent.objects.bulk_create([AuditEvent(None, *row) for row in rows])
-    if not returning:  # a bulk writer that has no use for them (sync batches)
-        return []
     return [AuditEvent.from_db(connection.alias, _COLUMNS, [pk, *row]) for pk, row in ids]
 
 
-def _insert_fast(rows: list[list[Any]], *, returning: bool) -> list[tuple[int, list[Any]]] | None:
+# (action, object_type, object_id, object_repr, changes, reason): an event of a bulk writer.
+EventRow = tuple[str, str, Any, str, Mapping[str, Any] | None, str]
+_CHANGES_TEXT = bulk_sql.json_text(AuditEvent._meta.get_field("changes").encoder)
+
+
+def events_record_rows(
+    events: Iterable[EventRow], *, actor: Actor | None = None, channel: str | None = None
+) -> int:
+    """A bulk writer's batch (sync runs) as plain rows, without ids: the same checks and the
+    same stored columns as events_record_many, with who, how and when resolved once per
+    batch and the action and object type checked once per kind. On PostgreSQL one COPY of
+    rows already in the database's form (changes as their JSON text). Returns the count."""
+    who, now = _who(actor, channel), timezone.now()
+    head = (now, who.actor.type, who.actor.id, who.actor.name, who.channel)
+    request_id, client_ip = who.request_id, who.client_ip
+    pg = connection.vendor == "postgresql"
+    kinds: set[tuple[str, str]] = set()
+    search, rows = _ANY_TOKEN.search, []
+    for action, object_type, object_id, object_repr, changes, reason in events:
+        if (action, object_type) not in kinds:
+            _check_kind(action, object_type)
+            kinds.add((action, object_type))
+        object_id = str(object_id)
+        if not object_id or len(object_id) > OBJECT_ID_MAX:
+            raise ValueError(f"object_id must be 1 to {OBJECT_ID_MAX} characters: {object_id!r}.")
+        text = str(object_repr)
+        if search(text):
+            text = redact_tokens(text)
+        safe = _checked_changes(action, changes)
+        rows.append(
+            (
+                *head,
+                action,
+                object_type,
+                object_id,
+                text[:REPR_MAX],
+                _CHANGES_TEXT(safe) if pg else safe,
+                _redacted(reason) if reason else "",
+                request_id,
+                client_ip,
+            )
+        )
+    if not rows:
+        return 0
+    if pg:
+        bulk_sql.copy_rows(AuditEvent, _COLUMNS[1:], rows, prepared=True)
+    elif _insert_fast(rows, returning=False) is None:
+        AuditEvent.objects.bulk_create([AuditEvent(None, *row) for row in rows])
+    return len(rows)
+
+
+def _check_kind(action: str, object_type: str) -> None:
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown audit action {action!r}; add it to AuditEvent.Action.")
+    if object_type not in OBJECT_TYPES:
+        raise ValueError(
+            f"Unknown audit object type {object_type!r}; add it to AuditEvent.ObjectType."
+        )
+
+
+def _insert_fast(rows: list[Any], *, returning: bool) -> list[tuple[int, list[Any]]] | None:
     """The batch in one statement through eqms_integration.bulk_sql (Django's bulk_create of a
     sync batch's events costs more than the batch's own writes): on PostgreSQL a COPY, with
     ids drawn from the table's sequence first so each event has its id in order; on SQLite
@@ -212,6 +273,9 @@ def _insert_fast(rows: list[list[Any]], *, returning: bool) -> list[tuple[int, l
         if not returning:
             return []
     elif connection.vendor == "sqlite":
+        if not returning:
+            bulk_sql.insert(AuditEvent, _COLUMNS[1:], rows)
+            return []
         returned = bulk_sql.insert(AuditEvent, _COLUMNS[1:], rows, returning=["id"]) or []
         ids = [pk for (pk,) in returned]
     else:

@@ -202,7 +202,7 @@ class MasterWriter:
             # event's values are made JSON-safe once, when it is recorded).
             values = ((name, getattr(obj, name)) for name in self.audited)
             changes = {name: [None, value] for name, value in values if value not in _EMPTY}
-            events.append(audit.EventData("created", self.object_type, obj.pk, obj.number, changes))
+            events.append(("created", self.object_type, obj.pk, obj.number, changes, ""))
         for obj in updated:
             before = self.before.get(id(obj))
             if not before:
@@ -210,7 +210,5 @@ class MasterWriter:
             after = {name: getattr(obj, name) for name in before}
             changes = audit.changes_between(before, after)
             if changes:
-                events.append(
-                    audit.EventData(action, self.object_type, obj.pk, obj.number, changes)
-                )
-        audit.events_record_many(events, returning=False)
+                events.append((action, self.object_type, obj.pk, obj.number, changes, ""))
+        audit.events_record_rows(events)

@@ -27,16 +27,13 @@ def record_many(written: list[tuple[SyncRecord, dict[str, Any] | None]]) -> None
         if before is not None and not changes:
             continue  # an update that changes nothing records nothing
         action = "created" if before is None else "updated"
-        events.append(audit.EventData(action, "record", record.pk, _repr(record), changes))
+        events.append((action, "record", record.pk, _repr(record), changes, ""))
     if events:
-        audit.events_record_many(events, returning=False)
+        audit.events_record_rows(events)
 
 
 def record_retired(record: SyncRecord) -> None:
     """Before the record is deleted: gone at the source, retired by the run."""
     if settings.SYNC_AUDIT_RECORDS:
         changes = audit.changes_between(record.data, {})
-        audit.events_record_many(
-            [audit.EventData("retired", "record", record.pk, _repr(record), changes)],
-            returning=False,
-        )
+        audit.events_record_rows([("retired", "record", record.pk, _repr(record), changes, "")])

@@ -148,6 +148,73 @@ def test_a_batch_of_a_thousand_events_is_one_insert_statement_on_postgresql(db):
         assert 1 <= len(inserts) <= 1000 * 13 // 999 + 1
 
 
+def test_a_bulk_writers_rows_store_the_same_columns_as_events_recorded_one_by_one(db):
+    changes = {
+        "name": [None, f"Gauge whsec_{'A' * 32}"],
+        "due": [None, dt.date(2027, 1, 2)],
+        "count": [1, Decimal("2.5")],
+        3: ["x", None],
+    }
+    by_one = [
+        services.event_record(
+            action="created",
+            object_type="equipment",
+            object_id=7,
+            object_repr=f"EQ-7 whsec_{'B' * 32}",
+            changes=changes,
+        ),
+        services.event_record(
+            action="updated",
+            object_type="record",
+            object_id="r-1",
+            object_repr="r " + "x" * 300,
+            changes={"a": [1, 2]},
+            reason="why",
+        ),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        written = services.events_record_rows(
+            [
+                ("created", "equipment", 7, f"EQ-7 whsec_{'B' * 32}", changes, ""),
+                ("updated", "record", "r-1", "r " + "x" * 300, {"a": [1, 2]}, "why"),
+            ]
+        )
+
+    columns = [
+        f.attname
+        for f in AuditEvent._meta.concrete_fields
+        if f.attname not in ("id", "occurred_at")
+    ]
+    stored = list(AuditEvent.objects.order_by("pk").values_list(*columns))
+    assert written == 2
+    assert (
+        stored[2:]
+        == stored[:2]
+        == [
+            tuple(getattr(e, c) for c in columns)
+            for e in AuditEvent.objects.filter(pk__in=[e.pk for e in by_one]).order_by("pk")
+        ]
+    )
+    assert "whsec_" not in str(stored)
+    if connection.vendor == "postgresql":
+        assert not [q for q in queries if q["sql"].startswith("INSERT")]  # one COPY
+
+
+def test_a_bulk_writers_rows_are_checked_like_events(db):
+    with pytest.raises(ValueError, match="starship"):
+        services.events_record_rows(
+            [("created", "supplier", 1, "S-1", None, ""), ("created", "starship", 2, "X", None, "")]
+        )
+    with pytest.raises(ValueError, match="needs changes"):
+        services.events_record_rows([("updated", "supplier", 1, "S-1", {}, "")])
+    with pytest.raises(ValueError, match="old, new"):
+        services.events_record_rows([("created", "supplier", 1, "S-1", {"a": 1}, "")])
+    with pytest.raises(ValueError, match="object_id"):
+        services.events_record_rows([("created", "supplier", "", "S-1", None, "")])
+
+    assert not AuditEvent.objects.exists()
+
+
 def test_an_empty_batch_writes_nothing(db):
     assert services.events_record_many([]) == []
     assert not AuditEvent.objects.exists()

@@ -100,6 +100,37 @@ def test_an_event_with_a_lower_id_committed_after_a_higher_one_is_sealed_after_i
     assert services.trail_verify().ok
 
 
+def test_a_pass_of_several_batches_reads_each_batch_after_the_one_before(record, monkeypatch):
+    monkeypatch.setattr("audit.services.sealing.BATCH_SIZE", 3)
+    events = [record(object_id=n) for n in range(1, 9)]
+    reads = []
+    real = services.sealing._unsealed
+    monkeypatch.setattr(
+        "audit.services.sealing._unsealed", lambda after: reads.append(after) or real(after)
+    )
+
+    assert services.events_seal() == 8
+
+    ids = [e.pk for e in events]
+    assert chain() == list(enumerate(ids, start=1))
+    # the check (no head yet), then three batches: from the bound, then each after the last
+    # id the one before sealed (not from the bound again: a pass reads each event once)
+    assert reads == [None, 0, ids[2], ids[5]]
+    assert services.trail_verify().ok
+
+
+def test_an_event_committed_below_a_batch_already_read_is_sealed_by_the_next_pass(db, monkeypatch):
+    monkeypatch.setattr("audit.services.sealing.BATCH_SIZE", 2)
+    for n in (10, 11, 12):
+        event_with_id(n)
+    services.events_seal()
+    event_with_id(5)  # took its id first, committed last
+
+    assert services.events_seal() == 1
+    assert chain() == [(1, 10), (2, 11), (3, 12), (4, 5)]
+    assert services.trail_verify().ok
+
+
 def test_the_beat_task_seals_what_is_waiting(record):
     record()
 
