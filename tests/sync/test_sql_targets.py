@@ -321,6 +321,12 @@ def test_options_that_name_another_server_or_database_are_refused(admin_api, opt
             "extra_params may not set 'server'",
         ),
         ("mssql", {"extra_params": " DATABASE = eqms"}, "extra_params may not set 'database'"),
+        (
+            "mssql",
+            {"extra_params": "Encrypt=yes;PWD=s3cret-in-clear"},
+            "extra_params may not carry 'pwd' (give the username and password fields instead)",
+        ),
+        ("mssql", {"extra_params": "UID = sa"}, "extra_params may not carry 'uid'"),
     ],
 )
 def test_mysql_and_sql_server_options_that_name_a_target_are_refused(

@@ -100,6 +100,9 @@ ODBC_TARGET_KEYS = {
     "attachdbfilename",
     "driver",
 }
+# ODBC keys that carry credentials: those belong in the connection's username and password
+# (encrypted at rest, never shown or audited), not in an option stored and shown in clear.
+ODBC_CREDENTIAL_KEYS = {"uid", "user id", "user", "pwd", "password"}
 
 
 class TargetRefused(ConnectorError):
@@ -288,6 +291,10 @@ def refuse_options(kind: str, options: Any) -> None:
     if extra is not None:
         keys = {part.partition("=")[0].strip().lower() for part in str(extra).split(";")}
         problems += [f"extra_params may not set {k!r}" for k in sorted(keys & ODBC_TARGET_KEYS)]
+        problems += [
+            f"extra_params may not carry {k!r} (give the username and password fields instead)"
+            for k in sorted(keys & ODBC_CREDENTIAL_KEYS)
+        ]
     if problems:
         allowed = ", ".join(sorted(ALLOWED_OPTIONS[kind]))
         raise TargetRefused(
