@@ -136,10 +136,13 @@ def _round_trip(values: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(plain, cls=DjangoJSONEncoder))
 
 
+# json.dumps(values, sort_keys=True, separators=(",", ":")), without a new encoder per call.
+_DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
 def digest(values: dict[str, Any]) -> str:
     """The hash of normalised values; equal values, equal hash."""
-    text = json.dumps(values, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(_DIGEST_JSON(values).encode()).hexdigest()
 
 
 def differing_fields(left: dict[str, Any], right: dict[str, Any]) -> list[str]:
