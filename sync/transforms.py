@@ -124,6 +124,13 @@ def apply(transform: Any, value: Any) -> Any:
     return value
 
 
+def compiled(transform: Any) -> list[tuple[Callable[[Any, dict], Any], dict]]:
+    """The transform's steps as (function, spec) pairs, validated once: applying them in order
+    is `apply(transform, value)` without normalising the transform for every value."""
+    steps = normalise(transform) if transform else []
+    return [(TRANSFORMS[spec["type"]][2], spec) for spec in steps]
+
+
 def _unmap(value: Any, spec: dict) -> Any:
     for remote, local in spec["values"].items():
         if local == value:

@@ -14,7 +14,7 @@ from sync.connectors import cursors
 from sync.connectors.base import external_id
 from sync.engine import retries
 from sync.engine.links import links_by_external_id, mark_seen
-from sync.engine.mapping import typed_row
+from sync.engine.mapping import row_typer
 from sync.engine.phases import PhaseBase, batch_transaction
 from sync.engine.reconcile import Item
 from sync.engine.settle import Settler, error_text
@@ -30,11 +30,12 @@ class InboundPhase(PhaseBase):
         """Rows as items beside their QMS records; rows that cannot be mapped fail here."""
         key = self.config.remote_key
         typed: dict[str, tuple[dict, dict]] = {}
+        typed_row = row_typer(self.config)
         for row in rows:
             ext = external_id(row, key)
             settler.counts.read()
             try:
-                typed[ext] = (row, typed_row(self.config, row))
+                typed[ext] = (row, typed_row(row))
             except (transforms.TransformError, ValidationError) as exc:
                 settler.fail(ext, error_text(exc))
         # A full run that began with no links for this configuration finds none by id (each

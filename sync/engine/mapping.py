@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sync import transforms
-from sync.engine.values import typed_values
+from sync.engine.values import typed_converter, typed_values
 from sync.models import SyncConfiguration
 
 
@@ -33,6 +34,35 @@ def map_row(config: SyncConfiguration, row: dict[str, Any]) -> dict[str, Any]:
 def typed_row(config: SyncConfiguration, row: dict[str, Any]) -> dict[str, Any]:
     """External row -> typed QMS values; TransformError or ValidationError when it cannot."""
     return typed_values(config.entity_type, map_row(config, row))
+
+
+def row_typer(config: SyncConfiguration) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """`typed_row(config, row)` as one function compiled from the configuration at its first
+    call (transforms normalised and fields looked up once, not per value): build it once per
+    batch, apply it to each row."""
+    compiled: list = []
+
+    def typed(row: dict[str, Any]) -> dict[str, Any]:
+        if not compiled:
+            steps = [
+                (mapping["local"], mapping["remote"], transforms.compiled(mapping.get("transform")))
+                for mapping in config.field_mappings
+            ]
+            names = list(dict.fromkeys(local for local, _, _ in steps))
+            compiled.append((steps, typed_converter(config.entity_type, names)))
+        steps, convert = compiled[0]
+        values = {}
+        for local, remote, functions in steps:
+            value = row[remote]
+            try:
+                for function, spec in functions:
+                    value = function(value, spec)
+            except transforms.TransformError as exc:
+                raise transforms.TransformError(f"{local}: {exc}") from None
+            values[local] = value
+        return convert(values)
+
+    return typed
 
 
 def unmap(config: SyncConfiguration, external_id: str, values: dict[str, Any]) -> dict[str, Any]:

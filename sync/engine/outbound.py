@@ -16,7 +16,7 @@ from sync import transforms
 from sync.engine import retries
 from sync.engine.inbound import InboundPhase
 from sync.engine.links import links_by_external_id, links_by_local_id
-from sync.engine.mapping import typed_row
+from sync.engine.mapping import row_typer
 from sync.engine.phases import PhaseBase, batch_transaction
 from sync.engine.reconcile import Item
 from sync.engine.settle import Settler, error_text
@@ -74,6 +74,7 @@ class OutboundPhase(PhaseBase):
     def _with_remote(self, items: list[Item], settler: Settler) -> list[Item]:
         rows = self.session.fetch([item.external_id for item in items])
         kept = []
+        typed_row = row_typer(self.config)
         for item in items:
             item.remote_known, item.remote_row = True, rows.get(item.external_id)
             if self.inbound is not None and self.inbound.was_read(item.remote_row):
@@ -81,7 +82,7 @@ class OutboundPhase(PhaseBase):
                 continue
             if item.remote_row is not None:
                 try:
-                    item.remote = typed_row(self.config, item.remote_row)
+                    item.remote = typed_row(item.remote_row)
                 except (transforms.TransformError, ValidationError) as exc:
                     settler.fail(item.external_id, error_text(exc), item.local_obj.pk)
                     continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
-from eqms_integration.storable import unstorable
+from eqms_integration.storable import UNSTORABLE, unstorable
 from quality import registry
 
 _TEXT_FIELDS = (models.CharField, models.TextField)
@@ -46,6 +47,48 @@ def typed_values(entity_type: str, values: dict[str, Any]) -> dict[str, Any]:
             value = timezone.make_aware(value)
         result[name] = value
     return result
+
+
+def typed_converter(entity_type: str, names: list[str]) -> Callable[[dict[str, Any]], dict]:
+    """`typed_values(entity_type, values)` for values with exactly these names, in this order,
+    with the entity and its fields looked up once (the model fields' own `to_python` still
+    converts each value, so the result is the same)."""
+    entity = registry.entity_for(entity_type)
+    if entity is None:
+        return lambda values: typed_values(entity_type, values)
+    model = entity.model
+    fields = []
+    for name in names:
+        field = model._meta.get_field(name)
+        empty_text = isinstance(field, _TEXT_FIELDS) and not field.null
+        fields.append((name, field.to_python, empty_text))
+
+    def convert(values: dict[str, Any]) -> dict[str, Any]:
+        for name, value in values.items():
+            kind = type(value)
+            if kind is str:
+                if UNSTORABLE.search(value) is None:
+                    continue
+            elif kind in _STORABLE:
+                continue
+            if problem := unstorable(value):
+                raise ValidationError({name: f"The value holds {problem}, which cannot be stored."})
+        result = {}
+        for name, to_python, empty_text in fields:
+            value = to_python(values[name])
+            if value is None:
+                if empty_text:
+                    value = ""  # an external NULL is the QMS's empty text
+            elif isinstance(value, datetime) and timezone.is_naive(value):
+                value = timezone.make_aware(value)
+            result[name] = value
+        return result
+
+    return convert
+
+
+# Values that `unstorable` passes whatever they hold.
+_STORABLE = frozenset({int, bool, type(None), date, datetime, Decimal})
 
 
 def _plain(value: Any) -> Any:
@@ -93,10 +136,13 @@ def _round_trip(values: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(plain, cls=DjangoJSONEncoder))
 
 
+# json.dumps(values, sort_keys=True, separators=(",", ":")), without a new encoder per call.
+_DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
 def digest(values: dict[str, Any]) -> str:
     """The hash of normalised values; equal values, equal hash."""
-    text = json.dumps(values, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(_DIGEST_JSON(values).encode()).hexdigest()
 
 
 def differing_fields(left: dict[str, Any], right: dict[str, Any]) -> list[str]:
