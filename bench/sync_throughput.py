@@ -280,7 +280,8 @@ def writes_between(before: dict, after: dict, rows: int) -> str:
         old = before.get(name, (0, 0, 0))
         ins, upd, dele = (new - was for new, was in zip(counts, old, strict=True))
         if ins or upd or dele:
-            parts.append(f"{name}: +{ins} ~{upd} -{dele} ({(ins + upd + dele) / rows:.2f}/row)")
+            per_row = f" ({(ins + upd + dele) / rows:.2f}/row)" if rows else ""
+            parts.append(f"{name}: +{ins} ~{upd} -{dele}{per_row}")
     return "; ".join(parts)
 
 
@@ -454,7 +455,9 @@ def report(lines: dict[str, dict[str, Result | None]], reference: Result | None)
     )
     for name, runs in lines.items():
         full, delta, idle, small = (runs.get(k) for k in ("full", "delta", "idle", "small"))
-        ratio = f"{full.rate / reference.rate:.2f}" if full and reference else "-"
+        # The first line is the reference; it may have moved no rows (e.g. --only outbound).
+        comparable = full and reference and reference.rate
+        ratio = f"{full.rate / reference.rate:.2f}" if comparable else "-"
         seconds, wall = (f"{full.seconds:.2f}", f"{full.wall:.2f}") if full else ("-", "-")
         print(
             f"{name:<36}{(f'{full.rate:,.0f}' if full else '-'):>12}{ratio:>8}"
@@ -487,7 +490,7 @@ def audit_cost(lines: dict[str, dict[str, Result | None]]) -> None:
             part = (
                 f"{key} {with_trail.seconds:.3f} s vs {without.seconds:.3f} s (+{extra:.0f} % time"
             )
-            if key == "full":
+            if key == "full" and without.rate:
                 part += f", {100 * (1 - with_trail.rate / without.rate):.0f} % of the rows/s"
             parts.append(part + ")")
         if parts:
