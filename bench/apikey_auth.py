@@ -47,6 +47,7 @@ SCENARIOS = (
     "N keys, warm cache",
     "N keys, cold (bcrypt)",
     "session (same request)",
+    "1 key, cache expired, known",
 )
 
 
@@ -125,7 +126,12 @@ def main() -> None:
         key_client = APIClient()
         key_client.credentials(HTTP_X_API_KEY=issued.key)
         send_key = lambda: key_client.get(PATH).status_code  # noqa: E731
-        forget = lambda: cache.delete(keycache.verified_key(issued.key))  # noqa: E731
+        # Cold: the key was never verified (its snapshot and its remembered digest gone, so
+        # bcrypt runs). Expired: only the snapshot's TTL ended; the key is known (caps.known).
+        expire = lambda: cache.delete(keycache.verified_key(issued.key))  # noqa: E731
+        forget = lambda: cache.delete_many(  # noqa: E731
+            [keycache.verified_key(issued.key), keycache.known_key(issued.api_key.key_id)]
+        )
 
         user = get_user_model().objects.create_superuser("bench", password="bench-pw-123")  # noqa: S106
         session_client = APIClient()
@@ -145,6 +151,8 @@ def main() -> None:
             samples["1 key, cold (bcrypt)"] += sample(send_key, cold_per_round, forget)
             costs["cold, 1 key"] = per_request_costs(send_key, forget)
             costs["warm, 1 key"] = per_request_costs(send_key, lambda: None)
+            samples["1 key, cache expired, known"] += sample(send_key, cold_per_round, expire)
+            costs["expired, known key"] = per_request_costs(send_key, expire)
             add_filler_keys(args.keys - 1, issued.api_key.secret_hash)
             samples["N keys, warm cache"] += sample(send_key, per_round)
             samples["N keys, cold (bcrypt)"] += sample(send_key, cold_per_round, forget)
@@ -168,7 +176,7 @@ def main() -> None:
     rows = {name: summary(times) for name, times in samples.items()}
     for name, (median, p95) in rows.items():
         print(f"{name:<28}{len(samples[name]):>9}{median:>11.2f}{p95:>9.2f}")
-    warm_1, cold_1, warm_n, cold_n, session = (rows[name][0] for name in SCENARIOS)
+    warm_1, cold_1, warm_n, cold_n, session, _ = (rows[name][0] for name in SCENARIOS)
     print()
     print(f"ratio N keys / 1 key, warm (median):      {warm_n / warm_1:.3f}   (target <= 1.1)")
     print(f"ratio N keys / 1 key, cold (median):      {cold_n / cold_1:.3f}")
