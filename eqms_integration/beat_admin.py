@@ -1,0 +1,94 @@
+"""celery-beat's schedule pages (interval, crontab, solar, clocked) in the admin: django-celery-
+beat's, with every save and deletion made through eqms_integration.beat_schedules (so it is in
+the audit trail), and what it did to the periodic tasks on the schedule recorded too."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.contrib import admin
+from django.db import transaction
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django_celery_beat import admin as beat
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
+
+from audit.admin_history import AuditHistoryMixin
+from eqms_integration.beat_schedules import (
+    TRAIL,
+    beat_row_delete,
+    beat_row_save,
+    beat_rows_changed,
+    beat_values_of,
+    tasks_using,
+)
+from sync.services.schedules import schedule_entry_before, schedule_entry_changed
+
+
+@contextmanager
+def tasks_audited(pks: Iterable[int]) -> Iterator[None]:
+    """Records what the block does to these periodic tasks, in one transaction with it: a
+    sync configuration's as its `sync_schedule` (as a change through the configuration is),
+    any other as `beat_task`."""
+    with transaction.atomic():
+        synced = {pk: schedule_entry_before(pk) for pk in pks}
+        others = {pk: beat_values_of(PeriodicTask, pk) for pk, was in synced.items() if not was}
+        yield
+        for pk, before in synced.items():
+            schedule_entry_changed(pk, before)
+        beat_rows_changed(PeriodicTask, others)
+
+
+class AuditedScheduleAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    """A change of a schedule changes when every task on it runs; deleting it deletes them."""
+
+    @property
+    def audit_object_type(self) -> str:  # type: ignore[override]
+        return TRAIL[self.model][0]
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        with tasks_audited(tasks_using(obj) if change else ()):
+            beat_row_save(obj)
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        with tasks_audited(tasks_using(obj)):
+            beat_row_delete(obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for schedule in queryset:
+            self.delete_model(request, schedule)
+
+
+def _registered(model: type[Model]) -> Any:
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    return admin.register(model)
+
+
+@_registered(IntervalSchedule)
+class IntervalScheduleAdmin(AuditedScheduleAdmin, beat.IntervalScheduleAdmin):
+    pass
+
+
+@_registered(CrontabSchedule)
+class CrontabScheduleAdmin(AuditedScheduleAdmin, beat.CrontabScheduleAdmin):
+    pass
+
+
+@_registered(SolarSchedule)
+class SolarScheduleAdmin(AuditedScheduleAdmin, beat.SolarScheduleAdmin):
+    pass
+
+
+@_registered(ClockedSchedule)
+class ClockedScheduleAdmin(AuditedScheduleAdmin, beat.ClockedScheduleAdmin):
+    pass
