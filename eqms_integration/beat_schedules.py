@@ -2,8 +2,8 @@
 solar, clocked) and the periodic tasks that are not a sync configuration's (those are
 recorded as their configuration's `sync_schedule`, sync.services.schedules). Each save or
 deletion here writes its audit event in the same transaction, with the fields old → new; a
-task started from the admin ("Run selected tasks") is a `started` event naming the Celery task
-id, so the events of that run (its request_id) can be found with it.
+task started from the admin ("Run selected tasks", any task) is a `beat_task` `started` event
+naming the Celery task id, so the events of that run (its request_id) can be found with it.
 
 A schedule is shared: the periodic tasks that point at it run on whatever it now says, and
 deleting it deletes them (CASCADE). `tasks_using` names them so the caller records what that
@@ -12,6 +12,8 @@ did to each.
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Any
 
 from django.db import transaction
@@ -141,3 +143,28 @@ def tasks_using(schedule: Model) -> list[int]:
     """The periodic tasks that run on `schedule` (a change of it changes when they run)."""
     field = next(name for name, model in SCHEDULE_FIELDS.items() if isinstance(schedule, model))
     return list(PeriodicTask.objects.filter(**{field: schedule}).values_list("pk", flat=True))
+
+
+@transaction.atomic
+def beat_task_run(*, task: PeriodicTask, celery_task: Any) -> str:
+    """Send `task` to the workers now, out of its schedule, as django-celery-beat's "Run
+    selected tasks" does (its arguments, queue and `periodic_task_name` header), once the
+    transaction commits; its `started` event names the Celery task id it is sent with (the
+    request_id of the events the task records). Returns that id."""
+    args, kwargs = json.loads(task.args or "[]"), json.loads(task.kwargs or "{}")
+    task_id = str(uuid.uuid4())
+    audit.event_record(
+        action="started",
+        object_type="beat_task",
+        object_id=task.pk,
+        object_repr=task.name,
+        changes={"task": [None, task.task], "task_id": [None, task_id]},
+    )
+    options = {"queue": task.queue} if task.queue else {}
+    headers = {"periodic_task_name": task.name}
+    transaction.on_commit(
+        lambda: celery_task.apply_async(
+            args=args, kwargs=kwargs, task_id=task_id, headers=headers, **options
+        )
+    )
+    return task_id

@@ -3,6 +3,9 @@ there; the schedules of sync configurations stay visible and pausable."""
 
 from __future__ import annotations
 
+import html
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
 from django_celery_beat.models import PeriodicTask
@@ -283,3 +286,78 @@ def test_a_periodic_task_of_no_configuration_is_audited_when_added_paused_and_de
     assert trail[1][1] == {"enabled": [True, False]}
     assert trail[2][1]["name"] == ["hourly export", None]
     assert {e.actor_name for e in admin_events("beat_task")} == {"boss"}
+
+
+def test_running_selected_tasks_records_one_started_event_each_and_sends_them_with_its_id(
+    admin_client, beat_entries, scheduled, django_capture_on_commit_callbacks, monkeypatch
+):
+    sent = []
+    for name in {beat_entries.task, scheduled.task}:
+        monkeypatch.setattr(
+            app.tasks[name], "apply_async", lambda name=name, **kw: sent.append((name, kw))
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/django_celery_beat/periodictask/",
+            {"action": "run_tasks", "_selected_action": [beat_entries.pk, scheduled.pk]},
+            follow=True,
+        )
+
+    assert "2 tasks sent to the workers." in response.content.decode()
+    events = admin_events("beat_task")
+    assert sorted((e.action, e.channel, e.actor_name, e.object_repr) for e in events) == [
+        ("started", "admin", "boss", scheduled.name),
+        ("started", "admin", "boss", "sync-sweep-runs"),
+    ]
+    assert {e.object_id: e.changes["task"] for e in events}[str(scheduled.pk)] == [
+        None,
+        "sync.scheduled_run",
+    ]
+    assert sorted(kw["task_id"] for _, kw in sent) == sorted(
+        e.changes["task_id"][1] for e in events
+    )
+    scheduled_call = next(kw for name, kw in sent if name == "sync.scheduled_run")
+    assert scheduled_call["args"] == json.loads(scheduled.args)
+    assert scheduled_call["headers"] == {"periodic_task_name": scheduled.name}
+
+
+def test_a_task_that_is_not_registered_is_not_run_and_nothing_is_recorded(admin_client):
+    from django_celery_beat.models import IntervalSchedule
+
+    hourly = IntervalSchedule.objects.create(every=1, period="hours")
+    task = PeriodicTask.objects.create(name="gone", task="no.such.task", interval=hourly)
+
+    response = admin_client.post(
+        "/admin/django_celery_beat/periodictask/",
+        {"action": "run_tasks", "_selected_action": [task.pk]},
+        follow=True,
+    )
+
+    assert 'Nothing run: task "no.such.task" not found.' in html.unescape(response.content.decode())
+    assert admin_events("beat_task") == []
+
+
+@pytest.fixture
+def auditor_client(client, make_user):
+    auditor = make_user("auditor", role="Auditor")
+    auditor.is_staff = True
+    auditor.save(update_fields=["is_staff"])
+    client.login(username="auditor", password="pw-12345678")
+    return client
+
+
+def test_a_person_who_may_only_view_periodic_tasks_cannot_run_them(
+    auditor_client, scheduled, django_capture_on_commit_callbacks
+):
+    client = auditor_client
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        listing = client.get("/admin/django_celery_beat/periodictask/").content.decode()
+        client.post(
+            "/admin/django_celery_beat/periodictask/",
+            {"action": "run_tasks", "_selected_action": [scheduled.pk]},
+        )
+
+    assert "Select periodic task to view" in listing and 'value="run_tasks"' not in listing
+    assert callbacks == [] and admin_events("beat_task") == []
