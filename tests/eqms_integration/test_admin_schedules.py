@@ -361,3 +361,30 @@ def test_a_person_who_may_only_view_periodic_tasks_cannot_run_them(
 
     assert "Select periodic task to view" in listing and 'value="run_tasks"' not in listing
     assert callbacks == [] and admin_events("beat_task") == []
+
+
+def test_a_person_who_may_only_view_periodic_tasks_cannot_pause_or_toggle_them(
+    auditor_client, scheduled
+):
+    changelist = "/admin/django_celery_beat/periodictask/"
+
+    listing = auditor_client.get(changelist).content.decode()
+    for action in ("disable_tasks", "toggle_tasks", "enable_tasks"):
+        auditor_client.post(changelist, {"action": action, "_selected_action": [scheduled.pk]})
+
+    scheduled.refresh_from_db()
+    assert scheduled.enabled
+    assert 'value="disable_tasks"' not in listing and 'value="toggle_tasks"' not in listing
+    assert [e for e in admin_events("sync_schedule") if e.channel == "admin"] == []
+
+
+def test_the_bulk_actions_keep_their_descriptions(admin_client, scheduled):
+    listing = admin_client.get("/admin/django_celery_beat/periodictask/").content.decode()
+
+    for label in (
+        "Enable selected tasks",
+        "Disable selected tasks",
+        "Toggle activity of selected tasks",
+        "Run selected tasks",
+    ):
+        assert label in listing
