@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
@@ -17,17 +16,12 @@ from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
 from eqms_integration import user_admin  # noqa: F401 - registers the audited user admin
-from eqms_integration.beat_admin import tasks_audited  # and the audited schedule admins
+from eqms_integration.beat_admin import (  # and the audited schedule admins
+    internal_task_names,
+    tasks_audited,
+)
 from eqms_integration.beat_schedules import beat_row_save, beat_task_run
 from eqms_integration.text import counted
-
-# celery.backend_cleanup is added by beat itself when a result backend is configured.
-BEAT_ADDED = ("celery.backend_cleanup",)
-
-
-def internal_task_names() -> set[str]:
-    return {*settings.CELERY_BEAT_SCHEDULE, *BEAT_ADDED}
-
 
 admin.site.unregister(PeriodicTask)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import Model, QuerySet
@@ -32,6 +33,15 @@ from eqms_integration.beat_schedules import (
 )
 from sync.services.schedules import schedule_entry_before, schedule_entry_changed
 
+# celery.backend_cleanup is added by beat itself when a result backend is configured.
+BEAT_ADDED = ("celery.backend_cleanup",)
+
+
+def internal_task_names() -> set[str]:
+    """The service's own periodic tasks (CELERY_BEAT_SCHEDULE, which beat writes back from
+    settings whenever it starts): read-only in the admin, and so are their schedules."""
+    return {*settings.CELERY_BEAT_SCHEDULE, *BEAT_ADDED}
+
 
 @contextmanager
 def tasks_audited(pks: Iterable[int]) -> Iterator[None]:
@@ -53,6 +63,24 @@ class AuditedScheduleAdmin(AuditHistoryMixin, admin.ModelAdmin):
     @property
     def audit_object_type(self) -> str:  # type: ignore[override]
         return TRAIL[self.model][0]
+
+    def _runs_internal_tasks(self, obj: Model | None) -> bool:
+        # Retiming or deleting (CASCADE) a sweeper's schedule would change or stop it until
+        # beat restarts: like the sweeper itself, its schedule is left to settings.
+        if obj is None:
+            return False
+        names = PeriodicTask.objects.filter(pk__in=tasks_using(obj)).values_list("name", flat=True)
+        return bool(internal_task_names() & set(names))
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        if self._runs_internal_tasks(obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        if self._runs_internal_tasks(obj):
+            return False
+        return super().has_delete_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
         with tasks_audited(tasks_using(obj) if change else ()):

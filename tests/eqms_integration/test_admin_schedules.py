@@ -388,3 +388,25 @@ def test_the_bulk_actions_keep_their_descriptions(admin_client, scheduled):
         "Run selected tasks",
     ):
         assert label in listing
+
+
+def test_the_schedule_of_an_internal_sweeper_is_read_only_too(admin_client, beat_entries):
+    interval = beat_entries.interval
+    url = f"/admin/django_celery_beat/intervalschedule/{interval.pk}/"
+
+    page = admin_client.get(f"{url}change/")
+    posted = admin_client.post(
+        f"{url}change/", {"every": "1", "period": "days", **inline_rows(interval, "interval")}
+    )
+    deleted = admin_client.post(f"{url}delete/", {"post": "yes"})
+    bulk = admin_client.post(
+        "/admin/django_celery_beat/intervalschedule/",
+        {"action": "delete_selected", "_selected_action": [interval.pk], "post": "yes"},
+    )
+
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert (posted.status_code, deleted.status_code, bulk.status_code) == (403, 403, 403)
+    assert PeriodicTask.objects.filter(pk=beat_entries.pk).exists()
+    interval.refresh_from_db()
+    assert (interval.every, interval.period) != (1, "days")
+    assert admin_events("beat_interval") == [] and admin_events("beat_task") == []
