@@ -264,7 +264,7 @@ def test_a_periodic_task_of_no_configuration_is_audited_when_added_paused_and_de
             "regtask": "webhooks.tasks.sweep_webhook_deliveries",
             "interval": str(interval.pk),
             "args": "[]",
-            "kwargs": '{"days": 7}',
+            "kwargs": '{"days": 7, "key": "eqms_abcdefghijkl_s3cretS3cretS3cret"}',
             "enabled": "on",
             "headers": "{}",
         },
@@ -284,6 +284,8 @@ def test_a_periodic_task_of_no_configuration_is_audited_when_added_paused_and_de
     assert trail[0][1]["task"] == [None, "webhooks.tasks.sweep_webhook_deliveries"]
     assert trail[0][1]["interval"] == [None, interval.pk]
     assert trail[1][1] == {"enabled": [True, False]}
+    assert "s3cretS3cret" not in json.dumps(trail)  # a key-shaped argument is masked
+    assert "days" in trail[0][1]["kwargs"][1]
     assert trail[2][1]["name"] == ["hourly export", None]
     assert {e.actor_name for e in admin_events("beat_task")} == {"boss"}
 
