@@ -43,18 +43,28 @@ def internal_task_names() -> set[str]:
     return {*settings.CELERY_BEAT_SCHEDULE, *BEAT_ADDED}
 
 
+# What a configuration's `sync_schedule` event shows of its beat entry (sync.services.
+# schedules); an edit of the rest of it here (its name, task, arguments, options) is a
+# `beat_task` event of its own.
+SHOWN_AS_SYNC_SCHEDULE = ("interval", "crontab", "solar", "clocked", "enabled")
+NOT_SHOWN = tuple(f for f in TRAIL[PeriodicTask][1] if f not in SHOWN_AS_SYNC_SCHEDULE)
+
+
 @contextmanager
 def tasks_audited(pks: Iterable[int]) -> Iterator[None]:
     """Records what the block does to these periodic tasks, in one transaction with it: a
-    sync configuration's as its `sync_schedule` (as a change through the configuration is),
-    any other as `beat_task`."""
+    sync configuration's as its `sync_schedule` (as a change through the configuration is,
+    and the rest of its entry as `beat_task`), any other as `beat_task`."""
     with transaction.atomic():
         synced = {pk: schedule_entry_before(pk) for pk in pks}
-        others = {pk: beat_values_of(PeriodicTask, pk) for pk, was in synced.items() if not was}
+        befores = {pk: beat_values_of(PeriodicTask, pk) for pk in synced}
         yield
         for pk, before in synced.items():
             schedule_entry_changed(pk, before)
-        beat_rows_changed(PeriodicTask, others)
+        beat_rows_changed(PeriodicTask, {pk: befores[pk] for pk, was in synced.items() if not was})
+        kept = PeriodicTask.objects.filter(pk__in=[pk for pk, was in synced.items() if was])
+        entries = {pk: befores[pk] for pk in kept.values_list("pk", flat=True)}
+        beat_rows_changed(PeriodicTask, entries, fields=NOT_SHOWN)
 
 
 class AuditedScheduleAdmin(AuditHistoryMixin, admin.ModelAdmin):

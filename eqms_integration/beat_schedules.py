@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -126,16 +127,23 @@ def beat_row_delete(obj: Model) -> None:
 
 
 @transaction.atomic
-def beat_rows_changed(model: type[Model], befores: dict[Any, dict[str, Any]]) -> int:
+def beat_rows_changed(
+    model: type[Model], befores: dict[Any, dict[str, Any]], *, fields: Iterable[str] = ()
+) -> int:
     """After a change made to many rows at once (the admin's bulk actions, or a schedule's
     deletion taking its tasks with it): one event for each row `befores` (its beat_values
-    then, by pk) that it changed. Returns how many."""
+    then, by pk) that it changed; `fields`: compare only those. Returns how many."""
     rows = {obj.pk: obj for obj in model.objects.filter(pk__in=list(befores))}
+    only = set(fields)
     recorded = 0
     for pk, before in befores.items():
         obj = rows.get(pk)
         label = _label(obj) if obj is not None else str(before.get("name") or pk)
-        recorded += _record(model, pk, label, before, beat_values(obj))
+        after = beat_values(obj)
+        if only:
+            before = {k: v for k, v in before.items() if k in only}
+            after = {k: v for k, v in after.items() if k in only}
+        recorded += _record(model, pk, label, before, after)
     return recorded
 
 

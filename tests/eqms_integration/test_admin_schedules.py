@@ -412,3 +412,38 @@ def test_the_schedule_of_an_internal_sweeper_is_read_only_too(admin_client, beat
     interval.refresh_from_db()
     assert (interval.every, interval.period) != (1, "days")
     assert admin_events("beat_interval") == [] and admin_events("beat_task") == []
+
+
+def task_form(task: PeriodicTask, **overrides) -> dict:
+    """A periodic task's change form as the admin posts it back, with `overrides`."""
+    data = {
+        "name": task.name,
+        "task": task.task,
+        "enabled": "on" if task.enabled else "",
+        "description": task.description,
+        "interval": str(task.interval_id or ""),
+        "args": task.args,
+        "kwargs": task.kwargs,
+        "headers": task.headers,
+        "queue": task.queue or "",
+    }
+    return {k: v for k, v in {**data, **overrides}.items() if v != ""}
+
+
+def test_an_edit_of_a_configuration_entry_beyond_its_schedule_is_a_beat_task_event(
+    admin_client, scheduled
+):
+    url = f"/admin/django_celery_beat/periodictask/{scheduled.pk}/change/"
+
+    requeued = admin_client.post(url, task_form(scheduled, queue="slow"))
+    paused = admin_client.post(
+        url, task_form(PeriodicTask.objects.get(pk=scheduled.pk), enabled="")
+    )
+
+    assert (requeued.status_code, paused.status_code) == (302, 302)
+    assert beat_trail("beat_task") == [("updated", {"queue": [None, "slow"]})]
+    schedule_events = [e for e in admin_events("sync_schedule") if e.channel == "admin"]
+    assert [(e.action, e.changes) for e in schedule_events] == [
+        ("updated", {"enabled": [True, False]})
+    ]
+    assert {e.actor_name for e in admin_events("beat_task") + schedule_events} == {"boss"}
