@@ -114,6 +114,12 @@ class AuditEvent(AppendOnlyModel):
         SYNC_RETRY = "sync_retry", "Sync retry"
         USER = "user", "User"
         GROUP = "group", "Group"
+        # celery-beat's rows changed in the admin (eqms_integration.beat_schedules).
+        BEAT_INTERVAL = "beat_interval", "Beat interval schedule"
+        BEAT_CRONTAB = "beat_crontab", "Beat crontab schedule"
+        BEAT_SOLAR = "beat_solar", "Beat solar schedule"
+        BEAT_CLOCKED = "beat_clocked", "Beat clocked schedule"
+        BEAT_TASK = "beat_task", "Beat periodic task"
 
     occurred_at = models.DateTimeField(default=timezone.now)
     actor_type = models.CharField(max_length=16, choices=ActorType.choices)

@@ -1,13 +1,13 @@
 """Periodic tasks in the admin: the internal ones (sweepers, the usage flush: the entries of
 CELERY_BEAT_SCHEDULE, which beat rewrites from settings whenever it starts) are read-only and
 left out of the bulk actions; the schedules of sync configurations stay visible and pausable,
-and what is done to them here is in the audit trail as their configuration's changes are."""
+and what is done to them here is in the audit trail as their configuration's changes are
+(every other task's as `beat_task`, the schedules' as `beat_interval`, … : beat_admin)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
@@ -16,15 +16,12 @@ from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
 from eqms_integration import user_admin  # noqa: F401 - registers the audited user admin
-from sync.services.schedules import schedule_entry_before, schedule_entry_changed
-
-# celery.backend_cleanup is added by beat itself when a result backend is configured.
-BEAT_ADDED = ("celery.backend_cleanup",)
-
-
-def internal_task_names() -> set[str]:
-    return {*settings.CELERY_BEAT_SCHEDULE, *BEAT_ADDED}
-
+from eqms_integration.beat_admin import (  # and the audited schedule admins
+    internal_task_names,
+    tasks_audited,
+)
+from eqms_integration.beat_schedules import beat_row_save, beat_task_run
+from eqms_integration.text import counted
 
 admin.site.unregister(PeriodicTask)
 
@@ -61,29 +58,31 @@ class ScheduleAdmin(PeriodicTaskAdmin):
         return super().has_delete_permission(request, obj)
 
     # A sync configuration's schedule changed here (paused, re-timed, deleted) is recorded
-    # like a change through its configuration: schedule_entry_before / _changed.
+    # like a change through its configuration; any other task as `beat_task`
+    # (eqms_integration.beat_admin.tasks_audited).
 
     def save_model(self, request: HttpRequest, obj: PeriodicTask, form: Any, change: bool) -> None:
-        before = schedule_entry_before(obj.pk) if change else None
-        super().save_model(request, obj, form, change)
-        schedule_entry_changed(obj.pk, before)
+        if not change:
+            beat_row_save(obj)  # a new task is nobody's schedule yet: `beat_task` `created`
+            return
+        with tasks_audited([obj.pk]):
+            super().save_model(request, obj, form, change)
 
     def delete_model(self, request: HttpRequest, obj: PeriodicTask) -> None:
-        before, pk = schedule_entry_before(obj.pk), obj.pk
-        super().delete_model(request, obj)
-        schedule_entry_changed(pk, before)
+        with tasks_audited([obj.pk]):
+            super().delete_model(request, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
         self._audited(super().delete_queryset, request, self._editable(request, queryset))
 
     # Bulk actions run outside the admin's transaction: the change and its events commit
-    # together here.
-    @transaction.atomic
+    # together here. Overriding django-celery-beat's actions drops their decorations: each is
+    # decorated again, with the change permission (theirs have none: a person who may only
+    # view the list could pause every schedule).
     def _audited(self, action: Any, request: HttpRequest, queryset: QuerySet) -> None:
-        befores = {pk: schedule_entry_before(pk) for pk in queryset.values_list("pk", flat=True)}
-        action(request, queryset.model.objects.filter(pk__in=befores))
-        for pk, before in befores.items():
-            schedule_entry_changed(pk, before)
+        pks = list(queryset.values_list("pk", flat=True))
+        with tasks_audited(pks):
+            action(request, queryset.model.objects.filter(pk__in=pks))
 
     def _editable(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> QuerySet:
         internal = queryset.filter(name__in=internal_task_names())
@@ -94,11 +93,30 @@ class ScheduleAdmin(PeriodicTaskAdmin):
             )
         return queryset.exclude(name__in=internal_task_names())
 
+    @admin.action(description="Enable selected tasks", permissions=["change"])
     def enable_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
         self._audited(super().enable_tasks, request, self._editable(request, queryset))
 
+    @admin.action(description="Disable selected tasks", permissions=["change"])
     def disable_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
         self._audited(super().disable_tasks, request, self._editable(request, queryset))
 
+    @admin.action(description="Toggle activity of selected tasks", permissions=["change"])
     def toggle_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
         self._audited(super().toggle_tasks, request, self._editable(request, queryset))
+
+    # django-celery-beat's own action sends without a trace, and to anyone who may view the
+    # list: here it takes the change permission, and each task sent is a `started` event.
+    @admin.action(description="Run selected tasks", permissions=["change"])
+    def run_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
+        self.celery_app.loader.import_default_modules()
+        chosen = [(task, self.celery_app.tasks.get(task.task)) for task in queryset]
+        missing = sorted({task.task for task, found in chosen if found is None})
+        if missing:
+            names = ", ".join(f'"{name}"' for name in missing)
+            self.message_user(request, f"Nothing run: task {names} not found.", messages.ERROR)
+            return
+        with transaction.atomic():
+            for task, celery_task in chosen:
+                beat_task_run(task=task, celery_task=celery_task)
+        self.message_user(request, f"{counted(len(chosen), 'task')} sent to the workers.")

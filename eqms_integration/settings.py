@@ -56,6 +56,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG el
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # Before django.contrib.auth: its createsuperuser and changepassword, audited.
+    "eqms_integration.user_commands",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from audit import services as audit
+from eqms_integration.roles import ROLE_MATRIX, sync_roles
 
 ACCESS_FIELDS = ("username", "is_active", "is_staff", "is_superuser")
 
@@ -136,3 +137,18 @@ def group_delete(*, group: Group) -> None:
         object_repr=before["name"],
         changes=audit.changes_between(before, {}),
     )
+
+
+@transaction.atomic
+def roles_ensure() -> list[Group]:
+    """Bring the role groups back to the matrix of eqms_integration.roles (`ensure_roles`),
+    each group it creates or whose permissions it changes with its `group` event: a role
+    restored here undoes a change of access someone made, and the trail shows both. (The
+    same repair after every `migrate` runs from post_migrate, unrecorded: it keeps the roles
+    in step with the models a migration adds, before the trail's own tables may exist.)"""
+    before = {g.name: group_access_of(g) for g in Group.objects.filter(name__in=ROLE_MATRIX)}
+    sync_roles(Group, Permission)
+    groups = {g.name: g for g in Group.objects.filter(name__in=ROLE_MATRIX)}
+    for name, group in groups.items():
+        group_saved(group=group, before=before.get(name, {}))
+    return [groups[name] for name in ROLE_MATRIX]  # in the matrix's order

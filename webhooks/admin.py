@@ -29,7 +29,7 @@ from webhooks.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from webhooks.payload_access import payload_readable
+from webhooks.payload_access import payload_readable, subscription_refusal
 from webhooks.services import subscriptions as subs
 from webhooks.services.circuit import circuit_describe
 
@@ -72,9 +72,23 @@ class SubscriptionForm(forms.ModelForm):
         f"{DEFAULT_MAX_IN_FLIGHT}.",
     )
 
+    # The admin's request (WebhookSubscriptionAdmin.get_form): who aims events at the URL.
+    request: HttpRequest | None = None
+
     class Meta:
         model = WebhookSubscription
         fields = FORM_FIELDS[:-1]
+
+    def clean(self) -> dict[str, Any]:
+        """Aiming NCR or CAPA events (or sync and API-key ones) at a URL takes what reading
+        them takes, as in the REST API: a new subscription, or a change of its URL or events."""
+        cleaned = super().clean()
+        aims = self.instance.pk is None or {"url", "events"} & set(self.changed_data)
+        if self.request is not None and aims and "events" in cleaned:
+            refusal = subscription_refusal(self.request, cleaned["events"])
+            if refusal:
+                self.add_error("events", refusal)
+        return cleaned
 
     def clean_max_in_flight(self) -> int:
         return self.cleaned_data.get("max_in_flight") or DEFAULT_MAX_IN_FLIGHT
@@ -161,6 +175,12 @@ class WebhookSubscriptionAdmin(AuditHistoryMixin, ObjectActionsMixin, admin.Mode
             "page; receivers must be given it before the grace period ends.",
         ),
     )
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm]:
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"request": request})
 
     @admin.display(description="circuit breaker")
     def circuit(self, obj: WebhookSubscription) -> str:

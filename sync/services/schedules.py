@@ -16,6 +16,7 @@ from audit.services import changes_between, event_record
 from sync.models import SyncConfiguration
 
 TASK = "sync.scheduled_run"
+SCHEDULES = ("interval", "crontab", "solar", "clocked")
 
 
 def task_name(config_pk: int) -> str:
@@ -27,12 +28,14 @@ def _shape(task: PeriodicTask | None) -> dict[str, Any]:
     if task is None:
         return {}
     if task.interval_id:
-        when = f"every {task.interval.every} minutes"
-    else:
+        when = f"every {task.interval.every} {task.interval.period}"
+    elif task.crontab_id:
         c = task.crontab
         when = (
             f"{c.minute} {c.hour} {c.day_of_month} {c.month_of_year} {c.day_of_week} ({c.timezone})"
         )
+    else:  # put on a solar or clocked schedule in the beat admin
+        when = str(task.solar or task.clocked or "no schedule")
     return {"schedule": when, "enabled": task.enabled}
 
 
@@ -51,7 +54,7 @@ def _record(config: SyncConfiguration, before: dict[str, Any], after: dict[str, 
 
 
 def _entry(name: str) -> PeriodicTask | None:
-    return PeriodicTask.objects.select_related("interval", "crontab").filter(name=name).first()
+    return PeriodicTask.objects.select_related(*SCHEDULES).filter(name=name).first()
 
 
 def schedule_save(config: SyncConfiguration) -> PeriodicTask | None:
@@ -113,7 +116,7 @@ def _configuration_of(task: PeriodicTask) -> SyncConfiguration | None:
 def schedule_entry_before(pk: int) -> tuple[SyncConfiguration, dict[str, Any]] | None:
     """Before the admin's periodic-task page changes or deletes the beat entry `pk`: the
     configuration it schedules and its shape in the trail (None: not a sync schedule)."""
-    task = PeriodicTask.objects.select_related("interval", "crontab").filter(pk=pk).first()
+    task = PeriodicTask.objects.select_related(*SCHEDULES).filter(pk=pk).first()
     config = _configuration_of(task) if task is not None else None
     return (config, _shape(task)) if config is not None else None
 
@@ -122,7 +125,7 @@ def schedule_entry_changed(pk: int, before: tuple[SyncConfiguration, dict[str, A
     """After that change: its audit event (created/updated/deleted, as schedule_save's)."""
     if before is not None:
         config, shape = before
-        task = PeriodicTask.objects.select_related("interval", "crontab").filter(pk=pk).first()
+        task = PeriodicTask.objects.select_related(*SCHEDULES).filter(pk=pk).first()
         _record(config, shape, _shape(task))
 
 

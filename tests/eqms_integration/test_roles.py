@@ -7,6 +7,7 @@ a user without a role gets 403 and an anonymous client 401.
 from __future__ import annotations
 
 import itertools
+from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Group
@@ -125,3 +126,26 @@ def test_a_logged_in_session_user_with_a_role_uses_the_api(client, make_user):
         client.post("/api/ncrs/", {"title": "x"}, content_type="application/json").status_code
         == 403
     )
+
+
+def test_ensure_roles_records_the_permissions_it_gives_back_to_a_role():
+    from django.core.management import call_command
+
+    from audit.models import AuditEvent
+
+    auditor = Group.objects.get(name="Auditor")
+    auditor.permissions.remove(*auditor.permissions.filter(codename="view_ncr"))
+
+    call_command("ensure_roles", stdout=StringIO())
+    call_command("ensure_roles", stdout=StringIO())  # nothing left to repair: nothing recorded
+
+    (event,) = AuditEvent.objects.filter(object_type="group")
+    assert (event.action, event.object_id, event.object_repr) == (
+        "updated",
+        str(auditor.pk),
+        "Auditor",
+    )
+    assert (event.channel, event.actor_type) == ("command", "system")
+    assert event.actor_name.endswith("(manage.py ensure_roles)")
+    old, new = event.changes["permissions"]
+    assert set(new) - set(old) == {"quality.view_ncr"}

@@ -292,3 +292,89 @@ def test_retrying_a_delivery_that_fails_again_says_why_in_one_sentence(
     text = response.content.decode()
     assert re.search(rf"Delivery {delivery.pk}: the receiver answered 500 in \d+ ms\.", text)
     assert "500.." not in text
+
+
+@pytest.fixture
+def webhook_manager(client):
+    """Someone who may manage webhooks in the admin but may not view NCRs or CAPAs."""
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user("hooks", password="pw-12345678", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="webhooks", codename__endswith="webhooksubscription"
+        )
+    )
+    client.login(username="hooks", password="pw-12345678")
+    return client
+
+
+def test_a_person_who_may_not_view_ncrs_or_capas_cannot_subscribe_to_their_events_in_the_admin(
+    webhook_manager, receiver
+):
+    from audit.models import AuditEvent
+
+    response = webhook_manager.post(
+        "/admin/webhooks/webhooksubscription/add/",
+        add_form(receiver.url, events=["ncr.created", "capa.closed", "webhook.delivery.exhausted"]),
+    )
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["events"]
+    assert errors["events"][0].startswith("capa.closed, ncr.created carry what only their readers")
+    assert not WebhookSubscription.objects.exists()
+    assert not AuditEvent.objects.filter(object_type="webhook_subscription").exists()
+
+
+def test_the_same_person_may_subscribe_to_the_events_that_carry_no_records(
+    webhook_manager, receiver
+):
+    response = webhook_manager.post(
+        "/admin/webhooks/webhooksubscription/add/",
+        add_form(receiver.url, events=["webhook.delivery.exhausted"]),
+    )
+
+    assert response.status_code == 302
+    assert WebhookSubscription.objects.get().events == ["webhook.delivery.exhausted"]
+
+
+def change_form(subscription, **overrides) -> dict:
+    return {
+        **add_form(subscription.url, events=subscription.events, custom_headers="{}"),
+        "name": subscription.name,
+        **overrides,
+    }
+
+
+def test_a_person_who_may_not_view_ncrs_cannot_aim_an_ncr_subscription_at_another_url(
+    webhook_manager, make_subscription, receiver
+):
+    subscription, _ = make_subscription(events=["ncr.created"])
+    url = f"/admin/webhooks/webhooksubscription/{subscription.pk}/change/"
+
+    moved = webhook_manager.post(url, change_form(subscription, url=receiver.url + "/other"))
+    retuned = webhook_manager.post(url, change_form(subscription, max_retries="2"))
+
+    assert moved.status_code == 200
+    assert "ncr.created carry what only their readers" in str(
+        moved.context["adminform"].form.errors["events"]
+    )
+    assert retuned.status_code == 302  # other settings of it stay theirs to change
+    subscription.refresh_from_db()
+    assert (subscription.url, subscription.max_retries) == (receiver.url, 2)
+
+
+def test_a_person_who_may_view_ncrs_and_capas_may_subscribe_to_them(webhook_manager, receiver):
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.get(username="hooks")
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_ncr", "view_capa"]))
+
+    response = webhook_manager.post(
+        "/admin/webhooks/webhooksubscription/add/",
+        add_form(receiver.url, events=["ncr.created", "capa.closed"]),
+    )
+
+    assert response.status_code == 302
+    assert WebhookSubscription.objects.get().events == ["ncr.created", "capa.closed"]

@@ -12,7 +12,7 @@ from webhooks.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from webhooks.payload_access import NO_KEY, PAYLOAD_ACCESS, payload_readable
+from webhooks.payload_access import payload_readable, subscription_refusal
 from webhooks.services.subscriptions import (
     DEFAULT_GRACE_SECONDS,
     MAX_GRACE_SECONDS,
@@ -88,18 +88,9 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         if request is None or not aims:
             return attrs
         events = attrs.get("events", getattr(self.instance, "events", []))
-        refused = sorted({event for event in events if not payload_readable(request, event)})
-        if refused:
-            needs = sorted(
-                {PAYLOAD_ACCESS[event.split(".", 1)[0]]["scope"] or NO_KEY for event in refused}
-            )
-            raise serializers.ValidationError(
-                {
-                    "events": f"{', '.join(refused)} carry what only their readers may see: "
-                    f"subscribing to them takes {' and '.join(needs)} (an API key) or the "
-                    "permission to view those records (a user)."
-                }
-            )
+        refusal = subscription_refusal(request, events)
+        if refusal:
+            raise serializers.ValidationError({"events": refusal})
         return attrs
 
 

@@ -1,0 +1,178 @@
+"""celery-beat's rows as people change them in the admin: its schedules (interval, crontab,
+solar, clocked) and the periodic tasks that are not a sync configuration's (those are
+recorded as their configuration's `sync_schedule`, sync.services.schedules). Each save or
+deletion here writes its audit event in the same transaction, with the fields old → new; a
+task started from the admin ("Run selected tasks", any task) is a `beat_task` `started` event
+naming the Celery task id, so the events of that run (its request_id) can be found with it.
+
+A schedule is shared: the periodic tasks that point at it run on whatever it now says, and
+deleting it deletes them (CASCADE). `tasks_using` names them so the caller records what that
+did to each.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Model
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
+
+from audit import services as audit
+
+# (object type in the trail, the fields it compares) per beat model.
+TRAIL: dict[type[Model], tuple[str, tuple[str, ...]]] = {
+    IntervalSchedule: ("beat_interval", ("every", "period")),
+    CrontabSchedule: (
+        "beat_crontab",
+        ("minute", "hour", "day_of_month", "month_of_year", "day_of_week", "timezone"),
+    ),
+    SolarSchedule: ("beat_solar", ("event", "latitude", "longitude")),
+    ClockedSchedule: ("beat_clocked", ("clocked_time",)),
+    # What a person sets; not what beat keeps while running (last_run_at, total_run_count).
+    PeriodicTask: (
+        "beat_task",
+        (
+            "name",
+            "task",
+            "interval",
+            "crontab",
+            "solar",
+            "clocked",
+            "args",
+            "kwargs",
+            "queue",
+            "exchange",
+            "routing_key",
+            "headers",
+            "priority",
+            "expires",
+            "expire_seconds",
+            "one_off",
+            "start_time",
+            "enabled",
+            "description",
+        ),
+    ),
+}
+SCHEDULE_FIELDS = {"interval": IntervalSchedule, "crontab": CrontabSchedule}
+SCHEDULE_FIELDS |= {"solar": SolarSchedule, "clocked": ClockedSchedule}
+
+
+def _kind(model: type[Model]) -> tuple[str, tuple[str, ...]]:
+    try:
+        return TRAIL[model]
+    except KeyError:
+        raise ValueError(f"{model.__name__} is not a celery-beat row the trail knows.") from None
+
+
+def beat_values(obj: Model | None) -> dict[str, Any]:
+    """What the trail compares of a saved beat row (empty for none, or one not saved yet)."""
+    if obj is None or obj.pk is None:
+        return {}
+    return audit.field_values(obj, _kind(type(obj))[1])
+
+
+def beat_values_of(model: type[Model], pk: Any) -> dict[str, Any]:
+    """The row `pk` as the database has it now (empty when there is none)."""
+    return beat_values(model.objects.filter(pk=pk).first()) if pk is not None else {}
+
+
+def _label(obj: Model) -> str:
+    return obj.name if isinstance(obj, PeriodicTask) else str(obj)
+
+
+def _record(model: type[Model], pk: Any, label: str, before: dict, after: dict) -> bool:
+    changes = audit.changes_between(before, after)
+    if not changes:
+        return False
+    action = "created" if not before else "deleted" if not after else "updated"
+    audit.event_record(
+        action=action,
+        object_type=_kind(model)[0],
+        object_id=pk,
+        object_repr=label,
+        changes=changes,
+    )
+    return True
+
+
+@transaction.atomic
+def beat_row_save(obj: Model) -> bool:
+    """Save a schedule or periodic task as a form filled it in (created when it has no pk);
+    True (and one event) when that changed anything."""
+    model = type(obj)
+    before = beat_values_of(model, obj.pk)
+    obj.save()
+    return _record(model, obj.pk, _label(obj), before, beat_values(obj))
+
+
+@transaction.atomic
+def beat_row_delete(obj: Model) -> None:
+    """Delete a schedule (the periodic tasks on it go with it: record theirs first, see
+    tasks_using) or a periodic task, with its `deleted` event."""
+    model, pk, label = type(obj), obj.pk, _label(obj)
+    before = beat_values_of(model, pk)
+    obj.delete()
+    _record(model, pk, label, before, {})
+
+
+@transaction.atomic
+def beat_rows_changed(
+    model: type[Model], befores: dict[Any, dict[str, Any]], *, fields: Iterable[str] = ()
+) -> int:
+    """After a change made to many rows at once (the admin's bulk actions, or a schedule's
+    deletion taking its tasks with it): one event for each row `befores` (its beat_values
+    then, by pk) that it changed; `fields`: compare only those. Returns how many."""
+    rows = {obj.pk: obj for obj in model.objects.filter(pk__in=list(befores))}
+    only = set(fields)
+    recorded = 0
+    for pk, before in befores.items():
+        obj = rows.get(pk)
+        label = _label(obj) if obj is not None else str(before.get("name") or pk)
+        after = beat_values(obj)
+        if only:
+            before = {k: v for k, v in before.items() if k in only}
+            after = {k: v for k, v in after.items() if k in only}
+        recorded += _record(model, pk, label, before, after)
+    return recorded
+
+
+def tasks_using(schedule: Model) -> list[int]:
+    """The periodic tasks that run on `schedule` (a change of it changes when they run)."""
+    field = next(name for name, model in SCHEDULE_FIELDS.items() if isinstance(schedule, model))
+    return list(PeriodicTask.objects.filter(**{field: schedule}).values_list("pk", flat=True))
+
+
+@transaction.atomic
+def beat_task_run(*, task: PeriodicTask, celery_task: Any) -> str:
+    """Send `task` to the workers now, out of its schedule, as django-celery-beat's "Run
+    selected tasks" does (its arguments, queue and `periodic_task_name` header), once the
+    transaction commits; its `started` event names the Celery task id it is sent with (the
+    request_id of the events the task records). Returns that id."""
+    args, kwargs = json.loads(task.args or "[]"), json.loads(task.kwargs or "{}")
+    task_id = str(uuid.uuid4())
+    audit.event_record(
+        action="started",
+        object_type="beat_task",
+        object_id=task.pk,
+        object_repr=task.name,
+        changes={"task": [None, task.task], "task_id": [None, task_id]},
+    )
+    options = {"queue": task.queue} if task.queue else {}
+    headers = {"periodic_task_name": task.name}
+    transaction.on_commit(
+        lambda: celery_task.apply_async(
+            args=args, kwargs=kwargs, task_id=task_id, headers=headers, **options
+        )
+    )
+    return task_id
