@@ -15,6 +15,7 @@ from django.db import connection
 from audit.models import AuditEvent
 from eqms_integration import bulk_sql
 from quality.models import Equipment
+from sync.engine.links import new_link_maker
 from sync.models import SyncLink, SyncRecord
 from tests.sync.sources import SQLiteSource
 from tests.sync.test_engine import T0, configure, rows, run
@@ -163,6 +164,23 @@ def test_a_full_run_writes_each_link_once_with_the_run_that_saw_it(erp):
     assert links.count() == 5
     assert set(links.values_list("last_seen_run", flat=True)) == {again.pk}
     assert (first.created, again.skipped, again.missing_at_source) == (5, 5, 0)
+
+
+def test_a_new_link_a_batch_makes_is_the_one_the_model_makes_and_saves_like_it(erp):
+    config = configure(erp)
+    made = new_link_maker(config)
+    first, second = made("EQ-1"), made("EQ-2")
+    reference = SyncLink(configuration_id=config.pk, external_id="EQ-1")
+
+    fields = [f.attname for f in SyncLink._meta.concrete_fields]
+    assert [getattr(first, f) for f in fields] == [getattr(reference, f) for f in fields]
+    assert first._state.adding and first._state.db is None and first.pk is None
+    first.base_values["a"] = 1  # no default shared between links
+    assert second.base_values == {} and second.external_id == "EQ-2"
+    first.local_id = second.local_id = 1
+    first.save()
+    second.save()
+    assert first.configuration == config and SyncLink.objects.count() == 2
 
 
 def test_the_audit_of_bulk_records_can_be_switched_off_to_measure_it_and_check_warns(erp, settings):
