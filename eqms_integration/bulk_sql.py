@@ -80,6 +80,36 @@ def _plain(field: models.Field, vendor: str) -> bool:
     )
 
 
+def _refuse_type(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# json.dumps(value, check_circular=False) with its C encoder made once (json.dumps makes one
+# per call through JSONEncoder.iterencode: most of its time for a row's few values). Values
+# bound for a JSON column are plain data read or typed by the service, never circular.
+_C_DUMPS = (
+    json.encoder.c_make_encoder(
+        None,
+        _refuse_type,
+        json.encoder.encode_basestring_ascii,
+        None,
+        ": ",
+        ", ",
+        False,
+        False,
+        True,
+    )
+    if json.encoder.c_make_encoder is not None
+    else None
+)
+
+
+def _dumps(value: Any) -> str:
+    if _C_DUMPS is None or type(value) not in (dict, list):
+        return json.dumps(value)
+    return "".join(_C_DUMPS(value, 0))
+
+
 def json_text(encoder: Any) -> Any:
     """A JSONField's value -> its text, as this module writes it (for rows given prepared)."""
     if encoder not in (None, DjangoJSONEncoder):
@@ -91,7 +121,7 @@ def json_text(encoder: Any) -> Any:
         if value is None:
             return None
         try:
-            return json.dumps(value)
+            return _dumps(value)
         except TypeError:
             return json.dumps(value, cls=encoder)
 

@@ -247,6 +247,29 @@ def test_sql_server_bulk_updates_join_a_values_list_within_the_limits():
     )
 
 
+def test_bulk_sql_writes_json_as_json_dumps_with_djangos_encoder_writes_it():
+    import datetime as dt
+    import json
+    import uuid
+    from decimal import Decimal
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    text = bulk_sql.json_text(DjangoJSONEncoder)
+    values = [
+        {"name": [None, "Gauge 1"], "n": [1, 2.5], "text": 'Ä\u2028\x00"\\'},
+        [1, {"b": 2, "a": [True, False, None]}, []],
+        {"date": dt.date(2027, 1, 1), "decimal": Decimal("1.5"), "uuid": uuid.uuid4()},
+        {1: "a key that is no string"},
+        "text",
+        5,
+        float("nan"),
+    ]
+    for value in values:
+        assert text(value) == json.dumps(value, cls=DjangoJSONEncoder), value
+    assert text(None) is None
+
+
 def test_bulk_sql_quotes_each_name_with_its_closing_quote_doubled_and_refuses_others():
     assert bulk_sql.quote("quality_equipment", "microsoft") == "[quality_equipment]"
     assert bulk_sql.quote("number", "postgresql") == '"number"'
