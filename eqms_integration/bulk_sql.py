@@ -21,9 +21,10 @@ names configurations give. Runs in the caller's transaction; a database error is
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -130,6 +131,11 @@ def json_text(encoder: Any) -> Any:
 
 def _prepared(fields: list[models.Field], rows: Sequence[Row]) -> list[list[Any]]:
     """Rows as the database takes them: JSON as its text, the rest as Django prepares it."""
+    return list(_preparing(fields, rows))
+
+
+def _preparing(fields: list[models.Field], rows: Iterable[Row]) -> Iterator[list[Any]]:
+    """_prepared one row at a time."""
     db = connections[DEFAULT_DB_ALIAS]  # not the proxy: it costs an attribute look-up a value
     converters = []
     for index, field in enumerate(fields):
@@ -137,15 +143,11 @@ def _prepared(fields: list[models.Field], rows: Sequence[Row]) -> list[list[Any]
             converters.append((index, json_text(field.encoder)))
         elif not _plain(field, db.vendor):
             converters.append((index, lambda v, f=field: f.get_db_prep_save(v, db)))
-    if not converters:
-        return [list(row) for row in rows]
-    out = []
     for row in rows:
         row = list(row)
         for index, convert in converters:
             row[index] = convert(row[index])
-        out.append(row)
-    return out
+        yield row
 
 
 def _chunks(rows: Sequence[Row], per_row: int) -> list[Sequence[Row]]:
@@ -451,7 +453,7 @@ def fetch_in(
 def copy_rows(
     model: type[models.Model],
     columns: Sequence[str],
-    rows: Sequence[Row],
+    rows: Iterable[Row],
     *,
     ids: bool = False,
     prepared: bool = False,
@@ -461,16 +463,25 @@ def copy_rows(
     With `ids`, primary keys are drawn from the table's sequence first (one round trip) and
     returned in row order; `columns` must then not name the key. `prepared`: the rows are in
     the database's form already (JSON as its text), taken as they are. None on other
-    databases."""
+    databases.
+
+    `rows` may be a generator: each row is made as the COPY goes, so the server stores the
+    rows sent while the next are made (an exception it raises stops the COPY, and nothing of
+    it is kept)."""
     if connection.vendor != "postgresql":
         return None
-    if not rows:
+    if ids and not isinstance(rows, Sequence):
+        rows = list(rows)
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
         return []
+    rows = itertools.chain([first], rows)
     import psycopg
 
     columns = list(columns)
     if not prepared:
-        rows = _prepared(_fields(model, columns), rows)
+        rows = _preparing(_fields(model, columns), rows)
     table = model._meta.db_table
     pk = model._meta.pk.column
     drawn: list[int] = []
@@ -479,6 +490,7 @@ def copy_rows(
         cursor = psycopg.Cursor(connection.connection)
         try:
             if ids:
+                rows = list(rows)
                 cursor.execute(
                     "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
                     [table, pk, len(rows)],

@@ -4,7 +4,7 @@ seen where a full run read a row without writing its link."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from django.db.models import signals
@@ -69,11 +69,19 @@ def links_write(links: Sequence[SyncLink], *, seen_run: int | None) -> None:
     new = [link for link in links if link.pk is None]
     old = [link for link in links if link.pk is not None]
     columns = ["configuration_id", "external_id", *update, "created_at"]
-    rows = [[getattr(link, name) for name in columns[:-1]] + [now] for link in new]
-    # PostgreSQL: COPY. Elsewhere an INSERT that updates a link written meanwhile.
-    if bulk_sql.copy_rows(SyncLink, columns, rows) is None:
+
+    def rows() -> Iterator[list[Any]]:
+        return ([getattr(link, name) for name in columns[:-1]] + [now] for link in new)
+
+    # PostgreSQL: COPY, each row made as it goes. Elsewhere an INSERT that updates a link
+    # written meanwhile.
+    if bulk_sql.copy_rows(SyncLink, columns, rows()) is None:
         written = bulk_sql.insert(
-            SyncLink, columns, rows, conflict=["configuration_id", "external_id"], update=update
+            SyncLink,
+            columns,
+            list(rows()),
+            conflict=["configuration_id", "external_id"],
+            update=update,
         )
         if written is None:  # no bulk SQL for this database: Django's
             SyncLink.objects.bulk_create(new)

@@ -11,7 +11,7 @@ None when the database has no bulk path here: the caller goes through the servic
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -196,13 +196,16 @@ class MasterWriter:
         """One event per row written (creates with their values, updates old -> new)."""
         if not settings.SYNC_AUDIT_RECORDS:
             return
-        events = []
+        # Made one at a time as the audit trail writes them (on PostgreSQL, as its COPY goes).
+        audit.events_record_rows(self._events(created, updated, action))
+
+    def _events(self, created: list[Any], updated: list[Any], action: str) -> Iterator[tuple]:
         for obj in created:
             # changes_between({}, values), without its second pass over each value (the
             # event's values are made JSON-safe once, when it is recorded).
             values = ((name, getattr(obj, name)) for name in self.audited)
             changes = {name: [None, value] for name, value in values if value not in _EMPTY}
-            events.append(("created", self.object_type, obj.pk, obj.number, changes, ""))
+            yield ("created", self.object_type, obj.pk, obj.number, changes, "")
         for obj in updated:
             before = self.before.get(id(obj))
             if not before:
@@ -210,5 +213,4 @@ class MasterWriter:
             after = {name: getattr(obj, name) for name in before}
             changes = audit.changes_between(before, after)
             if changes:
-                events.append((action, self.object_type, obj.pk, obj.number, changes, ""))
-        audit.events_record_rows(events)
+                yield (action, self.object_type, obj.pk, obj.number, changes, "")
