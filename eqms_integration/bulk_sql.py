@@ -450,6 +450,22 @@ def fetch_in(
     return found
 
 
+def draw_ids(model: type[models.Model], count: int) -> list[int] | None:
+    """PostgreSQL: `count` new primary keys from the table's sequence, in ascending order (one
+    round trip); None on other databases."""
+    if connection.vendor != "postgresql":
+        return None
+    if count <= 0:
+        return []
+    table, pk = model._meta.db_table, model._meta.pk.column
+    rows = _execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+        [table, pk, count],
+        fetch=True,
+    )
+    return sorted(row[0] for row in rows)
+
+
 def copy_rows(
     model: type[models.Model],
     columns: Sequence[str],
@@ -491,11 +507,7 @@ def copy_rows(
         try:
             if ids:
                 rows = list(rows)
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                    [table, pk, len(rows)],
-                )
-                drawn = sorted(row[0] for row in cursor.fetchall())
+                drawn = draw_ids(model, len(rows)) or []
                 columns = [pk, *columns]
                 rows = [[key, *row] for key, row in zip(drawn, rows, strict=True)]
             names = ", ".join(quote(c) for c in columns)

@@ -95,8 +95,45 @@ class MasterWriter:
             return None
         now = timezone.now()
         results: list[Any] = [None] * len(rows)
-        pending: dict[str, int] = {}  # number -> index of the row that takes it
-        full_rows: list[dict[str, Any]] = []
+        valid = self._valid(rows, now, results)
+        # PostgreSQL: ids first (one for every row given: those of refused rows stay unused),
+        # then a COPY of each row as it is checked (the server stores the rows sent while the
+        # next are checked); numbers taken since the batch looked them up make it refuse the
+        # batch, which then goes row by row.
+        ids = bulk_sql.draw_ids(self.model, len(rows))
+        if ids is not None:
+
+            def stream() -> Iterator[list[Any]]:
+                for (index, values), pk in zip(valid, ids, strict=False):
+                    results[index] = self._loaded(pk, values)
+                    yield [pk, *(values[name] for name in self.names)]
+
+            bulk_sql.copy_rows(self.model, ["id", *self.columns], stream())
+            return results
+        # Elsewhere numbers taken are skipped and refused.
+        full_rows = list(valid)
+        written = bulk_sql.insert(
+            self.model,
+            self.columns,
+            [[values[name] for name in self.names] for _, values in full_rows],
+            conflict=["number"],
+            returning=["id", "number"],
+        )
+        taken = {number: pk for pk, number in written or []}
+        for index, values in full_rows:
+            pk = taken.get(values["number"])
+            if pk is None:  # another row has that number (the database said so)
+                results[index] = _taken_message(self.model)
+                continue
+            results[index] = self._loaded(pk, values)
+        return results
+
+    def _valid(
+        self, rows: list[dict[str, Any]], now: Any, results: list[Any]
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(index, full values) of each row that may be created; a refused row's
+        ValidationError goes in `results` instead."""
+        pending: set[str] = set()  # numbers taken by rows before in this batch
         for index, data in enumerate(rows):
             if not (data.keys() <= self.allowed_set and self.rules.passes(data)):
                 refusal = _refused(self.model, data, self.allowed)
@@ -107,27 +144,8 @@ class MasterWriter:
             if values["number"] in pending:  # earlier in this batch
                 results[index] = _taken_message(self.model)
                 continue
-            pending[values["number"]] = index
-            full_rows.append(values)
-        rows = [[values[name] for name in self.names] for values in full_rows]
-        # PostgreSQL: COPY (numbers taken since the batch looked them up make it refuse the
-        # batch, which then goes row by row); elsewhere numbers taken are skipped and refused.
-        drawn = bulk_sql.copy_rows(self.model, self.columns, rows, ids=True)
-        if drawn is not None:
-            ids = {values["number"]: pk for values, pk in zip(full_rows, drawn, strict=True)}
-        else:
-            written = bulk_sql.insert(
-                self.model, self.columns, rows, conflict=["number"], returning=["id", "number"]
-            )
-            ids = {number: pk for pk, number in written or []}
-        for values in full_rows:
-            index = pending[values["number"]]
-            pk = ids.get(values["number"])
-            if pk is None:  # another row has that number (the database said so)
-                results[index] = _taken_message(self.model)
-                continue
-            results[index] = self._loaded(pk, values)
-        return results
+            pending.add(values["number"])
+            yield index, values
 
     # --- updates -------------------------------------------------------------------------
     def update(self, pairs: list[tuple[Any, dict[str, Any]]]) -> list[Any] | None:
