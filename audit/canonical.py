@@ -53,17 +53,69 @@ def event_content(row: dict[str, Any]) -> dict[str, Any]:
     return content
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(document: Any) -> bytes:
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
+    return _ENCODER.encode(document).encode("utf-8")
+
+
+_STRING = json.encoder.encode_basestring  # a str as json.dumps(ensure_ascii=False) writes it
+# The event's keys in sorted order, each with the text that opens its member.
+_MEMBERS = [(name, _STRING(name) + ":") for name in sorted(EVENT_FIELDS)]
+# The last occurred_at written and its text, one tuple (rebound whole: threads may share it).
+_last_time: tuple[Any, str] = (None, "")
+
+
+# The C encoder json.dumps itself uses, made once (json.dumps makes one per call); without
+# the check for circular references, which JSON read from the database cannot have.
+_C_ENCODER = (
+    json.encoder.c_make_encoder(None, _ENCODER.default, _STRING, None, ":", ",", True, False, True)
+    if json.encoder.c_make_encoder is not None
+    else None
+)
+
+
+def _value(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return _STRING(value)
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
+    if _C_ENCODER is not None and kind in (dict, list):
+        return "".join(_C_ENCODER(value, 0))
+    return _ENCODER.encode(value)  # what json.dumps writes for it inside the document
+
+
+def link_text(row: dict[str, Any], *, sequence: int, previous_hash: str) -> str:
+    """canonical_json of the link's document (as text), written member by member: json.dumps
+    with sorted keys writes each member as its key, ':' and the value dumped alone, so this is
+    the same text without sorting and walking the document per event."""
+    global _last_time
+    occurred, last = row["occurred_at"], _last_time
+    if occurred == last[0]:  # the same moment (a batch's events share it): the same text
+        when = last[1]
+    else:
+        when = _STRING(utc_iso(occurred))
+        _last_time = (occurred, when)
+    event = ",".join(
+        key + (when if name == "occurred_at" else _value(row[name])) for name, key in _MEMBERS
+    )
+    return (
+        '{"event":{'
+        + event
+        + '},"previous_hash":'
+        + _value(previous_hash)
+        + ',"sequence":'
+        + _value(sequence)
+        + ',"v":'
+        + _value(VERSION)
+        + "}"
     )
 
 
 def link_hash(row: dict[str, Any], *, sequence: int, previous_hash: str) -> str:
-    document = {
-        "event": event_content(row),
-        "previous_hash": previous_hash,
-        "sequence": sequence,
-        "v": VERSION,
-    }
-    return hashlib.sha256(canonical_json(document)).hexdigest()
+    text = link_text(row, sequence=sequence, previous_hash=previous_hash)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

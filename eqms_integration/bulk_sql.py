@@ -21,9 +21,10 @@ names configurations give. Runs in the caller's transaction; a database error is
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -80,6 +81,36 @@ def _plain(field: models.Field, vendor: str) -> bool:
     )
 
 
+def _refuse_type(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# json.dumps(value, check_circular=False) with its C encoder made once (json.dumps makes one
+# per call through JSONEncoder.iterencode: most of its time for a row's few values). Values
+# bound for a JSON column are plain data read or typed by the service, never circular.
+_C_DUMPS = (
+    json.encoder.c_make_encoder(
+        None,
+        _refuse_type,
+        json.encoder.encode_basestring_ascii,
+        None,
+        ": ",
+        ", ",
+        False,
+        False,
+        True,
+    )
+    if json.encoder.c_make_encoder is not None
+    else None
+)
+
+
+def _dumps(value: Any) -> str:
+    if _C_DUMPS is None or type(value) not in (dict, list):
+        return json.dumps(value)
+    return "".join(_C_DUMPS(value, 0))
+
+
 def json_text(encoder: Any) -> Any:
     """A JSONField's value -> its text, as this module writes it (for rows given prepared)."""
     if encoder not in (None, DjangoJSONEncoder):
@@ -91,7 +122,7 @@ def json_text(encoder: Any) -> Any:
         if value is None:
             return None
         try:
-            return json.dumps(value)
+            return _dumps(value)
         except TypeError:
             return json.dumps(value, cls=encoder)
 
@@ -100,6 +131,11 @@ def json_text(encoder: Any) -> Any:
 
 def _prepared(fields: list[models.Field], rows: Sequence[Row]) -> list[list[Any]]:
     """Rows as the database takes them: JSON as its text, the rest as Django prepares it."""
+    return list(_preparing(fields, rows))
+
+
+def _preparing(fields: list[models.Field], rows: Iterable[Row]) -> Iterator[list[Any]]:
+    """_prepared one row at a time."""
     db = connections[DEFAULT_DB_ALIAS]  # not the proxy: it costs an attribute look-up a value
     converters = []
     for index, field in enumerate(fields):
@@ -107,15 +143,11 @@ def _prepared(fields: list[models.Field], rows: Sequence[Row]) -> list[list[Any]
             converters.append((index, json_text(field.encoder)))
         elif not _plain(field, db.vendor):
             converters.append((index, lambda v, f=field: f.get_db_prep_save(v, db)))
-    if not converters:
-        return [list(row) for row in rows]
-    out = []
     for row in rows:
         row = list(row)
         for index, convert in converters:
             row[index] = convert(row[index])
-        out.append(row)
-    return out
+        yield row
 
 
 def _chunks(rows: Sequence[Row], per_row: int) -> list[Sequence[Row]]:
@@ -418,10 +450,26 @@ def fetch_in(
     return found
 
 
+def draw_ids(model: type[models.Model], count: int) -> list[int] | None:
+    """PostgreSQL: `count` new primary keys from the table's sequence, in ascending order (one
+    round trip); None on other databases."""
+    if connection.vendor != "postgresql":
+        return None
+    if count <= 0:
+        return []
+    table, pk = model._meta.db_table, model._meta.pk.column
+    rows = _execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+        [table, pk, count],
+        fetch=True,
+    )
+    return sorted(row[0] for row in rows)
+
+
 def copy_rows(
     model: type[models.Model],
     columns: Sequence[str],
-    rows: Sequence[Row],
+    rows: Iterable[Row],
     *,
     ids: bool = False,
     prepared: bool = False,
@@ -431,16 +479,25 @@ def copy_rows(
     With `ids`, primary keys are drawn from the table's sequence first (one round trip) and
     returned in row order; `columns` must then not name the key. `prepared`: the rows are in
     the database's form already (JSON as its text), taken as they are. None on other
-    databases."""
+    databases.
+
+    `rows` may be a generator: each row is made as the COPY goes, so the server stores the
+    rows sent while the next are made (an exception it raises stops the COPY, and nothing of
+    it is kept)."""
     if connection.vendor != "postgresql":
         return None
-    if not rows:
+    if ids and not isinstance(rows, Sequence):
+        rows = list(rows)
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
         return []
+    rows = itertools.chain([first], rows)
     import psycopg
 
     columns = list(columns)
     if not prepared:
-        rows = _prepared(_fields(model, columns), rows)
+        rows = _preparing(_fields(model, columns), rows)
     table = model._meta.db_table
     pk = model._meta.pk.column
     drawn: list[int] = []
@@ -449,11 +506,8 @@ def copy_rows(
         cursor = psycopg.Cursor(connection.connection)
         try:
             if ids:
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                    [table, pk, len(rows)],
-                )
-                drawn = sorted(row[0] for row in cursor.fetchall())
+                rows = list(rows)
+                drawn = draw_ids(model, len(rows)) or []
                 columns = [pk, *columns]
                 rows = [[key, *row] for key, row in zip(drawn, rows, strict=True)]
             names = ", ".join(quote(c) for c in columns)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,11 +214,40 @@ def events_record_rows(
     batch and the action and object type checked once per kind. On PostgreSQL one COPY of
     rows already in the database's form (changes as their JSON text). Returns the count."""
     who, now = _who(actor, channel), timezone.now()
+    pg = connection.vendor == "postgresql"
+    rows = _event_rows(events, who, now, json_text=pg)
+    if pg:
+        # The rows are made as the COPY sends them (the server stores a batch's first rows
+        # while the next are made); a wrong event stops the COPY and nothing is written.
+        counted = _Counted(rows)
+        bulk_sql.copy_rows(AuditEvent, _COLUMNS[1:], counted, prepared=True)
+        return counted.count
+    rows = list(rows)
+    if not rows:
+        return 0
+    if _insert_fast(rows, returning=False) is None:
+        AuditEvent.objects.bulk_create([AuditEvent(None, *row) for row in rows])
+    return len(rows)
+
+
+class _Counted:
+    def __init__(self, rows: Iterable[tuple]) -> None:
+        self.rows, self.count = rows, 0
+
+    def __iter__(self) -> Iterator[tuple]:
+        for row in self.rows:
+            self.count += 1
+            yield row
+
+
+def _event_rows(
+    events: Iterable[EventRow], who: context.Current, now: Any, *, json_text: bool
+) -> Iterator[tuple]:
+    """events_record_rows' rows in the table's column order (after id), checked."""
     head = (now, who.actor.type, who.actor.id, who.actor.name, who.channel)
     request_id, client_ip = who.request_id, who.client_ip
-    pg = connection.vendor == "postgresql"
     kinds: set[tuple[str, str]] = set()
-    search, rows = _ANY_TOKEN.search, []
+    search = _ANY_TOKEN.search
     for action, object_type, object_id, object_repr, changes, reason in events:
         if (action, object_type) not in kinds:
             _check_kind(action, object_type)
@@ -230,26 +259,17 @@ def events_record_rows(
         if search(text):
             text = redact_tokens(text)
         safe = _checked_changes(action, changes)
-        rows.append(
-            (
-                *head,
-                action,
-                object_type,
-                object_id,
-                text[:REPR_MAX],
-                _CHANGES_TEXT(safe) if pg else safe,
-                _redacted(reason) if reason else "",
-                request_id,
-                client_ip,
-            )
+        yield (
+            *head,
+            action,
+            object_type,
+            object_id,
+            text[:REPR_MAX],
+            _CHANGES_TEXT(safe) if json_text else safe,
+            _redacted(reason) if reason else "",
+            request_id,
+            client_ip,
         )
-    if not rows:
-        return 0
-    if pg:
-        bulk_sql.copy_rows(AuditEvent, _COLUMNS[1:], rows, prepared=True)
-    elif _insert_fast(rows, returning=False) is None:
-        AuditEvent.objects.bulk_create([AuditEvent(None, *row) for row in rows])
-    return len(rows)
 
 
 def _check_kind(action: str, object_type: str) -> None:

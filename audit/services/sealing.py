@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, Max, Min, OuterRef, QuerySet
+from django.db.models import Exists, F, Max, Min, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from audit.canonical import EVENT_FIELDS, GENESIS_HASH, link_hash
@@ -28,20 +28,48 @@ from audit.models import AuditChainHead, AuditEvent, AuditSeal
 from eqms_integration import bulk_sql
 
 BATCH_SIZE = 1000
+WINDOW = 10 * BATCH_SIZE  # ids per read of the anti-join
 
 
 class ChainBroken(Exception):
     """The chain cannot be extended as it stands (its head is gone): verify it."""
 
 
-def _unsealed(after_id: int | None) -> QuerySet[AuditEvent]:
+def _unsealed(after_id: int | None, upto_id: int | None = None) -> QuerySet[AuditEvent]:
     seals = AuditSeal.objects.filter(event_id=OuterRef("pk"))
     if after_id is None:
         return AuditEvent.objects.filter(~Exists(seals))
     # The bound on both sides: without it on the seals, PostgreSQL's merge anti-join reads
     # the seal index from its start (every seal ever written) for each batch.
     seals = seals.filter(event_id__gt=after_id)
-    return AuditEvent.objects.filter(~Exists(seals), pk__gt=after_id)
+    events = AuditEvent.objects.filter(pk__gt=after_id)
+    if upto_id is not None:
+        seals, events = seals.filter(event_id__lte=upto_id), events.filter(pk__lte=upto_id)
+    return events.filter(~Exists(seals))
+
+
+def _unsealed_rows(after: int | None, limit: int, *, top: int | None = None) -> list[dict]:
+    """The first `limit` unsealed events above `after` (None: from the first event), in id
+    order, as dicts of EVENT_FIELDS. Read a window of ids at a time: a bound on both sides
+    of the id keeps the plan an index range scan even while the tables grow faster than their
+    statistics (with `id > after` alone, PostgreSQL guessed a third of a table never analysed
+    and scanned and hashed both tables whole for every batch)."""
+    if top is None:  # the newest id, unless the caller read it already
+        top = AuditEvent.objects.aggregate(top=Max("pk"))["top"]
+    if top is None:
+        return []
+    low = after if after is not None else _first_id() - 1
+    rows: list[dict] = []
+    while len(rows) < limit and low < top:
+        high = min(low + WINDOW, top)
+        window = _unsealed(low, high).order_by("pk")
+        rows += window.values(*EVENT_FIELDS)[: limit - len(rows)]
+        low = high
+    return rows
+
+
+def _first_id() -> int:
+    return AuditEvent.objects.aggregate(first=Min("pk"))["first"] or 1
 
 
 def _locked_head() -> AuditChainHead:
@@ -102,7 +130,7 @@ def _seal_batch(*, include_late: bool, now: datetime, past: int | None) -> tuple
         after = None if include_late else head.scan_after_id
         if past is not None:
             after = past if after is None else max(after, past)
-        rows = list(_unsealed(after).order_by("pk").values(*EVENT_FIELDS)[:BATCH_SIZE])
+        rows = _unsealed_rows(after, BATCH_SIZE)
         if rows:
             _append(head, rows, now)
         if len(rows) < BATCH_SIZE:
@@ -117,16 +145,19 @@ def events_seal(*, include_late: bool = False) -> int:
 
     `include_late` also seals events below the scan bound (see the module docstring): only
     after a person has judged them genuine."""
-    scan_after = (
-        None
-        if include_late
-        else AuditChainHead.objects.filter(pk=AuditChainHead.HEAD_ID)
-        .values_list("scan_after_id", flat=True)
+    newest = Subquery(AuditEvent.objects.order_by("-pk").values("pk")[:1])
+    head = (
+        AuditChainHead.objects.filter(pk=AuditChainHead.HEAD_ID)
+        .values_list("scan_after_id", newest)
         .first()
     )
-    if not _unsealed(scan_after).exists():
-        return 0  # the usual case every few seconds: one cheap read, no lock, no write
-    total, past = 0, None
+    scan_after, top = head if head is not None else (None, None)
+    first = _unsealed_rows(None if include_late else scan_after, 1, top=top)
+    if not first:
+        return 0  # the usual case every few seconds: one read, no lock, no write
+    # The first batch reads on from there (not from the scan bound again): an event below it
+    # committed since is the next pass's, as for the batches after it.
+    total, past = 0, first[0]["id"] - 1
     while True:
         try:
             sealed, past = _seal_batch(include_late=include_late, now=timezone.now(), past=past)

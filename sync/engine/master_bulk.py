@@ -11,7 +11,7 @@ None when the database has no bulk path here: the caller goes through the servic
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -95,8 +95,45 @@ class MasterWriter:
             return None
         now = timezone.now()
         results: list[Any] = [None] * len(rows)
-        pending: dict[str, int] = {}  # number -> index of the row that takes it
-        full_rows: list[dict[str, Any]] = []
+        valid = self._valid(rows, now, results)
+        # PostgreSQL: ids first (one for every row given: those of refused rows stay unused),
+        # then a COPY of each row as it is checked (the server stores the rows sent while the
+        # next are checked); numbers taken since the batch looked them up make it refuse the
+        # batch, which then goes row by row.
+        ids = bulk_sql.draw_ids(self.model, len(rows))
+        if ids is not None:
+
+            def stream() -> Iterator[list[Any]]:
+                for (index, values), pk in zip(valid, ids, strict=False):
+                    results[index] = self._loaded(pk, values)
+                    yield [pk, *(values[name] for name in self.names)]
+
+            bulk_sql.copy_rows(self.model, ["id", *self.columns], stream())
+            return results
+        # Elsewhere numbers taken are skipped and refused.
+        full_rows = list(valid)
+        written = bulk_sql.insert(
+            self.model,
+            self.columns,
+            [[values[name] for name in self.names] for _, values in full_rows],
+            conflict=["number"],
+            returning=["id", "number"],
+        )
+        taken = {number: pk for pk, number in written or []}
+        for index, values in full_rows:
+            pk = taken.get(values["number"])
+            if pk is None:  # another row has that number (the database said so)
+                results[index] = _taken_message(self.model)
+                continue
+            results[index] = self._loaded(pk, values)
+        return results
+
+    def _valid(
+        self, rows: list[dict[str, Any]], now: Any, results: list[Any]
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(index, full values) of each row that may be created; a refused row's
+        ValidationError goes in `results` instead."""
+        pending: set[str] = set()  # numbers taken by rows before in this batch
         for index, data in enumerate(rows):
             if not (data.keys() <= self.allowed_set and self.rules.passes(data)):
                 refusal = _refused(self.model, data, self.allowed)
@@ -107,27 +144,8 @@ class MasterWriter:
             if values["number"] in pending:  # earlier in this batch
                 results[index] = _taken_message(self.model)
                 continue
-            pending[values["number"]] = index
-            full_rows.append(values)
-        rows = [[values[name] for name in self.names] for values in full_rows]
-        # PostgreSQL: COPY (numbers taken since the batch looked them up make it refuse the
-        # batch, which then goes row by row); elsewhere numbers taken are skipped and refused.
-        drawn = bulk_sql.copy_rows(self.model, self.columns, rows, ids=True)
-        if drawn is not None:
-            ids = {values["number"]: pk for values, pk in zip(full_rows, drawn, strict=True)}
-        else:
-            written = bulk_sql.insert(
-                self.model, self.columns, rows, conflict=["number"], returning=["id", "number"]
-            )
-            ids = {number: pk for pk, number in written or []}
-        for values in full_rows:
-            index = pending[values["number"]]
-            pk = ids.get(values["number"])
-            if pk is None:  # another row has that number (the database said so)
-                results[index] = _taken_message(self.model)
-                continue
-            results[index] = self._loaded(pk, values)
-        return results
+            pending.add(values["number"])
+            yield index, values
 
     # --- updates -------------------------------------------------------------------------
     def update(self, pairs: list[tuple[Any, dict[str, Any]]]) -> list[Any] | None:
@@ -196,13 +214,16 @@ class MasterWriter:
         """One event per row written (creates with their values, updates old -> new)."""
         if not settings.SYNC_AUDIT_RECORDS:
             return
-        events = []
+        # Made one at a time as the audit trail writes them (on PostgreSQL, as its COPY goes).
+        audit.events_record_rows(self._events(created, updated, action))
+
+    def _events(self, created: list[Any], updated: list[Any], action: str) -> Iterator[tuple]:
         for obj in created:
             # changes_between({}, values), without its second pass over each value (the
             # event's values are made JSON-safe once, when it is recorded).
             values = ((name, getattr(obj, name)) for name in self.audited)
             changes = {name: [None, value] for name, value in values if value not in _EMPTY}
-            events.append(("created", self.object_type, obj.pk, obj.number, changes, ""))
+            yield ("created", self.object_type, obj.pk, obj.number, changes, "")
         for obj in updated:
             before = self.before.get(id(obj))
             if not before:
@@ -210,5 +231,4 @@ class MasterWriter:
             after = {name: getattr(obj, name) for name in before}
             changes = audit.changes_between(before, after)
             if changes:
-                events.append((action, self.object_type, obj.pk, obj.number, changes, ""))
-        audit.events_record_rows(events)
+                yield (action, self.object_type, obj.pk, obj.number, changes, "")

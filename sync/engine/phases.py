@@ -69,6 +69,7 @@ class PhaseBase:
         self.started = started
         self.total: int | None = 0  # rows the whole run reads, both halves (set by the runner)
         self.retry_upto = 0
+        self.beaten = False  # the batch committed beat the heartbeat already
 
     def settler(self) -> Settler:
         return Settler(self.run, self.store, self.session)
@@ -86,13 +87,21 @@ class PhaseBase:
             self.state.save(update_fields=[*state_fields, "updated_at"])
         SyncRowError.objects.bulk_create(settler.errors)
         retries.remember(self.config, self.side, settler)
-        self.run.save(update_fields=COUNTS)
+        # The counts and the heartbeat in one UPDATE of the batch's transaction (not a
+        # transaction of its own after it); a run ended from elsewhere keeps its counts, and
+        # after_batch stops it once the batch is committed.
+        counts = {name: getattr(self.run, name) for name in COUNTS}
+        beating = SyncRun.objects.filter(pk=self.run.pk, status=SyncRun.Status.IN_PROGRESS)
+        self.beaten = bool(beating.update(heartbeat_at=timezone.now(), **counts))
+        if not self.beaten:
+            self.run.save(update_fields=COUNTS)
 
     def after_batch(self) -> None:
         if self.progress:
             self.progress(self.run, self.total)
+        beaten, self.beaten = self.beaten, False
         beating = SyncRun.objects.filter(pk=self.run.pk, status=SyncRun.Status.IN_PROGRESS)
-        if not beating.update(heartbeat_at=timezone.now()):
+        if not beaten and not beating.update(heartbeat_at=timezone.now()):
             ended = SyncRun.objects.filter(pk=self.run.pk).values_list("status", "error").first()
             status, error = ended or (SyncRun.Status.FAILED, "The run was deleted.")
             if status == SyncRun.Status.CANCELLED:

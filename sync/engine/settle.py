@@ -13,7 +13,7 @@ from sync import transforms
 from sync.connectors.base import RemoteSession
 from sync.engine import conflicts
 from sync.engine.counts import RunCounts
-from sync.engine.links import links_write
+from sync.engine.links import links_write, new_link_maker
 from sync.engine.local import LocalStore
 from sync.engine.mapping import unmap
 from sync.engine.reconcile import Action, Item, Settlement, decide, decide_conflict
@@ -153,14 +153,15 @@ class Settler:
         link of a row read (the run saw it), in one statement: each written once."""
         now = timezone.now()
         written: dict[str, SyncLink] = {}
+        new_link = None
         for item, values in agreed:
             if item.local_obj is None:
                 continue
             base_hash = item.hash_of(values)
             link = item.link or written.get(item.external_id)
             if link is None:
-                # By id: the relation's descriptor costs more than the rest of the link.
-                link = SyncLink(configuration_id=self.config.pk, external_id=item.external_id)
+                new_link = new_link or new_link_maker(self.config)
+                link = new_link(item.external_id)
             elif (link.base_hash, link.local_id) == (base_hash, item.local_obj.pk):
                 if self.seen_run is not None:
                     written[item.external_id] = link

@@ -53,8 +53,10 @@ class SyncLink(models.Model):
     """Which QMS row an external id of a configuration is, and the values both sides last
     agreed on (the base of the three-way comparison that tells who changed what)."""
 
+    # No index of its own: uniq_sync_link and sync_link_local both begin with it (one index
+    # less to maintain for every link a run writes).
     configuration = models.ForeignKey(
-        SyncConfiguration, on_delete=models.CASCADE, related_name="links"
+        SyncConfiguration, on_delete=models.CASCADE, related_name="links", db_index=False
     )
     external_id = models.CharField(max_length=255)
     local_id = models.PositiveBigIntegerField()

@@ -106,16 +106,18 @@ def test_a_pass_of_several_batches_reads_each_batch_after_the_one_before(record,
     reads = []
     real = services.sealing._unsealed
     monkeypatch.setattr(
-        "audit.services.sealing._unsealed", lambda after: reads.append(after) or real(after)
+        "audit.services.sealing._unsealed",
+        lambda after, upto=None: reads.append(after) or real(after, upto),
     )
 
     assert services.events_seal() == 8
 
     ids = [e.pk for e in events]
     assert chain() == list(enumerate(ids, start=1))
-    # the check (no head yet), then three batches: from the bound, then each after the last
-    # id the one before sealed (not from the bound again: a pass reads each event once)
-    assert reads == [None, 0, ids[2], ids[5]]
+    # the check (no head yet: from the first event), then three batches: from the first
+    # unsealed event the check found, then each after the last id the one before sealed (not
+    # from the bound again: a pass reads each event once)
+    assert reads == [ids[0] - 1, ids[0] - 1, ids[2], ids[5]]
     assert services.trail_verify().ok
 
 

@@ -15,6 +15,7 @@ from django.db import connection
 from audit.models import AuditEvent
 from eqms_integration import bulk_sql
 from quality.models import Equipment
+from sync.engine.links import new_link_maker
 from sync.models import SyncLink, SyncRecord
 from tests.sync.sources import SQLiteSource
 from tests.sync.test_engine import T0, configure, rows, run
@@ -165,6 +166,23 @@ def test_a_full_run_writes_each_link_once_with_the_run_that_saw_it(erp):
     assert (first.created, again.skipped, again.missing_at_source) == (5, 5, 0)
 
 
+def test_a_new_link_a_batch_makes_is_the_one_the_model_makes_and_saves_like_it(erp):
+    config = configure(erp)
+    made = new_link_maker(config)
+    first, second = made("EQ-1"), made("EQ-2")
+    reference = SyncLink(configuration_id=config.pk, external_id="EQ-1")
+
+    fields = [f.attname for f in SyncLink._meta.concrete_fields]
+    assert [getattr(first, f) for f in fields] == [getattr(reference, f) for f in fields]
+    assert first._state.adding and first._state.db is None and first.pk is None
+    first.base_values["a"] = 1  # no default shared between links
+    assert second.base_values == {} and second.external_id == "EQ-2"
+    first.local_id = second.local_id = 1
+    first.save()
+    second.save()
+    assert first.configuration == config and SyncLink.objects.count() == 2
+
+
 def test_the_audit_of_bulk_records_can_be_switched_off_to_measure_it_and_check_warns(erp, settings):
     from django.core.management import call_command
 
@@ -227,6 +245,29 @@ def test_sql_server_bulk_updates_join_a_values_list_within_the_limits():
         + ", ".join(["(%s, %s, %s)"] * 34)
         + ") AS s ([id], [name], [updated_at]) ON t.[id] = s.[id];"
     )
+
+
+def test_bulk_sql_writes_json_as_json_dumps_with_djangos_encoder_writes_it():
+    import datetime as dt
+    import json
+    import uuid
+    from decimal import Decimal
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    text = bulk_sql.json_text(DjangoJSONEncoder)
+    values = [
+        {"name": [None, "Gauge 1"], "n": [1, 2.5], "text": 'Ä\u2028\x00"\\'},
+        [1, {"b": 2, "a": [True, False, None]}, []],
+        {"date": dt.date(2027, 1, 1), "decimal": Decimal("1.5"), "uuid": uuid.uuid4()},
+        {1: "a key that is no string"},
+        "text",
+        5,
+        float("nan"),
+    ]
+    for value in values:
+        assert text(value) == json.dumps(value, cls=DjangoJSONEncoder), value
+    assert text(None) is None
 
 
 def test_bulk_sql_quotes_each_name_with_its_closing_quote_doubled_and_refuses_others():
