@@ -98,6 +98,23 @@ def json_text(encoder: Any) -> Any:
     return text
 
 
+def _repeating(convert: Any) -> Any:
+    """`convert`, remembering its last value: a batch's rows share one object for the time
+    they were written at (events, records), converted once instead of once per row. The same
+    object gives the same result (`is`, not `==`: equal datetimes may differ in zone)."""
+    last: list[Any] = [_UNSET, None]
+
+    def converted(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, convert(value)
+        return last[1]
+
+    return converted
+
+
+_UNSET = object()
+
+
 def _prepared(fields: list[models.Field], rows: Sequence[Row]) -> list[list[Any]]:
     """Rows as the database takes them: JSON as its text, the rest as Django prepares it."""
     db = connections[DEFAULT_DB_ALIAS]  # not the proxy: it costs an attribute look-up a value
@@ -106,7 +123,7 @@ def _prepared(fields: list[models.Field], rows: Sequence[Row]) -> list[list[Any]
         if isinstance(field, models.JSONField):
             converters.append((index, json_text(field.encoder)))
         elif not _plain(field, db.vendor):
-            converters.append((index, lambda v, f=field: f.get_db_prep_save(v, db)))
+            converters.append((index, _repeating(lambda v, f=field: f.get_db_prep_save(v, db))))
     if not converters:
         return [list(row) for row in rows]
     out = []
