@@ -169,6 +169,17 @@ def _execute(sql: str, params: list[Any], *, fetch: bool, binary: bool = True) -
                 return cursor.fetchall() if fetch else []
             finally:
                 cursor.close()
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        with connection.wrap_database_errors:
+            # sqlite3's own cursor, with its own "?" marks: Django's wrapper turns each "%s"
+            # of a statement into "?" with a regular expression, run over the tens of
+            # thousands of marks of a batch's statement (the only "%s" here are the marks).
+            cursor = connection.connection.execute(sql.replace("%s", "?"), params)
+            try:
+                return cursor.fetchall() if fetch else []
+            finally:
+                cursor.close()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall()) if fetch else []
