@@ -43,7 +43,11 @@ EVENT_FIELDS = (
 
 
 def utc_iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(UTC)
+    if utc.year < 1000:  # strftime's %Y does not pad such years; isoformat would
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as that strftime, in a fraction of its time (the sealer's every event).
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def event_content(row: dict[str, Any]) -> dict[str, Any]:
@@ -53,10 +57,12 @@ def event_content(row: dict[str, Any]) -> dict[str, Any]:
     return content
 
 
+# One encoder for every document (json.dumps with these options builds one per call).
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(document: Any) -> bytes:
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    return _ENCODER.encode(document).encode("utf-8")
 
 
 def link_hash(row: dict[str, Any], *, sequence: int, previous_hash: str) -> str:
