@@ -88,6 +88,21 @@ NO_AUDIT = {"SYNC_AUDIT_RECORDS": "false"}
 # The --only lines that need the PostgreSQL QMS stack (the others: the embedded stack, dlt).
 PG_LINES = {"ours", "noaudit", "outbound", "memory", "floor"}
 RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
+CPU = re.compile(r"(?:User|System) time \(seconds\): ([\d.]+)")
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) of the live processes of a process group (a stack's
+    worker and its pool: each was started in a session of its own)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp; utime and stime follow at 11 and 12
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def use_venv(venv: Path) -> None:
@@ -132,6 +147,8 @@ class Result:
     wall: float  # the process, start-up included
     rss_mib: float | None = None
     detail: str = ""
+    cpu: float | None = None  # the process's CPU seconds, user + system
+    worker_cpu: float | None = None  # the stack's worker (the sealer's beat tasks) meanwhile
 
     @property
     def rate(self) -> float:
@@ -139,6 +156,10 @@ class Result:
 
     def __post_init__(self) -> None:
         rss = f", peak RSS {self.rss_mib:.0f} MiB" if self.rss_mib else ""
+        if self.cpu is not None:
+            rss += f", CPU {self.cpu:.2f} s"
+        if self.worker_cpu is not None:
+            rss += f", worker CPU meanwhile {self.worker_cpu:.2f} s"
         print(
             f"  {self.label}: {self.rows:,} rows in {self.seconds:.3f} s "
             f"(process {self.wall:.2f} s{rss}) {self.detail}",
@@ -171,6 +192,28 @@ def timed(
     wall = time.perf_counter() - started
     match = RSS.search(result.stderr)
     return result, wall, int(match[1]) / 1024 if match else None
+
+
+def sealed_after(stack: Stack, timeout: float = 600) -> float:
+    """Seconds until every audit event of the embedded stack has its seal (the sealer runs
+    on the worker's beat), read from the SQLite file directly."""
+    import sqlite3
+
+    started = time.monotonic()
+    db = sqlite3.connect(f"file:{stack.var_dir / 'db.sqlite3'}?mode=ro", uri=True, timeout=30)
+    try:
+        while True:
+            (waiting,) = db.execute(
+                "SELECT count(*) FROM audit_auditevent e WHERE NOT EXISTS "
+                "(SELECT 1 FROM audit_auditseal s WHERE s.event_id = e.id)"
+            ).fetchone()
+            if not waiting:
+                return time.monotonic() - started
+            if time.monotonic() - started > timeout:
+                raise RuntimeError(f"{waiting} audit events still unsealed after {timeout} s")
+            time.sleep(0.5)
+    finally:
+        db.close()
 
 
 def admin_session(stack: Stack) -> requests.Session:
@@ -251,7 +294,11 @@ class Ours:
         env: dict[str, str] | None = None,
     ) -> Result:
         argv = self.stack.manage_argv("run_sync", str(config), *(["--full"] if full else []))
+        worker = self.stack.processes.get("worker")
+        worker_before = group_cpu(worker.popen.pid) if worker else None
         result, wall, rss = timed(argv, env={**self.stack.env, **(env or {})}, profile=profile)
+        worker_cpu = group_cpu(worker.popen.pid) - worker_before if worker else None
+        cpu = [float(x) for x in CPU.findall(result.stderr)]
         found = re.search(r"Run (\d+) of", result.stdout)
         if found is None:
             raise RuntimeError(f"run_sync printed no run id:\n{result.stdout}\n{result.stderr}")
@@ -268,6 +315,8 @@ class Ours:
             wall,
             rss,
             f"created {log['created']}, updated {log['updated']}, unchanged {log['skipped']}",
+            sum(cpu) if len(cpu) == 2 else None,
+            worker_cpu,
         )
 
 
@@ -499,6 +548,13 @@ def audit_cost(lines: dict[str, dict[str, Result | None]]) -> None:
             )
             if key == "full" and without.rate:
                 part += f", {100 * (1 - with_trail.rate / without.rate):.0f} % of the rows/s"
+            if key == "full" and with_trail.cpu and without.cpu:
+                part += f"; run CPU {with_trail.cpu:.2f} s vs {without.cpu:.2f} s"
+                if with_trail.worker_cpu is not None and without.worker_cpu is not None:
+                    part += (
+                        f", worker CPU meanwhile {with_trail.worker_cpu:.2f} s vs "
+                        f"{without.worker_cpu:.2f} s"
+                    )
             parts.append(part + ")")
         if parts:
             print(f"\naudit trail cost, {on}: " + "; ".join(parts))
@@ -683,9 +739,18 @@ def main() -> None:
                     spy = args.profile / "run_sync-sqlite-full-pyspy.txt" if args.profile else None
                     if spy:
                         spy.parent.mkdir(parents=True, exist_ok=True)
+                    worker = embedded.processes["worker"].popen.pid
+                    cpu_before = group_cpu(worker)
                     lines["ours PG -> SQLite (embedded stack)"] = {
                         "full": mine.run("ours sqlite full", config, full=True, profile=spy)
                     }
+                    # The next run starts once the sealer is done, on a quiet worker.
+                    settled = sealed_after(embedded)
+                    notes.append(
+                        f"SQLite: every audit event sealed {settled:.1f} s after the full run "
+                        f"ended; the worker's CPU from the run's start until then "
+                        f"{group_cpu(worker) - cpu_before:.2f} s"
+                    )
                     if spy:
                         print(f"py-spy: {spy}")
                 if only & {"noaudit", "sqlite-noaudit"}:
