@@ -19,12 +19,17 @@ created over REST with an API key; `manage.py run_sync` runs as a subprocess und
             with COPY (bench/sync_floor.py): full, delta, idle.
 
     .venv/bin/python bench/sync_throughput.py [--rows 100000] [--batch-size 1000]
-        [--only ours,sqlite,outbound,memory,dlt,floor] [--profile DIR]
+        [--only ours,noaudit,sqlite,sqlite-noaudit,outbound,memory,dlt,floor] [--profile DIR]
+
+`noaudit` adds the audit-off full runs (PostgreSQL series and, with `sqlite`, the SQLite one);
+`sqlite-noaudit` the SQLite one alone. Without any of ours/noaudit/outbound/memory/floor no
+PostgreSQL QMS stack is started.
 
 --profile DIR runs ours' full, first delta (a rescan) and 1 % delta runs under py-spy
 (DIR/run_sync-full-pyspy.txt, ...;
 summarise with bench/pyspy_top.py) on a private PostgreSQL with pg_stat_statements, and writes
-the QMS-side queries per batch to DIR/queries-full.txt.
+the QMS-side queries per batch to DIR/queries-full.txt. With `--only sqlite` (no PostgreSQL
+QMS lines) it runs the SQLite full run under py-spy instead (DIR/run_sync-sqlite-full-pyspy.txt).
 """
 
 # ruff: noqa: S608 - identifiers in SQL are the bench's own (bench_erp_<pid>, its tables)
@@ -80,7 +85,24 @@ MARIADB_TABLE = (
 )
 # The audit trail of bulk-written records off, to show what it costs (sync.W001 warns).
 NO_AUDIT = {"SYNC_AUDIT_RECORDS": "false"}
+# The --only lines that need the PostgreSQL QMS stack (the others: the embedded stack, dlt).
+PG_LINES = {"ours", "noaudit", "outbound", "memory", "floor"}
 RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
+CPU = re.compile(r"(?:User|System) time \(seconds\): ([\d.]+)")
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) of the live processes of a process group (a stack's
+    worker and its pool: each was started in a session of its own)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp; utime and stime follow at 11 and 12
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def use_venv(venv: Path) -> None:
@@ -125,6 +147,8 @@ class Result:
     wall: float  # the process, start-up included
     rss_mib: float | None = None
     detail: str = ""
+    cpu: float | None = None  # the process's CPU seconds, user + system
+    worker_cpu: float | None = None  # the stack's worker (the sealer's beat tasks) meanwhile
 
     @property
     def rate(self) -> float:
@@ -132,6 +156,10 @@ class Result:
 
     def __post_init__(self) -> None:
         rss = f", peak RSS {self.rss_mib:.0f} MiB" if self.rss_mib else ""
+        if self.cpu is not None:
+            rss += f", CPU {self.cpu:.2f} s"
+        if self.worker_cpu is not None:
+            rss += f", worker CPU meanwhile {self.worker_cpu:.2f} s"
         print(
             f"  {self.label}: {self.rows:,} rows in {self.seconds:.3f} s "
             f"(process {self.wall:.2f} s{rss}) {self.detail}",
@@ -164,6 +192,28 @@ def timed(
     wall = time.perf_counter() - started
     match = RSS.search(result.stderr)
     return result, wall, int(match[1]) / 1024 if match else None
+
+
+def sealed_after(stack: Stack, timeout: float = 600) -> float:
+    """Seconds until every audit event of the embedded stack has its seal (the sealer runs
+    on the worker's beat), read from the SQLite file directly."""
+    import sqlite3
+
+    started = time.monotonic()
+    db = sqlite3.connect(f"file:{stack.var_dir / 'db.sqlite3'}?mode=ro", uri=True, timeout=30)
+    try:
+        while True:
+            (waiting,) = db.execute(
+                "SELECT count(*) FROM audit_auditevent e WHERE NOT EXISTS "
+                "(SELECT 1 FROM audit_auditseal s WHERE s.event_id = e.id)"
+            ).fetchone()
+            if not waiting:
+                return time.monotonic() - started
+            if time.monotonic() - started > timeout:
+                raise RuntimeError(f"{waiting} audit events still unsealed after {timeout} s")
+            time.sleep(0.5)
+    finally:
+        db.close()
 
 
 def admin_session(stack: Stack) -> requests.Session:
@@ -244,7 +294,11 @@ class Ours:
         env: dict[str, str] | None = None,
     ) -> Result:
         argv = self.stack.manage_argv("run_sync", str(config), *(["--full"] if full else []))
+        worker = self.stack.processes.get("worker")
+        worker_before = group_cpu(worker.popen.pid) if worker else None
         result, wall, rss = timed(argv, env={**self.stack.env, **(env or {})}, profile=profile)
+        worker_cpu = group_cpu(worker.popen.pid) - worker_before if worker else None
+        cpu = [float(x) for x in CPU.findall(result.stderr)]
         found = re.search(r"Run (\d+) of", result.stdout)
         if found is None:
             raise RuntimeError(f"run_sync printed no run id:\n{result.stdout}\n{result.stderr}")
@@ -261,6 +315,8 @@ class Ours:
             wall,
             rss,
             f"created {log['created']}, updated {log['updated']}, unchanged {log['skipped']}",
+            sum(cpu) if len(cpu) == 2 else None,
+            worker_cpu,
         )
 
 
@@ -492,6 +548,13 @@ def audit_cost(lines: dict[str, dict[str, Result | None]]) -> None:
             )
             if key == "full" and without.rate:
                 part += f", {100 * (1 - with_trail.rate / without.rate):.0f} % of the rows/s"
+            if key == "full" and with_trail.cpu and without.cpu:
+                part += f"; run CPU {with_trail.cpu:.2f} s vs {without.cpu:.2f} s"
+                if with_trail.worker_cpu is not None and without.worker_cpu is not None:
+                    part += (
+                        f", worker CPU meanwhile {with_trail.worker_cpu:.2f} s vs "
+                        f"{without.worker_cpu:.2f} s"
+                    )
             parts.append(part + ")")
         if parts:
             print(f"\naudit trail cost, {on}: " + "; ".join(parts))
@@ -533,121 +596,129 @@ def main() -> None:
         erp_fill(erp, big, args.rows, "EQ-")
         if "memory" in only:
             erp_fill(erp, small, args.small_rows, "EQS-")
-        if "noaudit" in only:
+        if only & {"noaudit", "sqlite-noaudit"}:
             erp_fill(erp, bare, args.rows, "EQN-")
         erp.execute(PG_TABLE.format(t=out))
-        with contextlib.ExitStack() as stacks:
-            private = stacks.enter_context(PrivatePostgres()) if args.profile else None
-            stack = stacks.enter_context(
-                Stack(
-                    name=f"bench_sync_{tag}",
-                    web_workers=2,
-                    redis_db=args.redis_db,
-                    pg_port=private.port if private else 5432,
-                    keep_logs=args.keep_logs,
+        conditions = ""
+        if only & PG_LINES:  # else only the embedded stack's lines: no PostgreSQL QMS
+            with contextlib.ExitStack() as stacks:
+                private = stacks.enter_context(PrivatePostgres()) if args.profile else None
+                stack = stacks.enter_context(
+                    Stack(
+                        name=f"bench_sync_{tag}",
+                        web_workers=2,
+                        redis_db=args.redis_db,
+                        pg_port=private.port if private else 5432,
+                        keep_logs=args.keep_logs,
+                    )
                 )
-            )
-            conditions = stack.describe() + (" (private PostgreSQL)" if private else "")
-            print(f"stack: {conditions}; source: {args.rows:,} rows in test.{big}", flush=True)
-            ours = Ours(stack)
-            source = ours.connection(
-                "bench erp postgresql",
-                kind="postgresql",
-                host="127.0.0.1",
-                port=5432,
-                database="test",
-                username="postgres",
-            )
-            inbound = ours.configuration("bench inbound", source, big, "inbound", args.batch_size)
-            if args.profile:
-                profile(stack, ours, erp, inbound, big, args)
-                return
-            runs: dict[str, Result | None] = {}
-            if "ours" in only or "floor" in only:
-                before = table_writes(stack)
-                runs = ours_series(
-                    stack, ours, erp, inbound, big, "EQ-", args, "ours", 1, None, notes
-                )
-                time.sleep(1)  # table statistics are flushed by each backend within a second
-                notes.append(
-                    "rows written per record by our runs (full, deltas; pg_stat_user_tables): "
-                    + writes_between(before, table_writes(stack), args.rows)
-                )
-                with stack.sql() as db:
-                    sample = db.execute(
-                        "SELECT external_id, local_id, base_hash, base_values "
-                        "FROM sync_synclink LIMIT 1"
-                    ).fetchone()
-                notes.append(f"a link row as the engine writes it: {sample}")
-                lines[f"ours PG -> PG (batches {args.batch_size:,})"] = runs
-            if "noaudit" in only:
-                plain = ours.configuration(
-                    "bench inbound, audit off", source, bare, "inbound", args.batch_size
-                )
-                lines["ours PG -> PG, audit trail off"] = ours_series(
-                    stack,
-                    ours,
-                    erp,
-                    plain,
-                    bare,
-                    "EQN-",
-                    args,
-                    "ours, audit off",
-                    2,
-                    NO_AUDIT,
-                    notes,
-                )
-            if "outbound" in only:
-                target = ours.configuration(
-                    "bench outbound pg", source, out, "outbound", args.batch_size
-                )
-                result = ours.run("outbound pg", target, full=True)
-                expect(
-                    "rows in the PostgreSQL target",
-                    erp.execute(f"SELECT count(*) FROM {out}").fetchone()[0],
-                    result.rows,
-                )
-                lines["ours outbound QMS -> PG"] = {"full": result}
-                import MySQLdb  # the service's driver, only to create and check the table
-
-                mariadb = MySQLdb.connect(
-                    host="127.0.0.1", port=3306, user="root", database="test", autocommit=True
-                )
-                mariadb.cursor().execute(MARIADB_TABLE.format(t=mariadb_table))
-                maria = ours.connection(
-                    "bench erp mariadb",
-                    kind="mysql",
+                conditions = stack.describe() + (" (private PostgreSQL)" if private else "")
+                print(f"stack: {conditions}; source: {args.rows:,} rows in test.{big}", flush=True)
+                ours = Ours(stack)
+                source = ours.connection(
+                    "bench erp postgresql",
+                    kind="postgresql",
                     host="127.0.0.1",
-                    port=3306,
+                    port=5432,
                     database="test",
-                    username="root",
+                    username="postgres",
                 )
-                target = ours.configuration(
-                    "bench outbound mariadb", maria, mariadb_table, "outbound", args.batch_size
+                inbound = ours.configuration(
+                    "bench inbound", source, big, "inbound", args.batch_size
                 )
-                result = ours.run("outbound mariadb", target, full=True)
-                cursor = mariadb.cursor()
-                cursor.execute(f"SELECT count(*) FROM {mariadb_table}")
-                expect("rows in the MariaDB target", cursor.fetchone()[0], result.rows)
-                lines["ours outbound QMS -> MariaDB"] = {"full": result}
-            if "memory" in only and runs:  # after outbound, which writes out every QMS row
-                config = ours.configuration(
-                    "bench small", source, small, "inbound", args.batch_size
-                )
-                runs["small"] = ours.run("ours 10k", config, full=True)
-            if "floor" in only:
-                floor_schema = f"bench_floor_{tag}"
-                floor_prepare(stack, floor_schema, inbound)
-                floor: dict[str, Result | None] = {}
-                floor["full"] = floor_run(stack, "floor full", big, floor_schema, inbound, "full")
-                changed = erp_change(erp, big, args.rows, "floor", 2)
-                floor["delta"] = floor_run(
-                    stack, "floor delta", big, floor_schema, inbound, "delta"
-                )
-                expect("floor delta rows", floor["delta"].rows, changed)
-                floor["idle"] = floor_run(stack, "floor idle", big, floor_schema, inbound, "delta")
-                lines["floor: COPY equipment + links"] = floor
-        if "sqlite" in only:
+                if args.profile:
+                    profile(stack, ours, erp, inbound, big, args)
+                    return
+                runs: dict[str, Result | None] = {}
+                if "ours" in only or "floor" in only:
+                    before = table_writes(stack)
+                    runs = ours_series(
+                        stack, ours, erp, inbound, big, "EQ-", args, "ours", 1, None, notes
+                    )
+                    time.sleep(1)  # table statistics are flushed by each backend within a second
+                    notes.append(
+                        "rows written per record by our runs (full, deltas; pg_stat_user_tables): "
+                        + writes_between(before, table_writes(stack), args.rows)
+                    )
+                    with stack.sql() as db:
+                        sample = db.execute(
+                            "SELECT external_id, local_id, base_hash, base_values "
+                            "FROM sync_synclink LIMIT 1"
+                        ).fetchone()
+                    notes.append(f"a link row as the engine writes it: {sample}")
+                    lines[f"ours PG -> PG (batches {args.batch_size:,})"] = runs
+                if "noaudit" in only:
+                    plain = ours.configuration(
+                        "bench inbound, audit off", source, bare, "inbound", args.batch_size
+                    )
+                    lines["ours PG -> PG, audit trail off"] = ours_series(
+                        stack,
+                        ours,
+                        erp,
+                        plain,
+                        bare,
+                        "EQN-",
+                        args,
+                        "ours, audit off",
+                        2,
+                        NO_AUDIT,
+                        notes,
+                    )
+                if "outbound" in only:
+                    target = ours.configuration(
+                        "bench outbound pg", source, out, "outbound", args.batch_size
+                    )
+                    result = ours.run("outbound pg", target, full=True)
+                    expect(
+                        "rows in the PostgreSQL target",
+                        erp.execute(f"SELECT count(*) FROM {out}").fetchone()[0],
+                        result.rows,
+                    )
+                    lines["ours outbound QMS -> PG"] = {"full": result}
+                    import MySQLdb  # the service's driver, only to create and check the table
+
+                    mariadb = MySQLdb.connect(
+                        host="127.0.0.1", port=3306, user="root", database="test", autocommit=True
+                    )
+                    mariadb.cursor().execute(MARIADB_TABLE.format(t=mariadb_table))
+                    maria = ours.connection(
+                        "bench erp mariadb",
+                        kind="mysql",
+                        host="127.0.0.1",
+                        port=3306,
+                        database="test",
+                        username="root",
+                    )
+                    target = ours.configuration(
+                        "bench outbound mariadb", maria, mariadb_table, "outbound", args.batch_size
+                    )
+                    result = ours.run("outbound mariadb", target, full=True)
+                    cursor = mariadb.cursor()
+                    cursor.execute(f"SELECT count(*) FROM {mariadb_table}")
+                    expect("rows in the MariaDB target", cursor.fetchone()[0], result.rows)
+                    lines["ours outbound QMS -> MariaDB"] = {"full": result}
+                if "memory" in only and runs:  # after outbound, which writes out every QMS row
+                    config = ours.configuration(
+                        "bench small", source, small, "inbound", args.batch_size
+                    )
+                    runs["small"] = ours.run("ours 10k", config, full=True)
+                if "floor" in only:
+                    floor_schema = f"bench_floor_{tag}"
+                    floor_prepare(stack, floor_schema, inbound)
+                    floor: dict[str, Result | None] = {}
+                    floor["full"] = floor_run(
+                        stack, "floor full", big, floor_schema, inbound, "full"
+                    )
+                    changed = erp_change(erp, big, args.rows, "floor", 2)
+                    floor["delta"] = floor_run(
+                        stack, "floor delta", big, floor_schema, inbound, "delta"
+                    )
+                    expect("floor delta rows", floor["delta"].rows, changed)
+                    floor["idle"] = floor_run(
+                        stack, "floor idle", big, floor_schema, inbound, "delta"
+                    )
+                    lines["floor: COPY equipment + links"] = floor
+        if only & {"sqlite", "sqlite-noaudit"}:
             with Stack(
                 name=f"bench_sqlite_{tag}", embedded=True, web_workers=2, keep_logs=args.keep_logs
             ) as embedded:
@@ -660,13 +731,29 @@ def main() -> None:
                     database="test",
                     username="postgres",
                 )
-                config = mine.configuration(
-                    "bench inbound", source, big, "inbound", args.batch_size
-                )
-                lines["ours PG -> SQLite (embedded stack)"] = {
-                    "full": mine.run("ours sqlite full", config, full=True)
-                }
-                if "noaudit" in only:
+                conditions = conditions or embedded.describe()
+                if "sqlite" in only:
+                    config = mine.configuration(
+                        "bench inbound", source, big, "inbound", args.batch_size
+                    )
+                    spy = args.profile / "run_sync-sqlite-full-pyspy.txt" if args.profile else None
+                    if spy:
+                        spy.parent.mkdir(parents=True, exist_ok=True)
+                    worker = embedded.processes["worker"].popen.pid
+                    cpu_before = group_cpu(worker)
+                    lines["ours PG -> SQLite (embedded stack)"] = {
+                        "full": mine.run("ours sqlite full", config, full=True, profile=spy)
+                    }
+                    # The next run starts once the sealer is done, on a quiet worker.
+                    settled = sealed_after(embedded)
+                    notes.append(
+                        f"SQLite: every audit event sealed {settled:.1f} s after the full run "
+                        f"ended; the worker's CPU from the run's start until then "
+                        f"{group_cpu(worker) - cpu_before:.2f} s"
+                    )
+                    if spy:
+                        print(f"py-spy: {spy}")
+                if only & {"noaudit", "sqlite-noaudit"}:
                     plain = mine.configuration(
                         "bench inbound, audit off", source, bare, "inbound", args.batch_size
                     )

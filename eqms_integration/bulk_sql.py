@@ -129,6 +129,23 @@ def json_text(encoder: Any) -> Any:
     return text
 
 
+def _repeating(convert: Any) -> Any:
+    """`convert`, remembering its last value: a batch's rows share one object for the time
+    they were written at (events, records), converted once instead of once per row. The same
+    object gives the same result (`is`, not `==`: equal datetimes may differ in zone)."""
+    last: list[Any] = [_UNSET, None]
+
+    def converted(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, convert(value)
+        return last[1]
+
+    return converted
+
+
+_UNSET = object()
+
+
 def _prepared(fields: list[models.Field], rows: Sequence[Row]) -> list[list[Any]]:
     """Rows as the database takes them: JSON as its text, the rest as Django prepares it."""
     return list(_preparing(fields, rows))
@@ -142,7 +159,7 @@ def _preparing(fields: list[models.Field], rows: Iterable[Row]) -> Iterator[list
         if isinstance(field, models.JSONField):
             converters.append((index, json_text(field.encoder)))
         elif not _plain(field, db.vendor):
-            converters.append((index, lambda v, f=field: f.get_db_prep_save(v, db)))
+            converters.append((index, _repeating(lambda v, f=field: f.get_db_prep_save(v, db))))
     for row in rows:
         row = list(row)
         for index, convert in converters:
@@ -181,6 +198,17 @@ def _execute(sql: str, params: list[Any], *, fetch: bool, binary: bool = True) -
             cursor = psycopg.Cursor(connection.connection)
             try:
                 cursor.execute(sql, params, binary=binary)
+                return cursor.fetchall() if fetch else []
+            finally:
+                cursor.close()
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        with connection.wrap_database_errors:
+            # sqlite3's own cursor, with its own "?" marks: Django's wrapper turns each "%s"
+            # of a statement into "?" with a regular expression, run over the tens of
+            # thousands of marks of a batch's statement (the only "%s" here are the marks).
+            cursor = connection.connection.execute(sql.replace("%s", "?"), params)
+            try:
                 return cursor.fetchall() if fetch else []
             finally:
                 cursor.close()

@@ -2,8 +2,10 @@
 
 Writers never wait for the chain: an event is a plain INSERT in its change's transaction. The
 sealer (celery-beat every AUDIT_SEAL_INTERVAL_SECONDS, verify_audit_trail, or a direct call)
-locks the chain head, reads the committed events that no seal names yet, in id order, and
-appends their seals with consecutive sequences, each hash covering the one before.
+reads the committed events that no seal names yet, in id order, hashes them after the chain
+head as it read it, then locks the head and appends their seals with consecutive sequences,
+each hash covering the one before — or, if another sealer moved the head meanwhile, reads
+again. The lock is held for the writes only (on SQLite it is the database's one write lock).
 
 Ids are not commit order: a transaction can take id 7, stay open, and commit after id 8 was
 sealed. So the sealer does not keep "the last id sealed"; it looks for events without a seal
@@ -93,19 +95,27 @@ def _locked_head() -> AuditChainHead:
 _SEAL_COLUMNS = ["sequence", "event_id", "previous_hash", "hash", "sealed_at"]
 
 
-def _append(head: AuditChainHead, rows: list[dict], now: datetime) -> None:
-    sequence, previous = head.last_sequence, head.last_hash or GENESIS_HASH
+def _links(last_sequence: int, last_hash: str, rows: list[dict], now: datetime) -> list[tuple]:
+    """The seals of `rows` after the link (last_sequence, last_hash); no I/O."""
+    sequence, previous = last_sequence, last_hash or GENESIS_HASH
     seals = []
     for row in rows:
         sequence += 1
         digest = link_hash(row, sequence=sequence, previous_hash=previous)
         seals.append((sequence, row["id"], previous, digest, now))
         previous = digest
-    # One COPY on PostgreSQL (bulk_create of a thousand seals cost the sealer more than
-    # hashing them); a taken sequence or event still fails it with IntegrityError.
-    if bulk_sql.copy_rows(AuditSeal, _SEAL_COLUMNS, seals) is None:
+    return seals
+
+
+def _append(head: AuditChainHead, seals: list[tuple]) -> None:
+    # One COPY on PostgreSQL, multi-row INSERTs on SQLite and SQL Server (bulk_create of a
+    # thousand seals cost the sealer more than hashing them); a taken sequence or event still
+    # fails them with IntegrityError.
+    if bulk_sql.copy_rows(AuditSeal, _SEAL_COLUMNS, seals) is None and (
+        bulk_sql.insert(AuditSeal, _SEAL_COLUMNS, seals) is None
+    ):
         AuditSeal.objects.bulk_create([AuditSeal(*seal) for seal in seals])
-    head.last_sequence, head.last_hash = sequence, previous
+    head.last_sequence, head.last_hash = seals[-1][0], seals[-1][3]
 
 
 def _advance_scan(head: AuditChainHead, now: datetime) -> None:
@@ -122,22 +132,36 @@ def _advance_scan(head: AuditChainHead, now: datetime) -> None:
 
 
 def _seal_batch(*, include_late: bool, now: datetime, past: int | None) -> tuple[int, int | None]:
-    """One batch under the head's lock; `past`: the last id the previous batch of the same
-    pass sealed, read on from there (an event below it committed meanwhile is the next
-    pass's, which reads from the scan bound again). Returns the count and the last id."""
-    with transaction.atomic():
-        head = _locked_head()
-        after = None if include_late else head.scan_after_id
+    """One batch; `past`: the last id the previous batch of the same pass sealed, read on
+    from there (an event below it committed meanwhile is the next pass's, which reads from
+    the scan bound again). Returns the count and the last id.
+
+    The events are read and hashed before the head's lock is taken, from the head as it was
+    read then; under the lock the seals are written only if the head has not moved since
+    (another sealer extended the chain: read and hash again). On SQLite the lock is the whole
+    database's write lock, which sync batches and every other writer wait for."""
+    while True:
+        seen = (
+            AuditChainHead.objects.filter(pk=AuditChainHead.HEAD_ID)
+            .values_list("last_sequence", "last_hash", "scan_after_id")
+            .first()
+        ) or (0, "", 0)
+        after = None if include_late else seen[2]
         if past is not None:
             after = past if after is None else max(after, past)
         rows = _unsealed_rows(after, BATCH_SIZE)
-        if rows:
-            _append(head, rows, now)
-        if len(rows) < BATCH_SIZE:
-            _advance_scan(head, now)
-        head.updated_at = now
-        head.save()
-    return len(rows), (rows[-1]["id"] if rows else past)
+        seals = _links(seen[0], seen[1], rows, now)
+        with transaction.atomic():
+            head = _locked_head()
+            if (head.last_sequence, head.last_hash) != seen[:2]:
+                continue  # another sealer sealed meanwhile: what was read may be sealed
+            if seals:
+                _append(head, seals)
+            if len(rows) < BATCH_SIZE:
+                _advance_scan(head, now)
+            head.updated_at = now
+            head.save()
+        return len(rows), (rows[-1]["id"] if rows else past)
 
 
 def events_seal(*, include_late: bool = False) -> int:

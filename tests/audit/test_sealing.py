@@ -133,6 +133,48 @@ def test_an_event_committed_below_a_batch_already_read_is_sealed_by_the_next_pas
     assert services.trail_verify().ok
 
 
+def test_a_sealer_whose_batch_another_sealer_sealed_meanwhile_reads_again_and_forks_nothing(
+    record, monkeypatch
+):
+    events = [record(object_id=n) for n in range(1, 4)]
+    real, other_ran = services.sealing._links, []
+
+    def hash_then_let_another_sealer_in(*args):
+        links = real(*args)
+        if not other_ran:
+            other_ran.append(None)
+            other_ran[0] = services.events_seal()  # seals the same events first
+        return links
+
+    monkeypatch.setattr("audit.services.sealing._links", hash_then_let_another_sealer_in)
+
+    assert services.events_seal() == 0
+    assert other_ran == [3]
+    assert chain() == [(1, events[0].pk), (2, events[1].pk), (3, events[2].pk)]
+    assert services.trail_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sealer_reads_and_hashes_events_before_it_takes_the_chains_lock(record):
+    from django.db import connection
+
+    record(object_id=1)
+    record(object_id=2)
+    in_transaction = []
+    real = services.sealing._links
+
+    def hashing(*args):
+        in_transaction.append(connection.in_atomic_block)
+        return real(*args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("audit.services.sealing._links", hashing)
+        assert services.events_seal() == 2
+
+    assert in_transaction == [False]
+    assert services.trail_verify().ok
+
+
 def test_the_beat_task_seals_what_is_waiting(record):
     record()
 
