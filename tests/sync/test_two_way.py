@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from quality import services as quality
 from quality.models import Equipment
@@ -59,6 +60,24 @@ def test_an_outbound_run_writes_qms_rows_out_and_then_only_what_changed(source):
     table = source.all()
     assert table["EQ-1"][:3] == ("Caliper", "A", "2027-03-01")  # the value map, inverted
     assert table["EQ-2"][:2] == ("Micrometer 0-25", "M")
+
+
+def test_qms_rows_sharing_one_change_time_across_batches_are_each_written_out_once(source):
+    for n in range(1, 8):
+        gauge(f"EQ-{n}", f"Gauge {n}")
+    Equipment.objects.update(updated_at=timezone.now() - timedelta(minutes=5))
+    config = configure(source, sync_direction="outbound", batch_size=3)
+
+    first = run(config)
+    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-4"), data={"name": "New"})
+    second = run(config)
+
+    assert counts(first) == ("success", 7, 7, 0, 0, 0, 0), first.error
+    assert counts(second) == ("success", 1, 0, 1, 0, 0, 0)
+    assert {k: v[0] for k, v in source.all().items()} == {
+        **{f"EQ-{n}": f"Gauge {n}" for n in range(1, 8)},
+        "EQ-4": "New",
+    }
 
 
 def test_a_full_outbound_run_repairs_rows_changed_or_deleted_at_the_target(source):
