@@ -13,9 +13,9 @@ from sync import transforms
 from sync.connectors.base import RemoteSession
 from sync.engine import conflicts
 from sync.engine.counts import RunCounts
-from sync.engine.links import links_write
+from sync.engine.links import links_write, new_link
 from sync.engine.local import LocalStore
-from sync.engine.mapping import unmap
+from sync.engine.mapping import row_unmapper
 from sync.engine.reconcile import Action, Item, Settlement, decide, decide_conflict
 from sync.models import SyncConfiguration, SyncLink, SyncRowError, SyncRun
 
@@ -70,6 +70,7 @@ class Settler:
         local: list[Item] = []
         pushes: list[tuple[Item, dict[str, Any]]] = []
         decided: list[tuple[Item, Settlement, Any]] = []
+        unmap = row_unmapper(config)
         for item in items:
             action = decide(config.sync_direction, item)
             waiting = pending.get(item.external_id)
@@ -97,7 +98,7 @@ class Settler:
                 local.append(item)
             else:
                 try:
-                    pushes.append((item, unmap(config, item.external_id, item.local or {})))
+                    pushes.append((item, unmap(item.external_id, item.local or {})))
                 except transforms.TransformError as exc:
                     self.fail(item.external_id, str(exc), _pk(item.local_obj))
         agreed += self._apply_local(local)
@@ -117,6 +118,8 @@ class Settler:
             conflicts.record(self.run, item, settlement, waiting)
 
     def _apply_local(self, items: list[Item]) -> list[tuple[Item, dict[str, Any]]]:
+        if not items:  # (outbound batches: no savepoint, no writer)
+            return []
         work = [(item.external_id, item.local_obj, item.remote or {}) for item in items]
         done = []
         for item, outcome in zip(items, self.store.apply_many(work), strict=True):
@@ -159,8 +162,7 @@ class Settler:
             base_hash = item.hash_of(values)
             link = item.link or written.get(item.external_id)
             if link is None:
-                # By id: the relation's descriptor costs more than the rest of the link.
-                link = SyncLink(configuration_id=self.config.pk, external_id=item.external_id)
+                link = new_link(self.config.pk, item.external_id)
             elif (link.base_hash, link.local_id) == (base_hash, item.local_obj.pk):
                 if self.seen_run is not None:
                     written[item.external_id] = link

@@ -165,6 +165,23 @@ def test_a_full_run_writes_each_link_once_with_the_run_that_saw_it(erp):
     assert (first.created, again.skipped, again.missing_at_source) == (5, 5, 0)
 
 
+def test_a_new_link_built_for_a_batch_is_what_the_models_constructor_builds(erp):
+    from sync.engine.links import new_link
+
+    config = configure(erp)
+    built, expected = (
+        new_link(config.pk, "EQ-1"),
+        SyncLink(configuration=config, external_id="EQ-1"),
+    )
+
+    for field in SyncLink._meta.concrete_fields:
+        assert getattr(built, field.attname) == getattr(expected, field.attname), field.name
+    assert built.configuration == config and built._state.adding and built.pk is None
+    built.local_id = 7
+    built.save()
+    assert SyncLink.objects.get(pk=built.pk).external_id == "EQ-1"
+
+
 def test_the_audit_of_bulk_records_can_be_switched_off_to_measure_it_and_check_warns(erp, settings):
     from django.core.management import call_command
 
