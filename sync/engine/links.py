@@ -41,13 +41,15 @@ def new_link(configuration_id: int, external_id: str) -> SyncLink:
     than the rest of a link, and a batch makes a thousand). By id: no configuration fetched."""
     link = SyncLink.__new__(SyncLink)
     link._state = ModelState()
-    values = {field.attname: field.get_default() for field in _LINK_FIELDS}
-    values["configuration_id"], values["external_id"] = configuration_id, external_id
-    link.__dict__.update(values)
+    link.__dict__.update(_LINK_DEFAULTS)
+    for field in _LINK_MADE_DEFAULTS:  # a default made per row (base_values' dict)
+        link.__dict__[field.attname] = field.get_default()
+    link.configuration_id, link.external_id = configuration_id, external_id
     return link
 
 
-_LINK_FIELDS = SyncLink._meta.concrete_fields
+_LINK_DEFAULTS = {field.attname: field.get_default() for field in SyncLink._meta.concrete_fields}
+_LINK_MADE_DEFAULTS = [f for f in SyncLink._meta.concrete_fields if callable(f.default)]
 
 
 def links_write(links: Sequence[SyncLink], *, seen_run: int | None) -> None:

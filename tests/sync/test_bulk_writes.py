@@ -177,6 +177,7 @@ def test_a_new_link_built_for_a_batch_is_what_the_models_constructor_builds(erp)
     for field in SyncLink._meta.concrete_fields:
         assert getattr(built, field.attname) == getattr(expected, field.attname), field.name
     assert built.configuration == config and built._state.adding and built.pk is None
+    assert new_link(config.pk, "EQ-2").base_values is not built.base_values  # one dict each
     built.local_id = 7
     built.save()
     assert SyncLink.objects.get(pk=built.pk).external_id == "EQ-1"

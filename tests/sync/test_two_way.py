@@ -242,6 +242,36 @@ def test_a_row_the_external_database_refuses_fails_alone(tmp_path):
     assert run(config).failed == 1  # still refused next time: it is still not in step
 
 
+def test_a_row_refused_in_a_batch_fails_alone_and_its_link_keeps_the_old_base(source):
+    source.drop()
+    with source.cursor() as cur:  # at most 20 characters, on every database
+        cur.execute(
+            f"CREATE TABLE {source.table} (equipment_no varchar(32) PRIMARY KEY, "
+            "description varchar(200) CHECK (length(description) <= 20), status_code varchar(4),"
+            " calibration varchar(20), changed_at timestamp NULL)"
+        )
+    for number in ("EQ-1", "EQ-2", "EQ-3"):
+        gauge(number, f"Gauge {number}")
+    config = configure(source, sync_direction="outbound")
+    run(config)
+    for number, name in (("EQ-1", "Renamed"), ("EQ-2", "A name far too long for the ERP")):
+        quality.equipment_update(
+            equipment=Equipment.objects.get(number=number), data={"name": name}
+        )
+
+    refused = run(config)
+    equipment = Equipment.objects.get(number="EQ-2")
+    quality.equipment_update(equipment=equipment, data={"name": "Short again"})
+    repaired = run(config)
+
+    assert counts(refused) == ("partial", 2, 0, 1, 0, 1, 0), refused.error
+    assert refused.row_errors.get().external_id == "EQ-2"
+    assert counts(repaired) == ("success", 1, 0, 1, 0, 0, 0)  # (its retry is settled with it)
+    bases = {link.external_id: link.base_values["name"] for link in SyncLink.objects.all()}
+    assert bases == {"EQ-1": "Renamed", "EQ-2": "Short again", "EQ-3": "Gauge EQ-3"}
+    assert {k: v[0] for k, v in source.all().items()} == bases
+
+
 def test_a_full_inbound_run_reports_rows_gone_from_the_source_and_retires_them_if_asked(
     tmp_path,
 ):
