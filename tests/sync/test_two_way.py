@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from quality import services as quality
 from quality.models import Equipment
-from sync.models import SyncConflict, SyncLink, SyncRun
+from sync.models import SyncConflict, SyncLink, SyncRecord, SyncRun
 from tests.sync.sources import SQLiteSource
 from tests.sync.test_engine import T0, configure, rows, run
 
@@ -78,6 +78,29 @@ def test_qms_rows_sharing_one_change_time_across_batches_are_each_written_out_on
         **{f"EQ-{n}": f"Gauge {n}" for n in range(1, 8)},
         "EQ-4": "New",
     }
+
+
+def test_record_store_rows_are_written_out_by_an_outbound_run(source):
+    for number, text in (("EQ-1", "First"), ("EQ-2", "Second")):
+        SyncRecord.objects.create(
+            entity_type="orders", external_id=number, data={"text": text, "code": "A"}
+        )
+    mappings = [
+        {"local": "text", "remote": "description"},
+        {"local": "code", "remote": "status_code"},
+    ]
+    config = configure(
+        source, sync_direction="outbound", entity_type="orders", field_mappings=mappings
+    )
+
+    result = run(config)
+
+    assert counts(result) == ("success", 2, 2, 0, 0, 0, 0), result.error
+    assert {k: v[:2] for k, v in source.all().items()} == {
+        "EQ-1": ("First", "A"),
+        "EQ-2": ("Second", "A"),
+    }
+    assert set(SyncLink.objects.values_list("external_id", flat=True)) == {"EQ-1", "EQ-2"}
 
 
 def test_a_full_outbound_run_repairs_rows_changed_or_deleted_at_the_target(source):
