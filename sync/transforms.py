@@ -200,3 +200,10 @@ def reverse(transform: Any, value: Any) -> Any:
         if undo is not None:
             value = undo(value, spec)
     return value
+
+
+def reverse_compiled(transform: Any) -> list[tuple[Callable[[Any, dict], Any], dict]]:
+    """The steps of `reverse(transform, value)` as (function, spec) pairs, validated once:
+    applying them in order is `reverse` without normalising the transform for every value."""
+    steps = reversed(normalise(transform)) if transform else []
+    return [(REVERSE[spec["type"]], spec) for spec in steps if spec["type"] in REVERSE]

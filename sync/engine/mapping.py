@@ -76,3 +76,27 @@ def unmap(config: SyncConfiguration, external_id: str, values: dict[str, Any]) -
         except transforms.TransformError as exc:
             raise transforms.TransformError(f"{mapping['local']}: {exc}") from None
     return row
+
+
+def row_unmapper(config: SyncConfiguration) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    """`unmap(config, external_id, values)` as one function with the transforms normalised
+    once, not per value: build it once per batch, apply it to each row."""
+    steps = [
+        (mapping["local"], mapping["remote"], transforms.reverse_compiled(mapping.get("transform")))
+        for mapping in config.field_mappings
+    ]
+    key = config.remote_key
+
+    def unmapped(external_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        row: dict[str, Any] = {key: external_id}
+        for local, remote, functions in steps:
+            value = values.get(local)
+            try:
+                for function, spec in functions:
+                    value = function(value, spec)
+            except transforms.TransformError as exc:
+                raise transforms.TransformError(f"{local}: {exc}") from None
+            row[remote] = value
+        return row
+
+    return unmapped

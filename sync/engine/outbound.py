@@ -86,7 +86,7 @@ class OutboundPhase(PhaseBase):
                 except (transforms.TransformError, ValidationError) as exc:
                     settler.fail(item.external_id, error_text(exc), item.local_obj.pk)
                     continue
-            item.refresh()
+                item.refresh()  # (no external row: nothing the item holds changed)
             kept.append(item)
         return kept
 
@@ -107,7 +107,10 @@ class OutboundPhase(PhaseBase):
     def run_phase(self) -> None:
         """Write the QMS rows changed since the last run out (after plan())."""
         state = self.state
-        for objs in self.store.changed(self.after, self.upper, self.config.batch_size):
+        # A one-way run never writes QMS rows: plain rows are enough (no model instances).
+        one_way = self.config.sync_direction == SyncConfiguration.Direction.OUTBOUND
+        pages = self.store.changed_rows if one_way else self.store.changed
+        for objs in pages(self.after, self.upper, self.config.batch_size):
             with batch_transaction():
                 settler = self.settler()
                 settler.settle(self.items(objs, settler))

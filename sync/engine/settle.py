@@ -4,18 +4,20 @@ both sides now agree on. Runs inside the batch's local transaction."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from sync import transforms
-from sync.connectors.base import RemoteSession
+from sync.connectors.base import RemoteSession, WriteFailure
 from sync.engine import conflicts
 from sync.engine.counts import RunCounts
-from sync.engine.links import links_write, new_link_maker
+from sync.engine.links import links_write, new_link
 from sync.engine.local import LocalStore
-from sync.engine.mapping import unmap
+from sync.engine.mapping import row_unmapper
 from sync.engine.reconcile import Action, Item, Settlement, decide, decide_conflict
 from sync.models import SyncConfiguration, SyncLink, SyncRowError, SyncRun
 
@@ -30,6 +32,22 @@ def error_text(exc: Exception) -> str:
 
 def _pk(obj: Any) -> int | None:
     return obj.pk if obj is not None else None
+
+
+class _Refused(Exception):
+    """The external side refused rows: the optimistic links are rolled back."""
+
+
+def _creates(pushes: list[tuple[Item, dict[str, Any]]]) -> list[bool]:
+    """Per push, whether it creates the external row: none was there, or (the external side
+    not read) the record had no link yet."""
+    return [item.remote is None if item.remote_known else item.link is None for item, _ in pushes]
+
+
+def _link_state(link: SyncLink | None) -> dict[str, Any]:
+    """What `_save_links` may change of a link in memory (to undo it)."""
+    names = ["local_id", "base_hash", "base_values", "synced_at", "last_seen_run"]
+    return {name: link.__dict__.get(name) for name in names} if link is not None else {}
 
 
 class Settler:
@@ -70,6 +88,7 @@ class Settler:
         local: list[Item] = []
         pushes: list[tuple[Item, dict[str, Any]]] = []
         decided: list[tuple[Item, Settlement, Any]] = []
+        unmap = row_unmapper(config)
         for item in items:
             action = decide(config.sync_direction, item)
             waiting = pending.get(item.external_id)
@@ -97,14 +116,54 @@ class Settler:
                 local.append(item)
             else:
                 try:
-                    pushes.append((item, unmap(config, item.external_id, item.local or {})))
+                    pushes.append((item, unmap(item.external_id, item.local or {})))
                 except transforms.TransformError as exc:
                     self.fail(item.external_id, str(exc), _pk(item.local_obj))
         agreed += self._apply_local(local)
-        agreed += self._push(pushes)
-        self._record_decisions(decided)
-        self._save_links(agreed, items)
+        started = getattr(self.session, "upsert_started", None)
+        if pushes and not decided and started is not None and not self.run.dry_run:
+            self._push_beside_links(started, pushes, agreed, items)
+        else:
+            agreed += self._push(pushes)
+            self._record_decisions(decided)
+            self._save_links(agreed, items)
         self.settled |= {item.external_id for item in items} - set(self.failures)
+
+    def _push_beside_links(
+        self,
+        started: Any,
+        pushes: list[tuple[Item, dict[str, Any]]],
+        agreed: list[tuple[Item, dict[str, Any]]],
+        items: list[Item],
+    ) -> None:
+        """`_push` then `_save_links`, overlapped: the external write runs on a thread of its
+        own while the links are written, in a savepoint, as if every row went through. Should
+        the external side refuse rows, the savepoint is rolled back and the links written
+        again without them. The batch's transaction still commits after both."""
+        before = [(item, item.link, _link_state(item.link)) for item in items]
+        seen, new = set(self.seen), _creates(pushes)
+        finished = started([row for _, row in pushes])
+        failures: list[WriteFailure] = []
+        try:
+            with transaction.atomic():
+                optimistic = [(item, item.local_norm or {}) for item, _ in pushes]
+                self._save_links(agreed + optimistic, items)
+                failures = finished()
+                if failures:
+                    raise _Refused
+        except _Refused:
+            for item, link, state in before:  # as they were before the links were written
+                item.link = link
+                if link is not None:
+                    link.__dict__.update(state)
+            self.seen = seen
+        except BaseException:
+            with contextlib.suppress(Exception):
+                finished()  # wait for the external write; the links' error is the one raised
+            raise
+        agreed += self._pushed(pushes, failures, new)
+        if failures:
+            self._save_links(agreed, items)
 
     def _record_decisions(self, decided: list[tuple[Item, Settlement, Any]]) -> None:
         """A `log` decision is stored once its write is done; a write that failed leaves the
@@ -117,6 +176,8 @@ class Settler:
             conflicts.record(self.run, item, settlement, waiting)
 
     def _apply_local(self, items: list[Item]) -> list[tuple[Item, dict[str, Any]]]:
+        if not items:  # (outbound batches: no savepoint, no writer)
+            return []
         work = [(item.external_id, item.local_obj, item.remote or {}) for item in items]
         done = []
         for item, outcome in zip(items, self.store.apply_many(work), strict=True):
@@ -134,17 +195,27 @@ class Settler:
     def _push(self, pushes: list[tuple[Item, dict[str, Any]]]) -> list[tuple[Item, dict]]:
         if not pushes:
             return []
-        refused: dict[str, str] = {}
+        failures: list[WriteFailure] = []
         if not self.run.dry_run and self.session is not None:
             failures = self.session.upsert([row for _, row in pushes])
-            refused = {failure.external_id: failure.message for failure in failures}
+        return self._pushed(pushes, failures)
+
+    def _pushed(
+        self,
+        pushes: list[tuple[Item, dict[str, Any]]],
+        failures: list[WriteFailure],
+        new: list[bool] | None = None,
+    ) -> list[tuple[Item, dict]]:
+        """Count the rows written out, fail those refused; the written ones with the values
+        both sides now agree on. `new`: per push, whether it created the external row (as
+        `_creates` said before any link of the batch was written)."""
+        refused = {failure.external_id: failure.message for failure in failures}
         done = []
-        for item, _ in pushes:
+        for (item, _), created in zip(pushes, new or _creates(pushes), strict=True):
             if item.external_id in refused:
                 self.fail(item.external_id, refused[item.external_id], _pk(item.local_obj))
                 continue
-            new = item.remote is None if item.remote_known else item.link is None
-            self.counts.written(new=new)
+            self.counts.written(new=created)
             done.append((item, item.local_norm or {}))
         return done
 
@@ -153,15 +224,13 @@ class Settler:
         link of a row read (the run saw it), in one statement: each written once."""
         now = timezone.now()
         written: dict[str, SyncLink] = {}
-        new_link = None
         for item, values in agreed:
             if item.local_obj is None:
                 continue
             base_hash = item.hash_of(values)
             link = item.link or written.get(item.external_id)
             if link is None:
-                new_link = new_link or new_link_maker(self.config)
-                link = new_link(item.external_id)
+                link = new_link(self.config.pk, item.external_id)
             elif (link.base_hash, link.local_id) == (base_hash, item.local_obj.pk):
                 if self.seen_run is not None:
                     written[item.external_id] = link

@@ -15,7 +15,6 @@ from django.db import connection
 from audit.models import AuditEvent
 from eqms_integration import bulk_sql
 from quality.models import Equipment
-from sync.engine.links import new_link_maker
 from sync.models import SyncLink, SyncRecord
 from tests.sync.sources import SQLiteSource
 from tests.sync.test_engine import T0, configure, rows, run
@@ -166,21 +165,22 @@ def test_a_full_run_writes_each_link_once_with_the_run_that_saw_it(erp):
     assert (first.created, again.skipped, again.missing_at_source) == (5, 5, 0)
 
 
-def test_a_new_link_a_batch_makes_is_the_one_the_model_makes_and_saves_like_it(erp):
-    config = configure(erp)
-    made = new_link_maker(config)
-    first, second = made("EQ-1"), made("EQ-2")
-    reference = SyncLink(configuration_id=config.pk, external_id="EQ-1")
+def test_a_new_link_built_for_a_batch_is_what_the_models_constructor_builds(erp):
+    from sync.engine.links import new_link
 
-    fields = [f.attname for f in SyncLink._meta.concrete_fields]
-    assert [getattr(first, f) for f in fields] == [getattr(reference, f) for f in fields]
-    assert first._state.adding and first._state.db is None and first.pk is None
-    first.base_values["a"] = 1  # no default shared between links
-    assert second.base_values == {} and second.external_id == "EQ-2"
-    first.local_id = second.local_id = 1
-    first.save()
-    second.save()
-    assert first.configuration == config and SyncLink.objects.count() == 2
+    config = configure(erp)
+    built, expected = (
+        new_link(config.pk, "EQ-1"),
+        SyncLink(configuration=config, external_id="EQ-1"),
+    )
+
+    for field in SyncLink._meta.concrete_fields:
+        assert getattr(built, field.attname) == getattr(expected, field.attname), field.name
+    assert built.configuration == config and built._state.adding and built.pk is None
+    assert new_link(config.pk, "EQ-2").base_values is not built.base_values  # one dict each
+    built.local_id = 7
+    built.save()
+    assert SyncLink.objects.get(pk=built.pk).external_id == "EQ-1"
 
 
 def test_the_audit_of_bulk_records_can_be_switched_off_to_measure_it_and_check_warns(erp, settings):

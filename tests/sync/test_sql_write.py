@@ -12,6 +12,7 @@ import pytest
 from sync.connectors.errors import ConnectorError
 from sync.connectors.sql import SQLConnector
 from sync.connectors.sql.catalog import key_caster, key_is_unique
+from sync.connectors.sql.identifiers import quote_mysql, quote_postgresql
 from sync.connectors.sql.read import fetch_rows
 from sync.connectors.sql.write import upsert_rows
 from tests.sync.sources import PG, MariaDBSource, PostgresSource, Source, SQLiteSource
@@ -224,6 +225,34 @@ def test_a_column_name_holding_sql_is_quoted_as_one_name_and_never_run(target, d
     assert failure.external_id == "P-1"
     assert any(word in failure.message for word in ("no column", "does not exist", "Unknown"))
     assert target.contents() == {}
+
+
+# Names any dialect's quoting must escape, and one that looks like PostgreSQL's numbered
+# placeholders (the PostgreSQL paths send statements written with `$1`, `$2`, …).
+ODD_COLUMNS = ['say "hi"', "a`b", "x]y", "cost $1"]
+
+
+def test_columns_named_with_quote_characters_or_placeholders_are_written_and_fetched(target, db):
+    q = quote_mysql if target.kind == "mysql" else quote_postgresql
+    table = f"{target.table}_odd"
+    columns = ", ".join(f"{q(name)} varchar(20) NULL" for name in ODD_COLUMNS)
+    with target.source.cursor() as cur:
+        cur.execute(f"CREATE TABLE {table} (part_no varchar(32) PRIMARY KEY, {columns})")
+    try:
+        rows = [{"part_no": f"P-{n}", **{c: f"{c[:3]} {n}" for c in ODD_COLUMNS}} for n in (1, 2)]
+        kwargs = {"kind": target.kind, "object_name": table, "key": "part_no"}
+
+        assert upsert_rows(db, rows=rows, **kwargs) == []
+        assert upsert_rows(db, rows=[{**rows[1], "cost $1": "changed"}], **kwargs) == []
+
+        fetched = fetch_rows(db, columns=ODD_COLUMNS, keys=["P-1", "P-2"], **kwargs)
+        assert sorted(fetched, key=lambda row: row["part_no"]) == [
+            rows[0],
+            {**rows[1], "cost $1": "changed"},
+        ]
+    finally:
+        with target.source.cursor() as cur:
+            cur.execute(f"DROP TABLE {table}")
 
 
 def test_rows_with_different_columns_are_a_programming_error(target, db):

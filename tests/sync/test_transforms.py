@@ -63,3 +63,41 @@ def test_a_value_a_transform_cannot_convert_is_a_transform_error(transform, valu
 def test_malformed_transforms_are_refused_with_a_reason(transform, message):
     with pytest.raises(ValueError, match=message):
         transforms.normalise(transform)
+
+
+OUTBOUND_MAPPINGS = [
+    {"local": "name", "remote": "description", "transform": ["trim", "upper"]},
+    {
+        "local": "status",
+        "remote": "status_code",
+        "transform": {"type": "map", "values": {"A": "active"}},
+    },
+    {"local": "due", "remote": "due_text", "transform": {"type": "date", "format": "%d.%m.%Y"}},
+    {"local": "qty", "remote": "amount", "transform": {"type": "number", "decimal_separator": ","}},
+    {"local": "note", "remote": "remark"},
+]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"name": "Caliper", "status": "active", "due": date(2027, 1, 31), "qty": Decimal("1.5")},
+        {"name": None, "status": "active", "due": None, "qty": None, "note": "kept"},
+        {"status": "retired"},  # no source value maps to it
+    ],
+)
+def test_a_batchs_compiled_unmapper_writes_the_same_row_and_errors_as_unmap(values):
+    from sync.engine.mapping import row_unmapper, unmap
+    from sync.models import SyncConfiguration
+
+    config = SyncConfiguration(field_mappings=OUTBOUND_MAPPINGS, remote_key="equipment_no")
+    unmapped = row_unmapper(config)
+
+    try:
+        expected = unmap(config, "EQ-1", values)
+    except transforms.TransformError as exc:
+        with pytest.raises(transforms.TransformError, match=str(exc)):
+            unmapped("EQ-1", values)
+    else:
+        assert unmapped("EQ-1", values) == expected
+        assert list(unmapped("EQ-1", values)) == list(expected)  # columns in the same order

@@ -8,10 +8,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from quality import services as quality
 from quality.models import Equipment
-from sync.models import SyncConflict, SyncLink, SyncRun
+from sync.models import SyncConflict, SyncLink, SyncRecord, SyncRun
 from tests.sync.sources import SQLiteSource
 from tests.sync.test_engine import T0, configure, rows, run
 
@@ -59,6 +60,47 @@ def test_an_outbound_run_writes_qms_rows_out_and_then_only_what_changed(source):
     table = source.all()
     assert table["EQ-1"][:3] == ("Caliper", "A", "2027-03-01")  # the value map, inverted
     assert table["EQ-2"][:2] == ("Micrometer 0-25", "M")
+
+
+def test_qms_rows_sharing_one_change_time_across_batches_are_each_written_out_once(source):
+    for n in range(1, 8):
+        gauge(f"EQ-{n}", f"Gauge {n}")
+    Equipment.objects.update(updated_at=timezone.now() - timedelta(minutes=5))
+    config = configure(source, sync_direction="outbound", batch_size=3)
+
+    first = run(config)
+    quality.equipment_update(equipment=Equipment.objects.get(number="EQ-4"), data={"name": "New"})
+    second = run(config)
+
+    assert counts(first) == ("success", 7, 7, 0, 0, 0, 0), first.error
+    assert counts(second) == ("success", 1, 0, 1, 0, 0, 0)
+    assert {k: v[0] for k, v in source.all().items()} == {
+        **{f"EQ-{n}": f"Gauge {n}" for n in range(1, 8)},
+        "EQ-4": "New",
+    }
+
+
+def test_record_store_rows_are_written_out_by_an_outbound_run(source):
+    for number, text in (("EQ-1", "First"), ("EQ-2", "Second")):
+        SyncRecord.objects.create(
+            entity_type="orders", external_id=number, data={"text": text, "code": "A"}
+        )
+    mappings = [
+        {"local": "text", "remote": "description"},
+        {"local": "code", "remote": "status_code"},
+    ]
+    config = configure(
+        source, sync_direction="outbound", entity_type="orders", field_mappings=mappings
+    )
+
+    result = run(config)
+
+    assert counts(result) == ("success", 2, 2, 0, 0, 0, 0), result.error
+    assert {k: v[:2] for k, v in source.all().items()} == {
+        "EQ-1": ("First", "A"),
+        "EQ-2": ("Second", "A"),
+    }
+    assert set(SyncLink.objects.values_list("external_id", flat=True)) == {"EQ-1", "EQ-2"}
 
 
 def test_a_full_outbound_run_repairs_rows_changed_or_deleted_at_the_target(source):
@@ -221,6 +263,36 @@ def test_a_row_the_external_database_refuses_fails_alone(tmp_path):
     assert error.external_id == "EQ-2" and "CHECK" in error.message.upper()
     assert set(source.all()) == {"EQ-1", "EQ-3"}
     assert run(config).failed == 1  # still refused next time: it is still not in step
+
+
+def test_a_row_refused_in_a_batch_fails_alone_and_its_link_keeps_the_old_base(source):
+    source.drop()
+    with source.cursor() as cur:  # at most 20 characters, on every database
+        cur.execute(
+            f"CREATE TABLE {source.table} (equipment_no varchar(32) PRIMARY KEY, "
+            "description varchar(200) CHECK (length(description) <= 20), status_code varchar(4),"
+            " calibration varchar(20), changed_at timestamp NULL)"
+        )
+    for number in ("EQ-1", "EQ-2", "EQ-3"):
+        gauge(number, f"Gauge {number}")
+    config = configure(source, sync_direction="outbound")
+    run(config)
+    for number, name in (("EQ-1", "Renamed"), ("EQ-2", "A name far too long for the ERP")):
+        quality.equipment_update(
+            equipment=Equipment.objects.get(number=number), data={"name": name}
+        )
+
+    refused = run(config)
+    equipment = Equipment.objects.get(number="EQ-2")
+    quality.equipment_update(equipment=equipment, data={"name": "Short again"})
+    repaired = run(config)
+
+    assert counts(refused) == ("partial", 2, 0, 1, 0, 1, 0), refused.error
+    assert refused.row_errors.get().external_id == "EQ-2"
+    assert counts(repaired) == ("success", 1, 0, 1, 0, 0, 0)  # (its retry is settled with it)
+    bases = {link.external_id: link.base_values["name"] for link in SyncLink.objects.all()}
+    assert bases == {"EQ-1": "Renamed", "EQ-2": "Short again", "EQ-3": "Gauge EQ-3"}
+    assert {k: v[0] for k, v in source.all().items()} == bases
 
 
 def test_a_full_inbound_run_reports_rows_gone_from_the_source_and_retires_them_if_asked(

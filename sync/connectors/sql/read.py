@@ -5,7 +5,8 @@ in `mssql`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -151,10 +152,34 @@ def fetch_rows(
     unique = [k for k in dict.fromkeys(keys) if k is not None]
     size = _keys_per_select(db, kind)
     found: list[dict[str, Any]] = []
-    with db.cursor() as cursor:
+    numbered = db.vendor == "postgresql"
+    with _cursor(db) as cursor:
         for start in range(0, len(unique), size):
             chunk = unique[start : start + size]
-            marks = ", ".join(["%s"] * len(chunk))
+            if numbered:
+                marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
+            else:
+                marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(f"SELECT {select} FROM {table} WHERE {q(key)} IN ({marks})", chunk)  # noqa: S608
             found += [dict(zip(wanted, row, strict=True)) for row in cursor.fetchall()]
     return found
+
+
+@contextlib.contextmanager
+def _cursor(db: BaseDatabaseWrapper) -> Iterator[Any]:
+    """Django's cursor; on PostgreSQL psycopg's RawCursor instead, for statements written
+    with numbered placeholders (`$1`): the values bound by the server, the statement not
+    parsed again in Python (psycopg does for each one longer than 4 kB), errors as Django's."""
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg
+
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        cursor = psycopg.RawCursor(db.connection)
+        try:
+            yield cursor
+        finally:
+            cursor.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from django.db import Error as DatabaseError
@@ -16,6 +17,9 @@ from sync.connectors.sql import read, write
 from sync.connectors.sql.catalog import TableCatalogue
 
 F = TypeVar("F", bound=Callable[..., Any])
+# The threads external writes run on while a batch writes its links (upsert_started): a run
+# has one write in flight at most; a worker process may carry out several runs side by side.
+_WRITER = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sync-external-write")
 
 
 def _remote_errors(method: F) -> F:
@@ -129,6 +133,31 @@ class SQLSession:
             rows=typed_rows,
             secrets=self.secrets,
         )
+
+    def upsert_started(self, rows: Sequence[dict[str, Any]]) -> Callable[[], list[WriteFailure]]:
+        """`upsert(rows)` begun on a thread of its own (the statement waits on the external
+        database while the caller writes its own side): returns the function that waits for
+        it and gives its failures, or raises its error. The caller must call it, exactly once,
+        before using this session again; calling it again gives the same answer."""
+        self.db.inc_thread_sharing()  # the wrapper is used by one thread at a time
+        try:
+            pending = _WRITER.submit(self.upsert, rows)
+        except BaseException:
+            self.db.dec_thread_sharing()
+            raise
+
+        released = False
+
+        def finished() -> list[WriteFailure]:
+            nonlocal released
+            try:
+                return pending.result()  # (the same answer or error each call)
+            finally:
+                if not released:
+                    released = True
+                    self.db.dec_thread_sharing()
+
+        return finished
 
     def _typed_key(self, value: Any) -> Any:
         """The external id as the key column's type; None when it cannot be one."""

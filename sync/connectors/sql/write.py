@@ -10,6 +10,7 @@ SQL Server-only SQL lives in `sync.connectors.sql.mssql`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,6 +34,17 @@ def _rows_per_insert(db: BaseDatabaseWrapper, kind: str, column_count: int) -> i
     return max(1, min(ROWS_PER_STATEMENT, parameters // column_count))
 
 
+@functools.lru_cache(maxsize=32)
+def _numbered_marks(row_count: int, width: int) -> str:
+    """`($1, $2), ($3, $4), …`: PostgreSQL's own placeholders, which psycopg's RawCursor
+    passes as they are (its `%s` queries are parsed again in Python for every statement
+    longer than 4 kB: a large share of a batch's upsert)."""
+    return ", ".join(
+        "(" + ", ".join(f"${start + n}" for n in range(1, width + 1)) + ")"
+        for start in range(0, row_count * width, width)
+    )
+
+
 def _insert_statement(
     db: BaseDatabaseWrapper, kind: str, table: str, key: str, rows: Sequence[Mapping[str, Any]]
 ) -> tuple[str, list[Any]]:
@@ -48,7 +60,11 @@ def _insert_statement(
     else:  # PostgreSQL, SQLite ≥ 3.24
         sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in others)
         tail = f" ON CONFLICT ({q(key)}) " + (f"DO UPDATE SET {sets}" if others else "DO NOTHING")
-    names, values = ", ".join(q(c) for c in columns), ", ".join([marks] * len(rows))
+    names = ", ".join(q(c) for c in columns)
+    if db.vendor == "postgresql":  # run by _execute_server_side
+        values = _numbered_marks(len(rows), len(columns))
+    else:
+        values = ", ".join([marks] * len(rows))
     sql = f"INSERT INTO {table} ({names}) VALUES {values}{tail}"  # noqa: S608
     return sql, [row[c] for row in rows for c in columns]
 
@@ -62,12 +78,13 @@ def _statement(
 
 
 def _execute_server_side(db: BaseDatabaseWrapper, sql: str, params: list[Any]) -> None:
-    """PostgreSQL: the values bound by the server (Django's cursors format thousands of them
-    into the statement in Python, client-side), errors as Django's."""
+    """PostgreSQL: a statement with numbered placeholders (`$1`), the values bound by the
+    server (Django's cursors format thousands of them into the statement in Python,
+    client-side), errors as Django's."""
     import psycopg
 
     with db.wrap_database_errors:
-        cursor = psycopg.Cursor(db.connection)
+        cursor = psycopg.RawCursor(db.connection)
         try:
             cursor.execute(sql, params)
         finally:
