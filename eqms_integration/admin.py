@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
+from audit.admin_history import AuditHistoryMixin
 from eqms_integration import user_admin  # noqa: F401 - registers the audited user admin
 from eqms_integration.beat_admin import (  # and the audited schedule admins
     internal_task_names,
@@ -27,7 +28,10 @@ admin.site.unregister(PeriodicTask)
 
 
 @admin.register(PeriodicTask)
-class ScheduleAdmin(PeriodicTaskAdmin):
+class ScheduleAdmin(AuditHistoryMixin, PeriodicTaskAdmin):
+    # Its History page: the task's `beat_task` events (of a configuration's entry, the edits
+    # beyond its schedule: its schedule's are that configuration's `sync_schedule` events).
+    audit_object_type = "beat_task"
     list_display = (
         "name",
         "managed_by",

@@ -447,3 +447,35 @@ def test_an_edit_of_a_configuration_entry_beyond_its_schedule_is_a_beat_task_eve
         ("updated", {"enabled": [True, False]})
     ]
     assert {e.actor_name for e in admin_events("beat_task") + schedule_events} == {"boss"}
+
+
+def test_the_history_page_of_a_periodic_task_shows_its_beat_task_events(admin_client):
+    from django_celery_beat.models import IntervalSchedule
+
+    hourly = IntervalSchedule.objects.create(every=1, period="hours")
+    task = PeriodicTask.objects.create(name="nightly export", task="reports.x", interval=hourly)
+    admin_client.post(
+        "/admin/django_celery_beat/periodictask/",
+        {"action": "disable_tasks", "_selected_action": [task.pk]},
+    )
+
+    page = admin_client.get(f"/admin/django_celery_beat/periodictask/{task.pk}/history/")
+
+    (event,) = admin_events("beat_task")
+    assert page.status_code == 200
+    assert f"/admin/audit/auditevent/{event.pk}/change/" in page.content.decode()
+
+
+@pytest.mark.parametrize(("page", "form", "object_type"), SCHEDULE_FORMS)
+def test_the_history_page_of_each_beat_schedule_lists_its_events(
+    admin_client, page, form, object_type
+):
+    admin_client.post(
+        f"/admin/django_celery_beat/{page}/add/", {**form, **inline_rows(None, "interval")}
+    )
+    (event,) = admin_events(object_type)
+
+    history = admin_client.get(f"/admin/django_celery_beat/{page}/{event.object_id}/history/")
+
+    assert history.status_code == 200
+    assert f"/admin/audit/auditevent/{event.pk}/change/" in history.content.decode()
