@@ -156,9 +156,13 @@ def tasks_using(schedule: Model) -> list[int]:
 @transaction.atomic
 def beat_task_run(*, task: PeriodicTask, celery_task: Any) -> str:
     """Send `task` to the workers now, out of its schedule, as django-celery-beat's "Run
-    selected tasks" does (its arguments, queue and `periodic_task_name` header), once the
-    transaction commits; its `started` event names the Celery task id it is sent with (the
-    request_id of the events the task records). Returns that id."""
+    selected tasks" does (its arguments, queue and `periodic_task_name` header), with its
+    `started` event naming the Celery task id it is sent with (the request_id of the events
+    the task records). Returns that id.
+
+    It is sent before the transaction commits, so that a broker which does not take it (the
+    error is raised) rolls its event back: an event that says a task started when it never
+    left is worse than the remaining case, a commit failing after the send."""
     args, kwargs = json.loads(task.args or "[]"), json.loads(task.kwargs or "{}")
     task_id = str(uuid.uuid4())
     audit.event_record(
@@ -170,9 +174,5 @@ def beat_task_run(*, task: PeriodicTask, celery_task: Any) -> str:
     )
     options = {"queue": task.queue} if task.queue else {}
     headers = {"periodic_task_name": task.name}
-    transaction.on_commit(
-        lambda: celery_task.apply_async(
-            args=args, kwargs=kwargs, task_id=task_id, headers=headers, **options
-        )
-    )
+    celery_task.apply_async(args=args, kwargs=kwargs, task_id=task_id, headers=headers, **options)
     return task_id

@@ -479,3 +479,30 @@ def test_the_history_page_of_each_beat_schedule_lists_its_events(
 
     assert history.status_code == 200
     assert f"/admin/audit/auditevent/{event.pk}/change/" in history.content.decode()
+
+
+def test_a_task_the_broker_does_not_take_is_reported_and_not_recorded_as_started(
+    admin_client, beat_entries, scheduled, monkeypatch
+):
+    from kombu.exceptions import OperationalError
+
+    def refused(**kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    sent = []
+    monkeypatch.setattr(app.tasks[beat_entries.task], "apply_async", lambda **kw: sent.append(kw))
+    monkeypatch.setattr(app.tasks[scheduled.task], "apply_async", refused)
+
+    response = admin_client.post(
+        "/admin/django_celery_beat/periodictask/",
+        {"action": "run_tasks", "_selected_action": [beat_entries.pk, scheduled.pk]},
+        follow=True,
+    )
+
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 200
+    assert f"Not sent, and not recorded: {scheduled.name} (the broker could not" in page
+    assert "6379" not in page  # the cause is logged, not shown
+    (event,) = admin_events("beat_task")
+    assert (event.action, event.object_repr) == ("started", beat_entries.name)
+    assert [kw["task_id"] for kw in sent] == [event.changes["task_id"][1]]
