@@ -506,3 +506,39 @@ def test_a_task_the_broker_does_not_take_is_reported_and_not_recorded_as_started
     (event,) = admin_events("beat_task")
     assert (event.action, event.object_repr) == ("started", beat_entries.name)
     assert [kw["task_id"] for kw in sent] == [event.changes["task_id"][1]]
+
+
+def test_a_periodic_task_argument_or_header_named_as_a_secret_is_masked_in_its_events(
+    admin_client,
+):
+    from django_celery_beat.models import IntervalSchedule
+
+    hourly = IntervalSchedule.objects.create(every=1, period="hours")
+    form = {
+        "name": "export to the archive",
+        "regtask": "webhooks.tasks.sweep_webhook_deliveries",
+        "interval": str(hourly.pk),
+        "args": "[]",
+        "kwargs": '{"days": 7, "smtp": {"password": "hunter2-first"}, "api_token": "tok-1"}',
+        "headers": '{"Authorization": "Bearer abc.def"}',
+        "enabled": "on",
+    }
+    added = admin_client.post("/admin/django_celery_beat/periodictask/add/", form)
+    task = PeriodicTask.objects.get(name="export to the archive")
+    changed = admin_client.post(
+        f"/admin/django_celery_beat/periodictask/{task.pk}/change/",
+        {**form, "kwargs": form["kwargs"].replace("hunter2-first", "hunter2-second")},
+    )
+
+    assert (added.status_code, changed.status_code) == (302, 302)
+    trail = json.dumps(beat_trail("beat_task"))
+    for secret in ("hunter2", "tok-1", "abc.def"):
+        assert secret not in trail
+    (created, updated) = beat_trail("beat_task")
+    assert json.loads(created[1]["kwargs"][1]) == {
+        "days": 7,
+        "smtp": {"password": "[secret]"},
+        "api_token": "[secret]",
+    }
+    assert json.loads(created[1]["headers"][1]) == {"Authorization": "[secret]"}
+    assert updated == ("updated", {"kwargs": [created[1]["kwargs"][1]] * 2})
