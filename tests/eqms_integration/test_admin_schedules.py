@@ -542,3 +542,26 @@ def test_a_periodic_task_argument_or_header_named_as_a_secret_is_masked_in_its_e
     }
     assert json.loads(created[1]["headers"][1]) == {"Authorization": "[secret]"}
     assert updated == ("updated", {"kwargs": [created[1]["kwargs"][1]] * 2})
+
+
+def test_schedules_deleted_with_the_bulk_action_are_recorded_with_the_tasks_they_took(
+    admin_client, scheduled
+):
+    from django_celery_beat.models import IntervalSchedule
+
+    spare = IntervalSchedule.objects.create(every=7, period="days")
+    interval = scheduled.interval
+
+    response = admin_client.post(
+        "/admin/django_celery_beat/intervalschedule/",
+        {"action": "delete_selected", "_selected_action": [interval.pk, spare.pk], "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert not IntervalSchedule.objects.filter(pk__in=[interval.pk, spare.pk]).exists()
+    assert sorted(e.object_id for e in admin_events("beat_interval")) == sorted(
+        [str(interval.pk), str(spare.pk)]
+    )
+    assert {e.action for e in admin_events("beat_interval")} == {"deleted"}
+    (schedule_event,) = [e for e in admin_events("sync_schedule") if e.channel == "admin"]
+    assert schedule_event.action == "deleted"
