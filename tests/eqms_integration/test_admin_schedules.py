@@ -565,3 +565,43 @@ def test_schedules_deleted_with_the_bulk_action_are_recorded_with_the_tasks_they
     assert {e.action for e in admin_events("beat_interval")} == {"deleted"}
     (schedule_event,) = [e for e in admin_events("sync_schedule") if e.channel == "admin"]
     assert schedule_event.action == "deleted"
+
+
+SCHEDULE_ROWS = {
+    "intervalschedule": {"every": 3, "period": "hours"},
+    "crontabschedule": {"minute": "0", "hour": "4", "timezone": "UTC"},
+    "solarschedule": {"event": "sunset", "latitude": 1, "longitude": 2},
+    "clockedschedule": {"clocked_time": "2027-01-01T00:00:00Z"},
+}
+
+
+@pytest.mark.parametrize("role", ["Manager", "Auditor"])
+@pytest.mark.parametrize(("page", "form", "object_type"), SCHEDULE_FORMS)
+def test_a_role_that_views_beat_schedules_cannot_add_change_or_delete_them(
+    client, make_user, role, page, form, object_type
+):
+    from django.apps import apps
+
+    viewer = make_user("viewer", role=role)
+    viewer.is_staff = True
+    viewer.save(update_fields=["is_staff"])
+    client.login(username="viewer", password="pw-12345678")
+    model = apps.get_model("django_celery_beat", page)
+    schedule = model.objects.create(**SCHEDULE_ROWS[page])
+    base = f"/admin/django_celery_beat/{page}/"
+    posted = {**form, **inline_rows(None, "interval")}
+
+    seen = client.get(f"{base}{schedule.pk}/change/")
+    statuses = [
+        client.post(f"{base}add/", posted).status_code,
+        client.post(f"{base}{schedule.pk}/change/", posted).status_code,
+        client.post(f"{base}{schedule.pk}/delete/", {"post": "yes"}).status_code,
+    ]
+    client.post(
+        base, {"action": "delete_selected", "_selected_action": [schedule.pk], "post": "yes"}
+    )
+
+    assert seen.status_code == 200 and 'name="_save"' not in seen.content.decode()
+    assert statuses == [403, 403, 403]
+    assert list(model.objects.values_list("pk", flat=True)) == [schedule.pk]
+    assert admin_events(object_type) == []
