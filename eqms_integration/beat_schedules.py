@@ -197,7 +197,8 @@ def beat_task_run(*, task: PeriodicTask, celery_task: Any) -> str:
 
     It is sent before the transaction commits, so that a broker which does not take it (the
     error is raised) rolls its event back: an event that says a task started when it never
-    left is worse than the remaining case, a commit failing after the send."""
+    left is worse than the remaining case, a commit failing after the send. (A task run
+    eagerly, CELERY_TASK_ALWAYS_EAGER, runs once the transaction commits, as on a worker.)"""
     args, kwargs = json.loads(task.args or "[]"), json.loads(task.kwargs or "{}")
     task_id = str(uuid.uuid4())
     audit.event_record(
@@ -209,5 +210,14 @@ def beat_task_run(*, task: PeriodicTask, celery_task: Any) -> str:
     )
     options = {"queue": task.queue} if task.queue else {}
     headers = {"periodic_task_name": task.name}
-    celery_task.apply_async(args=args, kwargs=kwargs, task_id=task_id, headers=headers, **options)
+
+    def send() -> None:
+        celery_task.apply_async(
+            args=args, kwargs=kwargs, task_id=task_id, headers=headers, **options
+        )
+
+    if celery_task.app.conf.task_always_eager:
+        transaction.on_commit(send)  # it runs in this process: after the commit, as a worker
+    else:
+        send()
     return task_id

@@ -293,6 +293,7 @@ def test_a_periodic_task_of_no_configuration_is_audited_when_added_paused_and_de
 def test_running_selected_tasks_records_one_started_event_each_and_sends_them_with_its_id(
     admin_client, beat_entries, scheduled, django_capture_on_commit_callbacks, monkeypatch
 ):
+    app.loader.import_default_modules()  # the tasks registered, as the action has them
     sent = []
     for name in {beat_entries.task, scheduled.task}:
         monkeypatch.setattr(
@@ -489,6 +490,7 @@ def test_a_task_the_broker_does_not_take_is_reported_and_not_recorded_as_started
     def refused(**kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
+    app.loader.import_default_modules()  # the tasks registered, as the action has them
     sent = []
     monkeypatch.setattr(app.tasks[beat_entries.task], "apply_async", lambda **kw: sent.append(kw))
     monkeypatch.setattr(app.tasks[scheduled.task], "apply_async", refused)
@@ -605,3 +607,25 @@ def test_a_role_that_views_beat_schedules_cannot_add_change_or_delete_them(
     assert statuses == [403, 403, 403]
     assert list(model.objects.values_list("pk", flat=True)) == [schedule.pk]
     assert admin_events(object_type) == []
+
+
+def test_with_tasks_run_eagerly_a_task_run_from_the_admin_runs_once_its_event_is_committed(
+    admin_client, scheduled, django_capture_on_commit_callbacks, monkeypatch
+):
+    app.loader.import_default_modules()  # the tasks registered, as the action has them
+    sent = []
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    monkeypatch.setattr(app.tasks[scheduled.task], "apply_async", lambda **kw: sent.append(kw))
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        admin_client.post(
+            "/admin/django_celery_beat/periodictask/",
+            {"action": "run_tasks", "_selected_action": [scheduled.pk]},
+        )
+        pending = list(sent)
+    for callback in callbacks:
+        callback()
+
+    (event,) = admin_events("beat_task")
+    assert pending == []  # not inside the transaction of the event (and of the request)
+    assert [kw["task_id"] for kw in sent] == [event.changes["task_id"][1]]
