@@ -9,25 +9,29 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
+from audit.admin_history import AuditHistoryMixin
 from eqms_integration import user_admin  # noqa: F401 - registers the audited user admin
 from eqms_integration.beat_admin import (  # and the audited schedule admins
     internal_task_names,
     tasks_audited,
 )
 from eqms_integration.beat_schedules import beat_row_save, beat_task_run
+from eqms_integration.outages import BROKER, outage_report, unavailable_service
 from eqms_integration.text import counted
 
 admin.site.unregister(PeriodicTask)
 
 
 @admin.register(PeriodicTask)
-class ScheduleAdmin(PeriodicTaskAdmin):
+class ScheduleAdmin(AuditHistoryMixin, PeriodicTaskAdmin):
+    # Its History page: the task's `beat_task` events (of a configuration's entry, the edits
+    # beyond its schedule: its schedule's are that configuration's `sync_schedule` events).
+    audit_object_type = "beat_task"
     list_display = (
         "name",
         "managed_by",
@@ -106,7 +110,8 @@ class ScheduleAdmin(PeriodicTaskAdmin):
         self._audited(super().toggle_tasks, request, self._editable(request, queryset))
 
     # django-celery-beat's own action sends without a trace, and to anyone who may view the
-    # list: here it takes the change permission, and each task sent is a `started` event.
+    # list: here it takes the change permission, and each task sent is a `started` event (one
+    # the broker does not take is neither: it is named in an error message).
     @admin.action(description="Run selected tasks", permissions=["change"])
     def run_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
         self.celery_app.loader.import_default_modules()
@@ -116,7 +121,22 @@ class ScheduleAdmin(PeriodicTaskAdmin):
             names = ", ".join(f'"{name}"' for name in missing)
             self.message_user(request, f"Nothing run: task {names} not found.", messages.ERROR)
             return
-        with transaction.atomic():
-            for task, celery_task in chosen:
+        refused: list[str] = []
+        for task, celery_task in chosen:  # each sent and recorded, or neither
+            try:
                 beat_task_run(task=task, celery_task=celery_task)
-        self.message_user(request, f"{counted(len(chosen), 'task')} sent to the workers.")
+            except Exception as exc:
+                if unavailable_service(exc) != BROKER:
+                    raise
+                outage_report(BROKER, exc)
+                refused.append(task.name)  # the cause is logged, once an outage
+        if len(refused) < len(chosen):
+            sent = counted(len(chosen) - len(refused), "task")
+            self.message_user(request, f"{sent} sent to the workers.")
+        if refused:
+            names = ", ".join(refused)
+            self.message_user(
+                request,
+                f"Not sent, and not recorded: {names} (the broker could not be reached).",
+                messages.ERROR,
+            )

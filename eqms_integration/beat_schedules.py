@@ -13,6 +13,7 @@ did to each.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -28,6 +29,7 @@ from django_celery_beat.models import (
 )
 
 from audit import services as audit
+from audit.changes import SECRET_OLD
 
 # (object type in the trail, the fields it compares) per beat model.
 TRAIL: dict[type[Model], tuple[str, tuple[str, ...]]] = {
@@ -64,6 +66,14 @@ TRAIL: dict[type[Model], tuple[str, tuple[str, ...]]] = {
         ),
     ),
 }
+# A periodic task's keyword arguments and headers are JSON anyone may type: the value under a
+# name like these is recorded as "[secret]" (the trail keeps what it is given for ever;
+# key-shaped text anywhere, positional arguments included, is masked by the trail itself).
+JSON_FIELDS = ("kwargs", "headers")
+SECRET_NAME = re.compile(
+    r"(?i)password|passwd|passphrase|secret|token|api[_-]?key|authori[sz]ation|credential"
+    r"|cookie|private[_-]?key"
+)
 SCHEDULE_FIELDS = {"interval": IntervalSchedule, "crontab": CrontabSchedule}
 SCHEDULE_FIELDS |= {"solar": SolarSchedule, "clocked": ClockedSchedule}
 
@@ -91,10 +101,35 @@ def _label(obj: Model) -> str:
     return obj.name if isinstance(obj, PeriodicTask) else str(obj)
 
 
+def _masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: SECRET_OLD if SECRET_NAME.search(str(k)) else _masked(v) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
+
+
+def _without_secrets(text: Any) -> Any:
+    """A task's kwargs or headers (JSON text) with the values of secret-named keys masked."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return text
+    masked = _masked(value)
+    return text if masked == value else json.dumps(masked)
+
+
 def _record(model: type[Model], pk: Any, label: str, before: dict, after: dict) -> bool:
+    # Compared as they are: a change of a secret alone is an update (both sides then read
+    # the same, masked).
     changes = audit.changes_between(before, after)
     if not changes:
         return False
+    if model is PeriodicTask:
+        for name in set(JSON_FIELDS) & set(changes):
+            changes[name] = [_without_secrets(value) for value in changes[name]]
     action = "created" if not before else "deleted" if not after else "updated"
     audit.event_record(
         action=action,
@@ -156,9 +191,14 @@ def tasks_using(schedule: Model) -> list[int]:
 @transaction.atomic
 def beat_task_run(*, task: PeriodicTask, celery_task: Any) -> str:
     """Send `task` to the workers now, out of its schedule, as django-celery-beat's "Run
-    selected tasks" does (its arguments, queue and `periodic_task_name` header), once the
-    transaction commits; its `started` event names the Celery task id it is sent with (the
-    request_id of the events the task records). Returns that id."""
+    selected tasks" does (its arguments, queue and `periodic_task_name` header), with its
+    `started` event naming the Celery task id it is sent with (the request_id of the events
+    the task records). Returns that id.
+
+    It is sent before the transaction commits, so that a broker which does not take it (the
+    error is raised) rolls its event back: an event that says a task started when it never
+    left is worse than the remaining case, a commit failing after the send. (A task run
+    eagerly, CELERY_TASK_ALWAYS_EAGER, runs once the transaction commits, as on a worker.)"""
     args, kwargs = json.loads(task.args or "[]"), json.loads(task.kwargs or "{}")
     task_id = str(uuid.uuid4())
     audit.event_record(
@@ -170,9 +210,14 @@ def beat_task_run(*, task: PeriodicTask, celery_task: Any) -> str:
     )
     options = {"queue": task.queue} if task.queue else {}
     headers = {"periodic_task_name": task.name}
-    transaction.on_commit(
-        lambda: celery_task.apply_async(
+
+    def send() -> None:
+        celery_task.apply_async(
             args=args, kwargs=kwargs, task_id=task_id, headers=headers, **options
         )
-    )
+
+    if celery_task.app.conf.task_always_eager:
+        transaction.on_commit(send)  # it runs in this process: after the commit, as a worker
+    else:
+        send()
     return task_id

@@ -234,3 +234,24 @@ def test_time_filters_out_of_range_once_in_utc_are_a_400_or_an_answer_never_a_50
         assert response.status_code in (200, 400), response.content
         if response.status_code == 400:
             assert list(response.json()["errors"]) == [name]
+
+
+@pytest.mark.parametrize(
+    "object_type", ["beat_interval", "beat_crontab", "beat_solar", "beat_clocked", "beat_task"]
+)
+def test_the_beat_object_types_are_filters_of_the_list_and_of_its_csv(client_for, object_type):
+    services.event_record(
+        action="updated",
+        object_type=object_type,
+        object_id=3,
+        object_repr="every 5 minutes",
+        changes={"every": [15, 5]},
+    )
+    auditor = client_for("Auditor")
+
+    listed = auditor.get(f"{LIST}?object_type={object_type}")
+    rows = read_csv(auditor.get(f"{LIST}?object_type={object_type}&format=csv"))
+
+    assert listed.status_code == 200
+    assert [e["object_type"] for e in listed.json()["results"]] == [object_type]
+    assert [row["object_type"] for row in rows] == [object_type]

@@ -293,6 +293,7 @@ def test_a_periodic_task_of_no_configuration_is_audited_when_added_paused_and_de
 def test_running_selected_tasks_records_one_started_event_each_and_sends_them_with_its_id(
     admin_client, beat_entries, scheduled, django_capture_on_commit_callbacks, monkeypatch
 ):
+    app.loader.import_default_modules()  # the tasks registered, as the action has them
     sent = []
     for name in {beat_entries.task, scheduled.task}:
         monkeypatch.setattr(
@@ -447,3 +448,184 @@ def test_an_edit_of_a_configuration_entry_beyond_its_schedule_is_a_beat_task_eve
         ("updated", {"enabled": [True, False]})
     ]
     assert {e.actor_name for e in admin_events("beat_task") + schedule_events} == {"boss"}
+
+
+def test_the_history_page_of_a_periodic_task_shows_its_beat_task_events(admin_client):
+    from django_celery_beat.models import IntervalSchedule
+
+    hourly = IntervalSchedule.objects.create(every=1, period="hours")
+    task = PeriodicTask.objects.create(name="nightly export", task="reports.x", interval=hourly)
+    admin_client.post(
+        "/admin/django_celery_beat/periodictask/",
+        {"action": "disable_tasks", "_selected_action": [task.pk]},
+    )
+
+    page = admin_client.get(f"/admin/django_celery_beat/periodictask/{task.pk}/history/")
+
+    (event,) = admin_events("beat_task")
+    assert page.status_code == 200
+    assert f"/admin/audit/auditevent/{event.pk}/change/" in page.content.decode()
+
+
+@pytest.mark.parametrize(("page", "form", "object_type"), SCHEDULE_FORMS)
+def test_the_history_page_of_each_beat_schedule_lists_its_events(
+    admin_client, page, form, object_type
+):
+    admin_client.post(
+        f"/admin/django_celery_beat/{page}/add/", {**form, **inline_rows(None, "interval")}
+    )
+    (event,) = admin_events(object_type)
+
+    history = admin_client.get(f"/admin/django_celery_beat/{page}/{event.object_id}/history/")
+
+    assert history.status_code == 200
+    assert f"/admin/audit/auditevent/{event.pk}/change/" in history.content.decode()
+
+
+def test_a_task_the_broker_does_not_take_is_reported_and_not_recorded_as_started(
+    admin_client, beat_entries, scheduled, monkeypatch
+):
+    from kombu.exceptions import OperationalError
+
+    def refused(**kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    app.loader.import_default_modules()  # the tasks registered, as the action has them
+    sent = []
+    monkeypatch.setattr(app.tasks[beat_entries.task], "apply_async", lambda **kw: sent.append(kw))
+    monkeypatch.setattr(app.tasks[scheduled.task], "apply_async", refused)
+
+    response = admin_client.post(
+        "/admin/django_celery_beat/periodictask/",
+        {"action": "run_tasks", "_selected_action": [beat_entries.pk, scheduled.pk]},
+        follow=True,
+    )
+
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 200
+    assert f"Not sent, and not recorded: {scheduled.name} (the broker could not" in page
+    assert "6379" not in page  # the cause is logged, not shown
+    (event,) = admin_events("beat_task")
+    assert (event.action, event.object_repr) == ("started", beat_entries.name)
+    assert [kw["task_id"] for kw in sent] == [event.changes["task_id"][1]]
+
+
+def test_a_periodic_task_argument_or_header_named_as_a_secret_is_masked_in_its_events(
+    admin_client,
+):
+    from django_celery_beat.models import IntervalSchedule
+
+    hourly = IntervalSchedule.objects.create(every=1, period="hours")
+    form = {
+        "name": "export to the archive",
+        "regtask": "webhooks.tasks.sweep_webhook_deliveries",
+        "interval": str(hourly.pk),
+        "args": "[]",
+        "kwargs": '{"days": 7, "smtp": {"password": "hunter2-first"}, "api_token": "tok-1"}',
+        "headers": '{"Authorization": "Bearer abc.def"}',
+        "enabled": "on",
+    }
+    added = admin_client.post("/admin/django_celery_beat/periodictask/add/", form)
+    task = PeriodicTask.objects.get(name="export to the archive")
+    changed = admin_client.post(
+        f"/admin/django_celery_beat/periodictask/{task.pk}/change/",
+        {**form, "kwargs": form["kwargs"].replace("hunter2-first", "hunter2-second")},
+    )
+
+    assert (added.status_code, changed.status_code) == (302, 302)
+    trail = json.dumps(beat_trail("beat_task"))
+    for secret in ("hunter2", "tok-1", "abc.def"):
+        assert secret not in trail
+    (created, updated) = beat_trail("beat_task")
+    assert json.loads(created[1]["kwargs"][1]) == {
+        "days": 7,
+        "smtp": {"password": "[secret]"},
+        "api_token": "[secret]",
+    }
+    assert json.loads(created[1]["headers"][1]) == {"Authorization": "[secret]"}
+    assert updated == ("updated", {"kwargs": [created[1]["kwargs"][1]] * 2})
+
+
+def test_schedules_deleted_with_the_bulk_action_are_recorded_with_the_tasks_they_took(
+    admin_client, scheduled
+):
+    from django_celery_beat.models import IntervalSchedule
+
+    spare = IntervalSchedule.objects.create(every=7, period="days")
+    interval = scheduled.interval
+
+    response = admin_client.post(
+        "/admin/django_celery_beat/intervalschedule/",
+        {"action": "delete_selected", "_selected_action": [interval.pk, spare.pk], "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert not IntervalSchedule.objects.filter(pk__in=[interval.pk, spare.pk]).exists()
+    assert sorted(e.object_id for e in admin_events("beat_interval")) == sorted(
+        [str(interval.pk), str(spare.pk)]
+    )
+    assert {e.action for e in admin_events("beat_interval")} == {"deleted"}
+    (schedule_event,) = [e for e in admin_events("sync_schedule") if e.channel == "admin"]
+    assert schedule_event.action == "deleted"
+
+
+SCHEDULE_ROWS = {
+    "intervalschedule": {"every": 3, "period": "hours"},
+    "crontabschedule": {"minute": "0", "hour": "4", "timezone": "UTC"},
+    "solarschedule": {"event": "sunset", "latitude": 1, "longitude": 2},
+    "clockedschedule": {"clocked_time": "2027-01-01T00:00:00Z"},
+}
+
+
+@pytest.mark.parametrize("role", ["Manager", "Auditor"])
+@pytest.mark.parametrize(("page", "form", "object_type"), SCHEDULE_FORMS)
+def test_a_role_that_views_beat_schedules_cannot_add_change_or_delete_them(
+    client, make_user, role, page, form, object_type
+):
+    from django.apps import apps
+
+    viewer = make_user("viewer", role=role)
+    viewer.is_staff = True
+    viewer.save(update_fields=["is_staff"])
+    client.login(username="viewer", password="pw-12345678")
+    model = apps.get_model("django_celery_beat", page)
+    schedule = model.objects.create(**SCHEDULE_ROWS[page])
+    base = f"/admin/django_celery_beat/{page}/"
+    posted = {**form, **inline_rows(None, "interval")}
+
+    seen = client.get(f"{base}{schedule.pk}/change/")
+    statuses = [
+        client.post(f"{base}add/", posted).status_code,
+        client.post(f"{base}{schedule.pk}/change/", posted).status_code,
+        client.post(f"{base}{schedule.pk}/delete/", {"post": "yes"}).status_code,
+    ]
+    client.post(
+        base, {"action": "delete_selected", "_selected_action": [schedule.pk], "post": "yes"}
+    )
+
+    assert seen.status_code == 200 and 'name="_save"' not in seen.content.decode()
+    assert statuses == [403, 403, 403]
+    assert list(model.objects.values_list("pk", flat=True)) == [schedule.pk]
+    assert admin_events(object_type) == []
+
+
+def test_with_tasks_run_eagerly_a_task_run_from_the_admin_runs_once_its_event_is_committed(
+    admin_client, scheduled, django_capture_on_commit_callbacks, monkeypatch
+):
+    app.loader.import_default_modules()  # the tasks registered, as the action has them
+    sent = []
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    monkeypatch.setattr(app.tasks[scheduled.task], "apply_async", lambda **kw: sent.append(kw))
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        admin_client.post(
+            "/admin/django_celery_beat/periodictask/",
+            {"action": "run_tasks", "_selected_action": [scheduled.pk]},
+        )
+        pending = list(sent)
+    for callback in callbacks:
+        callback()
+
+    (event,) = admin_events("beat_task")
+    assert pending == []  # not inside the transaction of the event (and of the request)
+    assert [kw["task_id"] for kw in sent] == [event.changes["task_id"][1]]
