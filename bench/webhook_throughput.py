@@ -650,6 +650,7 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="profile a backlog drain instead")
     parser.add_argument("--profile-ncrs", type=int, default=600)
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument("--redis-db", type=int, default=8, help="flushed at start and end")
     args = parser.parse_args()
     raise_on_sigterm()
     only = set(args.only.split(","))
@@ -676,6 +677,7 @@ def main() -> None:
                     webhook_worker_args=webhook_worker_args,
                     pg_port=pg.port,
                     keep_logs=args.keep_logs,
+                    redis_db=args.redis_db,
                 ) as stack,
             ):
                 key = stack.api_key("bench", NCR_SCOPES)
@@ -697,6 +699,7 @@ def main() -> None:
             worker_args=worker_args,
             webhook_worker_args=webhook_worker_args,
             keep_logs=args.keep_logs,
+            redis_db=args.redis_db,
         ) as stack:
             key = stack.api_key("bench", NCR_SCOPES)
             print(f"stack: {stack.describe()}", flush=True)
