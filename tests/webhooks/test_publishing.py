@@ -314,6 +314,20 @@ def test_the_message_of_a_commit_made_in_a_request_leaves_once_its_response_is_s
     assert (task, sorted(batch)) == (DELIVER_MANY, ids)
 
 
+def test_with_publishing_after_the_response_off_a_request_publishes_at_commit(
+    make_subscription, django_capture_on_commit_callbacks, settings
+):
+    make_subscription()
+    settings.WEBHOOK_PUBLISH_AFTER_RESPONSE = False
+
+    with serving_a_request():
+        with django_capture_on_commit_callbacks(execute=True):
+            quality.ncr_create(title="A")
+        assert broker_messages() == [(DELIVER, [WebhookDelivery.objects.get().pk])]
+
+    assert broker_messages() == []
+
+
 def test_the_commits_of_one_request_leave_together_after_its_response(
     make_subscription, django_capture_on_commit_callbacks
 ):

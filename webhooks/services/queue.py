@@ -16,7 +16,8 @@ the server closes the response): publishing is not on the caller's path, and a b
 down delays no answer. The deliveries are committed and marked enqueued before that, so a
 process killed in between loses no delivery: the sweeper's probe finds their messages missing
 and sends them (WEBHOOK_REQUEUE_AFTER_SECONDS), as for a message lost in the broker. Outside a
-request (workers, commands) they are published at commit."""
+request (workers, commands), or with WEBHOOK_PUBLISH_AFTER_RESPONSE off, they are published
+at commit."""
 
 from __future__ import annotations
 
@@ -150,7 +151,7 @@ def _publish_held() -> None:
 def request_started(**kwargs: object) -> None:
     """request_started receiver: hold this request's messages until its response is sent."""
     _publish_held()  # a request before it on this thread that never finished: send its now
-    _request.held = []
+    _request.held = [] if settings.WEBHOOK_PUBLISH_AFTER_RESPONSE else None
 
 
 def request_finished(**kwargs: object) -> None:
