@@ -346,6 +346,8 @@ WEBHOOK_CIRCUIT_FAILURES = env_int("WEBHOOK_CIRCUIT_FAILURES", 5, minimum=1)
 WEBHOOK_CIRCUIT_PROBE_SECONDS = env_int("WEBHOOK_CIRCUIT_PROBE_SECONDS", 60, minimum=1)
 # Deliveries one task claims, sends (side by side) and records together at most.
 WEBHOOK_DELIVERY_BATCH_SIZE = env_int("WEBHOOK_DELIVERY_BATCH_SIZE", 50, minimum=1)
+# In a request, publish the delivery messages after the response has been sent (not at commit).
+WEBHOOK_PUBLISH_AFTER_RESPONSE = env_bool("WEBHOOK_PUBLISH_AFTER_RESPONSE", True)
 WEBHOOK_TEST_RATE = env_str("WEBHOOK_TEST_RATE", "10/minute")
 
 CELERY_BEAT_SCHEDULE["webhooks-sweep-deliveries"] = {

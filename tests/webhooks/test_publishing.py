@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from django.core import signals
 from django.db import transaction
 
 from eqms_integration.celery import app
 from quality import services as quality
+from quality.models import NCR
 from tests.webhooks.conftest import (
     DELIVER,
     DELIVER_MANY,
@@ -270,3 +274,124 @@ def test_celery_beat_runs_the_sweeper_on_the_configured_interval(settings):
     assert entry["task"] == "webhooks.tasks.sweep_webhook_deliveries"
     assert entry["task"] in app.tasks
     assert entry["schedule"] == settings.WEBHOOK_SWEEP_INTERVAL_SECONDS
+
+
+@contextmanager
+def serving_a_request() -> Iterator[None]:
+    """What the WSGI server does around a request: request_started, then request_finished once
+    the response has been sent (without Django's connection clean-up, which would end the
+    test's transaction; its test client leaves that out too)."""
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        signals.request_started.send(sender=None)
+        try:
+            yield
+        finally:
+            signals.request_finished.send(sender=None)
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+def test_the_message_of_a_commit_made_in_a_request_leaves_once_its_response_is_sent(
+    make_subscription, django_capture_on_commit_callbacks
+):
+    for name in ("ERP", "MES"):
+        make_subscription(name=name)
+
+    with serving_a_request():
+        with django_capture_on_commit_callbacks(execute=True):
+            quality.ncr_create(title="A")
+        # Committed and marked as enqueued, but the message waits for the response.
+        assert broker_messages() == []
+        assert WebhookDelivery.objects.filter(enqueued_at__isnull=False).count() == 2
+
+    ids = sorted(WebhookDelivery.objects.values_list("id", flat=True))
+    [(task, [batch])] = broker_messages()
+    assert (task, sorted(batch)) == (DELIVER_MANY, ids)
+
+
+def test_with_publishing_after_the_response_off_a_request_publishes_at_commit(
+    make_subscription, django_capture_on_commit_callbacks, settings
+):
+    make_subscription()
+    settings.WEBHOOK_PUBLISH_AFTER_RESPONSE = False
+
+    with serving_a_request():
+        with django_capture_on_commit_callbacks(execute=True):
+            quality.ncr_create(title="A")
+        assert broker_messages() == [(DELIVER, [WebhookDelivery.objects.get().pk])]
+
+    assert broker_messages() == []
+
+
+def test_the_commits_of_one_request_leave_together_after_its_response(
+    make_subscription, django_capture_on_commit_callbacks
+):
+    for name in ("ERP", "MES"):
+        make_subscription(name=name)
+
+    with serving_a_request():
+        for title in ("A", "B"):
+            with django_capture_on_commit_callbacks(execute=True):
+                quality.ncr_create(title=title)
+
+    ids = sorted(WebhookDelivery.objects.values_list("id", flat=True))
+    assert len(ids) == 4
+    [(task, [batch])] = broker_messages()
+    assert (task, sorted(batch)) == (DELIVER_MANY, ids)
+
+
+def test_a_request_whose_messages_meet_the_broker_down_loses_nothing(
+    make_subscription, django_capture_on_commit_callbacks
+):
+    for name in ("ERP", "MES"):
+        make_subscription(name=name)
+
+    with broker_down(), serving_a_request(), django_capture_on_commit_callbacks(execute=True):
+        ncr = quality.ncr_create(title="A")  # the change stands
+
+    assert NCR.objects.filter(pk=ncr.pk).exists() and broker_messages() == []
+    assert not WebhookDelivery.objects.filter(enqueued_at__isnull=False).exists()
+    assert services.deliveries_sweep() == 2  # the next sweep sends them
+    assert sorted(deliveries_handed_to_workers()) == sorted(
+        WebhookDelivery.objects.values_list("id", flat=True)
+    )
+
+
+def test_a_rolled_back_ncr_update_leaves_no_event_and_sends_nothing(
+    make_subscription, django_capture_on_commit_callbacks
+):
+    make_subscription()
+    ncr = quality.ncr_create(title="A")
+    WebhookEvent.objects.all().delete()
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        quality.ncr_update(ncr, {"title": "B"})
+        raise RuntimeError("the caller fails after the NCR was changed")
+
+    assert callbacks == [] and broker_messages() == []
+    assert WebhookEvent.objects.count() == 0 and WebhookDelivery.objects.count() == 0
+    assert NCR.objects.get(pk=ncr.pk).title == "A"
+
+
+def test_an_event_goes_only_to_active_subscriptions_that_list_its_type(make_subscription):
+    both, _ = make_subscription(name="Both", events=["ncr.updated", "ncr.created"])
+    make_subscription(name="Other", events=["ncr.created", "capa.updated"])
+    make_subscription(name="Off", events=["ncr.updated"], is_active=False)
+    ncr = quality.ncr_create(title="A")
+    WebhookEvent.objects.all().delete()
+
+    event = services.event_publish(event_type="ncr.updated", data={"id": ncr.pk})
+
+    assert event is not None and WebhookEvent.objects.get().pk == event.pk
+    assert list(event.deliveries.values_list("subscription_id", flat=True)) == [both.pk]
+    assert services.event_publish(event_type="capa.closed", data={}) is None
+    assert WebhookEvent.objects.count() == 1

@@ -8,12 +8,21 @@ requests do not each wait for the broker's connection timeout.
 On commit, one broker message goes out per committed batch (an event and its deliveries to
 every subscription), not one per delivery: `deliver_webhooks` with at most
 WEBHOOK_DELIVERY_BATCH_SIZE ids, which one worker task claims and sends together. Publishing
-costs about a millisecond per message, and that time is on the request's path. The sweeper
-sends what it finds in the same batches."""
+costs about a millisecond per message. The sweeper sends what it finds in the same batches.
+
+In a request (between Django's request_started and request_finished) the messages of its
+commits are held and published when the response has been sent (request_finished fires when
+the server closes the response): publishing is not on the caller's path, and a broker that is
+down delays no answer. The deliveries are committed and marked enqueued before that, so a
+process killed in between loses no delivery: the sweeper's probe finds their messages missing
+and sends them (WEBHOOK_REQUEUE_AFTER_SECONDS), as for a message lost in the broker. Outside a
+request (workers, commands), or with WEBHOOK_PUBLISH_AFTER_RESPONSE off, they are published
+at commit."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Mapping
 
 from celery import current_app
@@ -111,9 +120,43 @@ def delivery_schedule(delivery_id: int, wait: float) -> bool:
     return bool(marked) and deliveries_enqueue({delivery_id: wait}) == 1
 
 
+# The delivery ids committed by the request this thread serves, not published yet; None
+# outside a request.
+_request = threading.local()
+
+
+def _enqueue_committed(delivery_ids: list[int]) -> None:
+    held = getattr(_request, "held", None)
+    if held is None:
+        deliveries_enqueue(delivery_ids)
+    else:
+        held.extend(delivery_ids)
+
+
 def deliveries_enqueue_on_commit(delivery_ids: list[int]) -> None:
     if delivery_ids:
-        transaction.on_commit(lambda: deliveries_enqueue(delivery_ids))
+        transaction.on_commit(lambda: _enqueue_committed(delivery_ids))
+
+
+def _publish_held() -> None:
+    held, _request.held = getattr(_request, "held", None), None
+    if not held:
+        return
+    try:
+        deliveries_enqueue(held)
+    except Exception:  # never into the server's close; enqueued_at stands: the probe finds them
+        logger.exception("could not enqueue %d webhook deliveries", len(held))
+
+
+def request_started(**kwargs: object) -> None:
+    """request_started receiver: hold this request's messages until its response is sent."""
+    _publish_held()  # a request before it on this thread that never finished: send its now
+    _request.held = [] if settings.WEBHOOK_PUBLISH_AFTER_RESPONSE else None
+
+
+def request_finished(**kwargs: object) -> None:
+    """request_finished receiver: the response is out; publish what the request committed."""
+    _publish_held()
 
 
 def probe_enqueue(probe_id: int) -> None:
