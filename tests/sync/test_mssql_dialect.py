@@ -72,10 +72,10 @@ def test_a_column_named_like_the_issues_injection_stays_one_identifier_in_a_page
 
     assert sql == (
         "SELECT TOP (10) [no]]], [rv]]], [val]] FROM secrets --], [a]]]]b] FROM [dbo].[Parts] "
-        "WHERE [rv]]] IS NOT NULL AND [rv]]] <= %s AND ([rv]]] > %s OR ([rv]]] = %s AND "
-        "[no]]] > %s)) ORDER BY [rv]]], [no]]]"
+        "WHERE [rv]]] IS NOT NULL AND [rv]]] <= %s AND [rv]]] >= %s AND ([rv]]] > %s OR "
+        "([rv]]] = %s AND [no]]] > %s)) ORDER BY [rv]]], [no]]]"
     )
-    assert columns == ["no]", "rv]", INJECTION, "a]]b"] and len(params) == 4
+    assert columns == ["no]", "rv]", INJECTION, "a]]b"] and len(params) == 5
 
 
 def test_a_merge_and_a_fetch_of_such_columns_quote_every_name(sqlserver):
@@ -279,11 +279,11 @@ def test_a_delta_page_on_a_rowversion_compares_it_with_binary_parameters(sqlserv
     assert stored == {"bytes": "00000000000007d1"}
     assert sql == (
         "SELECT TOP (100) [order_id], [rv], [status] FROM [dbo].[Orders] "
-        "WHERE [rv] IS NOT NULL AND [rv] <= %s AND ([rv] > %s OR ([rv] = %s AND [order_id] > %s)) "
-        "ORDER BY [rv], [order_id]"
+        "WHERE [rv] IS NOT NULL AND [rv] <= %s AND [rv] >= %s AND ([rv] > %s OR ([rv] = %s AND "
+        "[order_id] > %s)) ORDER BY [rv], [order_id]"
     )
-    assert params == [bytes.fromhex("0000000000000fa0"), RV, RV, 42]
-    assert all(type(p) is bytes for p in params[:3])
+    assert params == [bytes.fromhex("0000000000000fa0"), RV, RV, RV, 42]
+    assert all(type(p) is bytes for p in params[:4])
 
 
 def test_a_cursor_parameter_is_bytes_whatever_form_the_rowversion_arrives_in():
@@ -300,6 +300,7 @@ def test_our_top_page_is_what_mssql_djangos_own_compiler_writes_for_a_sliced_que
     at = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
     queryset = (
         Equipment.objects.filter(updated_at__isnull=False, updated_at__lte=at)
+        .filter(updated_at__gte=at)
         .filter(Q(updated_at__gt=at) | (Q(updated_at=at) & Q(number__gt="EQ-1")))
         .order_by("updated_at", "number")
         .values_list("number", "updated_at", "name")[:5]

@@ -41,8 +41,10 @@ def _keyset_where(
             where[-1] += f" AND {d} <= %s"
             params.append(upper)
         if after is not None and after[0] is not None and after[1] is not None:
-            where.append(f"({d} > %s OR ({d} = %s AND {k} > %s))")
-            params += [after[0], after[0], after[1]]
+            # `d >= %s` first: a lower bound an index on (d, k) can start from (the OR alone
+            # made databases walk the index from its first entry on every page: quadratic).
+            where.append(f"{d} >= %s AND ({d} > %s OR ({d} = %s AND {k} > %s))")
+            params += [after[0], after[0], after[0], after[1]]
         elif after is not None and after[0] is not None:  # no key stored: that cursor was read
             where.append(f"{d} > %s")
             params.append(after[0])
