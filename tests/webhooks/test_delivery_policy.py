@@ -292,3 +292,45 @@ def test_throttling_limits_are_set_over_rest(admin_api, receiver):
         f"/api/webhooks/{created.json()['id']}/", {"max_in_flight": 0}, format="json"
     )
     assert refused.status_code == 400 and "max_in_flight" in refused.json()["errors"]
+
+
+RATE_COUNTER = """
+import os, sys, time
+os.environ.update(DEBUG="true", EQMS_VAR_DIR=sys.argv[1], CACHE_URL="")
+os.environ.pop("REDIS_URL", None)
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eqms_integration.settings")
+django.setup()
+from datetime import datetime, UTC
+from webhooks.services import throttle
+second = datetime.fromtimestamp(float(sys.argv[2]), UTC)
+time.sleep(max(float(sys.argv[3]) - time.time(), 0))  # all processes start together
+print(sum(throttle._rate_allowance(7, 20, 3, second) for _ in range(int(sys.argv[4]))))
+"""
+
+
+def test_worker_processes_counting_one_second_on_the_embedded_cache_never_start_more_than_the_limit(
+    tmp_path,
+):
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    second, start_at = str(time.time() + 60), str(time.time() + 3)
+
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RATE_COUNTER, str(tmp_path), second, start_at, "10"],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+
+    admitted = [int(worker.communicate(timeout=120)[0].strip()) for worker in workers]
+    # 4 processes x 10 claims of 3 ask for 120 starts in one second limited to 20: exactly 20
+    # start (the embedded stack's file cache counts under a lock every process shares).
+    assert sum(admitted) == 20

@@ -5,9 +5,9 @@ A worker checks the deliveries it has just claimed; those over a limit are given
 pending, due a moment later, the claim's attempt not counted: no attempt is spent) and sent
 again with a countdown. In flight is counted in the database (deliveries `delivering`, on the
 small status index; a dead worker's lease ends, so nothing leaks); the rate in the cache, one
-counter per subscription and second (atomic on Redis; on the embedded stack's file cache a
-counter may be overrun by a few when two processes count at once). A cache that is down
-limits nothing rather than stopping deliveries.
+counter per subscription and second, exact across all processes (Redis' atomic INCR; on the
+embedded stack, eqms_integration.cache's file cache counts under a lock file every local
+process shares). A cache that is down limits nothing rather than stopping deliveries.
 """
 
 from __future__ import annotations
