@@ -50,13 +50,6 @@ def utc_iso(moment: datetime) -> str:
     return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
-def event_content(row: dict[str, Any]) -> dict[str, Any]:
-    """The hashed content of an event, from a mapping of its columns (e.g. `.values()`)."""
-    content = {name: row[name] for name in EVENT_FIELDS}
-    content["occurred_at"] = utc_iso(row["occurred_at"])
-    return content
-
-
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

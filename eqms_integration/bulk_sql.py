@@ -514,8 +514,6 @@ def copy_rows(
     it is kept)."""
     if connection.vendor != "postgresql":
         return None
-    if ids and not isinstance(rows, Sequence):
-        rows = list(rows)
     rows = iter(rows)
     first = next(rows, None)
     if first is None:

@@ -166,7 +166,9 @@ def event_record(
         # One prepared INSERT … RETURNING (Model.save's compile, signals and field walk cost
         # more than the statement on the path of every NCR/CAPA change).
         with connection.cursor() as cursor:
-            cursor.execute(_PG_INSERT, [*values[:9], _CHANGES_TEXT(values[9]), *values[10:]])
+            params = list(values)
+            params[_CHANGES_AT] = _CHANGES_TEXT(values[_CHANGES_AT])
+            cursor.execute(_PG_INSERT, params)
             (pk,) = cursor.fetchone()
         return AuditEvent.from_db(connection.alias, _COLUMNS, [pk, *values])
     event = AuditEvent(None, *values)
@@ -208,12 +210,13 @@ def events_record_many(
 # (action, object_type, object_id, object_repr, changes, reason): an event of a bulk writer.
 EventRow = tuple[str, str, Any, str, Mapping[str, Any] | None, str]
 _CHANGES_TEXT = bulk_sql.json_text(AuditEvent._meta.get_field("changes").encoder)
-_PG_INSERT = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(  # noqa: S608 - own names
-    '"' + AuditEvent._meta.db_table.replace('"', '""') + '"',
-    ", ".join('"' + column.replace('"', '""') + '"' for column in _COLUMNS[1:]),
+_PG_INSERT = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(  # noqa: S608 - checked names
+    bulk_sql.quote(AuditEvent._meta.db_table, "postgresql"),
+    ", ".join(bulk_sql.quote(column, "postgresql") for column in _COLUMNS[1:]),
     ", ".join(["%s"] * (len(_COLUMNS) - 1)),
-    '"' + _COLUMNS[0].replace('"', '""') + '"',
+    bulk_sql.quote(_COLUMNS[0], "postgresql"),
 )
+_CHANGES_AT = _COLUMNS.index("changes") - 1  # in _values(), which has no id
 
 
 def events_record_rows(
