@@ -194,16 +194,8 @@ def one_way_problems(mappings: list[dict], direction: str) -> tuple[list[str], l
     return refused, warnings
 
 
-def reverse(transform: Any, value: Any) -> Any:
-    for spec in reversed(normalise(transform)) if transform else []:
-        undo = REVERSE.get(spec["type"])
-        if undo is not None:
-            value = undo(value, spec)
-    return value
-
-
 def reverse_compiled(transform: Any) -> list[tuple[Callable[[Any, dict], Any], dict]]:
-    """The steps of `reverse(transform, value)` as (function, spec) pairs, validated once:
-    applying them in order is `reverse` without normalising the transform for every value."""
+    """The inverse of `transform` as (function, spec) pairs, validated once: applying them in
+    order turns a QMS value into the external one (steps with no inverse pass)."""
     steps = reversed(normalise(transform)) if transform else []
     return [(REVERSE[spec["type"]], spec) for spec in steps if spec["type"] in REVERSE]

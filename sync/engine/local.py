@@ -5,7 +5,7 @@ rows changed since a cursor, and retire rows the source no longer has."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -127,14 +127,7 @@ class LocalStore(ABC):
     def changed(self, after: LocalCursor | None, upper: datetime, size: int) -> Iterator[list[Any]]:
         """Rows with (updated_at, id) > after and updated_at <= upper, in that order, in pages
         (keyset: rows changing meanwhile are neither skipped nor read twice)."""
-        while True:
-            page = list(self._window(after, upper)[:size])
-            if not page:
-                return
-            yield page
-            after = (page[-1].updated_at, page[-1].pk)
-            if len(page) < size:
-                return
+        return self._pages(lambda window: list(window[:size]), after, upper, size)
 
     def changed_rows(
         self, after: LocalCursor | None, upper: datetime, size: int
@@ -143,11 +136,24 @@ class LocalStore(ABC):
         `updated_at` and the `row_fields()`, enough for `values_of` and `external_id_of` (what
         a one-way outbound run reads of a row; it never writes QMS rows)."""
         names = ["pk", "updated_at", *(f for f in self.row_fields() if f != "updated_at")]
+
+        def page(window: models.QuerySet) -> list[Any]:
+            rows = window.values_list(*names)[:size]
+            return [SimpleNamespace(**dict(zip(names, row, strict=True))) for row in rows]
+
+        return self._pages(page, after, upper, size)
+
+    def _pages(
+        self,
+        read: Callable[[models.QuerySet], list[Any]],
+        after: LocalCursor | None,
+        upper: datetime,
+        size: int,
+    ) -> Iterator[list[Any]]:
+        """Pages of `read(window)` (at most `size` rows, each with `updated_at` and `pk`), the
+        window moved past the last row of each."""
         while True:
-            page = [
-                SimpleNamespace(**dict(zip(names, row, strict=True)))
-                for row in self._window(after, upper).values_list(*names)[:size]
-            ]
+            page = read(self._window(after, upper))
             if not page:
                 return
             yield page

@@ -67,24 +67,19 @@ def row_typer(config: SyncConfiguration) -> Callable[[dict[str, Any]], dict[str,
 
 def unmap(config: SyncConfiguration, external_id: str, values: dict[str, Any]) -> dict[str, Any]:
     """Typed QMS values -> the external row to write (the key column holds the external id)."""
-    row: dict[str, Any] = {config.remote_key: external_id}
-    for mapping in config.field_mappings:
-        try:
-            row[mapping["remote"]] = transforms.reverse(
-                mapping.get("transform"), values.get(mapping["local"])
-            )
-        except transforms.TransformError as exc:
-            raise transforms.TransformError(f"{mapping['local']}: {exc}") from None
-    return row
+    return row_unmapper(config)(external_id, values)
 
 
 def row_unmapper(config: SyncConfiguration) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
     """`unmap(config, external_id, values)` as one function with the transforms normalised
     once, not per value: build it once per batch, apply it to each row."""
-    steps = [
-        (mapping["local"], mapping["remote"], transforms.reverse_compiled(mapping.get("transform")))
-        for mapping in config.field_mappings
-    ]
+    steps = []
+    for mapping in config.field_mappings:
+        try:
+            functions = transforms.reverse_compiled(mapping.get("transform"))
+        except transforms.TransformError as exc:
+            raise transforms.TransformError(f"{mapping['local']}: {exc}") from None
+        steps.append((mapping["local"], mapping["remote"], functions))
     key = config.remote_key
 
     def unmapped(external_id: str, values: dict[str, Any]) -> dict[str, Any]:

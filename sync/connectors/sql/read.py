@@ -155,7 +155,7 @@ def fetch_rows(
     size = _keys_per_select(db, kind)
     found: list[dict[str, Any]] = []
     numbered = db.vendor == "postgresql"
-    with _cursor(db) as cursor:
+    with numbered_cursor(db) as cursor:
         for start in range(0, len(unique), size):
             chunk = unique[start : start + size]
             if numbered:
@@ -168,7 +168,7 @@ def fetch_rows(
 
 
 @contextlib.contextmanager
-def _cursor(db: BaseDatabaseWrapper) -> Iterator[Any]:
+def numbered_cursor(db: BaseDatabaseWrapper) -> Iterator[Any]:
     """Django's cursor; on PostgreSQL psycopg's RawCursor instead, for statements written
     with numbered placeholders (`$1`): the values bound by the server, the statement not
     parsed again in Python (psycopg does for each one longer than 4 kB), errors as Django's."""

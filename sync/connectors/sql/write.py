@@ -19,7 +19,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from sync.connectors.base import WriteFailure, external_id
 from sync.connectors.errors import ConnectorError, redact
-from sync.connectors.sql import mssql
+from sync.connectors.sql import mssql, read
 from sync.connectors.sql.identifiers import qualified, quoter
 
 ROWS_PER_STATEMENT = 1000  # rows per multi-row INSERT outside SQL Server (a batch)…
@@ -81,14 +81,8 @@ def _execute_server_side(db: BaseDatabaseWrapper, sql: str, params: list[Any]) -
     """PostgreSQL: a statement with numbered placeholders (`$1`), the values bound by the
     server (Django's cursors format thousands of them into the statement in Python,
     client-side), errors as Django's."""
-    import psycopg
-
-    with db.wrap_database_errors:
-        cursor = psycopg.RawCursor(db.connection)
-        try:
-            cursor.execute(sql, params)
-        finally:
-            cursor.close()
+    with read.numbered_cursor(db) as cursor:
+        cursor.execute(sql, params)
 
 
 def _write(db: BaseDatabaseWrapper, sql: str, params: list[Any]) -> DatabaseError | None:
