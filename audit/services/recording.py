@@ -257,7 +257,8 @@ def _event_rows(
     events: Iterable[EventRow], who: context.Current, now: Any, *, json_text: bool
 ) -> Iterator[tuple]:
     """events_record_rows' rows in the table's column order (after id), checked."""
-    head = (now, who.actor.type, who.actor.id, who.actor.name, who.channel)
+    when = bulk_sql.copy_time(now) if json_text else now  # COPY takes the time as text
+    head = (when, who.actor.type, who.actor.id, who.actor.name, who.channel)
     request_id, client_ip = who.request_id, who.client_ip
     kinds: set[tuple[str, str]] = set()
     search = _ANY_TOKEN.search
