@@ -303,6 +303,32 @@ def test_bulk_sql_insert_and_update_write_through_the_services_database():
     assert connection.vendor in ("sqlite", "postgresql")
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_a_copy_stores_each_time_to_the_microsecond_whatever_its_zone_or_none():
+    from datetime import UTC, datetime, timezone
+
+    from django.utils import timezone as django_timezone
+
+    columns = [f.column for f in Equipment._meta.concrete_fields if not f.primary_key]
+    columns = columns[2:] + columns[:2]  # created_at and updated_at last
+    times = [
+        datetime(2026, 12, 1, 20, 0, 0, 123456, tzinfo=UTC),
+        datetime(2026, 6, 30, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=5, minutes=45))),
+        datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=timezone(timedelta(hours=-3, seconds=30))),
+    ]
+    base = ["", "", "", "", "", "active", None]
+    rows = [[f"T-{i}", "Timed", *base, at, at] for i, at in enumerate(times)]
+    rows.append(["T-shared-a", "Shared", *base, times[0], times[1]])  # one object, two columns
+    rows.append(["T-shared-b", "Shared", *base, times[0], times[1]])
+
+    bulk_sql.copy_rows(Equipment, columns, rows)
+
+    stored = {e.number: (e.created_at, e.updated_at) for e in Equipment.objects.all()}
+    assert [stored[f"T-{i}"] for i in range(3)] == [(at, at) for at in times]
+    assert stored["T-shared-a"] == stored["T-shared-b"] == (times[0], times[1])
+    assert django_timezone.is_aware(stored["T-0"][0])
+
+
 def test_a_row_for_a_closed_ncr_fails_alone_naming_it_and_is_not_tried_again(tmp_path):
     import sqlite3
 
