@@ -66,32 +66,30 @@ def _checked_changes(action: str, changes: Mapping[str, Any] | None) -> dict[str
     for name, pair in (changes or {}).items():
         if not isinstance(pair, list | tuple) or len(pair) != 2:
             raise ValueError(f"changes[{name!r}] must be [old, new], not {pair!r}.")
-        plain = _plain_pair(pair)
+        old, new = pair
+        # json_safe of the pair for the kinds sync batches hold (None, numbers, text,
+        # dates), in a fraction of its time; json_safe itself for anything else.
+        old, new = _plain(old), _plain(new)
         safe[name if type(name) is str else str(name)] = (
-            plain if plain is not None else json_safe(list(pair))
+            [old, new] if old is not _OTHER and new is not _OTHER else json_safe(list(pair))
         )
     return safe
 
 
-_SCALARS = (type(None), bool, int)
+_SCALARS = frozenset({type(None), bool, int})
 _ANY_TOKEN = re.compile("|".join(f"(?:{pattern.pattern})" for pattern in TOKEN_PATTERNS))
+_OTHER = object()  # a value _plain leaves to json_safe
 
 
-def _plain_pair(pair: Any) -> list[Any] | None:
-    """json_safe of an [old, new] pair of the kinds sync batches hold (None, numbers, text,
-    dates), in a fraction of its time; None for anything else (json_safe decides)."""
-    out = []
-    for value in pair:
-        kind = type(value)
-        if kind in _SCALARS:
-            out.append(value)
-        elif kind is str:
-            out.append(redact_tokens(value) if _ANY_TOKEN.search(value) else value)
-        elif kind is dt.date:
-            out.append(value.isoformat())
-        else:
-            return None
-    return out
+def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is str:
+        return redact_tokens(value) if _ANY_TOKEN.search(value) else value
+    if kind in _SCALARS:
+        return value
+    if kind is dt.date:
+        return value.isoformat()
+    return _OTHER
 
 
 def _checked_ip(value: str | None) -> str | None:

@@ -5,6 +5,7 @@ seen where a full run read a row without writing its link."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from operator import attrgetter
 from typing import Any
 
 from django.db.models import signals
@@ -52,7 +53,11 @@ def new_link(configuration_id: int, external_id: str) -> SyncLink:
 
 
 _LINK_DEFAULTS = {field.attname: field.get_default() for field in SyncLink._meta.concrete_fields}
-_LINK_MADE_DEFAULTS = [f for f in SyncLink._meta.concrete_fields if callable(f.default)]
+# Defaults made per row (base_values' dict); a field without a default has NOT_PROVIDED, a
+# class, which is callable too: its default is the plain value above, the same every time.
+_LINK_MADE_DEFAULTS = [
+    f for f in SyncLink._meta.concrete_fields if f.has_default() and callable(f.default)
+]
 
 
 def _init_observed() -> bool:
@@ -73,12 +78,13 @@ def links_write(links: Sequence[SyncLink], *, seen_run: int | None) -> None:
     for link in links:
         if seen_run is not None:
             link.last_seen_run = seen_run
-    new = [link for link in links if link.pk is None]
-    old = [link for link in links if link.pk is not None]
+    new = [link for link in links if link.id is None]
+    old = [link for link in links if link.id is not None]
     columns = ["configuration_id", "external_id", *update, "created_at"]
+    values_of = attrgetter(*columns[:-1])
 
-    def rows() -> Iterator[list[Any]]:
-        return ([getattr(link, name) for name in columns[:-1]] + [now] for link in new)
+    def rows() -> Iterator[tuple[Any, ...]]:
+        return ((*values_of(link), now) for link in new)
 
     # PostgreSQL: COPY, each row made as it goes. Elsewhere an INSERT that updates a link
     # written meanwhile.

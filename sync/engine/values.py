@@ -137,12 +137,35 @@ def _round_trip(values: dict[str, Any]) -> dict[str, Any]:
 
 
 # json.dumps(values, sort_keys=True, separators=(",", ":")), without a new encoder per call.
-_DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+_DIGEST_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+# The C encoder JSONEncoder.encode makes for every call, made once (the same arguments, but
+# no check for circular references, which normalised values cannot have).
+_DIGEST_C = (
+    json.encoder.c_make_encoder(
+        None,
+        _DIGEST_ENCODER.default,
+        json.encoder.encode_basestring_ascii,
+        None,
+        ":",
+        ",",
+        True,
+        False,
+        True,
+    )
+    if json.encoder.c_make_encoder is not None
+    else None
+)
+
+
+def _digest_json(values: dict[str, Any]) -> str:
+    if _DIGEST_C is None or type(values) is not dict:
+        return _DIGEST_ENCODER.encode(values)
+    return "".join(_DIGEST_C(values, 0))
 
 
 def digest(values: dict[str, Any]) -> str:
     """The hash of normalised values; equal values, equal hash."""
-    return hashlib.sha256(_DIGEST_JSON(values).encode()).hexdigest()
+    return hashlib.sha256(_digest_json(values).encode()).hexdigest()
 
 
 def differing_fields(left: dict[str, Any], right: dict[str, Any]) -> list[str]:

@@ -101,3 +101,22 @@ def test_a_batchs_compiled_unmapper_writes_the_same_row_and_errors_as_unmap(valu
     else:
         assert unmapped("EQ-1", values) == expected
         assert list(unmapped("EQ-1", values)) == list(expected)  # columns in the same order
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},
+        {"name": "Gauge 1", "status": "active", "calibration_due_date": "2027-01-02"},
+        {"b": 1, "a": [1, 2.5, None, True], "c": {"z": "é ✓", "y": "\u0000"}},
+        {"nan": float("nan"), "inf": float("inf"), "big": 10**30, "neg": -0.0},
+    ],
+)
+def test_a_records_digest_is_the_sha256_of_its_sorted_compact_json(values):
+    import hashlib
+    import json
+
+    from sync.engine.values import digest
+
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"))
+    assert digest(values) == hashlib.sha256(text.encode()).hexdigest()
