@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 
 from django.conf import settings
@@ -67,6 +68,7 @@ class MasterWriter:
         fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         self.columns = [f.column for f in fields]
         self.names = [f.name for f in fields]
+        self.values_of = itemgetter(*self.names)
         self.object_type = _object_type(model)
         self.audited = sorted(self.allowed)
         # Rows written are handed back as instances without Model.__init__ (a tenth of a
@@ -82,7 +84,9 @@ class MasterWriter:
                 "default", ["id", *self.names], [pk, *(values[name] for name in self.names)]
             )
         obj = self.model.__new__(self.model)
-        obj.__dict__.update({name: values[name] for name in self.names})
+        # (values holds exactly the fields' names: the rules' defaults, the row's own fields,
+        # which _valid checked are the model's, and the two times.)
+        obj.__dict__.update(values)
         obj.__dict__[self.model._meta.pk.attname] = pk
         obj._state = state = ModelState()
         state.adding, state.db = False, "default"
@@ -103,10 +107,10 @@ class MasterWriter:
         ids = bulk_sql.draw_ids(self.model, len(rows))
         if ids is not None:
 
-            def stream() -> Iterator[list[Any]]:
+            def stream() -> Iterator[tuple[Any, ...]]:
                 for (index, values), pk in zip(valid, ids, strict=False):
                     results[index] = self._loaded(pk, values)
-                    yield [pk, *(values[name] for name in self.names)]
+                    yield (pk, *self.values_of(values))
 
             bulk_sql.copy_rows(self.model, ["id", *self.columns], stream())
             return results

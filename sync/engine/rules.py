@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from django.core import validators
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -32,7 +33,7 @@ _TYPES: tuple[tuple[type[models.Field], tuple[type, ...]], ...] = (
 
 
 class _FieldRule:
-    __slots__ = ("blank", "choices", "empty", "name", "null", "types", "validators")
+    __slots__ = ("blank", "choices", "empty", "max_length", "name", "null", "types", "validators")
 
     def __init__(self, field: models.Field, types: tuple[type, ...]) -> None:
         self.name = field.name
@@ -41,6 +42,12 @@ class _FieldRule:
         self.empty = tuple(field.empty_values)
         self.choices = frozenset(value for value, _ in field.flatchoices) if field.choices else None
         self.validators = list(field.validators)
+        # A text field's one usual validator (its length) checked inline: calling it was
+        # most of the check of a row.
+        self.max_length: int | None = None
+        if types == (str,) and len(self.validators) == 1 and _is_length(self.validators[0]):
+            self.max_length = self.validators[0].limit_value
+            self.validators = []
 
     def passes(self, value: Any) -> bool:
         if value is None:
@@ -52,6 +59,8 @@ class _FieldRule:
         if value in self.empty:
             return self.blank
         if self.choices is not None and value not in self.choices:
+            return False
+        if self.max_length is not None and len(value) > self.max_length:
             return False
         try:
             for validator in self.validators:
@@ -80,14 +89,29 @@ class Rules:
         self.defaults = {
             rule.name: model._meta.get_field(rule.name).get_default() for rule in self.fields
         }
+        self.by_name = {rule.name: rule for rule in self.fields}
+        # The fields whose default breaks their rule (a required name): a row must give them.
+        # The others' defaults pass, whatever the row, so only the values given are checked.
+        self.required = frozenset(
+            rule.name for rule in self.fields if not rule.passes(self.defaults[rule.name])
+        )
 
     def passes(self, values: Mapping[str, Any]) -> bool:
         """True when full_clean(validate_unique=False) of a row with these values (the
         model's defaults for the fields not given) would pass; False: ask full_clean."""
-        if not self.usable:
+        if not self.usable or not self.required <= values.keys():
             return False
-        get = values.get
-        return all(rule.passes(get(rule.name, self.defaults[rule.name])) for rule in self.fields)
+        rules = self.by_name
+        for name, value in values.items():
+            rule = rules.get(name)
+            if rule is not None and not rule.passes(value):
+                return False
+        return True
+
+
+def _is_length(validator: Any) -> bool:
+    """Django's own max-length check with a fixed limit (not a subclass, not a callable)."""
+    return type(validator) is validators.MaxLengthValidator and type(validator.limit_value) is int
 
 
 _compiled: dict[type[models.Model], Rules] = {}

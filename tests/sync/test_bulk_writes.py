@@ -379,3 +379,35 @@ def test_a_row_for_a_closed_ncr_fails_alone_naming_it_and_is_not_tried_again(tmp
     assert NCR.objects.filter(title="Dent (edited)").exists()  # the other row went through
     assert not SyncRetry.objects.filter(configuration=config).exists()  # it can never succeed
     assert later.failed == 0  # a delta run does not try it again
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"number": "R-1", "name": "Gauge"},
+        {"number": "R-1", "name": "x" * 255, "status": "retired"},
+        {"number": "R-1", "name": "x" * 256},
+        {"number": "R-1", "name": "Nul\x00in the middle"},
+        {"number": "R-1", "name": ""},
+        {"number": "R-1"},
+        {"name": "No number"},
+        {"number": "R-1", "name": "Gauge", "status": "lost"},
+        {"number": "R-1", "name": "Gauge", "status": None},
+        {"number": "R-1", "name": "Gauge", "location": "y" * 256},
+        {"number": "R-1", "name": "Gauge", "calibration_due_date": None},
+        {"number": "n" * 65, "name": "Gauge"},
+    ],
+)
+def test_the_compiled_rules_never_pass_a_row_full_clean_refuses(data):
+    from sync.engine.rules import rules_for
+
+    probe = Equipment(**data)
+    try:
+        probe.full_clean(validate_unique=False)
+        valid = True
+    except ValidationError:
+        valid = False
+
+    passes = rules_for(Equipment).passes(data)
+
+    assert passes == valid  # (for these kinds of value the shortcut decides them all)
