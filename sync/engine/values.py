@@ -61,7 +61,7 @@ def typed_converter(entity_type: str, names: list[str]) -> Callable[[dict[str, A
     for name in names:
         field = model._meta.get_field(name)
         empty_text = isinstance(field, _TEXT_FIELDS) and not field.null
-        fields.append((name, field.to_python, empty_text))
+        fields.append((name, field.to_python, empty_text, _already_typed(field)))
 
     def convert(values: dict[str, Any]) -> dict[str, Any]:
         for name, value in values.items():
@@ -74,8 +74,10 @@ def typed_converter(entity_type: str, names: list[str]) -> Callable[[dict[str, A
             if problem := unstorable(value):
                 raise ValidationError({name: f"The value holds {problem}, which cannot be stored."})
         result = {}
-        for name, to_python, empty_text in fields:
-            value = to_python(values[name])
+        for name, to_python, empty_text, typed in fields:
+            value = values[name]
+            if type(value) is not typed:  # (a value of that type to_python gives back as is)
+                value = to_python(value)
             if value is None:
                 if empty_text:
                     value = ""  # an external NULL is the QMS's empty text
@@ -85,6 +87,19 @@ def typed_converter(entity_type: str, names: list[str]) -> Callable[[dict[str, A
         return result
 
     return convert
+
+
+def _already_typed(field: models.Field) -> type | None:
+    """The type whose values the field's `to_python` returns unchanged, where that is
+    Django's own to_python: text for text fields, a date (not a datetime) for date fields."""
+    kind = type(field)
+    if isinstance(field, models.CharField) and kind.to_python is models.CharField.to_python:
+        return str
+    if isinstance(field, models.TextField) and kind.to_python is models.TextField.to_python:
+        return str
+    if kind is models.DateField:
+        return date
+    return None
 
 
 # Values that `unstorable` passes whatever they hold.
