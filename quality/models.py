@@ -46,9 +46,7 @@ class NCR(TimestampedModel):
     title = models.CharField(max_length=255)
     description = models.TextField(blank=True, default="")
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.MINOR)
-    status = models.CharField(
-        max_length=32, choices=Status.choices, default=Status.OPEN, db_index=True
-    )
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.OPEN)
     source = models.CharField(
         max_length=100,
         blank=True,
@@ -62,6 +60,7 @@ class NCR(TimestampedModel):
         verbose_name = "NCR"
         verbose_name_plural = "NCRs"
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status"], name="quality_ncr_status")]
         permissions = [("close_ncr", "Can close NCR")]
 
     def __str__(self) -> str:
@@ -85,9 +84,7 @@ class CAPA(TimestampedModel):
     capa_type = models.CharField(
         "CAPA type", max_length=16, choices=Type.choices, default=Type.CORRECTIVE
     )
-    status = models.CharField(
-        max_length=32, choices=Status.choices, default=Status.OPEN, db_index=True
-    )
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.OPEN)
     ncr = models.ForeignKey(
         NCR,
         null=True,
@@ -104,6 +101,7 @@ class CAPA(TimestampedModel):
         verbose_name = "CAPA"
         verbose_name_plural = "CAPAs"
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status"], name="quality_capa_status")]
         permissions = [("close_capa", "Can close CAPA")]
 
     def __str__(self) -> str:
@@ -124,14 +122,13 @@ class Equipment(TimestampedModel):
     manufacturer = models.CharField(max_length=255, blank=True, default="")
     model = models.CharField(max_length=255, blank=True, default="")
     serial_number = models.CharField(max_length=255, blank=True, default="")
-    status = models.CharField(
-        max_length=32, choices=Status.choices, default=Status.ACTIVE, db_index=True
-    )
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.ACTIVE)
     calibration_due_date = models.DateField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "equipment"
         ordering = ["number"]
+        indexes = [models.Index(fields=["status"], name="quality_equipment_status")]
 
     def __str__(self) -> str:
         return f"{self.number} {self.name}"
@@ -155,15 +152,17 @@ class Supplier(TimestampedModel):
     email = models.EmailField(blank=True, default="")
     phone = models.CharField(max_length=64, blank=True, default="")
     address = models.TextField(blank=True, default="")
-    status = models.CharField(
-        max_length=32, choices=Status.choices, default=Status.ACTIVE, db_index=True
-    )
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.ACTIVE)
     approval_status = models.CharField(
-        max_length=32, choices=Approval.choices, default=Approval.PENDING, db_index=True
+        max_length=32, choices=Approval.choices, default=Approval.PENDING
     )
 
     class Meta:
         ordering = ["number"]
+        indexes = [
+            models.Index(fields=["status"], name="quality_supplier_status"),
+            models.Index(fields=["approval_status"], name="quality_supplier_approval"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.number} {self.name}"
