@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from django.conf import settings
@@ -58,6 +58,16 @@ def _object_type(model: type[models.Model]) -> str:
     return OBJECT_TYPES[model._meta.model_name]
 
 
+def _values_getter(names: Sequence[str]) -> Any:
+    """obj -> the tuple of its values of `names` (attrgetter gives one name's value alone)."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    if names:
+        get = attrgetter(names[0])
+        return lambda obj: (get(obj),)
+    return lambda obj: ()
+
+
 class MasterWriter:
     """One per configuration: the columns and rules are worked out once."""
 
@@ -71,6 +81,7 @@ class MasterWriter:
         self.values_of = itemgetter(*self.names)
         self.object_type = _object_type(model)
         self.audited = sorted(self.allowed)
+        self.audited_of = _values_getter(self.audited)
         # Rows written are handed back as instances without Model.__init__ (a tenth of a
         # batch's time): only where that is all __init__ would do (plain fields, no signal).
         self.plain = all(f.attname == f.name for f in fields) and not any(
@@ -222,10 +233,11 @@ class MasterWriter:
         audit.events_record_rows(self._events(created, updated, action))
 
     def _events(self, created: list[Any], updated: list[Any], action: str) -> Iterator[tuple]:
+        names, audited = self.audited, self.audited_of
         for obj in created:
             # changes_between({}, values), without its second pass over each value (the
             # event's values are made JSON-safe once, when it is recorded).
-            values = ((name, getattr(obj, name)) for name in self.audited)
+            values = zip(names, audited(obj), strict=True)
             changes = {name: [None, value] for name, value in values if value not in _EMPTY}
             yield ("created", self.object_type, obj.pk, obj.number, changes, "")
         for obj in updated:
