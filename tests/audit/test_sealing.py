@@ -12,9 +12,10 @@ from django.db import connections
 from django.utils import timezone
 
 from audit import services
-from audit.canonical import GENESIS_HASH, utc_iso
+from audit.canonical import EVENT_FIELDS, GENESIS_HASH, utc_iso
 from audit.models import AuditChainHead, AuditEvent, AuditSeal
 from audit.tasks import seal_audit_events
+from tests.audit.test_canonical import MOMENTS, ODD_CHANGES, ODD_TEXT, reference
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +74,38 @@ def test_a_hash_is_sha256_of_the_documented_canonical_json(record):
     assert AuditSeal.objects.get().hash == hashlib.sha256(text.encode()).hexdigest()
 
 
+def test_seals_are_the_documented_hashes_of_events_as_stored_whatever_they_hold(db):
+    odd_changes = [c for c in ODD_CHANGES if c is not None] + ["text", 1e-07, 10**30]  # NOT NULL
+    moments = iter(MOMENTS * len(odd_changes) * len(ODD_TEXT))
+    odd_text = [text.replace("\x00", "") for text in ODD_TEXT]  # PostgreSQL's text has no NUL
+    for n, (text, changes) in enumerate((t, c) for t in odd_text for c in odd_changes):
+        AuditEvent(
+            occurred_at=next(moments),
+            actor_type="sync_run",
+            actor_id=text[:64],
+            actor_name=text,
+            channel="sync",
+            action="updated",
+            object_type="equipment",
+            object_id=str(n),
+            object_repr=text,
+            changes=changes,
+            reason=text[::-1],
+            request_id=text[:128],
+            client_ip=None if n % 3 else "2001:db8::1",
+        ).save()
+
+    assert services.events_seal() == len(ODD_TEXT) * len(odd_changes)
+
+    events = {row["id"]: row for row in AuditEvent.objects.values(*EVENT_FIELDS)}
+    for seal in AuditSeal.objects.order_by("sequence"):
+        expected = reference(
+            events[seal.event_id], sequence=seal.sequence, previous_hash=seal.previous_hash
+        )
+        assert seal.hash == expected, events[seal.event_id]
+    assert services.trail_verify().ok
+
+
 def event_with_id(pk: int, **fields: object) -> AuditEvent:
     """An event holding a given id, as a transaction that took it earlier would commit it."""
     event = AuditEvent(
@@ -104,10 +137,10 @@ def test_a_pass_of_several_batches_reads_each_batch_after_the_one_before(record,
     monkeypatch.setattr("audit.services.sealing.BATCH_SIZE", 3)
     events = [record(object_id=n) for n in range(1, 9)]
     reads = []
-    real = services.sealing._unsealed
+    real = services.sealing._window
     monkeypatch.setattr(
-        "audit.services.sealing._unsealed",
-        lambda after, upto=None: reads.append(after) or real(after, upto),
+        "audit.services.sealing._window",
+        lambda low, high, limit: reads.append(low) or real(low, high, limit),
     )
 
     assert services.events_seal() == 8
