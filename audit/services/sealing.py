@@ -14,18 +14,25 @@ only moves past events written more than AUDIT_SEAL_LOOKBACK_SECONDS ago, all se
 an event whose transaction stays open longer than that (or one inserted behind the
 application's back with an old time) is never sealed, and verify_audit_trail names it;
 `--seal-late` seals such events once someone has looked at them.
+
+Between passes the cache keeps which ids above the bound were found without a seal (_Covered):
+only those, and the ids above the newest one looked at, can still receive an unsealed event,
+so a pass reads them instead of the whole lookback again (at sync rates, millions of ids).
+It finds the same events: without that record the pass reads from the bound as before.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, Max, Min, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, Max, Min, OuterRef, QuerySet, Subquery, Value
 from django.utils import timezone
 
 from audit.canonical import EVENT_FIELDS, GENESIS_HASH, link_hashes, utc_iso
@@ -53,23 +60,27 @@ def _unsealed(after_id: int | None, upto_id: int | None = None) -> QuerySet[Audi
     return events.filter(~Exists(seals))
 
 
-def _unsealed_rows(after: int | None, limit: int, *, top: int | None = None) -> list[tuple]:
+def _unsealed_rows(
+    after: int | None, limit: int, *, top: int | None = None, covered: _Covered | None = None
+) -> list[tuple]:
     """The first `limit` unsealed events above `after` (None: from the first event), in id
-    order, as tuples of EVENT_FIELDS' values as the reader gives them (_reader). Read a window
-    of ids at a time: a bound on both sides of the id keeps the plan an index range scan even
-    while the tables grow faster than their statistics (with `id > after` alone, PostgreSQL
-    guessed a third of a table never analysed and scanned and hashed both tables whole for
-    every batch)."""
+    order, as tuples of EVENT_FIELDS' values as the reader gives them (_reader); with
+    `covered`, only in the ranges it leaves open. Read a window of ids at a time: a bound on
+    both sides of the id keeps the plan an index range scan even while the tables grow faster
+    than their statistics (with `id > after` alone, PostgreSQL guessed a third of a table
+    never analysed and scanned and hashed both tables whole for every batch)."""
     if top is None:  # the newest id, unless the caller read it already
         top = AuditEvent.objects.aggregate(top=Max("pk"))["top"]
     if top is None:
         return []
     low = after if after is not None else _first_id() - 1
     rows: list[tuple] = []
-    while len(rows) < limit and low < top:
-        high = min(low + WINDOW, top)
-        rows += _window(low, high, limit - len(rows))
-        low = high
+    spans = covered.open_ranges(low, top) if covered is not None else [(low, top)]
+    for start, end in spans:
+        while len(rows) < limit and start < end:
+            high = min(start + WINDOW, end)
+            rows += _window(start, high, limit - len(rows))
+            start = high
     return rows
 
 
@@ -80,7 +91,7 @@ def _window(low: int, high: int, limit: int) -> list[tuple]:
     return list(_unsealed(low, high).order_by("pk").values_list(*EVENT_FIELDS)[:limit])
 
 
-def _q(name: str) -> str:
+def _pg(name: str) -> str:
     return bulk_sql.quote(name, "postgresql")
 
 
@@ -89,11 +100,11 @@ _PG_WINDOW = (  # noqa: S608 - names from model metadata, checked and quoted
     "(SELECT 1 FROM {seals} AS s WHERE s.{event} = e.{id} AND s.{event} > %s AND s.{event} <= %s) "
     "ORDER BY e.{id} LIMIT %s"
 ).format(
-    columns=", ".join(f"e.{_q(AuditEvent._meta.get_field(name).column)}" for name in EVENT_FIELDS),
-    events=_q(AuditEvent._meta.db_table),
-    seals=_q(AuditSeal._meta.db_table),
-    id=_q(AuditEvent._meta.pk.column),
-    event=_q(AuditSeal._meta.get_field("event_id").column),
+    columns=", ".join(f"e.{_pg(AuditEvent._meta.get_field(name).column)}" for name in EVENT_FIELDS),
+    events=_pg(AuditEvent._meta.db_table),
+    seals=_pg(AuditSeal._meta.db_table),
+    id=_pg(AuditEvent._meta.pk.column),
+    event=_pg(AuditSeal._meta.get_field("event_id").column),
 )
 
 
@@ -152,6 +163,117 @@ def _reader() -> dict[str, Callable[[Any], Any]]:
     if connection.vendor == "postgresql":
         return {"moment": _pg_moment(), "changes": _stored_json}
     return {}
+
+
+# --- what earlier passes found sealed ----------------------------------------------------
+MAX_HOLES = 64
+
+
+@dataclass(frozen=True)
+class _Covered:
+    """What the last pass found: every id above the scan bound up to `frontier` has a seal,
+    but those in `holes` ((after, upto] ranges: ids no event had when they were looked at,
+    or whose event was not committed yet). Only a hole can still receive an event that needs
+    a seal (an id taken by a transaction still open, or one given behind the application's
+    back): an id with a seal has its event. So a pass reads the holes and the ids above the
+    frontier, not every id of the lookback again.
+
+    Kept in the cache between passes, with the chain position it was found at (`sequence`,
+    `hash`): taken only while that seal is in the chain (the same chain up to there, so the
+    same seals); lost, stale or from another database, the pass reads from the scan bound as
+    it always did, and finds it again. Seals are never deleted, so what it says stays true."""
+
+    sequence: int
+    hash: str
+    frontier: int
+    holes: tuple[tuple[int, int], ...]
+
+    def open_ranges(self, low: int, top: int) -> list[tuple[int, int]]:
+        """The (start, end] ranges above `low` up to `top` that may hold unsealed events."""
+        spans = [(max(after, low), min(upto, top)) for after, upto in self.holes]
+        spans.append((max(self.frontier, low), top))
+        return [(start, end) for start, end in spans if start < end]
+
+
+def _covered_key() -> str:
+    return f"audit:sealer:covered:{connection.settings_dict['NAME']}"
+
+
+def _recalled() -> _Covered | None:
+    try:
+        kept = cache.get(_covered_key())
+    except Exception:  # the cache is an aid only: without it, the pass reads everything
+        return None
+    try:
+        holes = tuple((int(after), int(upto)) for after, upto in kept["holes"])
+        covered = _Covered(int(kept["sequence"]), str(kept["hash"]), int(kept["frontier"]), holes)
+    except (KeyError, TypeError, ValueError):
+        return None  # not what _remember writes
+    return covered
+
+
+def _q(name: str) -> str:
+    return bulk_sql.quote(name, connection.vendor)
+
+
+def _unsealed_ids(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The (after, upto] runs of ids without a seal within the (after, upto] `ranges`: one
+    statement pairing each sealed id with the next (LEAD) within its range, the range's ends
+    as sentinels."""
+    if not ranges:
+        return []
+    seals, event = _q(AuditSeal._meta.db_table), _q(AuditSeal._meta.get_field("event_id").column)
+    inside = [f"{event} > %s AND {event} <= %s"] * len(ranges)
+    which = " ".join(f"WHEN {condition} THEN {n}" for n, condition in enumerate(inside))
+    ends = " UNION ALL ".join(
+        ["SELECT CAST(%s AS BIGINT) AS r, CAST(%s AS BIGINT) AS id"] * 2 * len(ranges)
+    )
+    sql = (
+        "SELECT lo, hi FROM (SELECT id AS lo, LEAD(id) OVER (PARTITION BY r ORDER BY id) AS hi "  # noqa: S608 - names checked and quoted
+        f"FROM ({ends} UNION ALL SELECT CASE {which} END, {event} FROM {seals} "
+        f"WHERE {' OR '.join(f'({condition})' for condition in inside)}) AS ids) AS pairs "
+        "WHERE hi > lo + 1"
+    )
+    bounds = [bound for after, upto in ranges for bound in (after, upto)]
+    params = [value for n, (after, upto) in enumerate(ranges) for value in (n, after, n, upto + 1)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *bounds, *bounds])
+        return [(lo, hi - 1) for lo, hi in cursor.fetchall()]
+
+
+def _fewer(holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """At most MAX_HOLES holes: the two closest are merged into one (its sealed ids between
+    are read again, to no effect, until the scan bound passes them)."""
+    holes = sorted(holes)
+    while len(holes) > MAX_HOLES:
+        at = min(range(len(holes) - 1), key=lambda i: holes[i + 1][0] - holes[i][1])
+        holes[at : at + 2] = [(holes[at][0], holes[at + 1][1])]
+    return holes
+
+
+def _remember(scan_after: int, top: int, covered: _Covered | None) -> None:
+    """Find which ids above the scan bound up to `top` have no seal (in the holes and above
+    the frontier that `covered` had), and keep that for the next passes. The head is read
+    after the seals: every seal seen was committed with a head at or before it."""
+    start = max(covered.frontier, scan_after) if covered is not None else scan_after
+    ranges = [
+        (max(a, scan_after), b) for a, b in (covered.holes if covered else ()) if b > scan_after
+    ]
+    if top > start:
+        ranges.append((start, top))
+    found = _fewer(_unsealed_ids(ranges))
+    head = (
+        AuditChainHead.objects.filter(pk=AuditChainHead.HEAD_ID)
+        .values_list("last_sequence", "last_hash")
+        .first()
+    )
+    if head is None or not head[0]:
+        return
+    kept = {"sequence": head[0], "hash": head[1], "frontier": max(top, start), "holes": found}
+    try:
+        cache.set(_covered_key(), kept, timeout=None)
+    except Exception:  # an aid only (see _recalled): the next pass reads everything
+        return
 
 
 def _first_id() -> int:
@@ -219,7 +341,9 @@ def _advance_scan(head: AuditChainHead, now: datetime) -> None:
     head.scan_after_id = settled if first_waiting is None else first_waiting - 1
 
 
-def _seal_batch(*, include_late: bool, now: datetime, past: int | None) -> tuple[int, int | None]:
+def _seal_batch(
+    *, include_late: bool, now: datetime, past: int | None, covered: _Covered | None
+) -> tuple[int, int | None]:
     """One batch; `past`: the last id the previous batch of the same pass sealed, read on
     from there (an event below it committed meanwhile is the next pass's, which reads from
     the scan bound again). Returns the count and the last id.
@@ -237,7 +361,7 @@ def _seal_batch(*, include_late: bool, now: datetime, past: int | None) -> tuple
         after = None if include_late else seen[2]
         if past is not None:
             after = past if after is None else max(after, past)
-        rows = _unsealed_rows(after, BATCH_SIZE)
+        rows = _unsealed_rows(after, BATCH_SIZE, covered=covered)
         seals = _links(seen[0], seen[1], rows, now)
         with transaction.atomic():
             head = _locked_head()
@@ -257,22 +381,33 @@ def events_seal(*, include_late: bool = False) -> int:
 
     `include_late` also seals events below the scan bound (see the module docstring): only
     after a person has judged them genuine."""
+    covered = None if include_late else _recalled()
     newest = Subquery(AuditEvent.objects.order_by("-pk").values("pk")[:1])
+    found = (
+        Exists(AuditSeal.objects.filter(sequence=covered.sequence, hash=covered.hash))
+        if covered is not None
+        else Value(False)
+    )
     head = (
         AuditChainHead.objects.filter(pk=AuditChainHead.HEAD_ID)
-        .values_list("scan_after_id", newest)
+        .values_list("scan_after_id", newest, found)
         .first()
     )
-    scan_after, top = head if head is not None else (None, None)
-    first = _unsealed_rows(None if include_late else scan_after, 1, top=top)
-    if not first:
-        return 0  # the usual case every few seconds: one read, no lock, no write
+    if head is None:  # no chain yet
+        head = (None, AuditEvent.objects.aggregate(top=Max("pk"))["top"], False)
+    scan_after, top, chained = head
+    if not chained:
+        covered = None
+    total = 0
+    first = _unsealed_rows(None if include_late else scan_after, 1, top=top, covered=covered)
     # The first batch reads on from there (not from the scan bound again): an event below it
     # committed since is the next pass's, as for the batches after it.
-    total, past = 0, first[0][0] - 1
-    while True:
+    past = first[0][0] - 1 if first else None
+    while first:
         try:
-            sealed, past = _seal_batch(include_late=include_late, now=timezone.now(), past=past)
+            sealed, past = _seal_batch(
+                include_late=include_late, now=timezone.now(), past=past, covered=covered
+            )
         except IntegrityError:
             # The sequences after the head are unique: one is taken only if a seal was
             # written around the sealer. Nothing is sealed until the chain is looked at.
@@ -281,4 +416,13 @@ def events_seal(*, include_late: bool = False) -> int:
             ) from None
         total += sealed
         if sealed < BATCH_SIZE:
-            return total
+            break
+    if (
+        top is not None
+        and not include_late
+        and (total or covered is None or covered.frontier < top)
+    ):
+        # The usual idle pass (nothing new, the frontier at the newest id) stops before this:
+        # one read, no lock, no write.
+        _remember(scan_after or 0, top, covered)
+    return total
