@@ -145,8 +145,22 @@ class _Links:
 
     def text(self, event: Sequence[Any], sequence: int, previous_hash: str) -> str:
         """`event`: the values of EVENT_FIELDS, in that order."""
-        (ident, occurred, actor_type, actor_id, actor_name, channel, action) = event[:7]
-        (object_type, object_id, object_repr, changes, reason, request_id, client_ip) = event[7:]
+        (
+            ident,
+            occurred,
+            actor_type,
+            actor_id,
+            actor_name,
+            channel,
+            action,
+            object_type,
+            object_id,
+            object_repr,
+            changes,
+            reason,
+            request_id,
+            client_ip,
+        ) = event
         who = (action, actor_id, actor_name, actor_type)
         how = (channel, client_ip)
         when = (object_type, occurred, reason, request_id)

@@ -24,6 +24,7 @@ It finds the same events: without that record the pass reads from the bound as b
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -321,11 +322,43 @@ def _append(head: AuditChainHead, seals: list[tuple]) -> None:
     # One COPY on PostgreSQL, multi-row INSERTs on SQLite and SQL Server (bulk_create of a
     # thousand seals cost the sealer more than hashing them); a taken sequence or event still
     # fails them with IntegrityError.
-    if bulk_sql.copy_rows(AuditSeal, _SEAL_COLUMNS, seals, prepared=True) is None and (
-        bulk_sql.insert(AuditSeal, _SEAL_COLUMNS, seals) is None
-    ):
+    if not _pg_copy(seals) and bulk_sql.insert(AuditSeal, _SEAL_COLUMNS, seals) is None:
         AuditSeal.objects.bulk_create([AuditSeal(*seal) for seal in seals])
     head.last_sequence, head.last_hash = seals[-1][0], seals[-1][3]
+
+
+_HEX = re.compile(r"[0-9a-f]{64}")
+_PG_COPY = "COPY {} ({}) FROM STDIN".format(
+    _pg(AuditSeal._meta.db_table), ", ".join(_pg(column) for column in _SEAL_COLUMNS)
+)
+
+
+def _pg_copy(seals: list[tuple]) -> bool:
+    """PostgreSQL: the seals as one block of COPY text, written in one join (psycopg's
+    write_row formats each row in Python calls: more than a seal's hash costs). Every value
+    is a number, a hex digest or the batch's one time, so none needs escaping; a previous
+    hash from the head that is not a digest goes through bulk_sql instead. False elsewhere."""
+    if connection.vendor != "postgresql":
+        return False
+    first = seals[0]
+    if not _HEX.fullmatch(first[2]) or any(seal[4] is not first[4] for seal in seals):
+        return bulk_sql.copy_rows(AuditSeal, _SEAL_COLUMNS, seals, prepared=True) is not None
+    import psycopg
+
+    when = first[4].isoformat()
+    text = "".join(
+        f"{int(sequence)}\t{int(event)}\t{previous}\t{digest}\t{when}\n"
+        for sequence, event, previous, digest, _ in seals
+    )
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = psycopg.Cursor(connection.connection)
+        try:
+            with cursor.copy(_PG_COPY) as copy:
+                copy.write(text)
+        finally:
+            cursor.close()
+    return True
 
 
 def _advance_scan(head: AuditChainHead, now: datetime) -> None:

@@ -16,6 +16,7 @@ from audit import services
 from audit.canonical import EVENT_FIELDS, GENESIS_HASH, utc_iso
 from audit.models import AuditChainHead, AuditEvent, AuditSeal
 from audit.tasks import seal_audit_events
+from tests.audit.conftest import HEAD_TABLE, execute, tampering
 from tests.audit.test_canonical import MOMENTS, ODD_CHANGES, ODD_TEXT, reference
 
 pytestmark = pytest.mark.django_db
@@ -276,6 +277,21 @@ def test_the_sealer_reads_and_hashes_events_before_it_takes_the_chains_lock(reco
 
     assert in_transaction == [False]
     assert services.trail_verify().ok
+
+
+def test_a_head_hash_rewritten_in_sql_is_chained_as_it_is_and_the_break_shows(record):
+    record(object_id=1)
+    services.events_seal()
+    with tampering(HEAD_TABLE):
+        execute(f"UPDATE {HEAD_TABLE} SET last_hash = %s", ("not\thex\n1\t2",))
+    event = record(object_id=2)
+
+    assert services.events_seal() == 1
+
+    seal = AuditSeal.objects.get(event_id=event.pk)
+    assert (seal.sequence, seal.previous_hash) == (2, "not\thex\n1\t2")
+    assert AuditSeal.objects.count() == 2
+    assert not services.trail_verify().ok
 
 
 def test_the_beat_task_seals_what_is_waiting(record):
