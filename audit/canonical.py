@@ -219,3 +219,14 @@ def link_hashes(
         previous_hash = sha256(links.text(event, sequence, previous_hash).encode()).hexdigest()
         hashes.append(previous_hash)
     return hashes
+
+
+def link_hashes_at(events: Iterable[Sequence[Any]], links: Iterable[tuple[int, str]]) -> list[str]:
+    """link_hash of each event at its own link (sequence, previous_hash), for a chunk at a
+    time (the verifier's check of seals as they stand); events as for link_hashes, with
+    `occurred_at` as a datetime."""
+    writer, sha256 = _Links(utc_iso, _same), hashlib.sha256
+    return [
+        sha256(writer.text(event, sequence, previous).encode()).hexdigest()
+        for event, (sequence, previous) in zip(events, links, strict=True)
+    ]

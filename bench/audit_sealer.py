@@ -18,7 +18,7 @@ in turn, --rounds times, so load from elsewhere weighs on both alike. Each child
 - the pass a beat tick makes while a sync run writes: 1,000 more events (one batch) after the
   --events sealed ones, still within AUDIT_SEAL_LOOKBACK_SECONDS, then events_seal();
 - the idle pass: events_seal() with nothing to seal;
-- trail_verify() of the whole chain (its result and last hash printed).
+- trail_verify() of the whole chain (its result, last hash and CPU printed).
 """
 
 from __future__ import annotations
@@ -100,7 +100,9 @@ def child(code: Path, events: int, clock: datetime) -> dict:
         write(events, BATCH)
         result["steady"] = timed(services.events_seal)
         result["idle"] = timed(services.events_seal)
+        cpu = time.process_time()
         verification = services.trail_verify()
+        result["verify_cpu"] = time.process_time() - cpu
         result.update(
             verified=verification.ok,
             sealed=verification.sealed,
@@ -229,7 +231,8 @@ def main() -> None:
                 f"{name}: sealed {run['seal']['done']:,} + {run['steady']['done']:,}, "
                 f"verified {run['verified']} ({run['sealed']:,}), last hash {run['last_hash']}, "
                 f"load {run['load']:.2f} -> {run['load_after']:.2f}, "
-                f"seal CPU {run['seal']['cpu']:.2f} s, backend {run['seal']['server']:.2f} s"
+                f"seal CPU {run['seal']['cpu']:.2f} s, backend {run['seal']['server']:.2f} s, "
+                f"verify CPU {run.get('verify_cpu', 0):.2f} s"
             )
     hashes = {run["last_hash"] for runs in results.values() for run in runs}
     print("same chain in every run:", len(hashes) == 1)

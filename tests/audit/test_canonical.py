@@ -15,6 +15,7 @@ from audit.canonical import (
     canonical_json,
     link_hash,
     link_hashes,
+    link_hashes_at,
     utc_iso,
 )
 
@@ -179,3 +180,15 @@ def test_the_hashes_of_version_1_links_are_those_the_chain_has_always_had():
 
     assert [first, link_hash(second, sequence=2, previous_hash=first)] == GOLDEN_HASHES
     assert link_hashes(events, sequence=0, previous_hash=GENESIS_HASH) == GOLDEN_HASHES
+
+
+def test_each_events_hash_at_its_own_link_is_the_documented_one():
+    events = list(rows())
+    links = [(n * 3 + 1, f"{n:064x}") for n in range(len(events))]
+
+    hashes = link_hashes_at([tuple(row[name] for name in EVENT_FIELDS) for row in events], links)
+
+    assert hashes == [
+        reference(row, sequence=sequence, previous_hash=previous)
+        for row, (sequence, previous) in zip(events, links, strict=True)
+    ]
