@@ -33,7 +33,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, Max, Min, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 
 from audit.canonical import EVENT_FIELDS, GENESIS_HASH, link_hashes, utc_iso
@@ -213,33 +213,33 @@ def _recalled() -> _Covered | None:
     return covered
 
 
-def _q(name: str) -> str:
-    return bulk_sql.quote(name, connection.vendor)
-
-
 def _unsealed_ids(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The (after, upto] runs of ids without a seal within the (after, upto] `ranges`: one
-    statement pairing each sealed id with the next (LEAD) within its range, the range's ends
-    as sentinels."""
+    """The (after, upto] runs of ids without a seal within the disjoint (after, upto] `ranges`:
+    the seals' event ids in them, in order (an index range scan), and the gaps between."""
     if not ranges:
         return []
-    seals, event = _q(AuditSeal._meta.db_table), _q(AuditSeal._meta.get_field("event_id").column)
-    inside = [f"{event} > %s AND {event} <= %s"] * len(ranges)
-    which = " ".join(f"WHEN {condition} THEN {n}" for n, condition in enumerate(inside))
-    ends = " UNION ALL ".join(
-        ["SELECT CAST(%s AS BIGINT) AS r, CAST(%s AS BIGINT) AS id"] * 2 * len(ranges)
+    ranges = sorted(ranges)
+    inside = Q()
+    for after, upto in ranges:
+        inside |= Q(event_id__gt=after, event_id__lte=upto)
+    sealed = (
+        AuditSeal.objects.filter(inside)
+        .order_by("event_id")
+        .values_list("event_id", flat=True)
+        .iterator(chunk_size=WINDOW)
     )
-    sql = (
-        "SELECT lo, hi FROM (SELECT id AS lo, LEAD(id) OVER (PARTITION BY r ORDER BY id) AS hi "  # noqa: S608 - names checked and quoted
-        f"FROM ({ends} UNION ALL SELECT CASE {which} END, {event} FROM {seals} "
-        f"WHERE {' OR '.join(f'({condition})' for condition in inside)}) AS ids) AS pairs "
-        "WHERE hi > lo + 1"
-    )
-    bounds = [bound for after, upto in ranges for bound in (after, upto)]
-    params = [value for n, (after, upto) in enumerate(ranges) for value in (n, after, n, upto + 1)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *bounds, *bounds])
-        return [(lo, hi - 1) for lo, hi in cursor.fetchall()]
+    gaps: list[tuple[int, int]] = []
+    event = next(sealed, None)
+    for after, upto in ranges:
+        last = after  # the last id known to have a seal, or the range's start
+        while event is not None and event <= upto:
+            if event > last + 1:
+                gaps.append((last, event - 1))
+            last = max(last, event)
+            event = next(sealed, None)
+        if last < upto:
+            gaps.append((last, upto))
+    return gaps
 
 
 def _fewer(holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
