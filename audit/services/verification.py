@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
-from audit.canonical import EVENT_FIELDS, GENESIS_HASH, link_hash, utc_iso
+from audit.canonical import EVENT_FIELDS, GENESIS_HASH, link_hashes_at, utc_iso
 from audit.models import AuditChainHead, AuditEvent, AuditSeal
 
 CHUNK = 2000
@@ -68,7 +68,8 @@ class _Walk:
     last_at: datetime | None = None
 
 
-def _check_seal(walk: _Walk, seal: AuditSeal, row: dict | None) -> None:
+def _check_seal(walk: _Walk, seal: AuditSeal, row: dict | None, digest: str | None) -> None:
+    """`digest`: link_hash of `row` at the seal's link."""
     expected = walk.last_sequence + 1
     if seal.sequence != expected:
         raise _Broken(
@@ -87,7 +88,7 @@ def _check_seal(walk: _Walk, seal: AuditSeal, row: dict | None) -> None:
             f"event {seal.event_id} (sequence {seal.sequence}) is missing: it was deleted.",
             seal.event_id,
         )
-    if link_hash(row, sequence=seal.sequence, previous_hash=seal.previous_hash) != seal.hash:
+    if digest != seal.hash:
         raise _Broken(
             f"event {seal.event_id} (sequence {seal.sequence}) does not match its hash: it was "
             "changed after it was sealed.",
@@ -122,8 +123,14 @@ def _walk_chain(walk: _Walk, up_to: int) -> None:
             row["id"]: row
             for row in AuditEvent.objects.filter(pk__in=named).order_by().values(*EVENT_FIELDS)
         }
+        present = [seal for seal in seals if seal.event_id in rows]
+        digests = link_hashes_at(
+            [tuple(rows[seal.event_id][name] for name in EVENT_FIELDS) for seal in present],
+            [(seal.sequence, seal.previous_hash) for seal in present],
+        )
+        by_seal = dict(zip((seal.sequence for seal in present), digests, strict=True))
         for seal in seals:
-            _check_seal(walk, seal, rows.get(seal.event_id))
+            _check_seal(walk, seal, rows.get(seal.event_id), by_seal.get(seal.sequence))
         after = seals[-1].sequence
 
 

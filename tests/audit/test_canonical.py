@@ -9,7 +9,15 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from audit.canonical import EVENT_FIELDS, GENESIS_HASH, canonical_json, link_hash, utc_iso
+from audit.canonical import (
+    EVENT_FIELDS,
+    GENESIS_HASH,
+    canonical_json,
+    link_hash,
+    link_hashes,
+    link_hashes_at,
+    utc_iso,
+)
 
 ODD_TEXT = [
     "",
@@ -92,3 +100,95 @@ def test_canonical_json_sorts_keys_at_every_level_without_spaces_and_keeps_non_a
     document = {"b": {"z": 1, "a": [None, "Prüfmittel"]}, "a": True}
 
     assert canonical_json(document) == '{"a":true,"b":{"a":[null,"Prüfmittel"],"z":1}}'.encode()
+
+
+def test_hashing_a_batch_gives_each_links_hash_after_the_one_before_as_one_at_a_time():
+    events = list(rows())
+    # Shared values that are equal as keys but written differently must not share a text.
+    events += [{**events[0], "id": 900 + n, "reason": value} for n, value in enumerate((1, True))]
+    expected, previous = [], "ab" * 32
+    for sequence, row in enumerate(events, start=8):
+        previous = reference(row, sequence=sequence, previous_hash=previous)
+        expected.append(previous)
+
+    hashes = link_hashes(
+        [tuple(row[name] for name in EVENT_FIELDS) for row in events],
+        sequence=7,
+        previous_hash="ab" * 32,
+    )
+
+    assert hashes == expected
+
+
+def test_a_batch_read_as_text_hashes_as_the_values_that_text_stands_for():
+    events = list(rows())
+    as_text = [
+        (row["id"], row["occurred_at"].isoformat(), *[row[n] for n in EVENT_FIELDS[2:]])
+        for row in events
+    ]
+    as_text = [(*event[:10], json.dumps(event[10]), *event[11:]) for event in as_text]
+
+    hashes = link_hashes(
+        as_text,
+        sequence=0,
+        previous_hash=GENESIS_HASH,
+        moment=lambda text: utc_iso(datetime.fromisoformat(text)),
+        changes=json.loads,
+    )
+
+    assert hashes == link_hashes(
+        [tuple(row[name] for name in EVENT_FIELDS) for row in events],
+        sequence=0,
+        previous_hash=GENESIS_HASH,
+    )
+
+
+# A pair of links as audit.canonical wrote them before the sealer hashed a batch at a time
+# (main at 91b9df5): the form is v1, so these never change.
+GOLDEN = {
+    "id": 4711,
+    "occurred_at": datetime(2026, 3, 1, 10, 30, 0, 123456, tzinfo=timezone(timedelta(hours=1))),
+    "actor_type": "sync_run",
+    "actor_id": "7",
+    "actor_name": "ERP équipement (run 7)",
+    "channel": "sync",
+    "action": "updated",
+    "object_type": "equipment",
+    "object_id": "42",
+    "object_repr": 'EQ-0042 "Drehmoment" \\ 東京 \U0001f600',
+    "changes": {
+        "z": [1.5, 1e-07],
+        "Ä": [None, "x\ny"],
+        "a": [10**20, -0.0],
+        "b": {"k": [True, False]},
+    },
+    "reason": "control \x01 char",
+    "request_id": "r" * 32,
+    "client_ip": "2001:db8::1",
+}
+GOLDEN_HASHES = [
+    "e7a1663b8e2e9041489d10fb8954b323f886f18926203d8ad894cf22ab4a3307",
+    "ba6f481dc33e1f33cc0f8d4c517f8a23e78bbd8af9dfced3f1bcdf49336e393c",
+]
+
+
+def test_the_hashes_of_version_1_links_are_those_the_chain_has_always_had():
+    second = {**GOLDEN, "id": 4712, "changes": None, "client_ip": None}
+    events = [tuple(row[name] for name in EVENT_FIELDS) for row in (GOLDEN, second)]
+
+    first = link_hash(GOLDEN, sequence=1, previous_hash=GENESIS_HASH)
+
+    assert [first, link_hash(second, sequence=2, previous_hash=first)] == GOLDEN_HASHES
+    assert link_hashes(events, sequence=0, previous_hash=GENESIS_HASH) == GOLDEN_HASHES
+
+
+def test_each_events_hash_at_its_own_link_is_the_documented_one():
+    events = list(rows())
+    links = [(n * 3 + 1, f"{n:064x}") for n in range(len(events))]
+
+    hashes = link_hashes_at([tuple(row[name] for name in EVENT_FIELDS) for row in events], links)
+
+    assert hashes == [
+        reference(row, sequence=sequence, previous_hash=previous)
+        for row, (sequence, previous) in zip(events, links, strict=True)
+    ]

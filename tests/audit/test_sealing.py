@@ -8,13 +8,16 @@ import json
 import threading
 
 import pytest
-from django.db import connections
+from django.core.cache import cache
+from django.db import connections, transaction
 from django.utils import timezone
 
 from audit import services
-from audit.canonical import GENESIS_HASH, utc_iso
+from audit.canonical import EVENT_FIELDS, GENESIS_HASH, utc_iso
 from audit.models import AuditChainHead, AuditEvent, AuditSeal
 from audit.tasks import seal_audit_events
+from tests.audit.conftest import HEAD_TABLE, execute, tampering
+from tests.audit.test_canonical import MOMENTS, ODD_CHANGES, ODD_TEXT, reference
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +76,38 @@ def test_a_hash_is_sha256_of_the_documented_canonical_json(record):
     assert AuditSeal.objects.get().hash == hashlib.sha256(text.encode()).hexdigest()
 
 
+def test_seals_are_the_documented_hashes_of_events_as_stored_whatever_they_hold(db):
+    odd_changes = [c for c in ODD_CHANGES if c is not None] + ["text", 1e-07, 10**30]  # NOT NULL
+    moments = iter(MOMENTS * len(odd_changes) * len(ODD_TEXT))
+    odd_text = [text.replace("\x00", "") for text in ODD_TEXT]  # PostgreSQL's text has no NUL
+    for n, (text, changes) in enumerate((t, c) for t in odd_text for c in odd_changes):
+        AuditEvent(
+            occurred_at=next(moments),
+            actor_type="sync_run",
+            actor_id=text[:64],
+            actor_name=text,
+            channel="sync",
+            action="updated",
+            object_type="equipment",
+            object_id=str(n),
+            object_repr=text,
+            changes=changes,
+            reason=text[::-1],
+            request_id=text[:128],
+            client_ip=None if n % 3 else "2001:db8::1",
+        ).save()
+
+    assert services.events_seal() == len(ODD_TEXT) * len(odd_changes)
+
+    events = {row["id"]: row for row in AuditEvent.objects.values(*EVENT_FIELDS)}
+    for seal in AuditSeal.objects.order_by("sequence"):
+        expected = reference(
+            events[seal.event_id], sequence=seal.sequence, previous_hash=seal.previous_hash
+        )
+        assert seal.hash == expected, events[seal.event_id]
+    assert services.trail_verify().ok
+
+
 def event_with_id(pk: int, **fields: object) -> AuditEvent:
     """An event holding a given id, as a transaction that took it earlier would commit it."""
     event = AuditEvent(
@@ -104,10 +139,10 @@ def test_a_pass_of_several_batches_reads_each_batch_after_the_one_before(record,
     monkeypatch.setattr("audit.services.sealing.BATCH_SIZE", 3)
     events = [record(object_id=n) for n in range(1, 9)]
     reads = []
-    real = services.sealing._unsealed
+    real = services.sealing._window
     monkeypatch.setattr(
-        "audit.services.sealing._unsealed",
-        lambda after, upto=None: reads.append(after) or real(after, upto),
+        "audit.services.sealing._window",
+        lambda low, high, limit: reads.append(low) or real(low, high, limit),
     )
 
     assert services.events_seal() == 8
@@ -130,6 +165,75 @@ def test_an_event_committed_below_a_batch_already_read_is_sealed_by_the_next_pas
 
     assert services.events_seal() == 1
     assert chain() == [(1, 10), (2, 11), (3, 12), (4, 5)]
+    assert services.trail_verify().ok
+
+
+def test_a_pass_after_many_sealed_events_reads_no_id_that_has_a_seal(record, monkeypatch):
+    sealed = [record(object_id=n) for n in range(1, 31)]
+    services.events_seal()
+    new = [record(object_id=n) for n in (31, 32)]
+    reads = []
+    real = services.sealing._window
+    monkeypatch.setattr(
+        "audit.services.sealing._window",
+        lambda low, high, limit: reads.append((low, high)) or real(low, high, limit),
+    )
+
+    assert services.events_seal() == 2
+
+    assert chain()[-2:] == [(31, new[0].pk), (32, new[1].pk)]
+    assert reads
+    assert not [e.pk for e in sealed if any(low < e.pk <= high for low, high in reads)], reads
+    assert services.trail_verify().ok
+
+
+@pytest.mark.parametrize("holes_kept", [64, 1])  # 1: the open ranges merged into one
+def test_an_event_committed_late_into_an_id_below_sealed_ones_is_sealed_passes_later(
+    db, monkeypatch, holes_kept
+):
+    monkeypatch.setattr("audit.services.sealing.MAX_HOLES", holes_kept)
+    for n in (10, 11, 12):
+        event_with_id(n)
+    services.events_seal()
+    event_with_id(20)
+    services.events_seal()
+    assert services.events_seal() == 0  # passes that found nothing new
+
+    event_with_id(15)  # took their ids first, committed last
+    event_with_id(5)
+
+    assert services.events_seal() == 2
+    assert chain() == [(1, 10), (2, 11), (3, 12), (4, 20), (5, 5), (6, 15)]
+    event_with_id(14)
+    assert services.events_seal() == 1
+    assert chain()[-1] == (7, 14)
+    assert services.trail_verify().ok
+
+
+def test_what_a_rolled_back_pass_found_sealed_is_not_taken_for_sealed(db):
+    event_with_id(10)
+    services.events_seal()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        event_with_id(5)
+        services.events_seal()  # seals 5, then all of it is rolled back
+        raise RuntimeError
+
+    event_with_id(5, object_repr="the real one")
+
+    assert services.events_seal() == 1
+    assert chain() == [(1, 10), (2, 5)]
+    assert services.trail_verify().ok
+
+
+def test_a_pass_without_what_earlier_passes_found_reads_from_the_scan_bound(db):
+    for n in (10, 11, 12):
+        event_with_id(n)
+    services.events_seal()
+    cache.clear()  # a restarted cache
+    event_with_id(5)
+
+    assert services.events_seal() == 1
+    assert chain()[-1] == (4, 5)
     assert services.trail_verify().ok
 
 
@@ -173,6 +277,21 @@ def test_the_sealer_reads_and_hashes_events_before_it_takes_the_chains_lock(reco
 
     assert in_transaction == [False]
     assert services.trail_verify().ok
+
+
+def test_a_head_hash_rewritten_in_sql_is_chained_as_it_is_and_the_break_shows(record):
+    record(object_id=1)
+    services.events_seal()
+    with tampering(HEAD_TABLE):
+        execute(f"UPDATE {HEAD_TABLE} SET last_hash = %s", ("not\thex\n1\t2",))
+    event = record(object_id=2)
+
+    assert services.events_seal() == 1
+
+    seal = AuditSeal.objects.get(event_id=event.pk)
+    assert (seal.sequence, seal.previous_hash) == (2, "not\thex\n1\t2")
+    assert AuditSeal.objects.count() == 2
+    assert not services.trail_verify().ok
 
 
 def test_the_beat_task_seals_what_is_waiting(record):
@@ -291,6 +410,40 @@ def test_an_id_taken_first_but_committed_last_is_sealed_when_it_commits():
 
     assert slow_id[0] < fast.pk
     assert chain() == [(1, fast.pk), (2, slow_id[0])]
+    assert services.trail_verify().ok
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_id_taken_first_is_sealed_when_it_commits_after_many_passes_sealed_ids_above_it():
+    recorded, release = threading.Event(), threading.Event()
+    slow_id: list[int] = []
+
+    def slow_transaction() -> None:
+        with transaction.atomic():
+            slow_id.append(
+                services.event_record(
+                    action="created", object_type="ncr", object_id=1, object_repr="NCR-1"
+                ).pk
+            )
+            recorded.set()
+            release.wait(timeout=20)
+
+    slow = _in_thread(slow_transaction)
+    assert recorded.wait(timeout=20)
+    fast = []
+    for n in range(2, 6):  # passes that seal ids above the open one, and idle passes
+        fast += services.events_record_many(
+            [services.EventData("created", "ncr", f"{n}-{m}", "NCR") for m in range(3)]
+        )
+        assert services.events_seal() == 3
+        assert services.events_seal() == 0
+    release.set()
+    slow.join()
+
+    assert services.events_seal() == 1
+    assert slow_id[0] < fast[0].pk
+    assert chain() == [*enumerate([e.pk for e in fast], start=1), (13, slow_id[0])]
     assert services.trail_verify().ok
 
 
