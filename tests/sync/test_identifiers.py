@@ -39,6 +39,8 @@ class WeirdTable:
             "v_semi": f"qty; DROP TABLE {self.secrets}",
             "v_comment": "note /* x */ -- y",
             "v_quote": "it's",
+            # Every form a driver that %-formats statements would read as a placeholder.
+            "v_pct": "50% off %s %(x)s %%",
         }
 
     def q(self, name: str) -> str:
@@ -67,11 +69,11 @@ class WeirdTable:
         names = [self.key, self.cursor, *self.columns.values()]
         values = [f"P-{number}", at, *(f"{local}-{number}" for local in self.columns)]
         marks = ", ".join([self.source.placeholder] * len(values))
+        quoted = ", ".join(map(self.q, names))
+        if self.source.placeholder == "%s":  # psycopg and MySQLdb %-format the statement
+            quoted = quoted.replace("%", "%%")
         with self.source.cursor() as cur:
-            cur.execute(
-                f"INSERT INTO {self.table} ({', '.join(map(self.q, names))}) VALUES ({marks})",
-                values,
-            )
+            cur.execute(f"INSERT INTO {self.table} ({quoted}) VALUES ({marks})", values)
 
     def rows(self) -> dict[str, dict[str, str]]:
         names = [self.key, *self.columns.values()]
