@@ -59,8 +59,8 @@ def execute(cursor: Any, sql: str, params: Sequence[Any] | None = None) -> None:
     SQL holds no `%` but in quoted names and placeholders."""
     if params and not _numbered(cursor):
         cursor.execute(sql, params)
-    else:
-        cursor.execute(sql.replace("%%", "%"), params or None)
+    else:  # (looking for a `%` is a small part of a replace's scan of a whole upsert)
+        cursor.execute(sql.replace("%%", "%") if "%" in sql else sql, params or None)
 
 
 def _numbered(cursor: Any) -> bool:
