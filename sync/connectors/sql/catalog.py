@@ -13,7 +13,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from sync.connectors.errors import ConnectorError
 from sync.connectors.sql import mssql
-from sync.connectors.sql.identifiers import split_object_name
+from sync.connectors.sql.identifiers import execute, split_object_name
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def key_is_unique(db: BaseDatabaseWrapper, *, object_name: str, key: str) -> boo
             "mysql": _mysql_unique_key_query,
             "microsoft": mssql.unique_key_query,
         }[db.vendor]
-        cursor.execute(*query(schema, table, key))
+        execute(cursor, *query(schema, table, key))
         return cursor.fetchone()[0] > 0
 
 
@@ -94,20 +94,22 @@ def _mysql_unique_key_query(schema: str | None, table: str, key: str) -> tuple[s
 def _sqlite_key_is_unique(cursor: Any, schema: str | None, table: str, key: str) -> bool:
     if schema not in (None, "main"):
         raise ConnectorError("SQLite connections have no schemas; name the table only.")
-    cursor.execute(
+    execute(
+        cursor,
         "SELECT p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
         "WHERE m.type = 'table' AND m.name = %s AND p.pk > 0",
         [table],
     )
     if [row[0] for row in cursor.fetchall()] == [key]:
         return True  # also the INTEGER PRIMARY KEY, which has no index of its own
-    cursor.execute(
+    execute(
+        cursor,
         "SELECT il.name FROM sqlite_master AS m, pragma_index_list(m.name) AS il "
         "WHERE m.type = 'table' AND m.name = %s AND il.\"unique\" AND NOT il.partial",
         [table],
     )
     for (index,) in cursor.fetchall():
-        cursor.execute("SELECT name FROM pragma_index_info(%s)", [index])
+        execute(cursor, "SELECT name FROM pragma_index_info(%s)", [index])
         if [row[0] for row in cursor.fetchall()] == [key]:
             return True
     return False

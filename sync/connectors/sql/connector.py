@@ -17,7 +17,7 @@ from eqms_integration.text import plural
 from sync.connectors.base import RemoteSpec
 from sync.connectors.errors import ConnectorError, redact
 from sync.connectors.sql.catalog import Column, TableCatalogue, key_caster
-from sync.connectors.sql.identifiers import split_object_name
+from sync.connectors.sql.identifiers import execute, split_object_name
 from sync.connectors.sql.session import SQLSession
 
 ENGINES = {
@@ -103,7 +103,7 @@ class SQLConnector:
         with self.open() as db:
             try:
                 with db.cursor() as cursor:
-                    cursor.execute(self._version_query())
+                    execute(cursor, self._version_query())
                     row = cursor.fetchone()
             except Exception as exc:
                 raise self._fail(exc) from None
@@ -190,15 +190,18 @@ class SQLConnector:
         if self.kind == "sqlite":
             if schema not in (None, "main"):
                 raise ConnectorError("SQLite connections have no schemas; name the table only.")
-            cursor.execute(
+            execute(
+                cursor,
                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name = %s",
                 [table],
             )
             if cursor.fetchone() is None:
                 return []
             # The table-valued form of PRAGMA table_info takes the name as a parameter.
-            cursor.execute(
-                'SELECT name, type, "notnull" FROM pragma_table_info(%s) ORDER BY cid', [table]
+            execute(
+                cursor,
+                'SELECT name, type, "notnull" FROM pragma_table_info(%s) ORDER BY cid',
+                [table],
             )
             return [Column(row[0], row[1] or "", not row[2]) for row in cursor.fetchall()]
         current = {
@@ -213,5 +216,5 @@ class SQLConnector:
             "SELECT column_name, data_type, is_nullable FROM information_schema.columns "  # noqa: S608
             f"WHERE table_name = %s AND {schema_test} ORDER BY ordinal_position"
         )
-        cursor.execute(query, params)
+        execute(cursor, query, params)
         return [Column(row[0], row[1], row[2] == "YES") for row in cursor.fetchall()]

@@ -7,12 +7,19 @@ Django's `ops.quote_name` does not escape (PostgreSQL and SQLite `"…"`, MySQL 
 mssql-django `[…]`; each also leaves a name it takes for quoted already untouched), so every
 path (read, count, max, keyset, fetch, write, MERGE) quotes here instead: the closing quote
 character doubled inside, as each dialect's grammar says.
+
+A `%` inside is written `%%`: the drivers %-format a statement given parameters (psycopg,
+MySQLdb, mssql-django, Django's SQLite wrapper, which turns `%s` into `?`), and would read
+`50% off %s` as placeholders, or SQLite a column it no longer knows as a string constant.
+Every statement runs through `execute`, which undoes that where nothing %-formats.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -25,7 +32,8 @@ def _quoting(opening: str, closing: str) -> Quote:
     def quote(name: str) -> str:
         if not isinstance(name, str) or not name or "\x00" in name:
             raise ConnectorError(f"{name!r} is not a usable table or column name.")
-        return f"{opening}{name.replace(closing, closing * 2)}{closing}"
+        escaped = name.replace(closing, closing * 2).replace("%", "%%")
+        return f"{opening}{escaped}{closing}"
 
     return quote
 
@@ -41,6 +49,23 @@ BY_VENDOR: dict[str, Quote] = {
     "mysql": quote_mysql,
     "microsoft": quote_mssql,
 }
+
+
+def execute(cursor: Any, sql: str, params: Sequence[Any] | None = None) -> None:
+    """Run one statement of ours, names quoted here (`%` written `%%`) and values `%s`
+    placeholders, or `$1` ones on psycopg's RawCursor. Django's cursors %-format a statement
+    only when given parameters (mssql-django only when they are not empty either) and
+    RawCursor never does: a statement that will not be formatted gets its `%` back. Our own
+    SQL holds no `%` but in quoted names and placeholders."""
+    if params and not _numbered(cursor):
+        cursor.execute(sql, params)
+    else:  # (looking for a `%` is a small part of a replace's scan of a whole upsert)
+        cursor.execute(sql.replace("%%", "%") if "%" in sql else sql, params or None)
+
+
+def _numbered(cursor: Any) -> bool:
+    psycopg = sys.modules.get("psycopg")  # no RawCursor without it
+    return psycopg is not None and isinstance(cursor, psycopg.RawCursor)
 
 
 def quoter(db: BaseDatabaseWrapper) -> Quote:

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from sync.connectors.sql import mssql
-from sync.connectors.sql.identifiers import qualified, quoter
+from sync.connectors.sql.identifiers import execute, qualified, quoter
 
 FETCH_CHUNK = 1000  # keys per SELECT … IN (…) outside SQL Server
 
@@ -110,7 +110,7 @@ def select_batch(
         limit=limit,
     )
     with db.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         return [dict(zip(wanted, row, strict=True)) for row in cursor.fetchall()]
 
 
@@ -126,14 +126,14 @@ def count_rows(
     """How many rows the same keyset read would return in all."""
     condition, params, _ = _keyset_where(quoter(db), key, cursor_field, after, upper)
     with db.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {qualified(db, object_name)}{condition}", params)  # noqa: S608
+        execute(cursor, f"SELECT COUNT(*) FROM {qualified(db, object_name)}{condition}", params)  # noqa: S608
         return int(cursor.fetchone()[0])
 
 
 def max_value(db: BaseDatabaseWrapper, object_name: str, column: str) -> object | None:
     q = quoter(db)
     with db.cursor() as cursor:
-        cursor.execute(f"SELECT MAX({q(column)}) FROM {qualified(db, object_name)}")  # noqa: S608
+        execute(cursor, f"SELECT MAX({q(column)}) FROM {qualified(db, object_name)}")  # noqa: S608
         return cursor.fetchone()[0]
 
 
@@ -162,7 +162,7 @@ def fetch_rows(
                 marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
             else:
                 marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(f"SELECT {select} FROM {table} WHERE {q(key)} IN ({marks})", chunk)  # noqa: S608
+            execute(cursor, f"SELECT {select} FROM {table} WHERE {q(key)} IN ({marks})", chunk)  # noqa: S608
             found += [dict(zip(wanted, row, strict=True)) for row in cursor.fetchall()]
     return found
 

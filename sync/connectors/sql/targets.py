@@ -33,6 +33,7 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from sync.connectors.errors import ConnectorError
+from sync.connectors.sql.identifiers import execute
 
 logger = logging.getLogger(__name__)
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
@@ -331,7 +332,7 @@ MYSQL_SEES_DATABASE = "SELECT COUNT(*) FROM information_schema.schemata WHERE sc
 
 def _identity(db: BaseDatabaseWrapper) -> tuple[str, ...]:
     with db.cursor() as cursor:
-        cursor.execute(IDENTITY_QUERIES[db.vendor])
+        execute(cursor, IDENTITY_QUERIES[db.vendor])
         return tuple(str(value) for value in cursor.fetchone())
 
 
@@ -360,7 +361,7 @@ def refuse_own_server(db: BaseDatabaseWrapper) -> None:
             continue
         if db.vendor == "mysql":
             with db.cursor() as cursor:
-                cursor.execute(MYSQL_SEES_DATABASE, [service.settings_dict["NAME"]])
+                execute(cursor, MYSQL_SEES_DATABASE, [service.settings_dict["NAME"]])
                 if not cursor.fetchone()[0]:
                     continue
         raise TargetRefused(

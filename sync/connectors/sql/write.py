@@ -20,7 +20,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from sync.connectors.base import WriteFailure, external_id
 from sync.connectors.errors import ConnectorError, redact
 from sync.connectors.sql import mssql, read
-from sync.connectors.sql.identifiers import qualified, quoter
+from sync.connectors.sql.identifiers import execute, qualified, quoter
 
 ROWS_PER_STATEMENT = 1000  # rows per multi-row INSERT outside SQL Server (a batch)…
 PARAMETERS_PER_STATEMENT = 20_000  # …and values, where the backend states no limit
@@ -82,7 +82,7 @@ def _execute_server_side(db: BaseDatabaseWrapper, sql: str, params: list[Any]) -
     server (Django's cursors format thousands of them into the statement in Python,
     client-side), errors as Django's."""
     with read.numbered_cursor(db) as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
 
 
 def _write(db: BaseDatabaseWrapper, sql: str, params: list[Any]) -> DatabaseError | None:
@@ -95,7 +95,7 @@ def _write(db: BaseDatabaseWrapper, sql: str, params: list[Any]) -> DatabaseErro
             _execute_server_side(db, sql, params)
         else:
             with db.cursor() as cursor:
-                cursor.execute(sql, params)
+                execute(cursor, sql, params)
         db.commit()
     except DatabaseError as exc:
         db.rollback()
