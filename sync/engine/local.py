@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -27,6 +27,10 @@ from sync.engine.values import digest, normalised
 from sync.models import SyncConfiguration, SyncRecord
 
 LocalCursor = tuple[datetime, int]
+# Windows of at least this many rows are read only once PostgreSQL's planner knows roughly how
+# many rows the table holds (LocalStore.analyzed_for); below it a missing statistic costs less
+# than the ANALYZE.
+ANALYZE_FROM_ROWS = 10_000
 Change = tuple[str, Any, dict[str, Any]]  # external id, QMS row (None: create), typed values
 
 
@@ -123,6 +127,23 @@ class LocalStore(ABC):
 
     def count_changed(self, after: LocalCursor | None, upper: datetime) -> int:
         return self._window(after, upper).count()
+
+    def analyzed_for(self, rows: int) -> None:
+        """PostgreSQL: ANALYZE the table before a run reads `rows` of it in pages, when the
+        planner believes it holds fewer than half as many (never analyzed since a bulk load,
+        or autovacuum off). Without statistics each page's keyset query is planned for a
+        handful of rows: a bitmap scan of the whole rest of the window and a sort of all of it,
+        for every page, which makes a run quadratic (200,000 rows: 65 ms a page instead of
+        0.7 ms). SKIP_LOCKED: a table a vacuum holds is left as it is; a table this login
+        does not own is skipped by the server with a warning."""
+        if rows < ANALYZE_FROM_ROWS or connection.vendor != "postgresql":
+            return
+        table = bulk_sql.quote(self.model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+            (believed,) = cursor.fetchone()
+            if believed < rows / 2:
+                cursor.execute(f"ANALYZE (SKIP_LOCKED) {table}")
 
     def changed(self, after: LocalCursor | None, upper: datetime, size: int) -> Iterator[list[Any]]:
         """Rows with (updated_at, id) > after and updated_at <= upper, in that order, in pages
