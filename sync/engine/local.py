@@ -159,7 +159,7 @@ class LocalStore(ABC):
         names = ["pk", "updated_at", *(f for f in self.row_fields() if f != "updated_at")]
 
         def page(window: models.QuerySet) -> list[Any]:
-            rows = window.values_list(*names)[:size]
+            rows = _values_rows(window.values_list(*names)[:size])
             return [SimpleNamespace(**dict(zip(names, row, strict=True))) for row in rows]
 
         return self._pages(page, after, upper, size)
@@ -181,6 +181,35 @@ class LocalStore(ABC):
             after = (page[-1].updated_at, page[-1].pk)
             if len(page) < size:
                 return
+
+
+def _values_rows(rows: models.QuerySet) -> Iterable[Any]:
+    """The rows of a `values_list` queryset. On PostgreSQL its statement runs on a cursor that
+    reads timestamptz with psycopg's own loader (C) instead of the one Django registers (the
+    value parsed in Python, then its zone replaced: 40 % of the time a page of 1,000 rows
+    took); the same instants, aware, in the session's zone (UTC, as Django sets it). Django's
+    cursor still runs it (errors, debug log, execute wrappers) and its converters still apply."""
+    if connection.vendor != "postgresql" or _PG_TIMESTAMPTZ_LOADER is None:
+        return rows
+    compiler = rows.query.get_compiler(using=rows.db)
+    sql, params = compiler.as_sql()
+    with connection.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("timestamptz", _PG_TIMESTAMPTZ_LOADER)
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return compiler.results_iter(results=[found], tuple_expected=True)
+
+
+def _pg_timestamptz_loader() -> Any:
+    try:
+        import psycopg
+    except ImportError:  # (psycopg2, or no PostgreSQL driver)
+        return None
+    oid = psycopg.postgres.types["timestamptz"].oid
+    return psycopg.adapters.get_loader(oid, psycopg.pq.Format.TEXT)
+
+
+_PG_TIMESTAMPTZ_LOADER = _pg_timestamptz_loader()
 
 
 class MasterDataStore(LocalStore):
