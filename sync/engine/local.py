@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, connections, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -189,11 +189,12 @@ def _values_rows(rows: models.QuerySet) -> Iterable[Any]:
     value parsed in Python, then its zone replaced: 40 % of the time a page of 1,000 rows
     took); the same instants, aware, in the session's zone (UTC, as Django sets it). Django's
     cursor still runs it (errors, debug log, execute wrappers) and its converters still apply."""
-    if connection.vendor != "postgresql" or _PG_TIMESTAMPTZ_LOADER is None:
+    db = connections[rows.db]
+    if db.vendor != "postgresql" or _PG_TIMESTAMPTZ_LOADER is None:
         return rows
     compiler = rows.query.get_compiler(using=rows.db)
     sql, params = compiler.as_sql()
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.cursor.adapters.register_loader("timestamptz", _PG_TIMESTAMPTZ_LOADER)
         cursor.execute(sql, params)
         found = cursor.fetchall()
