@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, connections, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -27,6 +27,10 @@ from sync.engine.values import digest, normalised
 from sync.models import SyncConfiguration, SyncRecord
 
 LocalCursor = tuple[datetime, int]
+# Windows of at least this many rows are read only once PostgreSQL's planner knows roughly how
+# many rows the table holds (LocalStore.analyzed_for); below it a missing statistic costs less
+# than the ANALYZE.
+ANALYZE_FROM_ROWS = 10_000
 Change = tuple[str, Any, dict[str, Any]]  # external id, QMS row (None: create), typed values
 
 
@@ -124,6 +128,23 @@ class LocalStore(ABC):
     def count_changed(self, after: LocalCursor | None, upper: datetime) -> int:
         return self._window(after, upper).count()
 
+    def analyzed_for(self, rows: int) -> None:
+        """PostgreSQL: ANALYZE the table before a run reads `rows` of it in pages, when the
+        planner believes it holds fewer than half as many (never analyzed since a bulk load,
+        or autovacuum off). Without statistics each page's keyset query is planned for a
+        handful of rows: a bitmap scan of the whole rest of the window and a sort of all of it,
+        for every page, which makes a run quadratic (200,000 rows: 65 ms a page instead of
+        0.7 ms). SKIP_LOCKED: a table a vacuum holds is left as it is; a table this login
+        does not own is skipped by the server with a warning."""
+        if rows < ANALYZE_FROM_ROWS or connection.vendor != "postgresql":
+            return
+        table = bulk_sql.quote(self.model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+            (believed,) = cursor.fetchone()
+            if believed < rows / 2:
+                cursor.execute(f"ANALYZE (SKIP_LOCKED) {table}")
+
     def changed(self, after: LocalCursor | None, upper: datetime, size: int) -> Iterator[list[Any]]:
         """Rows with (updated_at, id) > after and updated_at <= upper, in that order, in pages
         (keyset: rows changing meanwhile are neither skipped nor read twice)."""
@@ -138,7 +159,7 @@ class LocalStore(ABC):
         names = ["pk", "updated_at", *(f for f in self.row_fields() if f != "updated_at")]
 
         def page(window: models.QuerySet) -> list[Any]:
-            rows = window.values_list(*names)[:size]
+            rows = _values_rows(window.values_list(*names)[:size])
             return [SimpleNamespace(**dict(zip(names, row, strict=True))) for row in rows]
 
         return self._pages(page, after, upper, size)
@@ -160,6 +181,36 @@ class LocalStore(ABC):
             after = (page[-1].updated_at, page[-1].pk)
             if len(page) < size:
                 return
+
+
+def _values_rows(rows: models.QuerySet) -> Iterable[Any]:
+    """The rows of a `values_list` queryset. On PostgreSQL its statement runs on a cursor that
+    reads timestamptz with psycopg's own loader (C) instead of the one Django registers (the
+    value parsed in Python, then its zone replaced: 40 % of the time a page of 1,000 rows
+    took); the same instants, aware, in the session's zone (UTC, as Django sets it). Django's
+    cursor still runs it (errors, debug log, execute wrappers) and its converters still apply."""
+    db = connections[rows.db]
+    if db.vendor != "postgresql" or _PG_TIMESTAMPTZ_LOADER is None:
+        return rows
+    compiler = rows.query.get_compiler(using=rows.db)
+    sql, params = compiler.as_sql()
+    with db.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("timestamptz", _PG_TIMESTAMPTZ_LOADER)
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return compiler.results_iter(results=[found], tuple_expected=True)
+
+
+def _pg_timestamptz_loader() -> Any:
+    try:
+        import psycopg
+    except ImportError:  # (psycopg2, or no PostgreSQL driver)
+        return None
+    oid = psycopg.postgres.types["timestamptz"].oid
+    return psycopg.adapters.get_loader(oid, psycopg.pq.Format.TEXT)
+
+
+_PG_TIMESTAMPTZ_LOADER = _pg_timestamptz_loader()
 
 
 class MasterDataStore(LocalStore):

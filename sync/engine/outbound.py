@@ -102,7 +102,9 @@ class OutboundPhase(PhaseBase):
             or SyncLink.objects.filter(configuration=self.config).exists()
         )
         retrying = retries.waiting(self.config, self.side, self.retry_upto) if self.delta else 0
-        return self.store.count_changed(self.after, self.upper) + retrying
+        changed = self.store.count_changed(self.after, self.upper)
+        self.store.analyzed_for(changed)  # (else PostgreSQL may sort the window for each page)
+        return changed + retrying
 
     def run_phase(self) -> None:
         """Write the QMS rows changed since the last run out (after plan())."""

@@ -208,6 +208,30 @@ def test_fetch_reads_rows_by_key_over_more_keys_than_one_statement_takes(target,
     assert by_key["P-00007"] == {"part_no": "P-00007", "description": "Part 7", "qty": 7}
 
 
+# Keys an array parameter must escape (PostgreSQL fetches text keys as one array).
+ODD_KEYS = ["P-{1}", 'P-"q"', "P-a\\b", "P-a,b", "P- x", "NULL", "P-ü €", "P-()"]
+
+
+@pytest.mark.parametrize("key_type", ["character varying", None])
+def test_fetch_finds_keys_holding_braces_quotes_backslashes_commas_and_null_words(
+    target, db, key_type
+):
+    rows = [{"part_no": k, "description": f"Part {n}", "qty": n} for n, k in enumerate(ODD_KEYS)]
+    assert upsert(target, db, rows) == []
+
+    found = fetch_rows(
+        db,
+        kind=target.kind,
+        object_name=target.table,
+        key="part_no",
+        columns=["description", "qty"],
+        keys=[*ODD_KEYS, "P-missing", "NUL"],
+        key_type=key_type,
+    )
+
+    assert sorted(found, key=lambda row: row["qty"]) == rows
+
+
 def test_a_row_without_a_key_value_fails_without_touching_the_database(target, db):
     failures = upsert(target, db, [{"part_no": None, "description": "No key", "qty": 1}])
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from quality import services as quality
 from quality.models import Equipment
+from sync.engine import local
 from sync.models import SyncConflict, SyncLink, SyncRecord, SyncRun
 from tests.sync.sources import SQLiteSource
 from tests.sync.test_engine import T0, configure, rows, run
@@ -101,6 +103,31 @@ def test_record_store_rows_are_written_out_by_an_outbound_run(source):
         "EQ-2": ("Second", "A"),
     }
     assert set(SyncLink.objects.values_list("external_id", flat=True)) == {"EQ-1", "EQ-2"}
+
+
+def test_an_outbound_run_reading_more_rows_than_postgresql_knows_of_analyzes_the_table_first(
+    tmp_path, monkeypatch
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner statistics")
+    monkeypatch.setattr(local, "ANALYZE_FROM_ROWS", 20)  # (10,000 rows otherwise)
+    for n in range(1, 31):
+        gauge(f"EQ-{n}", f"Gauge {n}")
+    target = SQLiteSource(tmp_path)
+    target.create()
+    config = configure(target, sync_direction="outbound")
+
+    def believed() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'quality_equipment'")
+            return cursor.fetchone()[0]
+
+    before = believed()
+    result = run(config)
+
+    assert counts(result) == ("success", 30, 30, 0, 0, 0, 0), result.error
+    assert (before, believed()) == (-1, 30)  # never analyzed, then analyzed with its 30 rows
+    assert len(target.all()) == 30
 
 
 def test_a_full_outbound_run_repairs_rows_changed_or_deleted_at_the_target(source):

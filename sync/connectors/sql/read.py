@@ -15,6 +15,9 @@ from sync.connectors.sql import mssql
 from sync.connectors.sql.identifiers import execute, qualified, quoter
 
 FETCH_CHUNK = 1000  # keys per SELECT … IN (…) outside SQL Server
+# PostgreSQL key columns (information_schema's data_type) whose values any external id can be
+# cast to, with the array type `fetch_rows` binds their keys as (no length: nothing cut).
+PG_TEXT_KEYS = {"character varying": "varchar", "text": "text", "character": "bpchar"}
 
 
 def _keys_per_select(db: BaseDatabaseWrapper, kind: str) -> int:
@@ -145,9 +148,12 @@ def fetch_rows(
     key: str,
     columns: Sequence[str],
     keys: Sequence[Any],
+    key_type: str | None = None,
 ) -> list[dict[str, Any]]:
     """The rows whose `key` is one of `keys`, as dicts of the key and `columns`; keys with no
-    row are absent. Keys go as parameters, a chunk per statement within the parameter limit."""
+    row are absent. Keys go as parameters, a chunk per statement within the parameter limit.
+    `key_type`: the key column's data_type from the catalogue (PostgreSQL text keys are then
+    looked up one index probe per key, see `_pg_probes`)."""
     wanted = list(dict.fromkeys([key, *columns]))
     q = quoter(db)
     select, table = ", ".join(q(c) for c in wanted), qualified(db, object_name)
@@ -155,16 +161,33 @@ def fetch_rows(
     size = _keys_per_select(db, kind)
     found: list[dict[str, Any]] = []
     numbered = db.vendor == "postgresql"
+    array = PG_TEXT_KEYS.get(key_type or "") if numbered else None
     with numbered_cursor(db) as cursor:
         for start in range(0, len(unique), size):
             chunk = unique[start : start + size]
-            if numbered:
-                marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
+            if array:
+                execute(cursor, _pg_probes(select, table, q(key), array), [chunk])
             else:
-                marks = ", ".join(["%s"] * len(chunk))
-            execute(cursor, f"SELECT {select} FROM {table} WHERE {q(key)} IN ({marks})", chunk)  # noqa: S608
+                if numbered:
+                    marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
+                else:
+                    marks = ", ".join(["%s"] * len(chunk))
+                execute(cursor, f"SELECT {select} FROM {table} WHERE {q(key)} IN ({marks})", chunk)  # noqa: S608
             found += [dict(zip(wanted, row, strict=True)) for row in cursor.fetchall()]
     return found
+
+
+def _pg_probes(select: str, table: str, key: str, array: str) -> str:
+    """PostgreSQL: the rows of the keys in one array parameter, one index probe per key (a
+    nested loop the planner cannot turn into a scan: OFFSET 0 keeps the subquery apart). An
+    `IN` list of a thousand keys is planned from the table's statistics, and on a table that
+    has none (a target filled since its last ANALYZE, autovacuum off) as a sequential scan of
+    the whole table per batch: quadratic in a run that fills it (150,000 rows: 11 ms a
+    statement against 2.6 ms)."""
+    return (
+        f"SELECT r.* FROM unnest($1::{array}[]) AS k(v) CROSS JOIN LATERAL "  # noqa: S608
+        f"(SELECT {select} FROM {table} WHERE {key} = k.v OFFSET 0) AS r"
+    )
 
 
 @contextlib.contextmanager

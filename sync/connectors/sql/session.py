@@ -110,6 +110,7 @@ class SQLSession:
             key=self.spec.key,
             columns=self.columns,
             keys=keys,
+            key_type=self.catalogue.columns[self.spec.key].data_type,
         )
         return {external_id(row, self.spec.key): row for row in rows}
 
