@@ -110,7 +110,7 @@ class SQLSession:
             key=self.spec.key,
             columns=self.columns,
             keys=keys,
-            key_type=self.catalogue.columns[self.spec.key].data_type,
+            key_type=self._key_type(),
         )
         return {external_id(row, self.spec.key): row for row in rows}
 
@@ -159,6 +159,11 @@ class SQLSession:
                     self.db.dec_thread_sharing()
 
         return finished
+
+    def _key_type(self) -> str | None:
+        """The key column's data_type as the catalogue describes it (None: not described)."""
+        column = self.catalogue.columns.get(self.spec.key)
+        return column.data_type if column is not None else None
 
     def _typed_key(self, value: Any) -> Any:
         """The external id as the key column's type; None when it cannot be one."""
