@@ -58,12 +58,13 @@ def _object_type(model: type[models.Model]) -> str:
     return OBJECT_TYPES[model._meta.model_name]
 
 
-def _values_getter(names: Sequence[str]) -> Any:
-    """obj -> the tuple of its values of `names` (attrgetter gives one name's value alone)."""
+def _values_getter(names: Sequence[str], getter: Any = attrgetter) -> Any:
+    """obj -> the tuple of its values of `names`, through attrgetter or itemgetter (which
+    give one name's value alone, not in a tuple)."""
     if len(names) > 1:
-        return attrgetter(*names)
+        return getter(*names)
     if names:
-        get = attrgetter(names[0])
+        get = getter(names[0])
         return lambda obj: (get(obj),)
     return lambda obj: ()
 
@@ -78,10 +79,10 @@ class MasterWriter:
         fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         self.columns = [f.column for f in fields]
         self.names = [f.name for f in fields]
-        self.values_of = itemgetter(*self.names)
+        self.values_of = _values_getter(self.names, itemgetter)  # a row's, in column order
         self.object_type = _object_type(model)
         self.audited = sorted(self.allowed)
-        self.audited_of = _values_getter(self.audited)
+        self.audited_of = _values_getter(self.audited)  # an instance's audited values
         # Rows written are handed back as instances without Model.__init__ (a tenth of a
         # batch's time): only where that is all __init__ would do (plain fields, no signal).
         self.plain = all(f.attname == f.name for f in fields) and not any(
