@@ -51,16 +51,9 @@ def row_typer(config: SyncConfiguration) -> Callable[[dict[str, Any]], dict[str,
             names = list(dict.fromkeys(local for local, _, _ in steps))
             compiled.append((steps, typed_converter(config.entity_type, names)))
         steps, convert = compiled[0]
-        values = {}
-        for local, remote, functions in steps:
-            value = row[remote]
-            try:
-                for function, spec in functions:
-                    value = function(value, spec)
-            except transforms.TransformError as exc:
-                raise transforms.TransformError(f"{local}: {exc}") from None
-            values[local] = value
-        return convert(values)
+        return convert(
+            {local: _applied(local, functions, row[remote]) for local, remote, functions in steps}
+        )
 
     return typed
 
@@ -85,13 +78,18 @@ def row_unmapper(config: SyncConfiguration) -> Callable[[str, dict[str, Any]], d
     def unmapped(external_id: str, values: dict[str, Any]) -> dict[str, Any]:
         row: dict[str, Any] = {key: external_id}
         for local, remote, functions in steps:
-            value = values.get(local)
-            try:
-                for function, spec in functions:
-                    value = function(value, spec)
-            except transforms.TransformError as exc:
-                raise transforms.TransformError(f"{local}: {exc}") from None
-            row[remote] = value
+            row[remote] = _applied(local, functions, values.get(local))
         return row
 
     return unmapped
+
+
+def _applied(local: str, functions: list, value: Any) -> Any:
+    """`value` through a mapping's compiled transform steps (either way); a step's error names
+    the QMS field."""
+    try:
+        for function, spec in functions:
+            value = function(value, spec)
+    except transforms.TransformError as exc:
+        raise transforms.TransformError(f"{local}: {exc}") from None
+    return value
