@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from eqms_integration.json_encoding import fast_encode
+
 VERSION = 1
 GENESIS_HASH = "0" * 64
 # The event's columns that the hash covers, in the order the README lists them.
@@ -70,13 +72,8 @@ if (*_WHO, "changes", *_HOW, "id", "object_id", "object_repr", *_WHEN) != tuple(
     raise RuntimeError("audit.canonical._Links.text must write every event column.")
 
 
-# The C encoder json.dumps itself uses, made once (json.dumps makes one per call); without
-# the check for circular references, which JSON read from the database cannot have.
-_C_ENCODER = (
-    json.encoder.c_make_encoder(None, _ENCODER.default, _STRING, None, ":", ",", True, False, True)
-    if json.encoder.c_make_encoder is not None
-    else None
-)
+# _ENCODER.encode with its C encoder made once (JSON read from the database is not circular).
+_ENCODE = fast_encode(_ENCODER)
 
 
 def _value(value: Any) -> str:
@@ -88,9 +85,7 @@ def _value(value: Any) -> str:
         return "null"
     if kind is int:
         return int.__repr__(value)
-    if _C_ENCODER is not None and kind in (dict, list):
-        return "".join(_C_ENCODER(value, 0))
-    return _ENCODER.encode(value)
+    return _ENCODE(value)
 
 
 def _plain(values: tuple) -> bool:

@@ -31,6 +31,8 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 
+from eqms_integration.json_encoding import fast_encode
+
 MSSQL_VALUES_ROWS = 1000
 MSSQL_PARAMETERS = 2000
 SQLITE_DEFAULT_VARIABLES = 32766  # SQLite >= 3.32 (Django reports 999, the old limit)
@@ -82,34 +84,8 @@ def _plain(field: models.Field, vendor: str) -> bool:
     )
 
 
-def _refuse_type(value: Any) -> Any:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-# json.dumps(value, check_circular=False) with its C encoder made once (json.dumps makes one
-# per call through JSONEncoder.iterencode: most of its time for a row's few values). Values
-# bound for a JSON column are plain data read or typed by the service, never circular.
-_C_DUMPS = (
-    json.encoder.c_make_encoder(
-        None,
-        _refuse_type,
-        json.encoder.encode_basestring_ascii,
-        None,
-        ": ",
-        ", ",
-        False,
-        False,
-        True,
-    )
-    if json.encoder.c_make_encoder is not None
-    else None
-)
-
-
-def _dumps(value: Any) -> str:
-    if _C_DUMPS is None or type(value) not in (dict, list):
-        return json.dumps(value)
-    return "".join(_C_DUMPS(value, 0))
+# json.dumps(value), its C encoder made once.
+_dumps = fast_encode(json.JSONEncoder())
 
 
 def json_text(encoder: Any) -> Any:

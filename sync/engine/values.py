@@ -20,6 +20,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
+from eqms_integration.json_encoding import fast_encode
 from eqms_integration.storable import UNSTORABLE, unstorable
 from quality import registry
 
@@ -151,31 +152,8 @@ def _round_trip(values: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(plain, cls=DjangoJSONEncoder))
 
 
-# json.dumps(values, sort_keys=True, separators=(",", ":")), without a new encoder per call.
-_DIGEST_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
-# The C encoder JSONEncoder.encode makes for every call, made once (the same arguments, but
-# no check for circular references, which normalised values cannot have).
-_DIGEST_C = (
-    json.encoder.c_make_encoder(
-        None,
-        _DIGEST_ENCODER.default,
-        json.encoder.encode_basestring_ascii,
-        None,
-        ":",
-        ",",
-        True,
-        False,
-        True,
-    )
-    if json.encoder.c_make_encoder is not None
-    else None
-)
-
-
-def _digest_json(values: dict[str, Any]) -> str:
-    if _DIGEST_C is None or type(values) is not dict:
-        return _DIGEST_ENCODER.encode(values)
-    return "".join(_DIGEST_C(values, 0))
+# json.dumps(values, sort_keys=True, separators=(",", ":")), its C encoder made once.
+_digest_json = fast_encode(json.JSONEncoder(sort_keys=True, separators=(",", ":")))
 
 
 def digest(values: dict[str, Any]) -> str:
