@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sync import transforms
-from sync.engine.values import typed_converter, typed_values
+from sync.engine.values import typed_converter
 from sync.models import SyncConfiguration
 
 
@@ -18,28 +18,10 @@ def remote_columns(config: SyncConfiguration) -> tuple[str, ...]:
     return tuple(mapping["remote"] for mapping in config.field_mappings)
 
 
-def map_row(config: SyncConfiguration, row: dict[str, Any]) -> dict[str, Any]:
-    """External row -> QMS field values (transformed, not yet typed)."""
-    values = {}
-    for mapping in config.field_mappings:
-        try:
-            values[mapping["local"]] = transforms.apply(
-                mapping.get("transform"), row[mapping["remote"]]
-            )
-        except transforms.TransformError as exc:
-            raise transforms.TransformError(f"{mapping['local']}: {exc}") from None
-    return values
-
-
-def typed_row(config: SyncConfiguration, row: dict[str, Any]) -> dict[str, Any]:
-    """External row -> typed QMS values; TransformError or ValidationError when it cannot."""
-    return typed_values(config.entity_type, map_row(config, row))
-
-
 def row_typer(config: SyncConfiguration) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """`typed_row(config, row)` as one function compiled from the configuration at its first
-    call (transforms normalised and fields looked up once, not per value): build it once per
-    batch, apply it to each row."""
+    """External row -> typed QMS values (TransformError or ValidationError when it cannot), as
+    one function compiled from the configuration at its first call (transforms normalised and
+    fields looked up once, not per value): build it once per batch, apply it to each row."""
     compiled: list = []
 
     def typed(row: dict[str, Any]) -> dict[str, Any]:

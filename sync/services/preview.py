@@ -16,7 +16,7 @@ from sync.connectors.base import external_id
 from sync.connectors.errors import ConnectorError
 from sync.engine.links import links_by_local_id
 from sync.engine.local import store_for
-from sync.engine.mapping import typed_row, unmap
+from sync.engine.mapping import row_typer, unmap
 from sync.engine.remote import remote_session
 from sync.models import SyncConfiguration, SyncRun, SyncState
 
@@ -57,11 +57,11 @@ def _remote_preview(config: SyncConfiguration, limit: int) -> dict[str, Any]:
             rows = next(iter(session.batches(after=after, upper=upper, size=limit)), [])
     except ConnectorError as exc:
         raise ValidationError({"connection": str(exc)}) from None
-    preview = []
+    preview, typed_row = [], row_typer(config)
     for row in rows[:limit]:
         entry: dict[str, Any] = {"external_id": external_id(row, config.remote_key)}
         try:
-            entry["values"] = typed_row(config, row)
+            entry["values"] = typed_row(row)
         except (transforms.TransformError, ValidationError) as exc:
             entry["error"] = (
                 "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)

@@ -59,6 +59,22 @@ def test_a_second_execute_while_one_is_queued_is_refused(
     assert "already running" in second.json()["errors"]["non_field_errors"][0]
 
 
+def test_the_delta_preview_shows_a_row_that_cannot_be_mapped_with_its_reason_beside_the_others(
+    admin_api, tmp_path
+):
+    source = SQLiteSource(tmp_path)
+    source.create()
+    source.insert([*rows(1), ("EQ-00002", "Gauge 2", "Z", "2027-03-01", rows(2)[1][4])])
+    config = configure(source)
+
+    preview = admin_api.get(f"/api/sync/configurations/{config.pk}/delta/").json()
+
+    good, bad = preview["rows"]
+    assert good["values"]["status"] == "active" and "error" not in good
+    assert bad["external_id"] == "EQ-00002" and "values" not in bad
+    assert bad["error"].startswith("status: ")  # the transform's complaint, naming the field
+
+
 def test_logs_status_and_delta_preview_describe_the_configuration(admin_api, config):
     preview = admin_api.get(f"/api/sync/configurations/{config.pk}/delta/?limit=2").json()
     run_id = SyncRun.objects.create(configuration=config, status="queued").pk
